@@ -1,0 +1,146 @@
+/**
+ * Builds whatever is missing, each part cached under the cache folder by a
+ * hash of its inputs: QEMU with the ossa device, the guest kernel, the
+ * driver, the native binding, the compiled userspace and the guest image.
+ * Writes out/build.json, which the runners read.
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa, ExecaError } from 'execa';
+import { buildImage } from '../images/image.js';
+import { cached, hashInputs } from './lib/cache.js';
+import { fetchKernel, selectKernelRelease } from './lib/kernel.js';
+import { type BuildManifest, writeManifest } from './lib/manifest.js';
+import { cacheDir, repoRoot } from './lib/paths.js';
+import { BuildError, formatSeconds, log, step } from './lib/progress.js';
+
+/** Runs a build command; on failure, shows the end of its output. */
+async function run(what: string, cmd: string, args: string[], cwd?: string): Promise<void> {
+  try {
+    await execa(cmd, args, { cwd, all: true, env: { LC_ALL: 'C' } });
+  } catch (err) {
+    if (err instanceof ExecaError) {
+      const tail = String(err.all ?? '').split('\n').slice(-40).join('\n');
+      throw new BuildError(`${what} failed (${cmd} exited with ${err.exitCode ?? err.signal}):\n${tail}`);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const start = performance.now();
+  log(`cache: ${cacheDir()}`);
+
+  const qemu = await cached('qemu', { files: ['qemu-device', 'kernel-driver/ossa_regs.h'] }, async (dir) => {
+    // The script streams its own progress; the build tree persists in
+    // qemu-work so that a device change recompiles only the device.
+    await execa('bash', [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir], {
+      stdout: 'inherit',
+      stderr: 'inherit',
+    }).catch((err: unknown) => {
+      throw new BuildError(`QEMU build failed: ${(err as Error).message.split('\n')[0]}`);
+    });
+  });
+
+  const release = await step('kernel: choosing a Debian 6.12 build', selectKernelRelease);
+  log(`kernel: ${release}`);
+  const kernel = await fetchKernel(release);
+
+  const driver = await cached(
+    'driver',
+    { files: ['kernel-driver'], values: { kernel: kernel.cache.key } },
+    async (dir) => {
+      const src = join(dir, 'src');
+      await cp(join(repoRoot, 'kernel-driver'), src, { recursive: true });
+      await run('driver build', 'make', ['-C', src, `KDIR=${kernel.headersDir}`, 'modules']);
+      await copyFile(join(src, 'ossa.ko'), join(dir, 'ossa.ko'));
+    },
+  );
+
+  const nodeHeaders = join(dirname(process.execPath), '..', 'include', 'node');
+  const native = await cached(
+    'native',
+    { files: ['userspace/native'], values: { node: process.version, headers: nodeHeaders } },
+    async (dir) => {
+      if (!existsSync(join(nodeHeaders, 'node_api.h'))) {
+        throw new BuildError(`Node.js headers not found in ${nodeHeaders} (node_api.h): install Node's headers`);
+      }
+      await run('native binding build', 'cc', [
+        '-O2', '-g', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared',
+        '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=ossa_native',
+        `-I${nodeHeaders}`,
+        '-o', join(dir, 'ossa_native.node'),
+        join(repoRoot, 'userspace/native/ossa_native.c'),
+      ]);
+    },
+  );
+
+  const userspace = await cached(
+    'userspace',
+    {
+      files: ['userspace/src', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
+    },
+    async (dir) => {
+      await run('TypeScript compile of the guest suite', join(repoRoot, 'node_modules/.bin/tsc'), [
+        '-p', join(repoRoot, 'tsconfig.guest.json'), '--outDir', dir,
+      ]);
+    },
+  );
+
+  const image = await cached(
+    'image',
+    {
+      files: ['images'],
+      values: {
+        kernel: kernel.cache.key,
+        driver: driver.key,
+        native: native.key,
+        userspace: userspace.key,
+        modules: await hashInputs({ files: ['package-lock.json'] }),
+        node: process.version,
+      },
+    },
+    (dir) =>
+      buildImage(
+        {
+          modulesDir: kernel.modulesDir,
+          driverKo: join(driver.dir, 'ossa.ko'),
+          stageDir: userspace.dir,
+          nativeBinding: join(native.dir, 'ossa_native.node'),
+          nodeModules: join(repoRoot, 'node_modules'),
+          init: join(repoRoot, 'images/init.sh'),
+          probeInit: join(repoRoot, 'images/probe-init.sh'),
+        },
+        dir,
+      ),
+  );
+
+  const parts = { qemu, kernel: kernel.cache, driver, native, userspace, image };
+  const manifest: BuildManifest = {
+    qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
+    kernelRelease: kernel.release,
+    vmlinuz: kernel.vmlinuz,
+    initrd: join(image.dir, 'initramfs.cpio'),
+    probeInitrd: join(image.dir, 'probe.cpio'),
+    nativeBinding: join(native.dir, 'ossa_native.node'),
+    keys: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.key])),
+    built: Object.entries(parts).filter(([, v]) => v.built).map(([k]) => k),
+  };
+  await mkdir(dirname(join(repoRoot, 'out')), { recursive: true });
+  await writeManifest(manifest);
+  await writeFile(join(cacheDir(), 'last-build.txt'), `${new Date().toISOString()} ${JSON.stringify(manifest.keys)}\n`);
+  log(
+    `build: ${manifest.built.length ? `rebuilt ${manifest.built.join(', ')}` : 'nothing to rebuild'} ` +
+      `(${formatSeconds(performance.now() - start)})`,
+  );
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof BuildError) {
+    process.stderr.write(`ossa: error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`ossa: build failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+  process.exit(1);
+});

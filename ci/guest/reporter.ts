@@ -1,0 +1,80 @@
+/**
+ * A vitest reporter that sends each test's result to the host over the
+ * results channel as soon as it is known.
+ */
+import { writeSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { Reporter, TestCase, TestModule, TestSpecification } from 'vitest/node';
+import type { GuestMessage, TestState } from '../lib/protocol.js';
+
+function uptime(): number {
+  return process.uptime();
+}
+
+export class ChannelReporter implements Reporter {
+  #passed = 0;
+  #failed = 0;
+  #skipped = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly root: string,
+  ) {}
+
+  send(message: GuestMessage): void {
+    writeSync(this.fd, `${JSON.stringify(message)}\n`);
+  }
+
+  onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
+    this.send({ type: 'suite-start', uptime: uptime(), files: specifications.length });
+  }
+
+  onTestCaseResult(testCase: TestCase): void {
+    const result = testCase.result();
+    const diagnostic = testCase.diagnostic();
+    let state: TestState;
+    let message: string | undefined;
+    if (result.state === 'failed') {
+      state = 'fail';
+      message = result.errors.map((e) => e.stack ?? e.message).join('\n\n');
+      this.#failed++;
+    } else if (result.state === 'skipped') {
+      state = 'skip';
+      message = result.note;
+      this.#skipped++;
+    } else {
+      state = 'pass';
+      this.#passed++;
+    }
+    const file = relative(this.root, testCase.module.moduleId);
+    // One plain line per test on the console too, so that the console log
+    // reads as a record of the run next to the kernel's messages.
+    process.stdout.write(`ossa-test: ${state.toUpperCase()} ${file} > ${testCase.fullName}\n`);
+    this.send({
+      type: 'test',
+      file,
+      name: testCase.fullName,
+      state,
+      durationMs: diagnostic?.duration ?? 0,
+      ...(message ? { message } : {}),
+    });
+  }
+
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string; stack?: string }>): void {
+    for (const mod of modules) {
+      for (const err of mod.errors()) {
+        this.send({ type: 'error', file: relative(this.root, mod.moduleId), message: err.stack ?? err.message });
+      }
+    }
+    for (const err of errors) {
+      this.send({ type: 'error', message: err.stack ?? err.message ?? String(err) });
+    }
+    this.send({
+      type: 'suite-end',
+      uptime: uptime(),
+      passed: this.#passed,
+      failed: this.#failed,
+      skipped: this.#skipped,
+    });
+  }
+}

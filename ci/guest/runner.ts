@@ -1,0 +1,35 @@
+/**
+ * The guest test runner, started by the image's /init: runs the guest
+ * suite with vitest and sends every result to the host.
+ *
+ * usage: node runner.js PORT_DEVICE SUITE_ROOT
+ */
+import { openSync } from 'node:fs';
+import { startVitest } from 'vitest/node';
+import { ChannelReporter } from './reporter.js';
+
+const [portPath, root] = process.argv.slice(2);
+if (!portPath || !root) {
+  process.stderr.write('usage: runner.js PORT_DEVICE SUITE_ROOT\n');
+  process.exit(2);
+}
+
+const reporter = new ChannelReporter(openSync(portPath, 'w'), root);
+try {
+  const vitest = await startVitest('test', [], {
+    root,
+    watch: false,
+    config: false,
+    include: ['**/*.test.js'],
+    // Only the channel reporter: the console is a serial line, not a terminal.
+    reporters: [reporter],
+    pool: 'threads',
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  });
+  await vitest.close();
+} catch (err) {
+  reporter.send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exitCode = 1;
+}

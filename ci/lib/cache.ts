@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { cacheDir, repoRoot } from './paths.js';
+import { formatSeconds, log } from './progress.js';
+
+/** What a cached build depends on: files or folders of the checkout, and values. */
+export interface Inputs {
+  /** Paths relative to the checkout; folders are read recursively. */
+  files?: string[];
+  /** Anything else the output depends on (versions, flags, other keys). */
+  values?: Record<string, string>;
+}
+
+async function listFiles(path: string): Promise<string[]> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return [path];
+  const entries = await readdir(path, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries
+      .filter((e) => e.name !== 'node_modules' && !e.name.startsWith('.'))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((e) => listFiles(join(path, e.name))),
+  );
+  return nested.flat();
+}
+
+/** A hash of the inputs' names and contents. */
+export async function hashInputs(inputs: Inputs): Promise<string> {
+  const hash = createHash('sha256');
+  for (const rel of inputs.files ?? []) {
+    const abs = join(repoRoot, rel);
+    if (!existsSync(abs)) throw new Error(`build input ${rel} does not exist`);
+    for (const file of await listFiles(abs)) {
+      const info = await stat(file);
+      hash.update(`file ${relative(repoRoot, file)} ${info.mode & 0o111 ? 'x' : '-'}\n`);
+      hash.update(await readFile(file));
+      hash.update('\n');
+    }
+  }
+  for (const [k, v] of Object.entries(inputs.values ?? {}).sort()) hash.update(`value ${k}=${v}\n`);
+  return hash.digest('hex').slice(0, 20);
+}
+
+export interface CachedOutput {
+  /** The folder holding the output. */
+  dir: string;
+  /** The input hash that names it. */
+  key: string;
+  /** True when this run built it, false when it came from the cache. */
+  built: boolean;
+}
+
+/**
+ * Returns `$cache/<name>/<key>`, building it with `build(tmpDir)` first when
+ * it is not there. The build writes into a temporary folder that is renamed
+ * into place only on success, so an interrupted build leaves nothing behind.
+ */
+export async function cached(
+  name: string,
+  inputs: Inputs,
+  build: (dir: string) => Promise<void>,
+): Promise<CachedOutput> {
+  const key = await hashInputs(inputs);
+  const dir = join(cacheDir(), name, key);
+  if (existsSync(join(dir, '.complete'))) {
+    log(`${name}: up to date (${key})`);
+    return { dir, key, built: false };
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const start = performance.now();
+  log(`${name}: building (${key}) ...`);
+  try {
+    await build(tmp);
+  } catch (err) {
+    log(`${name}: failed after ${formatSeconds(performance.now() - start)}`);
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  await writeFile(join(tmp, '.complete'), `${new Date().toISOString()}\n`);
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  log(`${name}: built in ${formatSeconds(performance.now() - start)}`);
+  return { dir, key, built: true };
+}

@@ -1,0 +1,44 @@
+/**
+ * One boot of the guest with everything the runners need: the build
+ * manifest, the accelerator choice, a console log under out/, progress.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chooseAccel } from './accel.js';
+import { readManifest } from './manifest.js';
+import { outDir } from './paths.js';
+import { log } from './progress.js';
+import { type GuestRun, runGuest } from './vm.js';
+
+export async function bootGuestSuite(): Promise<GuestRun> {
+  const m = await readManifest();
+  await mkdir(join(outDir, 'logs'), { recursive: true });
+  const consoleLog = join(outDir, 'logs', 'guest-console.log');
+  const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
+  log(`guest: booting Linux ${m.kernelRelease} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
+  const run = await runGuest({
+    qemu: m.qemu,
+    kernel: m.vmlinuz,
+    initrd: m.initrd,
+    consoleLog,
+    accel,
+    onMessage: (msg) => {
+      if (msg.type === 'boot') log(`guest: /init running (guest uptime ${msg.uptime} s)`);
+      else if (msg.type === 'setup') log(`guest: ${msg.step} ${msg.ok ? 'ok' : `FAILED: ${msg.message ?? ''}`}`);
+      else if (msg.type === 'suite-start') log(`guest: suite started, ${msg.files} file(s)`);
+      else if (msg.type === 'test') log(`guest: ${msg.state === 'pass' ? 'ok  ' : msg.state} ${msg.file} > ${msg.name}`);
+      else if (msg.type === 'suite-end') log(`guest: suite ended: ${msg.passed} passed, ${msg.failed} failed, ${msg.skipped} skipped`);
+    },
+  });
+  const t = run.timings;
+  const fmt = (s: number | undefined): string => (s === undefined ? 'n/a' : `${s.toFixed(1)} s`);
+  log(`guest: boot to /init ${fmt(t.toInit)}, boot to first test ${fmt(t.toFirstTest)}, whole run ${fmt(t.total)}`);
+  if (run.failure) log(`guest: ${run.failure.message} (console log: ${consoleLog})`);
+  return run;
+}
+
+/** The message for a failed run: its cause, and where the console log is. */
+export function describeFailure(run: GuestRun): string | undefined {
+  if (!run.failure) return undefined;
+  return `${run.failure.message}\nconsole log: ${run.consoleLog}`;
+}

@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cached, type CachedOutput } from './cache.js';
+import { BuildError, log } from './progress.js';
+
+/** The guest kernel: Debian's 6.12 build, unpacked with its matching headers. */
+export interface Kernel {
+  /** The kernel release, e.g. 6.12.117+deb12-amd64. */
+  release: string;
+  /** Unpacked packages: boot/vmlinuz-*, lib/modules/*, usr/src/linux-headers-*. */
+  root: string;
+  vmlinuz: string;
+  modulesDir: string;
+  headersDir: string;
+  cache: CachedOutput;
+}
+
+const IMAGE_RE = /^linux-image-(6\.12\.(\d+)\+deb12)-amd64-unsigned$/;
+
+async function aptNames(pattern: string): Promise<string[]> {
+  const { stdout } = await execa('apt-cache', ['search', '--names-only', pattern]);
+  return stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+}
+
+/**
+ * Picks the guest kernel: $OSSA_KERNEL_RELEASE when set, else the newest
+ * linux-image-6.12.*+deb12-amd64-unsigned in the archive whose matching
+ * linux-headers package also exists. Debian drops old builds, so this is
+ * chosen at build time and never written into the sources.
+ */
+export async function selectKernelRelease(): Promise<string> {
+  const forced = process.env.OSSA_KERNEL_RELEASE;
+  if (forced) return forced;
+  const images = await aptNames('^linux-image-6\\.12\\..*\\+deb12-amd64-unsigned$');
+  const headers = new Set(await aptNames('^linux-headers-6\\.12\\..*\\+deb12-amd64$'));
+  const candidates = images
+    .map((name) => IMAGE_RE.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .filter((m) => headers.has(`linux-headers-${m[1]}-amd64`))
+    .sort((a, b) => Number(b[2]) - Number(a[2]));
+  const best = candidates[0];
+  if (!best) {
+    throw new BuildError(
+      'no Debian 6.12 kernel with matching headers found in the apt archive ' +
+        '(looked for linux-image-6.12.*+deb12-amd64-unsigned and linux-headers-6.12.*+deb12-amd64; ' +
+        'run apt-get update, or set OSSA_KERNEL_RELEASE)',
+    );
+  }
+  return `${best[1]}-amd64`;
+}
+
+/** Downloads and unpacks the kernel image and its headers (cached by release). */
+export async function fetchKernel(release: string): Promise<Kernel> {
+  const base = release.replace(/-amd64$/, '');
+  const packages = [
+    `linux-image-${release}-unsigned`,
+    `linux-headers-${release}`,
+    `linux-headers-${base}-common`,
+    `linux-kbuild-${base}`,
+  ];
+  const cache = await cached('kernel', { values: { release, packages: packages.join(' ') } }, async (dir) => {
+    const debs = join(dir, 'debs');
+    await mkdir(debs);
+    log(`kernel: downloading ${packages.join(', ')}`);
+    try {
+      await execa('apt-get', ['download', '-q', ...packages], { cwd: debs });
+    } catch (err) {
+      throw new BuildError(`apt-get download of kernel ${release} failed: ${(err as Error).message}`);
+    }
+    const root = join(dir, 'root');
+    for (const deb of await readdir(debs)) {
+      await execa('dpkg-deb', ['-x', join(debs, deb), root]);
+    }
+    // Debian's headers Makefile includes the -common one by absolute path;
+    // point it at the unpacked copy instead (relative: make -C runs there).
+    const headersMakefile = join(root, 'usr', 'src', `linux-headers-${release}`, 'Makefile');
+    await writeFile(headersMakefile, `include ../linux-headers-${base}-common/Makefile\n`);
+    // The package ships no modules.dep: make it, as the postinst would.
+    await execa('depmod', ['-b', root, release]);
+    await execa('rm', ['-rf', debs]);
+  });
+  const root = join(cache.dir, 'root');
+  const kernel: Kernel = {
+    release,
+    root,
+    vmlinuz: join(root, 'boot', `vmlinuz-${release}`),
+    modulesDir: join(root, 'lib', 'modules', release),
+    headersDir: join(root, 'usr', 'src', `linux-headers-${release}`),
+    cache,
+  };
+  for (const p of [kernel.vmlinuz, kernel.modulesDir, kernel.headersDir]) {
+    if (!existsSync(p)) throw new BuildError(`kernel ${release}: ${p} missing after unpacking`);
+  }
+  return kernel;
+}

@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { manifestPath } from './paths.js';
+
+/** What `ci/build.ts` built, for the runners. */
+export interface BuildManifest {
+  qemu: string;
+  kernelRelease: string;
+  vmlinuz: string;
+  initrd: string;
+  probeInitrd: string;
+  nativeBinding: string;
+  /** Input hash of each part. */
+  keys: Record<string, string>;
+  /** Parts this build had to make (the rest came from the cache). */
+  built: string[];
+}
+
+export async function writeManifest(m: BuildManifest): Promise<void> {
+  await mkdir(dirname(manifestPath), { recursive: true });
+  await writeFile(manifestPath, `${JSON.stringify(m, null, 2)}\n`);
+}
+
+export async function readManifest(): Promise<BuildManifest> {
+  if (!existsSync(manifestPath)) {
+    throw new Error(`${manifestPath} not found: run \`npm run build\` (npm test and npm start do it first)`);
+  }
+  return JSON.parse(await readFile(manifestPath, 'utf8')) as BuildManifest;
+}

@@ -1,0 +1,23 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The root of the ossa checkout. */
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/**
+ * Where build outputs are cached: $OSSA_CACHE_DIR, else $XDG_CACHE_HOME/ossa,
+ * else ~/.cache/ossa. Outside the clone, so a fresh clone reuses them.
+ */
+export function cacheDir(): string {
+  const env = process.env;
+  if (env.OSSA_CACHE_DIR) return resolve(env.OSSA_CACHE_DIR);
+  const base = env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache');
+  return join(base, 'ossa');
+}
+
+/** Per-checkout outputs: logs, the build manifest, reports (git-ignored). */
+export const outDir = join(repoRoot, 'out');
+
+/** The manifest that `ci/build.ts` writes and the runners read. */
+export const manifestPath = join(outDir, 'build.json');

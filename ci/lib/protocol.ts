@@ -1,0 +1,45 @@
+/**
+ * The results channel between the guest and the host: one JSON object per
+ * line on the virtio-serial port named RESULTS_PORT, separate from the
+ * console. The guest's /init writes `setup` lines; the guest runner writes
+ * the rest.
+ */
+
+export const RESULTS_PORT = 'org.ossa.results';
+
+export type TestState = 'pass' | 'fail' | 'skip';
+
+export interface GuestTestResult {
+  /** The test file, relative to the suite's root. */
+  file: string;
+  /** Describe blocks and test name joined with " > ". */
+  name: string;
+  state: TestState;
+  durationMs: number;
+  /** For failures: the message and stack; for skips: the reason, if any. */
+  message?: string;
+}
+
+export type GuestMessage =
+  /** /init is running: the guest's uptime in seconds. */
+  | { type: 'boot'; uptime: number }
+  /** A setup step of /init, e.g. loading the driver. */
+  | { type: 'setup'; step: string; ok: boolean; message?: string; uptime?: number }
+  /** The test runner started. */
+  | { type: 'suite-start'; uptime: number; files: number }
+  | ({ type: 'test' } & GuestTestResult)
+  /** An error outside any test: a file that failed to load, an unhandled error. */
+  | { type: 'error'; file?: string; message: string }
+  | { type: 'suite-end'; uptime: number; passed: number; failed: number; skipped: number };
+
+export function parseGuestMessage(line: string): GuestMessage | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    if (typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string') {
+      return value as GuestMessage;
+    }
+  } catch {
+    // not a protocol line
+  }
+  return undefined;
+}

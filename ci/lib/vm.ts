@@ -1,0 +1,215 @@
+/**
+ * Boots the guest under QEMU and collects what its suite reports: results
+ * over a virtio-serial port (a unix socket on the host), the serial console
+ * into a log file, scanned for kernel oopses and panics. Enforces a boot
+ * timeout, a silence timeout and an overall timeout.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { classifyConsoleLine } from './console.js';
+import { type GuestMessage, type GuestTestResult, parseGuestMessage, RESULTS_PORT } from './protocol.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+export type FailureCause =
+  | 'kernel-panic'
+  | 'kernel-oops'
+  | 'boot-timeout'
+  | 'hung'
+  | 'timeout'
+  | 'setup'
+  | 'early-exit'
+  | 'qemu-error';
+
+export interface GuestFailure {
+  cause: FailureCause;
+  message: string;
+}
+
+export interface BootOptions {
+  qemu: string;
+  kernel: string;
+  initrd: string;
+  consoleLog: string;
+  accel: Accel;
+  /** Extra kernel command line. */
+  append?: string;
+  /** Seconds from start until /init reports (default 120). */
+  bootTimeoutS?: number;
+  /** Seconds without a message on the results channel (default 180). */
+  silenceTimeoutS?: number;
+  /** Seconds for the whole run (default 1800). */
+  totalTimeoutS?: number;
+  /** Called for each message from the guest, as it arrives. */
+  onMessage?: (message: GuestMessage) => void;
+}
+
+export interface GuestRun {
+  /** Set when the run did not complete cleanly. */
+  failure?: GuestFailure;
+  tests: GuestTestResult[];
+  /** Errors outside tests (a test file that failed to load, ...). */
+  errors: Array<{ file?: string; message: string }>;
+  /** Kernel WARNINGs and hung-task reports seen on the console. */
+  kernelWarnings: string[];
+  suiteEnded: boolean;
+  consoleLog: string;
+  accel: Accel;
+  /** Seconds, measured on the host from QEMU's start. */
+  timings: { toInit?: number; toFirstTest?: number; total: number };
+}
+
+const env = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+
+export function qemuArgs(o: BootOptions, socketPath: string): string[] {
+  return [
+    '-L', '/usr/share/seabios', '-L', '/usr/share/qemu',
+    '-machine', 'q35',
+    '-accel', o.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+    '-cpu', o.accel === 'kvm' ? 'host' : 'qemu64',
+    '-smp', '2', '-m', '2G',
+    '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot', '-nic', 'none',
+    '-chardev', 'stdio,id=console,signal=off',
+    '-serial', 'chardev:console',
+    '-kernel', o.kernel,
+    '-initrd', o.initrd,
+    '-append', `console=ttyS0 panic=-1 printk.time=1 ${o.append ?? ''}`.trim(),
+    '-device', 'ossa',
+    '-device', 'virtio-serial-pci',
+    '-chardev', `socket,id=results,path=${socketPath}`,
+    '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,
+  ];
+}
+
+/** Boots the guest once and returns what happened. Never throws for guest trouble. */
+export async function runGuest(o: BootOptions): Promise<GuestRun> {
+  const bootTimeout = (o.bootTimeoutS ?? env('OSSA_BOOT_TIMEOUT', 120)) * 1000;
+  const silenceTimeout = (o.silenceTimeoutS ?? env('OSSA_SILENCE_TIMEOUT', 180)) * 1000;
+  const totalTimeout = (o.totalTimeoutS ?? env('OSSA_TOTAL_TIMEOUT', 1800)) * 1000;
+
+  const run: GuestRun = {
+    tests: [],
+    errors: [],
+    kernelWarnings: [],
+    suiteEnded: false,
+    consoleLog: o.consoleLog,
+    accel: o.accel,
+    timings: { total: 0 },
+  };
+  const start = performance.now();
+  const elapsed = (): number => (performance.now() - start) / 1000;
+
+  const tmp = await mkdtemp(join(tmpdir(), 'ossa-vm-'));
+  const socketPath = join(tmp, 'results.sock');
+  const log: WriteStream = createWriteStream(o.consoleLog);
+  let child: ResultPromise | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  let lastConsoleLines: string[] = [];
+
+  const stop = (failure: GuestFailure | undefined, graceMs = 0): void => {
+    if (failure && !run.failure) run.failure = failure;
+    if (killTimer) return;
+    killTimer = setTimeout(() => child?.kill('SIGKILL'), graceMs);
+  };
+  const arm = (ms: number, failure: () => GuestFailure): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stop(failure()), ms);
+  };
+  const lastLines = (): string => lastConsoleLines.slice(-5).join(' | ');
+
+  const server = createServer((socket: Socket) => {
+    const rl = createInterface({ input: socket });
+    rl.on('line', (line) => {
+      const m = parseGuestMessage(line);
+      if (!m) return;
+      o.onMessage?.(m);
+      arm(silenceTimeout, () => ({
+        cause: 'hung',
+        message: `guest hung: no result for ${silenceTimeout / 1000} s (last console lines: ${lastLines()})`,
+      }));
+      switch (m.type) {
+        case 'boot':
+          run.timings.toInit = elapsed();
+          break;
+        case 'setup':
+          if (!m.ok) stop({ cause: 'setup', message: `guest setup step "${m.step}" failed: ${m.message ?? ''}` }, 5000);
+          break;
+        case 'test':
+          run.timings.toFirstTest ??= elapsed();
+          run.tests.push({ file: m.file, name: m.name, state: m.state, durationMs: m.durationMs, ...(m.message ? { message: m.message } : {}) });
+          break;
+        case 'error':
+          run.errors.push({ ...(m.file ? { file: m.file } : {}), message: m.message });
+          break;
+        case 'suite-end':
+          run.suiteEnded = true;
+          break;
+        default:
+          break;
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, resolve);
+  });
+
+  const totalTimer = setTimeout(
+    () => stop({ cause: 'timeout', message: `guest run exceeded ${totalTimeout / 1000} s (last console lines: ${lastLines()})` }),
+    totalTimeout,
+  );
+  arm(bootTimeout, () => ({
+    cause: 'boot-timeout',
+    message: `guest did not reach /init within ${bootTimeout / 1000} s (last console lines: ${lastLines()})`,
+  }));
+
+  child = execa(o.qemu, qemuArgs(o, socketPath), { stdin: 'ignore', reject: false, all: false, buffer: { stdout: false, stderr: true } });
+  const consoleLines = createInterface({ input: child.stdout! });
+  // Listen for the end of the console now: it may close before QEMU's exit is seen.
+  const consoleClosed = new Promise<void>((resolve) => consoleLines.once('close', resolve));
+  consoleLines.on('line', (line) => {
+    log.write(`${line}\n`);
+    lastConsoleLines.push(line.trim());
+    if (lastConsoleLines.length > 50) lastConsoleLines = lastConsoleLines.slice(-20);
+    const trouble = classifyConsoleLine(line);
+    if (trouble === 'panic') {
+      stop({ cause: 'kernel-panic', message: `guest kernel panic: ${line.trim()}` }, 3000);
+    } else if (trouble === 'oops') {
+      // Let the trace reach the log, then stop: the kernel is not to be trusted.
+      stop({ cause: 'kernel-oops', message: `guest kernel oops: ${line.trim()}` }, 3000);
+    } else if (trouble) {
+      run.kernelWarnings.push(line.trim());
+    }
+  });
+
+  const result = await child;
+  await consoleClosed;
+  clearTimeout(timer);
+  clearTimeout(totalTimer);
+  clearTimeout(killTimer);
+  server.close();
+  await new Promise<void>((resolve) => log.end(resolve));
+  await rm(tmp, { recursive: true, force: true });
+  run.timings.total = elapsed();
+
+  const stderr = String(result.stderr ?? '').trim();
+  if (!run.failure && result.exitCode !== 0 && !result.isTerminated) {
+    run.failure = { cause: 'qemu-error', message: `QEMU exited with status ${result.exitCode}: ${stderr}` };
+  }
+  if (!run.failure && !run.suiteEnded) {
+    run.failure = {
+      cause: 'early-exit',
+      message: `guest stopped before its suite finished (last console lines: ${lastLines()})${stderr ? `; QEMU said: ${stderr}` : ''}`,
+    };
+  }
+  return run;
+}

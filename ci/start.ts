@@ -1,0 +1,27 @@
+/**
+ * `npm start`: boots the guest, runs the guest suite and prints a table of
+ * the results. Exits non-zero when anything failed.
+ */
+import { bootGuestSuite, describeFailure } from './lib/guest-session.js';
+
+const run = await bootGuestSuite();
+
+const rows = run.tests.map((t) => ({
+  result: t.state === 'pass' ? 'PASS' : t.state === 'fail' ? 'FAIL' : 'SKIP',
+  test: `${t.file} > ${t.name}`,
+  ms: t.durationMs.toFixed(0),
+}));
+const width = Math.max(4, ...rows.map((r) => r.test.length));
+const line = (a: string, b: string, c: string): string => `${a.padEnd(6)} ${b.padEnd(width)} ${c.padStart(8)}`;
+const out: string[] = ['', line('result', 'test', 'time ms'), line('------', '-'.repeat(width), '-------')];
+for (const r of rows) out.push(line(r.result, r.test, r.ms));
+const count = (s: string): number => run.tests.filter((t) => t.state === s).length;
+out.push('', `${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped (guest, ${run.accel.toUpperCase()})`);
+for (const t of run.tests.filter((x) => x.state === 'fail')) out.push('', `FAIL ${t.file} > ${t.name}`, t.message ?? '');
+for (const e of run.errors) out.push('', `ERROR ${e.file ?? '(suite)'}`, e.message);
+for (const w of run.kernelWarnings) out.push(`kernel: ${w}`);
+const failure = describeFailure(run);
+if (failure) out.push('', `FAILED: ${failure}`);
+process.stdout.write(`${out.join('\n')}\n`);
+
+process.exitCode = failure || count('fail') > 0 || run.errors.length > 0 || run.kernelWarnings.length > 0 ? 1 : 0;

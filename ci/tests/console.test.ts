@@ -1,0 +1,26 @@
+import { describe, expect, test } from 'vitest';
+import { classifyConsoleLine } from '../lib/console.js';
+
+describe('guest console classifier', () => {
+  test.each([
+    ['[    1.234567] Kernel panic - not syncing: Attempted to kill init!', 'panic'],
+    ['[    2.000001] BUG: kernel NULL pointer dereference, address: 0000000000000000', 'oops'],
+    ['[    2.000002] Oops: general protection fault, probably for non-canonical address', 'oops'],
+    ['[   10.5] kernel BUG at drivers/accel/ossa/ossa_job.c:42!', 'oops'],
+    ['[    3.1] WARNING: CPU: 0 PID: 1 at drivers/accel/ossa/ossa_drv.c:10 probe+0x1/0x2', 'warning'],
+    ['[    3.1] ------------[ cut here ]------------', 'warning'],
+    ['[  123.4] INFO: task node:77 blocked for more than 120 seconds.', 'hung-task'],
+  ])('%s -> %s', (line, kind) => {
+    expect(classifyConsoleLine(line)).toBe(kind);
+    expect(classifyConsoleLine(`${line}\r`)).toBe(kind);
+  });
+
+  test.each([
+    '[    0.000000] Linux version 6.12.0 (debian-kernel@lists.debian.org)',
+    '[    1.5] [drm] Initialized ossa 0.1.0 for 0000:00:03.0 on minor 0',
+    'BUG: this line was printed by a test, not by the kernel',
+    'Kernel panic - not syncing: (no printk timestamp, so not the kernel)',
+  ])('ordinary: %s', (line) => {
+    expect(classifyConsoleLine(line)).toBeUndefined();
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The guest image builder: an uncompressed initramfs (QEMU loads it with
+ * -initrd; no decompression in a TCG guest) holding busybox, the kernel
+ * modules the driver needs, the driver, Node.js with its libraries, and the
+ * userspace with its guest suite.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { BuildError } from '../ci/lib/progress.js';
+
+export interface ImageInputs {
+  /** Unpacked kernel modules: /lib/modules/<release> of the guest kernel. */
+  modulesDir: string;
+  /** The built driver. */
+  driverKo: string;
+  /** Compiled userspace, guest suite and guest runner (tsc output). */
+  stageDir: string;
+  /** The native binding. */
+  nativeBinding: string;
+  /** node_modules to ship (the guest runner's dependencies). */
+  nodeModules: string;
+  /** The guest's /init and the probe image's /init. */
+  init: string;
+  probeInit: string;
+}
+
+const BUSYBOX = '/bin/busybox';
+/** Host-only packages, left out of the guest to keep the image small. */
+const GUEST_SKIPPED_MODULES = ['typescript', '@types', 'tsx', 'execa', '.cache'];
+const NODE = process.execPath;
+
+/** Modules to load before `ko`, in order, from the kernel's modules.dep. */
+async function moduleClosure(modulesDir: string, ko: string): Promise<string[]> {
+  const dep = await readFile(join(modulesDir, 'modules.dep'), 'utf8');
+  const deps = new Map<string, string[]>();
+  for (const line of dep.split('\n')) {
+    const [mod, rest] = line.split(':');
+    if (mod) deps.set(basename(mod).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''), (rest ?? '').trim().split(/\s+/).filter(Boolean));
+  }
+  const paths = new Map<string, string>();
+  for (const line of dep.split('\n')) {
+    const mod = line.split(':')[0];
+    if (mod) paths.set(basename(mod).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''), mod);
+  }
+  const { stdout } = await execa('modinfo', ['-F', 'depends', ko]);
+  const order: string[] = [];
+  const visit = (name: string): void => {
+    const n = name.replace(/-/g, '_');
+    const key = paths.has(n) ? n : name;
+    if (order.includes(key)) return;
+    const path = paths.get(key);
+    if (!path) throw new BuildError(`kernel module ${name}, needed by ${basename(ko)}, is not in ${modulesDir}`);
+    for (const d of deps.get(key) ?? []) visit(basename(d).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''));
+    order.push(key);
+  };
+  for (const name of stdout.split(',').map((s) => s.trim()).filter(Boolean)) visit(name);
+  return order.map((k) => paths.get(k) as string);
+}
+
+/** Shared libraries that `binaries` load, as absolute paths (from ldd). */
+async function sharedLibraries(binaries: string[]): Promise<string[]> {
+  const libs = new Set<string>();
+  for (const bin of binaries) {
+    const { stdout } = await execa('ldd', [bin]);
+    for (const m of stdout.matchAll(/(\/\S+\.so[^\s]*)/g)) libs.add(m[1] as string);
+  }
+  return [...libs];
+}
+
+async function findFiles(dir: string, suffix: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith(suffix)) out.push(join(e.parentPath, e.name));
+  }
+  return out;
+}
+
+async function copyInto(root: string, file: string): Promise<void> {
+  const dest = join(root, file);
+  await mkdir(dirname(dest), { recursive: true });
+  await copyFile(file, dest);
+}
+
+async function baseTree(root: string, init: string): Promise<void> {
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'tmp', 'etc/ossa', 'lib/modules', 'sys/kernel/debug']) {
+    await mkdir(join(root, d), { recursive: true });
+  }
+  await copyFile(BUSYBOX, join(root, 'bin/busybox'));
+  await copyFile(init, join(root, 'init'));
+  await chmod(join(root, 'init'), 0o755);
+}
+
+async function cpio(root: string, out: string): Promise<void> {
+  // newc format, files sorted so that the archive is reproducible.
+  const { stdout } = await execa('find', ['.', '-mindepth', '1'], { cwd: root });
+  const list = stdout.split('\n').sort().join('\n');
+  await execa('cpio', ['-o', '-H', 'newc', '--quiet', '--reproducible', '-R', '0:0', '-O', out], {
+    cwd: root,
+    input: `${list}\n`,
+  });
+}
+
+/** Builds `dir/initramfs.cpio` (the guest) and `dir/probe.cpio` (the probe). */
+export async function buildImage(inputs: ImageInputs, dir: string): Promise<void> {
+  if (!existsSync(BUSYBOX)) throw new BuildError(`${BUSYBOX} missing: install busybox-static`);
+
+  const probe = join(dir, 'probe-root');
+  await baseTree(probe, inputs.probeInit);
+  await cpio(probe, join(dir, 'probe.cpio'));
+
+  const root = join(dir, 'root');
+  await baseTree(root, inputs.init);
+
+  // Kernel modules, decompressed (busybox insmod takes plain .ko), in load order.
+  const mods = await moduleClosure(inputs.modulesDir, inputs.driverKo);
+  const names: string[] = [];
+  for (const rel of mods) {
+    const name = basename(rel).replace(/\.(xz|zst|gz)$/, '');
+    const src = join(inputs.modulesDir, rel);
+    const tool = rel.endsWith('.xz') ? ['xz', '-dc'] : rel.endsWith('.zst') ? ['zstd', '-dcq'] : ['cat'];
+    await execa(tool[0] as string, [...tool.slice(1), src], { stdout: { file: join(root, 'lib/modules', name) } });
+    names.push(name);
+  }
+  await copyFile(inputs.driverKo, join(root, 'lib/modules/ossa.ko'));
+  names.push('ossa.ko');
+  await writeFile(join(root, 'etc/ossa/modules'), `${names.join('\n')}\n`);
+
+  // Node.js and every shared library it or a native addon loads.
+  await copyInto(root, '/usr/bin/node');
+  if (NODE !== '/usr/bin/node') await copyFile(NODE, join(root, 'usr/bin/node'));
+  const ossa = join(root, 'ossa');
+  await cp(inputs.stageDir, ossa, { recursive: true });
+  const skip = new Set(GUEST_SKIPPED_MODULES.map((m) => join(inputs.nodeModules, m)));
+  await cp(inputs.nodeModules, join(ossa, 'node_modules'), {
+    recursive: true,
+    filter: (src) => !skip.has(src),
+  });
+  await mkdir(join(ossa, 'native'), { recursive: true });
+  await copyFile(inputs.nativeBinding, join(ossa, 'native/ossa_native.node'));
+  await writeFile(join(ossa, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  const addons = await findFiles(ossa, '.node');
+  for (const lib of await sharedLibraries([NODE, ...addons])) await copyInto(root, lib);
+
+  await cpio(root, join(dir, 'initramfs.cpio'));
+  await execa('rm', ['-rf', root, probe]);
+}

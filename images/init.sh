@@ -1,0 +1,56 @@
+#!/bin/busybox sh
+# /init of the ossa guest: load the driver, run the guest suite, report to
+# the host over the results port, power off. Console output is the host's
+# console log; results go over the virtio-serial port only.
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+
+up() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "ossa-init: $*" > /dev/kmsg; }
+
+PORT=
+for d in /sys/class/virtio-ports/*; do
+	[ "$(cat "$d/name" 2>/dev/null)" = org.ossa.results ] && PORT=/dev/${d##*/}
+done
+if [ -z "$PORT" ]; then
+	say "results port org.ossa.results not found; powering off"
+	poweroff -f
+fi
+send() { echo "$1" > "$PORT"; }
+
+# fail STEP MESSAGE: report a setup failure and stop. MESSAGE holds no quotes.
+fail() {
+	say "$1 failed: $2"
+	send "{\"type\":\"setup\",\"step\":\"$1\",\"ok\":false,\"message\":\"$2\",\"uptime\":$(up)}"
+	sync
+	poweroff -f
+}
+
+send "{\"type\":\"boot\",\"uptime\":$(up)}"
+
+while read -r mod; do
+	insmod "/lib/modules/$mod" || fail load-modules "insmod $mod failed (exit $?)"
+done < /etc/ossa/modules
+send "{\"type\":\"setup\",\"step\":\"load-modules\",\"ok\":true,\"uptime\":$(up)}"
+
+i=0
+while [ ! -c /dev/accel/accel0 ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ -c /dev/accel/accel0 ] ||
+	fail device-node "/dev/accel/accel0 missing after loading the driver: no ossa device bound"
+send "{\"type\":\"setup\",\"step\":\"device-node\",\"ok\":true,\"uptime\":$(up)}"
+
+cd /ossa || fail suite "/ossa missing from the image"
+OSSA_NATIVE_BINDING=/ossa/native/ossa_native.node \
+	node ci/guest/runner.js "$PORT" /ossa/userspace/tests/guest ||
+	say "guest runner exited with status $?"
+sync
+poweroff -f

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Build QEMU 10.0.2 for x86_64-softmmu with the ossa device added.
+#
+# usage: build-qemu.sh WORKDIR OUTDIR
+#   WORKDIR  persistent work area: the downloaded tarball, the patched source
+#            tree and the meson build tree (reused, so a device change only
+#            recompiles what changed)
+#   OUTDIR   receives bin/qemu-system-x86_64
+#
+# QEMU's source is Debian's orig tarball of qemu_10.0.2+ds (bookworm-backports),
+# checked against its SHA-256. The device's files from this folder and the
+# shared register header are copied into hw/ossa/ of that tree.
+set -euo pipefail
+
+QEMU_VERSION=10.0.2
+TARBALL=qemu_${QEMU_VERSION}+ds.orig.tar.xz
+TARBALL_SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f1
+POOL_URL="http://deb.debian.org/debian/pool/main/q/qemu/qemu_${QEMU_VERSION}%2bds.orig.tar.xz"
+
+say() { printf 'qemu: %s\n' "$*"; }
+die() { printf 'qemu: error: %s\n' "$*" >&2; exit 1; }
+
+[ $# -eq 2 ] || die "usage: $0 WORKDIR OUTDIR"
+WORK=$1
+OUT=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+REGS=$HERE/../kernel-driver/ossa_regs.h
+DEVICE_FILES=(ossa.c Kconfig meson.build trace-events trace.h)
+
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+
+# 1. The source tarball, verified.
+tarball=$WORK/$TARBALL
+if [ -f "$tarball" ] && ! echo "$TARBALL_SHA256  $tarball" | sha256sum -c --status; then
+	say "cached $TARBALL has the wrong SHA-256, fetching it again"
+	rm -f "$tarball"
+fi
+if [ ! -f "$tarball" ]; then
+	# Ask apt where the orig tarball of the backports source package is;
+	# fall back to its pool path, which does not change with Debian revisions.
+	url=$(apt-get source --print-uris -qq -t bookworm-backports qemu 2>/dev/null |
+		awk -v f="$TARBALL" '$2 == f { gsub("\047", "", $1); print $1 }' | head -n1 || true)
+	url=${url:-$POOL_URL}
+	say "downloading $url"
+	curl -fsSL --retry 3 -o "$tarball.part" "$url" || die "download of $url failed"
+	mv "$tarball.part" "$tarball"
+	echo "$TARBALL_SHA256  $tarball" | sha256sum -c --status ||
+		die "$TARBALL: SHA-256 mismatch (want $TARBALL_SHA256)"
+fi
+
+# 2. The patched source tree and its configured build tree. Both are made
+# again only when the tarball or this script changes.
+src=$WORK/qemu-$QEMU_VERSION
+build=$WORK/build
+stamp=$(cat "$0" | sha256sum | cut -c1-16)-$TARBALL_SHA256
+if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
+	say "unpacking $TARBALL"
+	rm -rf "$src" "$build" "$WORK/tree.stamp"
+	tar -xf "$tarball" -C "$WORK"
+	[ -d "$src" ] || die "$TARBALL did not unpack to qemu-$QEMU_VERSION/"
+
+	mkdir -p "$src/hw/ossa"
+	echo "source ossa/Kconfig" >> "$src/hw/Kconfig"
+	echo "subdir('ossa')" >> "$src/hw/meson.build"
+	grep -q "^    'hw/nvme',$" "$src/meson.build" ||
+		die "meson.build: trace_events_subdirs has no 'hw/nvme' entry to add hw/ossa after"
+	sed -i "s|^    'hw/nvme',$|&\n    'hw/ossa',|" "$src/meson.build"
+	# The +ds tarball has no firmware blobs: never unpack the edk2 images.
+	grep -q 'unpack_edk2_blobs = bzip2.found()' "$src/meson.build" ||
+		die "meson.build: edk2 blob switch not found"
+	sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
+
+	cp "$REGS" "${DEVICE_FILES[@]/#/$HERE/}" "$src/hw/ossa/"
+
+	say "configuring (x86_64-softmmu only)"
+	mkdir -p "$build"
+	(cd "$build" && "$src/configure" \
+		--python=/usr/bin/python3 \
+		--target-list=x86_64-softmmu \
+		--without-default-features \
+		--disable-docs --disable-user --disable-tools \
+		--disable-download --disable-install-blobs \
+		--enable-trace-backends=log \
+		--prefix="$WORK/unused-prefix") > "$WORK/configure.log" 2>&1 ||
+		{ tail -n 30 "$WORK/configure.log" >&2; die "configure failed; log: $WORK/configure.log"; }
+	echo "$stamp" > "$WORK/tree.stamp"
+fi
+
+# 3. The device's current files; copy only what changed so that ninja
+# recompiles only those.
+for f in "$REGS" "${DEVICE_FILES[@]/#/$HERE/}"; do
+	cmp -s "$f" "$src/hw/ossa/$(basename "$f")" || cp "$f" "$src/hw/ossa/"
+done
+
+say "compiling"
+ninja -C "$build" qemu-system-x86_64 > "$WORK/build.log" 2>&1 ||
+	{ grep -E 'error|Error' "$WORK/build.log" | head -n 30 >&2; die "build failed; log: $WORK/build.log"; }
+
+mkdir -p "$OUT/bin"
+cp "$build/qemu-system-x86_64" "$OUT/bin/qemu-system-x86_64.tmp"
+mv "$OUT/bin/qemu-system-x86_64.tmp" "$OUT/bin/qemu-system-x86_64"
+say "built $OUT/bin/qemu-system-x86_64"

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ossa native binding: the system calls the TypeScript library needs and
+ * Node.js does not offer (open of a device node with raw flags, ioctl).
+ *
+ * Every function here is a thin wrapper; policy lives in TypeScript. Calls
+ * that may sleep in the kernel (waits) run on libuv's thread pool through
+ * ioctlAsync() so that they never block the event loop.
+ *
+ * Errors are thrown as Error objects with `errno` (positive number),
+ * `code` (e.g. "ENOTTY") and `syscall` properties, like Node's own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <node_api.h>
+
+#define CHECK(env, call)						\
+	do {								\
+		if ((call) != napi_ok) {				\
+			napi_throw_error((env), NULL, #call " failed");	\
+			return NULL;					\
+		}							\
+	} while (0)
+
+static const char *errno_code(int err)
+{
+	switch (err) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case EINTR: return "EINTR";
+	case EIO: return "EIO";
+	case ENXIO: return "ENXIO";
+	case E2BIG: return "E2BIG";
+	case EBADF: return "EBADF";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EBUSY: return "EBUSY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case EINVAL: return "EINVAL";
+	case ENOSPC: return "ENOSPC";
+	case ERANGE: return "ERANGE";
+	case ENOTTY: return "ENOTTY";
+	case EDEADLK: return "EDEADLK";
+	case ENOSYS: return "ENOSYS";
+	case EOVERFLOW: return "EOVERFLOW";
+	case ETIME: return "ETIME";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ECANCELED: return "ECANCELED";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default: return "EUNKNOWN";
+	}
+}
+
+static napi_value make_errno_error(napi_env env, int err, const char *syscall)
+{
+	napi_value msg, code, error, num, sc;
+
+	if (napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+	    napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code) != napi_ok ||
+	    napi_create_error(env, code, msg, &error) != napi_ok ||
+	    napi_create_int32(env, err, &num) != napi_ok ||
+	    napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sc) != napi_ok ||
+	    napi_set_named_property(env, error, "errno", num) != napi_ok ||
+	    napi_set_named_property(env, error, "syscall", sc) != napi_ok)
+		return NULL;
+	return error;
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall)
+{
+	napi_value error = make_errno_error(env, err, syscall);
+
+	if (error)
+		napi_throw(env, error);
+	return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv)
+{
+	size_t argc = want;
+
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != want) {
+		napi_throw_type_error(env, NULL, "wrong number of arguments");
+		return -1;
+	}
+	return 0;
+}
+
+/* Gets the bytes of a Buffer, TypedArray or null (NULL, 0). */
+static int get_bytes(napi_env env, napi_value v, void **data, size_t *len)
+{
+	napi_valuetype t;
+	bool is_typed;
+
+	*data = NULL;
+	*len = 0;
+	if (napi_typeof(env, v, &t) != napi_ok)
+		return -1;
+	if (t == napi_null)
+		return 0;
+	if (napi_is_typedarray(env, v, &is_typed) == napi_ok && is_typed) {
+		napi_typedarray_type tt;
+		size_t count, offset;
+		napi_value ab;
+		uint8_t *base;
+
+		if (napi_get_typedarray_info(env, v, &tt, &count, (void **)&base, &ab, &offset) != napi_ok)
+			return -1;
+		*data = base;
+		switch (tt) {
+		case napi_int8_array:
+		case napi_uint8_array:
+		case napi_uint8_clamped_array:
+			*len = count;
+			break;
+		case napi_int16_array:
+		case napi_uint16_array:
+			*len = count * 2;
+			break;
+		case napi_int32_array:
+		case napi_uint32_array:
+		case napi_float32_array:
+			*len = count * 4;
+			break;
+		default:
+			*len = count * 8;
+			break;
+		}
+		return 0;
+	}
+	napi_throw_type_error(env, NULL, "expected a Buffer, a TypedArray or null");
+	return -1;
+}
+
+/* open(path: string, flags: number): number */
+static napi_value n_open(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], result;
+	char path[4096];
+	size_t len;
+	int32_t flags;
+	int fd;
+
+	if (get_args(env, info, 2, argv))
+		return NULL;
+	CHECK(env, napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len));
+	CHECK(env, napi_get_value_int32(env, argv[1], &flags));
+	if (len >= sizeof(path) - 1)
+		return throw_errno(env, ENAMETOOLONG, "open");
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return throw_errno(env, errno, "open");
+	CHECK(env, napi_create_int32(env, fd, &result));
+	return result;
+}
+
+/* close(fd: number): void */
+static napi_value n_close(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	int32_t fd;
+
+	if (get_args(env, info, 1, argv))
+		return NULL;
+	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+	if (close(fd) < 0)
+		return throw_errno(env, errno, "close");
+	return NULL;
+}
+
+/* ioctl(fd: number, request: number, arg: Buffer | null): number */
+static napi_value n_ioctl(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], result;
+	uint32_t request;
+	int32_t fd;
+	void *data;
+	size_t len;
+	int ret;
+
+	if (get_args(env, info, 3, argv))
+		return NULL;
+	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+	CHECK(env, napi_get_value_uint32(env, argv[1], &request));
+	if (get_bytes(env, argv[2], &data, &len))
+		return NULL;
+	do {
+		ret = ioctl(fd, (unsigned long)request, data);
+	} while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+	if (ret < 0)
+		return throw_errno(env, errno, "ioctl");
+	CHECK(env, napi_create_int32(env, ret, &result));
+	return result;
+}
+
+struct ioctl_work {
+	napi_async_work work;
+	napi_deferred deferred;
+	napi_ref arg_ref;
+	int fd;
+	unsigned long request;
+	void *data;
+	int ret;
+	int err;
+};
+
+static void ioctl_execute(napi_env env __attribute__((unused)), void *opaque)
+{
+	struct ioctl_work *w = opaque;
+
+	do {
+		w->ret = ioctl(w->fd, w->request, w->data);
+	} while (w->ret < 0 && errno == EINTR);
+	w->err = w->ret < 0 ? errno : 0;
+}
+
+static void ioctl_complete(napi_env env, napi_status status, void *opaque)
+{
+	struct ioctl_work *w = opaque;
+	napi_value v;
+
+	if (status != napi_ok) {
+		napi_value msg;
+
+		napi_create_string_utf8(env, "ioctl work cancelled", NAPI_AUTO_LENGTH, &msg);
+		napi_create_error(env, NULL, msg, &v);
+		napi_reject_deferred(env, w->deferred, v);
+	} else if (w->ret < 0) {
+		v = make_errno_error(env, w->err, "ioctl");
+		napi_reject_deferred(env, w->deferred, v);
+	} else {
+		napi_create_int32(env, w->ret, &v);
+		napi_resolve_deferred(env, w->deferred, v);
+	}
+	if (w->arg_ref)
+		napi_delete_reference(env, w->arg_ref);
+	napi_delete_async_work(env, w->work);
+	free(w);
+}
+
+/*
+ * ioctlAsync(fd: number, request: number, arg: Buffer | null): Promise<number>
+ * For ioctls that may sleep. The argument is kept alive until completion.
+ */
+static napi_value n_ioctl_async(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], promise, name;
+	struct ioctl_work *w;
+	uint32_t request;
+	size_t len;
+
+	if (get_args(env, info, 3, argv))
+		return NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return throw_errno(env, ENOMEM, "ioctl");
+	if (napi_get_value_int32(env, argv[0], &w->fd) != napi_ok ||
+	    napi_get_value_uint32(env, argv[1], &request) != napi_ok) {
+		free(w);
+		napi_throw_type_error(env, NULL, "fd and request must be numbers");
+		return NULL;
+	}
+	w->request = request;
+	if (get_bytes(env, argv[2], &w->data, &len)) {
+		free(w);
+		return NULL;
+	}
+	if ((w->data && napi_create_reference(env, argv[2], 1, &w->arg_ref) != napi_ok) ||
+	    napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+	    napi_create_string_utf8(env, "ossa:ioctl", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+	    napi_create_async_work(env, NULL, name, ioctl_execute, ioctl_complete, w,
+				   &w->work) != napi_ok ||
+	    napi_queue_async_work(env, w->work) != napi_ok) {
+		napi_throw_error(env, NULL, "cannot queue ioctl work");
+		return NULL;
+	}
+	return promise;
+}
+
+/* address(buf: Buffer | TypedArray): bigint, for __u64 user pointers. */
+static napi_value n_address(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], result;
+	void *data;
+	size_t len;
+
+	if (get_args(env, info, 1, argv))
+		return NULL;
+	if (get_bytes(env, argv[0], &data, &len))
+		return NULL;
+	CHECK(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)data, &result));
+	return result;
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	static const napi_property_descriptor props[] = {
+		{ "open", NULL, n_open, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "close", NULL, n_close, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "ioctl", NULL, n_ioctl, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "ioctlAsync", NULL, n_ioctl_async, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "address", NULL, n_address, NULL, NULL, NULL, napi_enumerable, NULL },
+	};
+
+	CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
+	return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,29 @@
+/** Errors of the ossa library: each carries errno, its code and the ioctl. */
+import { isNativeError } from './native.js';
+
+export class OssaError extends Error {
+  override readonly name = 'OssaError';
+
+  constructor(
+    message: string,
+    /** The positive errno value, e.g. 25 for ENOTTY. */
+    readonly errno: number,
+    /** The errno's symbolic name, e.g. "ENOTTY". */
+    readonly code: string,
+    /** The ioctl (e.g. "DRM_IOCTL_VERSION") or system call that failed. */
+    readonly ioctl: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Turns an error thrown by the native binding into an OssaError naming
+ * `what` (an ioctl or system call); other errors pass through unchanged.
+ */
+export function wrapNativeError(err: unknown, what: string, context = ''): unknown {
+  if (!isNativeError(err)) return err;
+  const where = context ? `${what} (${context})` : what;
+  return new OssaError(`${where}: ${err.message} (${err.code})`, err.errno, err.code, what, { cause: err });
+}

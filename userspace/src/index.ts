@@ -1,0 +1,3 @@
+export { Device } from './device.js';
+export type { DriverVersion } from './drm.js';
+export { OssaError } from './errors.js';

@@ -1,0 +1,54 @@
+/**
+ * The native binding (userspace/native/ossa_native.c): open, close, ioctl
+ * and the address of a buffer, for the few system calls Node.js lacks.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The binding's functions, as ossa_native.c defines them. */
+export interface NativeBinding {
+  open(path: string, flags: number): number;
+  close(fd: number): void;
+  /** A non-sleeping ioctl, run on the calling thread. */
+  ioctl(fd: number, request: number, arg: Uint8Array | null): number;
+  /** An ioctl that may sleep, run on libuv's thread pool. */
+  ioctlAsync(fd: number, request: number, arg: Uint8Array | null): Promise<number>;
+  /** The address of a buffer's bytes, for __u64 user pointers. */
+  address(buf: Uint8Array): bigint;
+}
+
+/** The shape of the errors the binding throws, like Node's own. */
+export interface NativeError extends Error {
+  errno: number;
+  code: string;
+  syscall: string;
+}
+
+export function isNativeError(err: unknown): err is NativeError {
+  return err instanceof Error && typeof (err as Partial<NativeError>).errno === 'number';
+}
+
+function bindingPath(): string {
+  const fromEnv = process.env.OSSA_NATIVE_BINDING;
+  if (fromEnv) return fromEnv;
+  const candidates = ['../build/ossa_native.node', '../../build/ossa_native.node'].map((rel) =>
+    fileURLToPath(new URL(rel, import.meta.url)),
+  );
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `ossa native binding not found (looked in ${candidates.join(', ')}); ` +
+        'build it with `npm run build` or set OSSA_NATIVE_BINDING',
+    );
+  }
+  return found;
+}
+
+let binding: NativeBinding | undefined;
+
+/** Loads the binding on first use. */
+export function native(): NativeBinding {
+  binding ??= createRequire(import.meta.url)(bindingPath()) as NativeBinding;
+  return binding;
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['ci/tests/**/*.test.ts', 'userspace/tests/host/**/*.test.ts'],
+    // The guest suite boots a VM while it is collected; under TCG that
+    // takes a while, and the runner enforces its own timeouts.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    teardownTimeout: 10_000,
+    fileParallelism: false,
+    // One line per test, so each guest test shows as its own result.
+    reporters: ['verbose'],
+  },
+});
