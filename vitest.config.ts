@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['ci/tests/**/*.test.ts', 'userspace/tests/host/**/*.test.ts'],
+    include: ['ci/tests/**/*.test.ts', 'qemu-device/tests/**/*.test.ts', 'userspace/tests/host/**/*.test.ts'],
     // The guest suite boots a VM while it is collected; under TCG that
     // takes a while, and the runner enforces its own timeouts.
     testTimeout: 60_000,

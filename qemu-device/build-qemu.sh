@@ -25,7 +25,7 @@ WORK=$1
 OUT=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REGS=$HERE/../kernel-driver/ossa_regs.h
-DEVICE_FILES=(ossa.c Kconfig meson.build trace-events trace.h)
+DEVICE_FILES=(ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconfig meson.build trace-events trace.h)
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)

@@ -1,8 +1,10 @@
 /*
  * ossa: Open-Source-userspace Sample Accelerator, a PCI compute accelerator
  *
- * The device's programming interface is described in docs/hardware.md of the
- * ossa project; the register constants come from ossa_regs.h.
+ * The PCI function: registers, interrupts, reset, fault injection and
+ * migration. Queues and jobs are in ossa-queue.c, commands in ossa-cmd.c
+ * and the device MMU in ossa-mmu.c. The programming interface is described
+ * in docs/hardware.md of the ossa project; its constants are in ossa_regs.h.
  *
  * Copyright (c) 2026 The ossa developers
  *
@@ -14,26 +16,97 @@
 #include "qemu/module.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
-#include "hw/pci/pci_device.h"
-#include "hw/pci/pcie.h"
+#include "qapi/visitor.h"
+#include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
+#include "hw/pci/pcie.h"
+#include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
-#include "qom/object.h"
+#include "ossa.h"
 #include "trace.h"
-#include "ossa_regs.h"
 
-#define TYPE_OSSA "ossa"
-OBJECT_DECLARE_SIMPLE_TYPE(OssaState, OSSA)
+#define OSSA_REG_QUEUES_END     OSSA_REG_QUEUE(OSSA_NUM_QUEUES)
 
-struct OssaState {
-    PCIDevice parent_obj;
+/* Device time: QEMU's virtual clock (docs/hardware.md, 4.4). */
+uint64_t ossa_time_ns(void)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
 
-    MemoryRegion regs;
-};
+static unsigned ossa_irq_vector(uint32_t cause)
+{
+    unsigned q;
+
+    for (q = 0; q < OSSA_NUM_QUEUES; q++) {
+        if (cause == OSSA_IRQ_QUEUE_JOB(q)) {
+            return OSSA_MSIX_VECTOR_QUEUE(q);
+        }
+    }
+    return OSSA_MSIX_VECTOR_MISC;
+}
+
+static void ossa_update_intx(OssaState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    bool level = !msix_enabled(pdev) && !msi_enabled(pdev) &&
+                 (s->irq_status & s->irq_mask);
+
+    pci_set_irq(pdev, level);
+}
+
+/* Sends the message for each cause in @causes (docs/hardware.md, 8). */
+static void ossa_notify(OssaState *s, uint32_t causes)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t cause;
+
+    for (cause = 1; cause && cause <= causes; cause <<= 1) {
+        if (!(causes & cause)) {
+            continue;
+        }
+        trace_ossa_irq(cause, ossa_irq_vector(cause));
+        if (msix_enabled(pdev)) {
+            msix_notify(pdev, ossa_irq_vector(cause));
+        } else if (msi_enabled(pdev)) {
+            msi_notify(pdev, 0);
+        }
+    }
+    ossa_update_intx(s);
+}
+
+/* An event of @cause happened. */
+void ossa_raise_irq(OssaState *s, uint32_t cause)
+{
+    s->irq_status |= cause;
+    ossa_notify(s, cause & s->irq_mask);
+}
+
+static uint64_t ossa_inject_read(OssaState *s, hwaddr addr)
+{
+    switch (addr) {
+    case OSSA_REG_INJECT_HANG:
+        return s->inject_hang;
+    case OSSA_REG_INJECT_FAIL:
+        return s->inject_fail;
+    case OSSA_REG_INJECT_DELAY_US:
+        return s->inject_delay_us;
+    case OSSA_REG_INJECT_FAULT_LO:
+        return (uint32_t)s->inject_fault;
+    case OSSA_REG_INJECT_FAULT_HI:
+        return s->inject_fault >> 32;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: read of unknown register 0x%" HWADDR_PRIx "\n",
+                      addr);
+        return 0;
+    }
+}
 
 static uint64_t ossa_regs_read(void *opaque, hwaddr addr, unsigned size)
 {
-    uint64_t val;
+    OssaState *s = opaque;
+    uint64_t val = 0;
+    uint64_t now;
 
     switch (addr) {
     case OSSA_REG_ID:
@@ -42,34 +115,258 @@ static uint64_t ossa_regs_read(void *opaque, hwaddr addr, unsigned size)
     case OSSA_REG_VERSION:
         val = OSSA_VERSION_VALUE;
         break;
+    case OSSA_REG_CAPS:
+        val = OSSA_NUM_QUEUES |
+              OSSA_CONTEXTS_LOG2 << OSSA_CAPS_CONTEXTS_LOG2_SHIFT |
+              OSSA_VA_BITS << OSSA_CAPS_VA_BITS_SHIFT |
+              (s->fault_injection ? OSSA_CAPS_FAULT_INJECTION : 0);
+        break;
+    case OSSA_REG_RESET:
+        break;
+    case OSSA_REG_SCRATCH:
+        val = s->scratch;
+        break;
+    case OSSA_REG_TIME_LO:
+        now = ossa_time_ns();
+        s->time_hi_latch = now >> 32;
+        val = (uint32_t)now;
+        break;
+    case OSSA_REG_TIME_HI:
+        val = s->time_hi_latch;
+        break;
+    case OSSA_REG_IRQ_STATUS:
+        val = s->irq_status;
+        break;
+    case OSSA_REG_IRQ_MASK:
+        val = s->irq_mask;
+        break;
+    case OSSA_REG_CTX_TABLE_LO:
+        val = (uint32_t)s->ctx_table;
+        break;
+    case OSSA_REG_CTX_TABLE_HI:
+        val = s->ctx_table >> 32;
+        break;
+    case OSSA_REG_CTX_STOPPED_LO:
+        val = (uint32_t)s->ctx_stopped;
+        break;
+    case OSSA_REG_CTX_STOPPED_HI:
+        val = s->ctx_stopped >> 32;
+        break;
+    case OSSA_REG_FAULT_ADDR_LO:
+        val = (uint32_t)s->fault_addr;
+        break;
+    case OSSA_REG_FAULT_ADDR_HI:
+        val = s->fault_addr >> 32;
+        break;
+    case OSSA_REG_FAULT_INFO:
+        val = s->fault_info;
+        break;
+    case OSSA_REG_FAULT_COUNT:
+        val = s->fault_count;
+        break;
+    case OSSA_REG_INJECT_HANG ... OSSA_REG_INJECT_FAULT_HI:
+        if (s->fault_injection) {
+            val = ossa_inject_read(s, addr);
+            break;
+        }
+        goto unknown;
+    case OSSA_REG_QUEUE(0) ... OSSA_REG_QUEUES_END - 1:
+        val = ossa_queue_read(&s->queues[(addr - OSSA_REG_QUEUE(0)) /
+                                         OSSA_QUEUE_REGS_SIZE],
+                              addr % OSSA_QUEUE_REGS_SIZE);
+        break;
     default:
+    unknown:
         qemu_log_mask(LOG_GUEST_ERROR,
                       "ossa: read of unknown register 0x%" HWADDR_PRIx "\n",
                       addr);
-        val = 0;
         break;
     }
 
-    trace_ossa_reg_read(addr, size, val);
+    trace_ossa_reg_read(addr, val);
     return val;
 }
 
-static void ossa_regs_write(void *opaque, hwaddr addr, uint64_t val,
-                            unsigned size)
+static void ossa_kick_all(OssaState *s)
 {
-    trace_ossa_reg_write(addr, size, val);
+    unsigned q;
 
-    switch (addr) {
-    case OSSA_REG_ID:
-    case OSSA_REG_VERSION:
+    for (q = 0; q < OSSA_NUM_QUEUES; q++) {
+        ossa_queue_kick(&s->queues[q]);
+    }
+}
+
+static void ossa_set_inject_hang(OssaState *s, uint32_t val)
+{
+    uint32_t valid = (1U << OSSA_NUM_QUEUES) - 1;
+
+    if (val & ~valid) {
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "ossa: write of 0x%" PRIx64 " to read-only register "
-                      "0x%" HWADDR_PRIx "\n", val, addr);
+                      "ossa: INJECT_HANG bits 0x%x ignored\n", val & ~valid);
+    }
+    s->inject_hang = val & valid;
+    ossa_kick_all(s);
+}
+
+static void ossa_set_inject_delay(OssaState *s, uint32_t val)
+{
+    if (val > OSSA_INJECT_DELAY_MAX_US) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: INJECT_DELAY_US %u clamped to %u\n", val,
+                      OSSA_INJECT_DELAY_MAX_US);
+        val = OSSA_INJECT_DELAY_MAX_US;
+    }
+    s->inject_delay_us = val;
+}
+
+static void ossa_set_inject_fault(OssaState *s, uint64_t val)
+{
+    uint64_t valid = OSSA_INJECT_FAULT_ENABLE |
+                     ((1ULL << OSSA_VA_BITS) - OSSA_PAGE_SIZE);
+
+    if (val & ~valid) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: INJECT_FAULT bits 0x%" PRIx64 " ignored\n",
+                      val & ~valid);
+    }
+    s->inject_fault = val & valid;
+}
+
+static void ossa_inject_write(OssaState *s, hwaddr addr, uint32_t val)
+{
+    switch (addr) {
+    case OSSA_REG_INJECT_HANG:
+        ossa_set_inject_hang(s, val);
+        break;
+    case OSSA_REG_INJECT_FAIL:
+        if (val & ~OSSA_INJECT_FAIL_NEXT) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "ossa: INJECT_FAIL bits 0x%x ignored\n",
+                          val & ~OSSA_INJECT_FAIL_NEXT);
+        }
+        s->inject_fail = val & OSSA_INJECT_FAIL_NEXT;
+        break;
+    case OSSA_REG_INJECT_DELAY_US:
+        ossa_set_inject_delay(s, val);
+        break;
+    case OSSA_REG_INJECT_FAULT_LO:
+        ossa_set_inject_fault(s, deposit64(s->inject_fault, 0, 32, val));
+        break;
+    case OSSA_REG_INJECT_FAULT_HI:
+        ossa_set_inject_fault(s, deposit64(s->inject_fault, 32, 32, val));
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "ossa: write of 0x%" PRIx64 " to unknown register "
-                      "0x%" HWADDR_PRIx "\n", val, addr);
+                      "ossa: write of 0x%x to unknown register 0x%"
+                      HWADDR_PRIx "\n", val, addr);
+        break;
+    }
+}
+
+/*
+ * Soft reset (docs/hardware.md, 10): everything but the PCI function's own
+ * state and the fault-injection settings.
+ */
+static void ossa_soft_reset(OssaState *s)
+{
+    unsigned q;
+
+    trace_ossa_reset();
+    for (q = 0; q < OSSA_NUM_QUEUES; q++) {
+        ossa_queue_reset(&s->queues[q]);
+    }
+    s->scratch = 0;
+    s->time_hi_latch = 0;
+    s->irq_status = 0;
+    s->irq_mask = 0;
+    s->ctx_table = 0;
+    s->ctx_stopped = 0;
+    s->fault_addr = 0;
+    s->fault_info = 0;
+    s->fault_count = 0;
+    s->inject_hang = 0;
+    s->inject_fail = 0;
+    ossa_update_intx(s);
+}
+
+static void ossa_regs_write(void *opaque, hwaddr addr, uint64_t val64,
+                            unsigned size)
+{
+    OssaState *s = opaque;
+    uint32_t val = val64;
+    uint32_t old;
+
+    trace_ossa_reg_write(addr, val);
+
+    switch (addr) {
+    case OSSA_REG_RESET:
+        if (val == OSSA_RESET_MAGIC) {
+            ossa_soft_reset(s);
+        } else {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "ossa: RESET written with 0x%x, not the reset "
+                          "value 0x%x: ignored\n", val, OSSA_RESET_MAGIC);
+        }
+        break;
+    case OSSA_REG_SCRATCH:
+        s->scratch = val;
+        break;
+    case OSSA_REG_IRQ_STATUS:
+        s->irq_status &= ~val;
+        ossa_update_intx(s);
+        break;
+    case OSSA_REG_IRQ_MASK:
+        old = s->irq_mask;
+        s->irq_mask = val & OSSA_IRQ_ALL;
+        ossa_notify(s, s->irq_mask & ~old & s->irq_status);
+        break;
+    case OSSA_REG_CTX_TABLE_LO:
+        s->ctx_table = deposit64(s->ctx_table, 0, 32,
+                                 val & ~(OSSA_CTX_TABLE_ALIGN - 1));
+        break;
+    case OSSA_REG_CTX_TABLE_HI:
+        s->ctx_table = deposit64(s->ctx_table, 32, 32, val);
+        break;
+    case OSSA_REG_CTX_STOPPED_LO:
+        s->ctx_stopped &= ~(uint64_t)val;
+        break;
+    case OSSA_REG_CTX_STOPPED_HI:
+        s->ctx_stopped &= ~((uint64_t)val << 32);
+        break;
+    case OSSA_REG_FAULT_INFO:
+        if (val & OSSA_FAULT_INFO_VALID) {
+            s->fault_info = 0;
+            s->fault_addr = 0;
+        }
+        break;
+    case OSSA_REG_INJECT_HANG ... OSSA_REG_INJECT_FAULT_HI:
+        if (s->fault_injection) {
+            ossa_inject_write(s, addr, val);
+            break;
+        }
+        goto unknown;
+    case OSSA_REG_QUEUE(0) ... OSSA_REG_QUEUES_END - 1:
+        ossa_queue_write(&s->queues[(addr - OSSA_REG_QUEUE(0)) /
+                                    OSSA_QUEUE_REGS_SIZE],
+                         addr % OSSA_QUEUE_REGS_SIZE, val);
+        break;
+    case OSSA_REG_ID:
+    case OSSA_REG_VERSION:
+    case OSSA_REG_CAPS:
+    case OSSA_REG_TIME_LO:
+    case OSSA_REG_TIME_HI:
+    case OSSA_REG_FAULT_ADDR_LO:
+    case OSSA_REG_FAULT_ADDR_HI:
+    case OSSA_REG_FAULT_COUNT:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: write of 0x%x to read-only register 0x%"
+                      HWADDR_PRIx "\n", val, addr);
+        break;
+    default:
+    unknown:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: write of 0x%x to unknown register 0x%"
+                      HWADDR_PRIx "\n", val, addr);
         break;
     }
 }
@@ -88,9 +385,18 @@ static const MemoryRegionOps ossa_regs_ops = {
     },
 };
 
+static void ossa_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                              int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    /* Enabling MSI or MSI-X, or INTx Disable, changes the INTx level */
+    ossa_update_intx(OSSA(pdev));
+}
+
 static void ossa_realize(PCIDevice *pdev, Error **errp)
 {
     OssaState *s = OSSA(pdev);
+    unsigned i;
 
     pci_config_set_interrupt_pin(pdev->config, 1);
 
@@ -104,44 +410,150 @@ static void ossa_realize(PCIDevice *pdev, Error **errp)
                                 errp)) {
         return;
     }
-
-    if (pci_is_express(pdev)) {
-        pcie_endpoint_cap_init(pdev, 0x80);
+    for (i = 0; i < OSSA_MSIX_VECTORS; i++) {
+        msix_vector_use(pdev, i);
     }
+    if (msi_init(pdev, 0, 1, true, false, errp)) {
+        goto err_msix;
+    }
+    if (pci_is_express(pdev)) {
+        if (pcie_endpoint_cap_init(pdev, 0) < 0) {
+            error_setg(errp, "ossa: cannot add the PCIe capability");
+            goto err_msi;
+        }
+        pcie_cap_flr_init(pdev);
+    }
+
+    for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+        ossa_queue_init(s, i);
+    }
+    return;
+
+err_msi:
+    msi_uninit(pdev);
+err_msix:
+    msix_uninit_exclusive_bar(pdev);
 }
 
 static void ossa_exit(PCIDevice *pdev)
 {
+    OssaState *s = OSSA(pdev);
+    unsigned i;
+
+    for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+        ossa_queue_cleanup(&s->queues[i]);
+    }
+    msi_uninit(pdev);
     msix_uninit_exclusive_bar(pdev);
 }
 
+/* PCI reset and FLR (pci_device_reset) come here. */
 static void ossa_reset_hold(Object *obj, ResetType type)
 {
-    PCIDevice *pdev = PCI_DEVICE(obj);
+    ossa_soft_reset(OSSA(obj));
+}
 
-    trace_ossa_reset();
-    msix_unuse_all_vectors(pdev);
+static int ossa_post_load(void *opaque, int version_id)
+{
+    OssaState *s = opaque;
+
+    if (s->inject_delay_us > OSSA_INJECT_DELAY_MAX_US) {
+        return -EINVAL;
+    }
+    ossa_update_intx(s);
+    ossa_kick_all(s);
+    return 0;
 }
 
 static const VMStateDescription vmstate_ossa = {
     .name = TYPE_OSSA,
     .version_id = 1,
     .minimum_version_id = 1,
+    .post_load = ossa_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, OssaState),
         VMSTATE_MSIX(parent_obj, OssaState),
+        VMSTATE_UINT32(scratch, OssaState),
+        VMSTATE_UINT32(time_hi_latch, OssaState),
+        VMSTATE_UINT32(irq_status, OssaState),
+        VMSTATE_UINT32(irq_mask, OssaState),
+        VMSTATE_UINT64(ctx_table, OssaState),
+        VMSTATE_UINT64(ctx_stopped, OssaState),
+        VMSTATE_UINT64(fault_addr, OssaState),
+        VMSTATE_UINT32(fault_info, OssaState),
+        VMSTATE_UINT32(fault_count, OssaState),
+        VMSTATE_UINT32(inject_hang, OssaState),
+        VMSTATE_UINT32(inject_fail, OssaState),
+        VMSTATE_UINT32(inject_delay_us, OssaState),
+        VMSTATE_UINT64(inject_fault, OssaState),
+        VMSTATE_STRUCT_ARRAY(queues, OssaState, OSSA_NUM_QUEUES, 1,
+                             vmstate_ossa_queue, OssaQueue),
         VMSTATE_END_OF_LIST()
     },
 };
 
+/* Fault-injection QOM properties: views of the INJECT_* registers */
+
+static void ossa_get_inject(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    OssaState *s = OSSA(obj);
+    uint64_t val;
+
+    if (!strcmp(name, "inject-hang")) {
+        val = s->inject_hang;
+    } else if (!strcmp(name, "inject-fail")) {
+        val = s->inject_fail;
+    } else if (!strcmp(name, "inject-delay-us")) {
+        val = s->inject_delay_us;
+    } else {
+        val = s->inject_fault;
+    }
+    visit_type_uint64(v, name, &val, errp);
+}
+
+static void ossa_set_inject(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    OssaState *s = OSSA(obj);
+    uint64_t val;
+
+    if (!visit_type_uint64(v, name, &val, errp)) {
+        return;
+    }
+    if (strcmp(name, "inject-fault") && val > UINT32_MAX) {
+        error_setg(errp, "ossa: %s: %" PRIu64 " does not fit 32 bits",
+                   name, val);
+        return;
+    }
+    if (!strcmp(name, "inject-hang")) {
+        ossa_set_inject_hang(s, val);
+    } else if (!strcmp(name, "inject-fail")) {
+        s->inject_fail = val & OSSA_INJECT_FAIL_NEXT;
+    } else if (!strcmp(name, "inject-delay-us")) {
+        ossa_set_inject_delay(s, val);
+    } else {
+        ossa_set_inject_fault(s, val);
+    }
+}
+
+static const Property ossa_properties[] = {
+    DEFINE_PROP_BOOL("fault-injection", OssaState, fault_injection, false),
+};
+
 static void ossa_class_init(ObjectClass *oc, void *data)
 {
+    static const char *const inject[] = {
+        "inject-hang", "inject-fail", "inject-delay-us", "inject-fault",
+    };
     DeviceClass *dc = DEVICE_CLASS(oc);
     PCIDeviceClass *pc = PCI_DEVICE_CLASS(oc);
     ResettableClass *rc = RESETTABLE_CLASS(oc);
+    unsigned i;
 
     pc->realize = ossa_realize;
     pc->exit = ossa_exit;
+    pc->config_write = ossa_write_config;
     pc->vendor_id = OSSA_PCI_VENDOR_ID;
     pc->device_id = OSSA_PCI_DEVICE_ID;
     pc->revision = OSSA_PCI_REVISION;
@@ -150,7 +562,15 @@ static void ossa_class_init(ObjectClass *oc, void *data)
     rc->phases.hold = ossa_reset_hold;
     dc->desc = "ossa compute accelerator";
     dc->vmsd = &vmstate_ossa;
+    device_class_set_props(dc, ossa_properties);
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+
+    for (i = 0; i < ARRAY_SIZE(inject); i++) {
+        object_class_property_add(oc, inject[i], "uint64", ossa_get_inject,
+                                  ossa_set_inject, NULL, NULL);
+        object_class_property_set_description(oc, inject[i],
+            "fault injection (test only), see docs/hardware.md");
+    }
 }
 
 static const TypeInfo ossa_types[] = {
@@ -159,7 +579,7 @@ static const TypeInfo ossa_types[] = {
         .parent = TYPE_PCI_DEVICE,
         .instance_size = sizeof(OssaState),
         .class_init = ossa_class_init,
-        .interfaces = (const InterfaceInfo[]) {
+        .interfaces = (InterfaceInfo[]) {
             { INTERFACE_PCIE_DEVICE },
             { INTERFACE_CONVENTIONAL_PCI_DEVICE },
             { }

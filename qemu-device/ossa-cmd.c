@@ -1,0 +1,410 @@
+/*
+ * ossa: command execution (docs/hardware.md, section 6)
+ *
+ * A job's commands run one after the other, each in as many slices as its
+ * size needs; a command's progress lives in its queue, so that a slice can
+ * end anywhere and the state migrates.
+ *
+ * Copyright (c) 2026 The ossa developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <math.h>
+#include "qemu/bswap.h"
+#include "qemu/crc32c.h"
+#include "qemu/units.h"
+#include "system/dma.h"
+#include "ossa.h"
+#include "trace.h"
+
+/* Elements of FMA_F32 per chunk: four arrays of them fit the bounce buffer */
+#define OSSA_FMA_CHUNK  (OSSA_BOUNCE_SIZE / 4 / sizeof(uint32_t))
+
+typedef enum OssaCmdResult {
+    OSSA_CMD_MORE,      /* budget used up, the command goes on */
+    OSSA_CMD_OK,        /* the command completed */
+    OSSA_CMD_FAULT,     /* an access faulted; the fault is in *fault */
+} OssaCmdResult;
+
+static uint32_t arg32(const OssaQueue *q, unsigned offset)
+{
+    return ldl_le_p(q->cmd + offset);
+}
+
+static uint64_t arg64(const OssaQueue *q, unsigned offset)
+{
+    return ldq_le_p(q->cmd + offset);
+}
+
+static unsigned ossa_cmd_size(uint32_t opcode)
+{
+    switch (opcode) {
+    case OSSA_CMD_NOP:
+        return OSSA_CMD_NOP_SIZE;
+    case OSSA_CMD_COPY:
+        return OSSA_CMD_COPY_SIZE;
+    case OSSA_CMD_FILL:
+        return OSSA_CMD_FILL_SIZE;
+    case OSSA_CMD_CRC32C:
+        return OSSA_CMD_CRC32C_SIZE;
+    case OSSA_CMD_FMA_F32:
+        return OSSA_CMD_FMA_F32_SIZE;
+    case OSSA_CMD_FENCE:
+        return OSSA_CMD_FENCE_SIZE;
+    case OSSA_CMD_TIMESTAMP:
+        return OSSA_CMD_TIMESTAMP_SIZE;
+    default:
+        return 0;
+    }
+}
+
+/* Whether [a, a + n) and [b, b + n) overlap, without overflow. */
+static bool ossa_overlap(uint64_t a, uint64_t b, uint64_t n)
+{
+    return n && (a - b < n || b - a < n);
+}
+
+/* Checks the loaded command's fields (docs/hardware.md, 6). */
+static bool ossa_cmd_valid(const OssaQueue *q)
+{
+    uint64_t size;
+
+    switch (arg32(q, 0)) {
+    case OSSA_CMD_NOP:
+        return !arg32(q, 4);
+    case OSSA_CMD_COPY:
+        size = arg64(q, 24);
+        return !arg32(q, 4) && size <= OSSA_DATA_SIZE_MAX &&
+               !ossa_overlap(arg64(q, 8), arg64(q, 16), size);
+    case OSSA_CMD_FILL:
+        size = arg64(q, 16);
+        return size <= OSSA_DATA_SIZE_MAX && !(size % 4) &&
+               !(arg64(q, 8) % 4);
+    case OSSA_CMD_CRC32C:
+        return arg64(q, 16) <= OSSA_DATA_SIZE_MAX && !(arg64(q, 24) % 4);
+    case OSSA_CMD_FMA_F32:
+        return arg32(q, 4) <= OSSA_FMA_COUNT_MAX && !(arg64(q, 8) % 4) &&
+               !(arg64(q, 16) % 4) && !(arg64(q, 24) % 4) &&
+               !(arg64(q, 32) % 4);
+    case OSSA_CMD_FENCE:
+        return !(arg32(q, 4) & ~OSSA_CMD_FENCE_FLAG_IRQ) &&
+               !(arg64(q, 8) % 8);
+    case OSSA_CMD_TIMESTAMP:
+        return !arg32(q, 4) && !(arg64(q, 8) % 8);
+    default:
+        return false;
+    }
+}
+
+static bool ossa_bus_fault(OssaFault *fault, uint64_t va, bool write)
+{
+    fault->va = va;
+    fault->write = write;
+    fault->cause = OSSA_FAULT_BUS_ERROR;
+    return false;
+}
+
+/* Moves @n bytes from bus address @src to @dst; @sva/@dva name them. */
+static bool ossa_xfer(OssaQueue *q, dma_addr_t src, dma_addr_t dst,
+                      uint64_t n, uint64_t sva, uint64_t dva,
+                      OssaFault *fault)
+{
+    PCIDevice *pdev = PCI_DEVICE(q->dev);
+    void *ptr = ossa_map_ram(q, src, n, DMA_DIRECTION_TO_DEVICE);
+    uint64_t done;
+
+    if (ptr) {
+        MemTxResult r = pci_dma_write(pdev, dst, ptr, n);
+
+        ossa_unmap_ram(q, ptr, n, DMA_DIRECTION_TO_DEVICE);
+        return r == MEMTX_OK || ossa_bus_fault(fault, dva, true);
+    }
+    for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
+        uint64_t l = MIN(n - done, OSSA_BOUNCE_SIZE);
+
+        if (pci_dma_read(pdev, src + done, q->bounce, l) != MEMTX_OK) {
+            return ossa_bus_fault(fault, sva + done, false);
+        }
+        if (pci_dma_write(pdev, dst + done, q->bounce, l) != MEMTX_OK) {
+            return ossa_bus_fault(fault, dva + done, true);
+        }
+    }
+    return true;
+}
+
+static OssaCmdResult ossa_cmd_copy(OssaQueue *q, uint64_t *budget,
+                                   OssaFault *fault)
+{
+    uint64_t src = arg64(q, 8), dst = arg64(q, 16), size = arg64(q, 24);
+
+    while (q->cmd_progress < size) {
+        uint64_t n = MIN(size - q->cmd_progress, *budget);
+        uint64_t sva = src + q->cmd_progress, dva = dst + q->cmd_progress;
+        dma_addr_t sbus, dbus;
+
+        if (!n) {
+            return OSSA_CMD_MORE;
+        }
+        if (!ossa_mmu_run(q, sva, n, false, &sbus, &n, fault) ||
+            !ossa_mmu_run(q, dva, n, true, &dbus, &n, fault) ||
+            !ossa_xfer(q, sbus, dbus, n, sva, dva, fault)) {
+            return OSSA_CMD_FAULT;
+        }
+        q->cmd_progress += n;
+        *budget -= n;
+    }
+    return OSSA_CMD_OK;
+}
+
+static OssaCmdResult ossa_cmd_fill(OssaQueue *q, uint64_t *budget,
+                                   OssaFault *fault)
+{
+    PCIDevice *pdev = PCI_DEVICE(q->dev);
+    uint32_t value = cpu_to_le32(arg32(q, 4));
+    uint64_t dst = arg64(q, 8), size = arg64(q, 16);
+    uint64_t i;
+
+    for (i = 0; i < OSSA_BOUNCE_SIZE / 4; i++) {
+        memcpy(q->bounce + i * 4, &value, 4);
+    }
+    while (q->cmd_progress < size) {
+        /* Runs start and end on multiples of 4: dst, size and pages are */
+        uint64_t n = MIN(size - q->cmd_progress, MAX(*budget & ~3ULL, 4));
+        uint64_t va = dst + q->cmd_progress, done;
+        dma_addr_t bus;
+        void *ptr;
+
+        if (!ossa_mmu_run(q, va, n, true, &bus, &n, fault)) {
+            return OSSA_CMD_FAULT;
+        }
+        ptr = ossa_map_ram(q, bus, n, DMA_DIRECTION_FROM_DEVICE);
+        if (ptr) {
+            for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
+                memcpy((uint8_t *)ptr + done, q->bounce,
+                       MIN(n - done, OSSA_BOUNCE_SIZE));
+            }
+            ossa_unmap_ram(q, ptr, n, DMA_DIRECTION_FROM_DEVICE);
+        } else {
+            for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
+                if (pci_dma_write(pdev, bus + done, q->bounce,
+                                  MIN(n - done, OSSA_BOUNCE_SIZE))) {
+                    ossa_bus_fault(fault, va + done, true);
+                    return OSSA_CMD_FAULT;
+                }
+            }
+        }
+        q->cmd_progress += n;
+        *budget -= MIN(*budget, n);
+    }
+    return OSSA_CMD_OK;
+}
+
+/* q->cmd_crc holds the raw CRC register: ~seed at the start. */
+static OssaCmdResult ossa_cmd_crc32c(OssaQueue *q, uint64_t *budget,
+                                     OssaFault *fault)
+{
+    PCIDevice *pdev = PCI_DEVICE(q->dev);
+    uint64_t src = arg64(q, 8), size = arg64(q, 16);
+    uint32_t result;
+
+    while (q->cmd_progress < size) {
+        uint64_t n = MIN(size - q->cmd_progress, *budget);
+        uint64_t va = src + q->cmd_progress, done;
+        dma_addr_t bus;
+        void *ptr;
+
+        if (!n) {
+            return OSSA_CMD_MORE;
+        }
+        if (!ossa_mmu_run(q, va, n, false, &bus, &n, fault)) {
+            return OSSA_CMD_FAULT;
+        }
+        ptr = ossa_map_ram(q, bus, n, DMA_DIRECTION_TO_DEVICE);
+        if (ptr) {
+            q->cmd_crc = ~crc32c(q->cmd_crc, ptr, n);
+            ossa_unmap_ram(q, ptr, n, DMA_DIRECTION_TO_DEVICE);
+        } else {
+            for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
+                uint64_t l = MIN(n - done, OSSA_BOUNCE_SIZE);
+
+                if (pci_dma_read(pdev, bus + done, q->bounce, l)) {
+                    ossa_bus_fault(fault, va + done, false);
+                    return OSSA_CMD_FAULT;
+                }
+                q->cmd_crc = ~crc32c(q->cmd_crc, q->bounce, l);
+            }
+        }
+        q->cmd_progress += n;
+        *budget -= n;
+    }
+    result = cpu_to_le32(~q->cmd_crc);
+    return ossa_vm_write(q, arg64(q, 24), &result, 4, fault) ?
+           OSSA_CMD_OK : OSSA_CMD_FAULT;
+}
+
+static uint32_t ossa_fma(uint32_t a, uint32_t b, uint32_t c)
+{
+    float fa, fb, fc, fd;
+    uint32_t d;
+
+    memcpy(&fa, &a, 4);
+    memcpy(&fb, &b, 4);
+    memcpy(&fc, &c, 4);
+    fd = fmaf(fa, fb, fc);
+    if (isnan(fd)) {
+        return OSSA_FMA_NAN;
+    }
+    memcpy(&d, &fd, 4);
+    return d;
+}
+
+static OssaCmdResult ossa_cmd_fma_f32(OssaQueue *q, uint64_t *budget,
+                                      OssaFault *fault)
+{
+    uint32_t count = arg32(q, 4);
+    uint32_t *a = (uint32_t *)q->bounce;
+    uint32_t *b = a + OSSA_FMA_CHUNK;
+    uint32_t *c = b + OSSA_FMA_CHUNK;
+    uint32_t *d = c + OSSA_FMA_CHUNK;
+
+    while (q->cmd_progress < count) {
+        uint64_t n = MIN(count - q->cmd_progress, OSSA_FMA_CHUNK);
+        uint64_t at = q->cmd_progress * 4, i;
+
+        if (!*budget) {
+            return OSSA_CMD_MORE;
+        }
+        if (!ossa_vm_read(q, arg64(q, 8) + at, a, n * 4, fault) ||
+            !ossa_vm_read(q, arg64(q, 16) + at, b, n * 4, fault) ||
+            !ossa_vm_read(q, arg64(q, 24) + at, c, n * 4, fault)) {
+            return OSSA_CMD_FAULT;
+        }
+        for (i = 0; i < n; i++) {
+            d[i] = cpu_to_le32(ossa_fma(le32_to_cpu(a[i]), le32_to_cpu(b[i]),
+                                        le32_to_cpu(c[i])));
+        }
+        if (!ossa_vm_write(q, arg64(q, 32) + at, d, n * 4, fault)) {
+            return OSSA_CMD_FAULT;
+        }
+        q->cmd_progress += n;
+        *budget -= MIN(*budget, n * 16);
+    }
+    return OSSA_CMD_OK;
+}
+
+static OssaCmdResult ossa_cmd_exec(OssaQueue *q, uint64_t *budget,
+                                   OssaFault *fault)
+{
+    uint64_t value;
+
+    switch (arg32(q, 0)) {
+    case OSSA_CMD_COPY:
+        return ossa_cmd_copy(q, budget, fault);
+    case OSSA_CMD_FILL:
+        return ossa_cmd_fill(q, budget, fault);
+    case OSSA_CMD_CRC32C:
+        return ossa_cmd_crc32c(q, budget, fault);
+    case OSSA_CMD_FMA_F32:
+        return ossa_cmd_fma_f32(q, budget, fault);
+    case OSSA_CMD_FENCE:
+        value = cpu_to_le64(arg64(q, 16));
+        if (!ossa_vm_write(q, arg64(q, 8), &value, 8, fault)) {
+            return OSSA_CMD_FAULT;
+        }
+        if (arg32(q, 4) & OSSA_CMD_FENCE_FLAG_IRQ) {
+            ossa_raise_irq(q->dev, OSSA_IRQ_QUEUE_JOB(q->index));
+        }
+        return OSSA_CMD_OK;
+    case OSSA_CMD_TIMESTAMP:
+        value = cpu_to_le64(ossa_time_ns());
+        return ossa_vm_write(q, arg64(q, 8), &value, 8, fault) ?
+               OSSA_CMD_OK : OSSA_CMD_FAULT;
+    default:
+        return OSSA_CMD_OK;     /* NOP */
+    }
+}
+
+static OssaStep ossa_cmd_fail(OssaQueue *q, uint32_t status)
+{
+    q->job_status = status;
+    q->job_error_offset = q->cmd_offset;
+    return OSSA_STEP_DONE;
+}
+
+/* Fetches the command at q->cmd_offset into q->cmd and checks it. */
+static OssaStep ossa_cmd_load(OssaQueue *q, OssaFault *fault)
+{
+    uint64_t va = q->job_cmd_addr + q->cmd_offset;
+    uint32_t opcode;
+    unsigned size;
+
+    if (!ossa_vm_read(q, va, q->cmd, 8, fault)) {
+        return OSSA_STEP_MORE;
+    }
+    opcode = arg32(q, 0);
+    size = ossa_cmd_size(opcode);
+    if (!size || size > q->job_cmd_size - q->cmd_offset) {
+        trace_ossa_cmd_invalid(q->index, q->cmd_offset, opcode);
+        return ossa_cmd_fail(q, OSSA_JOB_INVALID_COMMAND);
+    }
+    if (!ossa_vm_read(q, va + 8, q->cmd + 8, size - 8, fault)) {
+        return OSSA_STEP_MORE;
+    }
+    if (!ossa_cmd_valid(q)) {
+        trace_ossa_cmd_invalid(q->index, q->cmd_offset, opcode);
+        return ossa_cmd_fail(q, OSSA_JOB_INVALID_COMMAND);
+    }
+    trace_ossa_cmd(q->index, q->cmd_offset, opcode);
+    q->cmd_loaded = true;
+    q->cmd_progress = 0;
+    q->cmd_crc = opcode == OSSA_CMD_CRC32C ? ~arg32(q, 4) : 0;
+    return OSSA_STEP_MORE;
+}
+
+/*
+ * Runs the queue's job on until it ends or the slice's budget (bytes of
+ * data, commands) is used up. When it ends, q->job_status and
+ * q->job_error_offset hold its outcome.
+ */
+OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands)
+{
+    OssaFault fault = { 0 };
+
+    while (*commands) {
+        if (q->cmd_offset == q->job_cmd_size) {
+            q->job_status = OSSA_JOB_OK;
+            q->job_error_offset = 0;
+            return OSSA_STEP_DONE;
+        }
+        if (!q->cmd_loaded) {
+            fault.cause = 0;
+            if (ossa_cmd_load(q, &fault) == OSSA_STEP_DONE) {
+                return OSSA_STEP_DONE;
+            }
+            if (fault.cause) {
+                goto fault;
+            }
+            (*commands)--;
+        }
+        switch (ossa_cmd_exec(q, budget, &fault)) {
+        case OSSA_CMD_MORE:
+            return OSSA_STEP_MORE;
+        case OSSA_CMD_FAULT:
+            goto fault;
+        case OSSA_CMD_OK:
+            q->cmd_offset += ossa_cmd_size(arg32(q, 0));
+            q->cmd_loaded = false;
+            break;
+        }
+        if (!*budget) {
+            return OSSA_STEP_MORE;
+        }
+    }
+    return OSSA_STEP_MORE;
+
+fault:
+    ossa_mmu_record_fault(q, &fault);
+    return ossa_cmd_fail(q, OSSA_JOB_MMU_FAULT);
+}

@@ -1,0 +1,411 @@
+/*
+ * ossa: queues and jobs (docs/hardware.md, section 5)
+ *
+ * Each queue runs in a bottom half of the main loop, guarded by the device's
+ * memory reentrancy guard, never in the vCPU thread that rang the doorbell.
+ * A run does one slice of work (OSSA_SLICE_BYTES, OSSA_SLICE_COMMANDS) and
+ * schedules itself again while there is more, so that the two queues
+ * interleave and no job stalls the main loop.
+ *
+ * Copyright (c) 2026 The ossa developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/units.h"
+#include "migration/vmstate.h"
+#include "system/dma.h"
+#include "ossa.h"
+#include "trace.h"
+
+static uint32_t ossa_queue_entries(const OssaQueue *q)
+{
+    return 1U << q->size_log2;
+}
+
+static dma_addr_t ossa_queue_slot(const OssaQueue *q)
+{
+    return q->base + (dma_addr_t)(q->head & (ossa_queue_entries(q) - 1)) *
+                     OSSA_DESC_SIZE;
+}
+
+/* Whether the queue has work it may do now. */
+static bool ossa_queue_runnable(const OssaQueue *q)
+{
+    return q->enabled && q->head != q->tail &&
+           !(q->dev->inject_hang & (1U << q->index));
+}
+
+static void ossa_queue_abandon(OssaQueue *q)
+{
+    q->job_active = false;
+    q->cmd_loaded = false;
+    qemu_bh_cancel(q->bh);
+    timer_del(q->delay_timer);
+}
+
+/* Stops the queue on a queue error (docs/hardware.md, 5.2). */
+static void ossa_queue_error(OssaQueue *q, uint32_t code)
+{
+    trace_ossa_queue_error(q->index, code);
+    ossa_queue_abandon(q);
+    q->enabled = false;
+    q->error = code;
+    ossa_raise_irq(q->dev, OSSA_IRQ_QUEUE_ERROR(q->index));
+}
+
+/* Writes the job's results into its descriptor, then advances HEAD. */
+static void ossa_queue_complete(OssaQueue *q)
+{
+    uint8_t result[OSSA_DESC_RESULT_SIZE] = { 0 };
+
+    stl_le_p(result + OSSA_DESC_STATUS - OSSA_DESC_RESULT, q->job_status);
+    stl_le_p(result + OSSA_DESC_ERROR_OFFSET - OSSA_DESC_RESULT,
+             q->job_error_offset);
+    stq_le_p(result + OSSA_DESC_START_NS - OSSA_DESC_RESULT,
+             q->job_start_ns);
+    stq_le_p(result + OSSA_DESC_END_NS - OSSA_DESC_RESULT, ossa_time_ns());
+
+    trace_ossa_job_end(q->index, q->head, q->job_status, q->job_error_offset);
+    q->job_active = false;
+    q->cmd_loaded = false;
+    if (pci_dma_write(PCI_DEVICE(q->dev), ossa_queue_slot(q) + OSSA_DESC_RESULT,
+                      result, sizeof(result)) != MEMTX_OK) {
+        ossa_queue_error(q, OSSA_Q_ERR_RING_DMA);
+        return;
+    }
+    q->head++;
+    if (q->job_flags & OSSA_DESC_FLAG_IRQ) {
+        ossa_raise_irq(q->dev, OSSA_IRQ_QUEUE_JOB(q->index));
+    }
+}
+
+/* Ends the job at once with @status, as none of its commands ran. */
+static void ossa_queue_reject(OssaQueue *q, uint32_t status)
+{
+    q->job_status = status;
+    q->job_error_offset = 0;
+    ossa_queue_complete(q);
+}
+
+/* Reads the context entry of the job (docs/hardware.md, 7.1). */
+static bool ossa_queue_load_context(OssaQueue *q)
+{
+    OssaState *s = q->dev;
+    uint64_t entry[2];
+
+    if (q->job_context >= OSSA_NUM_CONTEXTS ||
+        pci_dma_read(PCI_DEVICE(s),
+                     s->ctx_table + q->job_context * OSSA_CTX_ENTRY_SIZE,
+                     entry, sizeof(entry)) != MEMTX_OK) {
+        return false;
+    }
+    q->job_root = le64_to_cpu(entry[0]);
+    return (q->job_root & OSSA_CTX_ROOT_VALID) &&
+           !(q->job_root & ~(OSSA_CTX_ROOT_VALID | OSSA_PTE_ADDR_MASK)) &&
+           !entry[1];
+}
+
+/*
+ * Fetches and checks the descriptor at HEAD. Returns true when the job is
+ * to run; false when it was completed at once or the queue stopped.
+ */
+static bool ossa_queue_start_job(OssaQueue *q)
+{
+    OssaState *s = q->dev;
+    uint8_t desc[OSSA_DESC_RESULT];
+
+    if (pci_dma_read(PCI_DEVICE(s), ossa_queue_slot(q), desc,
+                     sizeof(desc)) != MEMTX_OK) {
+        ossa_queue_error(q, OSSA_Q_ERR_RING_DMA);
+        return false;
+    }
+    q->job_active = true;
+    q->job_start_ns = ossa_time_ns();
+    q->job_flags = ldl_le_p(desc + OSSA_DESC_FLAGS);
+    q->job_context = ldl_le_p(desc + OSSA_DESC_CONTEXT);
+    q->job_cmd_addr = ldq_le_p(desc + OSSA_DESC_CMD_ADDR);
+    q->job_cmd_size = ldl_le_p(desc + OSSA_DESC_CMD_SIZE);
+    q->cmd_offset = 0;
+    q->cmd_loaded = false;
+    trace_ossa_job_start(q->index, q->head, q->job_context, q->job_cmd_addr,
+                         q->job_cmd_size);
+
+    if (s->inject_fail & OSSA_INJECT_FAIL_NEXT) {
+        s->inject_fail &= ~OSSA_INJECT_FAIL_NEXT;
+        ossa_queue_reject(q, OSSA_JOB_INJECTED_ERROR);
+        return false;
+    }
+    if ((q->job_flags & ~OSSA_DESC_FLAG_IRQ) ||
+        ldl_le_p(desc + OSSA_DESC_RESERVED) ||
+        !q->job_cmd_size || q->job_cmd_size % 8 ||
+        q->job_cmd_size > OSSA_CMD_SIZE_MAX || q->job_cmd_addr % 8) {
+        ossa_queue_reject(q, OSSA_JOB_INVALID_DESCRIPTOR);
+        return false;
+    }
+    if (q->job_context >= OSSA_NUM_CONTEXTS) {
+        ossa_queue_reject(q, OSSA_JOB_INVALID_CONTEXT);
+        return false;
+    }
+    if (s->ctx_stopped & (1ULL << q->job_context)) {
+        ossa_queue_reject(q, OSSA_JOB_CONTEXT_STOPPED);
+        return false;
+    }
+    if (!ossa_queue_load_context(q)) {
+        ossa_queue_reject(q, OSSA_JOB_INVALID_CONTEXT);
+        return false;
+    }
+    q->job_root &= OSSA_PTE_ADDR_MASK;
+    return true;
+}
+
+/* Schedules the next slice: now, or after INJECT_DELAY_US of device time. */
+static void ossa_queue_schedule(OssaQueue *q)
+{
+    uint32_t delay_us = q->dev->inject_delay_us;
+
+    if (delay_us) {
+        if (!timer_pending(q->delay_timer)) {
+            timer_mod(q->delay_timer,
+                      qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                      (int64_t)delay_us * SCALE_US);
+        }
+    } else {
+        qemu_bh_schedule(q->bh);
+    }
+}
+
+void ossa_queue_kick(OssaQueue *q)
+{
+    if (ossa_queue_runnable(q)) {
+        ossa_queue_schedule(q);
+    }
+}
+
+/* One slice of the queue's work. */
+static void ossa_queue_run(void *opaque)
+{
+    OssaQueue *q = opaque;
+    uint64_t budget = OSSA_SLICE_BYTES;
+    unsigned commands = OSSA_SLICE_COMMANDS;
+
+    while (budget && commands && ossa_queue_runnable(q)) {
+        if (!q->job_active && !ossa_queue_start_job(q)) {
+            commands--;
+            continue;
+        }
+        if (ossa_cmd_step(q, &budget, &commands) == OSSA_STEP_DONE) {
+            ossa_queue_complete(q);
+        }
+    }
+    ossa_queue_kick(q);
+}
+
+static void ossa_queue_delay_expired(void *opaque)
+{
+    OssaQueue *q = opaque;
+
+    qemu_bh_schedule(q->bh);
+}
+
+static void ossa_queue_enable(OssaQueue *q, bool enable)
+{
+    if (enable == q->enabled) {
+        return;
+    }
+    trace_ossa_queue_enable(q->index, enable);
+    ossa_queue_abandon(q);
+    q->enabled = false;
+    if (!enable) {
+        return;
+    }
+    q->error = 0;
+    q->head = 0;
+    q->tail = 0;
+    if (q->size_log2 < OSSA_Q_SIZE_MIN || q->size_log2 > OSSA_Q_SIZE_MAX) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: queue %u enabled with Q_SIZE %u, not in %u..%u\n",
+                      q->index, q->size_log2, OSSA_Q_SIZE_MIN,
+                      OSSA_Q_SIZE_MAX);
+        ossa_queue_error(q, OSSA_Q_ERR_BAD_RING);
+        return;
+    }
+    q->enabled = true;
+}
+
+static void ossa_queue_doorbell(OssaQueue *q, uint32_t tail)
+{
+    if (!q->enabled) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: doorbell of disabled queue %u ignored\n",
+                      q->index);
+        return;
+    }
+    trace_ossa_queue_doorbell(q->index, tail, q->head);
+    if (tail - q->head > ossa_queue_entries(q)) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: queue %u Q_TAIL %u overruns HEAD %u (size %u)\n",
+                      q->index, tail, q->head, ossa_queue_entries(q));
+        ossa_queue_error(q, OSSA_Q_ERR_TAIL_OVERRUN);
+        return;
+    }
+    q->tail = tail;
+    ossa_queue_kick(q);
+}
+
+uint64_t ossa_queue_read(OssaQueue *q, hwaddr reg)
+{
+    switch (reg) {
+    case OSSA_REG_Q_BASE_LO:
+        return (uint32_t)q->base;
+    case OSSA_REG_Q_BASE_HI:
+        return q->base >> 32;
+    case OSSA_REG_Q_SIZE:
+        return q->size_log2;
+    case OSSA_REG_Q_CONTROL:
+        return q->enabled ? OSSA_Q_CONTROL_ENABLE : 0;
+    case OSSA_REG_Q_TAIL:
+        return q->tail;
+    case OSSA_REG_Q_HEAD:
+        return q->head;
+    case OSSA_REG_Q_STATUS:
+        return (q->enabled ? OSSA_Q_STATUS_ENABLED : 0) |
+               (q->enabled && q->head != q->tail ? OSSA_Q_STATUS_BUSY : 0) |
+               (q->error ? OSSA_Q_STATUS_ERROR |
+                           q->error << OSSA_Q_STATUS_CODE_SHIFT : 0);
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: read of unknown queue %u register 0x%" HWADDR_PRIx
+                      "\n", q->index, reg);
+        return 0;
+    }
+}
+
+static bool ossa_queue_config_writable(OssaQueue *q, hwaddr reg)
+{
+    if (q->enabled) {
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: queue %u register 0x%" HWADDR_PRIx
+                      " written while enabled, ignored\n", q->index, reg);
+        return false;
+    }
+    return true;
+}
+
+void ossa_queue_write(OssaQueue *q, hwaddr reg, uint32_t val)
+{
+    switch (reg) {
+    case OSSA_REG_Q_BASE_LO:
+        if (ossa_queue_config_writable(q, reg)) {
+            q->base = deposit64(q->base, 0, 32,
+                                val & ~(uint32_t)(OSSA_Q_BASE_ALIGN - 1));
+        }
+        break;
+    case OSSA_REG_Q_BASE_HI:
+        if (ossa_queue_config_writable(q, reg)) {
+            q->base = deposit64(q->base, 32, 32, val);
+        }
+        break;
+    case OSSA_REG_Q_SIZE:
+        if (ossa_queue_config_writable(q, reg)) {
+            q->size_log2 = val;
+        }
+        break;
+    case OSSA_REG_Q_CONTROL:
+        if (val & ~OSSA_Q_CONTROL_ENABLE) {
+            qemu_log_mask(LOG_GUEST_ERROR,
+                          "ossa: queue %u Q_CONTROL reserved bits 0x%x "
+                          "ignored\n", q->index, val & ~OSSA_Q_CONTROL_ENABLE);
+        }
+        ossa_queue_enable(q, val & OSSA_Q_CONTROL_ENABLE);
+        break;
+    case OSSA_REG_Q_TAIL:
+        ossa_queue_doorbell(q, val);
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ossa: write of 0x%x to %s queue %u register 0x%"
+                      HWADDR_PRIx "\n", val,
+                      reg == OSSA_REG_Q_HEAD || reg == OSSA_REG_Q_STATUS ?
+                      "read-only" : "unknown", q->index, reg);
+        break;
+    }
+}
+
+/* Returns the queue to its reset state (docs/hardware.md, 10). */
+void ossa_queue_reset(OssaQueue *q)
+{
+    ossa_queue_abandon(q);
+    q->base = 0;
+    q->size_log2 = 0;
+    q->enabled = false;
+    q->tail = 0;
+    q->head = 0;
+    q->error = 0;
+}
+
+void ossa_queue_init(OssaState *s, unsigned index)
+{
+    OssaQueue *q = &s->queues[index];
+
+    q->dev = s;
+    q->index = index;
+    q->bh = qemu_bh_new_guarded(ossa_queue_run, q,
+                                &DEVICE(s)->mem_reentrancy_guard);
+    q->delay_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL,
+                                  ossa_queue_delay_expired, q);
+    q->bounce = g_malloc(OSSA_BOUNCE_SIZE);
+}
+
+void ossa_queue_cleanup(OssaQueue *q)
+{
+    qemu_bh_delete(q->bh);
+    timer_free(q->delay_timer);
+    g_free(q->bounce);
+}
+
+static int ossa_queue_post_load(void *opaque, int version_id)
+{
+    OssaQueue *q = opaque;
+
+    if ((q->enabled && (q->size_log2 < OSSA_Q_SIZE_MIN ||
+                        q->size_log2 > OSSA_Q_SIZE_MAX)) ||
+        (q->job_active && (q->job_context >= OSSA_NUM_CONTEXTS ||
+                           q->job_cmd_size > OSSA_CMD_SIZE_MAX ||
+                           q->cmd_offset > q->job_cmd_size ||
+                           q->cmd_offset % 8))) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+const VMStateDescription vmstate_ossa_queue = {
+    .name = "ossa-queue",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = ossa_queue_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT64(base, OssaQueue),
+        VMSTATE_UINT32(size_log2, OssaQueue),
+        VMSTATE_BOOL(enabled, OssaQueue),
+        VMSTATE_UINT32(tail, OssaQueue),
+        VMSTATE_UINT32(head, OssaQueue),
+        VMSTATE_UINT32(error, OssaQueue),
+        VMSTATE_BOOL(job_active, OssaQueue),
+        VMSTATE_UINT32(job_flags, OssaQueue),
+        VMSTATE_UINT32(job_context, OssaQueue),
+        VMSTATE_UINT64(job_root, OssaQueue),
+        VMSTATE_UINT64(job_cmd_addr, OssaQueue),
+        VMSTATE_UINT32(job_cmd_size, OssaQueue),
+        VMSTATE_UINT64(job_start_ns, OssaQueue),
+        VMSTATE_BOOL(cmd_loaded, OssaQueue),
+        VMSTATE_UINT32(cmd_offset, OssaQueue),
+        VMSTATE_UINT8_ARRAY(cmd, OssaQueue, OSSA_CMD_MAX_BYTES),
+        VMSTATE_UINT64(cmd_progress, OssaQueue),
+        VMSTATE_UINT32(cmd_crc, OssaQueue),
+        VMSTATE_END_OF_LIST()
+    },
+};

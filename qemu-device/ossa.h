@@ -1,0 +1,142 @@
+/*
+ * ossa: Open-Source-userspace Sample Accelerator, a PCI compute accelerator
+ *
+ * State shared by the device's files: ossa.c (PCI function, registers,
+ * interrupts, reset, migration), ossa-queue.c (rings and jobs), ossa-cmd.c
+ * (commands) and ossa-mmu.c (device address translation and faults).
+ *
+ * The programming interface is docs/hardware.md of the ossa project; its
+ * constants are in ossa_regs.h.
+ *
+ * Copyright (c) 2026 The ossa developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef HW_OSSA_OSSA_H
+#define HW_OSSA_OSSA_H
+
+#include "hw/pci/pci_device.h"
+#include "qemu/timer.h"
+#include "qom/object.h"
+#include "ossa_regs.h"
+
+#define TYPE_OSSA "ossa"
+OBJECT_DECLARE_SIMPLE_TYPE(OssaState, OSSA)
+
+/* Work done per scheduling slice of a queue (docs/hardware.md, 11). */
+#define OSSA_SLICE_BYTES        (1 * MiB)
+#define OSSA_SLICE_COMMANDS     64
+
+/* The largest command (FMA_F32), in bytes. */
+#define OSSA_CMD_MAX_BYTES      OSSA_CMD_FMA_F32_SIZE
+
+/* Size of each queue's bounce buffer for DMA that cannot be mapped. */
+#define OSSA_BOUNCE_SIZE        (64 * KiB)
+
+/* An MMU fault, as the device records it (docs/hardware.md, 7.4). */
+typedef struct OssaFault {
+    uint64_t va;
+    uint32_t cause;
+    bool write;
+} OssaFault;
+
+/* Outcome of a step of a job. */
+typedef enum OssaStep {
+    OSSA_STEP_MORE,         /* budget used up; the job goes on */
+    OSSA_STEP_DONE,         /* the job ended; its status is in job_status */
+} OssaStep;
+
+typedef struct OssaQueue {
+    struct OssaState *dev;
+    unsigned index;
+
+    /* Registers */
+    uint64_t base;
+    uint32_t size_log2;
+    bool enabled;
+    uint32_t tail;
+    uint32_t head;
+    uint32_t error;             /* queue error code, 0 if none */
+
+    /* The job in progress, if job_active */
+    bool job_active;
+    uint32_t job_flags;
+    uint32_t job_context;
+    uint64_t job_root;          /* bus address of the level-2 table */
+    uint64_t job_cmd_addr;
+    uint32_t job_cmd_size;
+    uint64_t job_start_ns;
+    uint32_t job_status;
+    uint32_t job_error_offset;
+
+    /* The command in progress, if cmd_loaded */
+    bool cmd_loaded;
+    uint32_t cmd_offset;        /* of the command in the stream */
+    uint8_t cmd[OSSA_CMD_MAX_BYTES];
+    uint64_t cmd_progress;      /* bytes or elements done */
+    uint32_t cmd_crc;           /* running CRC32C register */
+
+    QEMUBH *bh;
+    QEMUTimer *delay_timer;     /* INJECT_DELAY_US before a slice */
+    uint8_t *bounce;
+} OssaQueue;
+
+struct OssaState {
+    PCIDevice parent_obj;
+
+    MemoryRegion regs;
+
+    /* Properties */
+    bool fault_injection;
+
+    /* Registers */
+    uint32_t scratch;
+    uint32_t time_hi_latch;
+    uint32_t irq_status;
+    uint32_t irq_mask;
+    uint64_t ctx_table;
+    uint64_t ctx_stopped;
+    uint64_t fault_addr;
+    uint32_t fault_info;
+    uint32_t fault_count;
+
+    /* Fault injection (docs/hardware.md, 12) */
+    uint32_t inject_hang;
+    uint32_t inject_fail;
+    uint32_t inject_delay_us;
+    uint64_t inject_fault;
+
+    OssaQueue queues[OSSA_NUM_QUEUES];
+};
+
+/* ossa.c */
+uint64_t ossa_time_ns(void);
+void ossa_raise_irq(OssaState *s, uint32_t cause);
+
+/* ossa-queue.c */
+void ossa_queue_init(OssaState *s, unsigned index);
+void ossa_queue_cleanup(OssaQueue *q);
+void ossa_queue_reset(OssaQueue *q);
+void ossa_queue_kick(OssaQueue *q);
+uint64_t ossa_queue_read(OssaQueue *q, hwaddr reg);
+void ossa_queue_write(OssaQueue *q, hwaddr reg, uint32_t val);
+extern const VMStateDescription vmstate_ossa_queue;
+
+/* ossa-cmd.c */
+OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands);
+
+/* ossa-mmu.c */
+bool ossa_mmu_run(OssaQueue *q, uint64_t va, uint64_t len, bool write,
+                  dma_addr_t *bus, uint64_t *run, OssaFault *fault);
+bool ossa_vm_read(OssaQueue *q, uint64_t va, void *buf, uint64_t len,
+                  OssaFault *fault);
+bool ossa_vm_write(OssaQueue *q, uint64_t va, const void *buf, uint64_t len,
+                   OssaFault *fault);
+void *ossa_map_ram(OssaQueue *q, dma_addr_t bus, dma_addr_t len,
+                   DMADirection dir);
+void ossa_unmap_ram(OssaQueue *q, void *ptr, dma_addr_t len,
+                    DMADirection dir);
+void ossa_mmu_record_fault(OssaQueue *q, const OssaFault *fault);
+
+#endif /* HW_OSSA_OSSA_H */
