@@ -2,68 +2,171 @@
 /*
  * ossa: driver for the Open-Source-userspace Sample Accelerator
  *
+ * The PCI driver, the DRM driver and its per-file state. The device is
+ * described in docs/hardware.md; the uapi in include/uapi/drm/ossa_accel.h.
+ *
  * Copyright (c) 2026 The ossa developers
  */
 
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 
 #include <drm/drm_accel.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_ioctl.h>
+#include <drm/drm_managed.h>
 #include <drm/drm_print.h>
+#include <uapi/drm/ossa_accel.h>
 
+#include "ossa_ctx.h"
+#include "ossa_debugfs.h"
 #include "ossa_drv.h"
-#include "ossa_regs.h"
+#include "ossa_gem.h"
+#include "ossa_hw.h"
+#include "ossa_job.h"
+
+static int ossa_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct ossa_device *odev = to_ossa_device(drm);
+	struct drm_gpu_scheduler *sched;
+	struct ossa_file *ofile;
+	unsigned int i;
+	int ret;
+
+	ofile = kzalloc(sizeof(*ofile), GFP_KERNEL);
+	if (!ofile)
+		return -ENOMEM;
+	ofile->odev = odev;
+
+	ofile->ctx = ossa_ctx_create(odev);
+	if (IS_ERR(ofile->ctx)) {
+		ret = PTR_ERR(ofile->ctx);
+		goto err_free;
+	}
+
+	for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+		sched = &odev->queues[i].sched;
+		ret = drm_sched_entity_init(&ofile->entities[i],
+					    DRM_SCHED_PRIORITY_NORMAL, &sched,
+					    1, NULL);
+		if (ret)
+			goto err_entities;
+	}
+
+	file->driver_priv = ofile;
+	return 0;
+
+err_entities:
+	while (i--)
+		drm_sched_entity_destroy(&ofile->entities[i]);
+	ossa_ctx_put(ofile->ctx);
+err_free:
+	kfree(ofile);
+	return ret;
+}
+
+/*
+ * Jobs still queued are flushed (within the scheduler's timeout) or
+ * dropped; jobs on the device keep the context alive until they are done.
+ */
+static void ossa_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	struct ossa_file *ofile = file->driver_priv;
+	unsigned int i;
+
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		drm_sched_entity_destroy(&ofile->entities[i]);
+	ossa_ctx_put(ofile->ctx);
+	kfree(ofile);
+}
+
+static int ossa_get_param_ioctl(struct drm_device *drm, void *data,
+				struct drm_file *file)
+{
+	struct ossa_device *odev = to_ossa_device(drm);
+	struct ossa_file *ofile = file->driver_priv;
+	struct drm_ossa_get_param *args = data;
+
+	if (args->pad)
+		return -EINVAL;
+
+	switch (args->param) {
+	case DRM_OSSA_PARAM_HW_VERSION:
+		args->value = odev->hw_version;
+		break;
+	case DRM_OSSA_PARAM_NUM_QUEUES:
+		args->value = OSSA_NUM_QUEUES;
+		break;
+	case DRM_OSSA_PARAM_VA_START:
+		args->value = OSSA_VA_START;
+		break;
+	case DRM_OSSA_PARAM_VA_SIZE:
+		args->value = OSSA_VA_END - OSSA_VA_START;
+		break;
+	case DRM_OSSA_PARAM_MAX_CMD_SIZE:
+		args->value = OSSA_CMD_SIZE_MAX;
+		break;
+	case DRM_OSSA_PARAM_MAX_BO_SIZE:
+		args->value = OSSA_MAX_BO_SIZE;
+		break;
+	case DRM_OSSA_PARAM_CONTEXT_ID:
+		args->value = ofile->ctx->id;
+		break;
+	case DRM_OSSA_PARAM_FAULT_INJECTION:
+		args->value = odev->fault_injection;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct drm_ioctl_desc ossa_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(OSSA_GET_PARAM, ossa_get_param_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(OSSA_BO_CREATE, ossa_bo_create_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(OSSA_BO_MMAP_OFFSET, ossa_bo_mmap_offset_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(OSSA_BO_INFO, ossa_bo_info_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(OSSA_SUBMIT, ossa_submit_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(OSSA_BO_WAIT, ossa_bo_wait_ioctl, 0),
+};
 
 DEFINE_DRM_ACCEL_FOPS(ossa_accel_fops);
 
 static const struct drm_driver ossa_drm_driver = {
-	.driver_features = DRIVER_COMPUTE_ACCEL,
+	.driver_features = DRIVER_COMPUTE_ACCEL | DRIVER_GEM | DRIVER_SYNCOBJ,
+	.open = ossa_open,
+	.postclose = ossa_postclose,
+	.gem_create_object = ossa_gem_create_object,
+	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
+	.debugfs_init = ossa_debugfs_init,
+	.ioctls = ossa_ioctls,
+	.num_ioctls = ARRAY_SIZE(ossa_ioctls),
 	.fops = &ossa_accel_fops,
 	.name = DRIVER_NAME,
 	.desc = DRIVER_DESC,
-	.major = 0,
-	.minor = 1,
+	.major = 1,
+	.minor = 0,
 };
-
-static int ossa_hw_identify(struct ossa_device *odev)
-{
-	u32 id = ossa_reg_read(odev, OSSA_REG_ID);
-	u32 major;
-
-	if (id != OSSA_ID_MAGIC) {
-		drm_err(&odev->drm, "identity register reads 0x%08x, expected 0x%08x\n",
-			id, OSSA_ID_MAGIC);
-		return -ENODEV;
-	}
-
-	odev->hw_version = ossa_reg_read(odev, OSSA_REG_VERSION);
-	major = odev->hw_version >> OSSA_VERSION_MAJOR_SHIFT;
-	if (major != OSSA_VERSION_MAJOR) {
-		drm_err(&odev->drm, "interface version %u.%u not supported (want %u.x)\n",
-			major, odev->hw_version & OSSA_VERSION_MINOR_MASK,
-			OSSA_VERSION_MAJOR);
-		return -ENODEV;
-	}
-
-	return 0;
-}
 
 static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct ossa_device *odev;
-	int nvec, ret;
+	int ret;
 
 	odev = devm_drm_dev_alloc(&pdev->dev, &ossa_drm_driver,
 				  struct ossa_device, drm);
 	if (IS_ERR(odev))
 		return PTR_ERR(odev);
-
 	pci_set_drvdata(pdev, odev);
+	xa_init_flags(&odev->ctx_ids, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_IRQ);
+	ret = drmm_mutex_init(&odev->drm, &odev->reset_lock);
+	if (ret)
+		return ret;
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
@@ -74,29 +177,37 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return dev_err_probe(&pdev->dev, PTR_ERR(odev->regs),
 				     "cannot map BAR%d\n", OSSA_BAR_REGS);
 
-	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	/* Page-table entries hold 52-bit bus addresses. */
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(52));
 	if (ret)
 		return dev_err_probe(&pdev->dev, ret, "no usable DMA mask\n");
-
 	pci_set_master(pdev);
 
-	ret = ossa_hw_identify(odev);
+	ret = ossa_sched_init(odev);
 	if (ret)
 		return ret;
 
-	/* Released by pcim_enable_device()'s devres on unbind. */
-	nvec = pci_alloc_irq_vectors(pdev, 1, OSSA_MSIX_VECTORS, PCI_IRQ_ALL_TYPES);
-	if (nvec < 0)
-		return dev_err_probe(&pdev->dev, nvec, "cannot allocate interrupts\n");
+	ret = ossa_hw_init(odev);
+	if (ret)
+		return ret;
+
+	ret = ossa_hw_irq_init(odev);
+	if (ret)
+		return dev_err_probe(&pdev->dev, ret, "cannot set up interrupts\n");
 
 	ret = drm_dev_register(&odev->drm, 0);
 	if (ret)
-		return ret;
+		goto err_hw;
 
-	drm_info(&odev->drm, "ossa interface %u.%u, %d interrupt vector(s)\n",
+	drm_info(&odev->drm, "ossa interface %u.%u, %d interrupt vector(s)%s\n",
 		 odev->hw_version >> OSSA_VERSION_MAJOR_SHIFT,
-		 odev->hw_version & OSSA_VERSION_MINOR_MASK, nvec);
+		 odev->hw_version & OSSA_VERSION_MINOR_MASK, odev->nvec,
+		 odev->fault_injection ? ", fault injection" : "");
 	return 0;
+
+err_hw:
+	ossa_hw_fini(odev);
+	return ret;
 }
 
 static void ossa_remove(struct pci_dev *pdev)
@@ -104,6 +215,7 @@ static void ossa_remove(struct pci_dev *pdev)
 	struct ossa_device *odev = pci_get_drvdata(pdev);
 
 	drm_dev_unplug(&odev->drm);
+	ossa_hw_fini(odev);
 }
 
 static const struct pci_device_id ossa_pci_ids[] = {

@@ -5,22 +5,106 @@
 #ifndef __OSSA_DRV_H__
 #define __OSSA_DRV_H__
 
+#include <linux/bits.h>
 #include <linux/io.h>
+#include <linux/xarray.h>
 #include <drm/drm_device.h>
+#include <drm/drm_file.h>
+#include <drm/gpu_scheduler.h>
+
+#include "ossa_regs.h"
 
 #define DRIVER_NAME	"ossa"
 #define DRIVER_DESC	"Open-Source-userspace Sample Accelerator"
+
+/* Jobs a hardware queue holds at once: its ring's entries. */
+#define OSSA_RING_ENTRIES	64
+#define OSSA_RING_SIZE_LOG2	6
+
+/* Device VA range given to BOs: [OSSA_VA_START, OSSA_VA_END). */
+#define OSSA_VA_START		SZ_1M
+#define OSSA_VA_END		BIT_ULL(OSSA_VA_BITS)
+
+#define OSSA_MAX_BO_SIZE	SZ_1G
+#define OSSA_MAX_JOBS_PER_SUBMIT 64
+
+struct ossa_job;
+
+/**
+ * struct ossa_queue - a hardware queue and its scheduler
+ * @odev: the device
+ * @index: queue number
+ * @sched: the DRM scheduler feeding this queue
+ * @ring: descriptor ring, in coherent DMA memory
+ * @ring_dma: bus address of @ring
+ * @lock: protects @tail, @head and @jobs; taken in the interrupt handler
+ * @tail: index of the next descriptor to fill (free running)
+ * @head: index of the next descriptor to complete (free running)
+ * @jobs: the job in each ring slot between @head and @tail
+ * @fence_context: dma_fence context of the queue's hardware fences
+ * @seqno: last hardware fence sequence number handed out
+ * @name: scheduler and fence timeline name
+ */
+struct ossa_queue {
+	struct ossa_device *odev;
+	unsigned int index;
+	struct drm_gpu_scheduler sched;
+	void *ring;
+	dma_addr_t ring_dma;
+	spinlock_t lock; /* ring indices and slots; taken in IRQ */
+	u32 tail;
+	u32 head;
+	struct ossa_job *jobs[OSSA_RING_ENTRIES];
+	u64 fence_context;
+	u64 seqno;
+	char name[16];
+};
 
 /**
  * struct ossa_device - ossa device instance
  * @drm: DRM device, the base of this structure
  * @regs: BAR0 register window
  * @hw_version: value of the VERSION register read at probe
+ * @fault_injection: the device has the fault-injection registers
+ * @ctx_table: the device's context table, in coherent DMA memory
+ * @ctx_table_dma: bus address of @ctx_table
+ * @ctx_ids: hardware context ids in use, with their struct ossa_ctx;
+ *	the xarray's lock is taken in the interrupt handler
+ * @queues: the hardware queues
+ * @reset_lock: serialises device resets against each other
+ * @reset_count: number of device resets since probe
+ * @bo_count: buffer objects alive
+ * @ctx_count: contexts alive
+ * @job_count: jobs alive
+ * @nvec: interrupt vectors in use
  */
 struct ossa_device {
 	struct drm_device drm;
 	void __iomem *regs;
 	u32 hw_version;
+	bool fault_injection;
+	__le64 *ctx_table;
+	dma_addr_t ctx_table_dma;
+	struct xarray ctx_ids;
+	struct ossa_queue queues[OSSA_NUM_QUEUES];
+	struct mutex reset_lock; /* serialises resets */
+	atomic_t reset_count;
+	atomic_t bo_count;
+	atomic_t ctx_count;
+	atomic_t job_count;
+	int nvec;
+};
+
+/**
+ * struct ossa_file - per-file state
+ * @odev: the device
+ * @ctx: the file's device context and address space
+ * @entities: the file's scheduler entity on each queue
+ */
+struct ossa_file {
+	struct ossa_device *odev;
+	struct ossa_ctx *ctx;
+	struct drm_sched_entity entities[OSSA_NUM_QUEUES];
 };
 
 static inline struct ossa_device *to_ossa_device(struct drm_device *drm)
@@ -36,6 +120,16 @@ static inline u32 ossa_reg_read(struct ossa_device *odev, u32 reg)
 static inline void ossa_reg_write(struct ossa_device *odev, u32 reg, u32 val)
 {
 	writel(val, odev->regs + reg);
+}
+
+static inline u32 ossa_queue_reg_read(struct ossa_queue *q, u32 reg)
+{
+	return ossa_reg_read(q->odev, OSSA_REG_QUEUE(q->index) + reg);
+}
+
+static inline void ossa_queue_reg_write(struct ossa_queue *q, u32 reg, u32 val)
+{
+	ossa_reg_write(q->odev, OSSA_REG_QUEUE(q->index) + reg, val);
 }
 
 #endif /* __OSSA_DRV_H__ */

@@ -110,7 +110,7 @@
 /* 11. Limits */
 #define OSSA_NUM_QUEUES                 2
 #define OSSA_CONTEXTS_LOG2              6
-#define OSSA_NUM_CONTEXTS               (1u << OSSA_CONTEXTS_LOG2)
+#define OSSA_NUM_CONTEXTS               64      /* 1 << CONTEXTS_LOG2 */
 #define OSSA_VA_BITS                    39
 #define OSSA_CMD_SIZE_MAX               0x100000u       /* 1 MiB */
 #define OSSA_DATA_SIZE_MAX              0x40000000ull   /* 1 GiB */
@@ -166,7 +166,7 @@
 
 /* 7.2 Page tables: 3 levels of 512 u64 entries, 4 KiB pages */
 #define OSSA_PAGE_SHIFT                 12
-#define OSSA_PAGE_SIZE                  (1u << OSSA_PAGE_SHIFT)
+#define OSSA_PAGE_SIZE                  4096    /* 1 << PAGE_SHIFT */
 #define OSSA_PT_LEVELS                  3
 #define OSSA_PT_ENTRIES                 512
 #define OSSA_PT_INDEX_BITS              9

@@ -82,7 +82,7 @@ export function qemuArgs(o: BootOptions, socketPath: string): string[] {
     '-kernel', o.kernel,
     '-initrd', o.initrd,
     '-append', `console=ttyS0 panic=-1 printk.time=1 ${o.append ?? ''}`.trim(),
-    '-device', 'ossa',
+    '-device', 'ossa,fault-injection=on',
     '-device', 'virtio-serial-pci',
     '-chardev', `socket,id=results,path=${socketPath}`,
     '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,

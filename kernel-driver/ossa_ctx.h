@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (c) 2026 The ossa developers
+ */
+#ifndef __OSSA_CTX_H__
+#define __OSSA_CTX_H__
+
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <drm/drm_mm.h>
+
+#include "ossa_mmu.h"
+
+struct ossa_device;
+
+/**
+ * struct ossa_ctx - a hardware context: one file's device address space
+ * @ref: held by the file, by each BO mapping in it and by each of its jobs
+ * @odev: the device
+ * @id: hardware context id, the index in the context table
+ * @mmu: the page tables
+ * @va_lock: protects @va_mm
+ * @va_mm: allocator of device VAs
+ * @banned: set after one of its jobs faulted or hung; read without a lock
+ */
+struct ossa_ctx {
+	struct kref ref;
+	struct ossa_device *odev;
+	u32 id;
+	struct ossa_mmu mmu;
+	struct mutex va_lock; /* protects va_mm */
+	struct drm_mm va_mm;
+	bool banned;
+};
+
+struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev);
+void ossa_ctx_put(struct ossa_ctx *ctx);
+void ossa_ctx_ban_id(struct ossa_device *odev, u32 id);
+int ossa_ctx_alloc_va(struct ossa_ctx *ctx, u64 size, struct drm_mm_node *node);
+void ossa_ctx_free_va(struct ossa_ctx *ctx, struct drm_mm_node *node);
+
+static inline struct ossa_ctx *ossa_ctx_get(struct ossa_ctx *ctx)
+{
+	kref_get(&ctx->ref);
+	return ctx;
+}
+
+static inline bool ossa_ctx_banned(struct ossa_ctx *ctx)
+{
+	return READ_ONCE(ctx->banned);
+}
+
+#endif /* __OSSA_CTX_H__ */

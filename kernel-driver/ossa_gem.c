@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ossa: buffer objects
+ *
+ * BOs are shmem GEM objects. A BO is mapped into the device address space
+ * of every file that holds a handle to it: the GEM open and close hooks
+ * keep one struct ossa_bo_mapping per context, which jobs also hold while
+ * they run, so that a BO closed by userspace stays mapped until the last
+ * job using it is done.
+ *
+ * Locking: ossa_bo.lock protects a BO's mapping list and is taken before
+ * the BO's reservation lock (inside drm_gem_shmem_get_pages_sgt()) and a
+ * context's VA and page-table locks.
+ *
+ * Copyright (c) 2026 The ossa developers
+ */
+
+#include <linux/dma-resv.h>
+#include <linux/slab.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_print.h>
+#include <uapi/drm/ossa_accel.h>
+
+#include "ossa_ctx.h"
+#include "ossa_drv.h"
+#include "ossa_gem.h"
+#include "ossa_job.h"
+
+/* Called with bo->lock held. */
+static struct ossa_bo_mapping *ossa_bo_find(struct ossa_bo *bo,
+					    struct ossa_ctx *ctx)
+{
+	struct ossa_bo_mapping *map;
+
+	lockdep_assert_held(&bo->lock);
+	list_for_each_entry(map, &bo->mappings, node)
+		if (map->ctx == ctx)
+			return map;
+	return NULL;
+}
+
+static struct ossa_bo_mapping *ossa_bo_map(struct ossa_bo *bo,
+					   struct ossa_ctx *ctx)
+{
+	struct drm_gem_object *obj = &bo->base.base;
+	struct ossa_bo_mapping *map;
+	struct sg_table *sgt;
+	int ret;
+
+	lockdep_assert_held(&bo->lock);
+
+	sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
+	if (IS_ERR(sgt))
+		return ERR_CAST(sgt);
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&map->ref);
+
+	ret = ossa_ctx_alloc_va(ctx, obj->size, &map->va);
+	if (ret)
+		goto err_free;
+	ret = ossa_mmu_map(&ctx->mmu, map->va.start, sgt, obj->size,
+			   !(bo->flags & DRM_OSSA_BO_DEVICE_READ_ONLY));
+	if (ret)
+		goto err_va;
+
+	map->bo = bo;
+	drm_gem_object_get(obj);
+	map->ctx = ossa_ctx_get(ctx);
+	list_add(&map->node, &bo->mappings);
+	return map;
+
+err_va:
+	ossa_ctx_free_va(ctx, &map->va);
+err_free:
+	kfree(map);
+	return ERR_PTR(ret);
+}
+
+/* kref release, called with the BO's lock held by kref_put_mutex(). */
+static void ossa_bo_mapping_unlink(struct kref *ref)
+{
+	struct ossa_bo_mapping *map = container_of(ref, struct ossa_bo_mapping,
+						   ref);
+
+	list_del(&map->node);
+}
+
+/**
+ * ossa_bo_mapping_put() - drop a reference to a BO mapping
+ * @map: the mapping; unmapped when the last reference goes
+ */
+void ossa_bo_mapping_put(struct ossa_bo_mapping *map)
+{
+	struct ossa_bo *bo = map->bo;
+	struct ossa_ctx *ctx = map->ctx;
+
+	if (!kref_put_mutex(&map->ref, ossa_bo_mapping_unlink, &bo->lock))
+		return;
+	mutex_unlock(&bo->lock);
+
+	ossa_mmu_unmap(&ctx->mmu, map->va.start, bo->base.base.size);
+	ossa_ctx_free_va(ctx, &map->va);
+	kfree(map);
+	ossa_ctx_put(ctx);
+	drm_gem_object_put(&bo->base.base);
+}
+
+/**
+ * ossa_bo_mapping_get() - the mapping of a BO in a context
+ * @bo: the BO
+ * @ctx: the context
+ *
+ * Return: a new reference to the mapping, or NULL if the BO has no
+ * handle in the context's file.
+ */
+struct ossa_bo_mapping *ossa_bo_mapping_get(struct ossa_bo *bo,
+					    struct ossa_ctx *ctx)
+{
+	struct ossa_bo_mapping *map;
+
+	mutex_lock(&bo->lock);
+	map = ossa_bo_find(bo, ctx);
+	if (map && !kref_get_unless_zero(&map->ref))
+		map = NULL;
+	mutex_unlock(&bo->lock);
+	return map;
+}
+
+static int ossa_bo_open(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct ossa_file *ofile = file->driver_priv;
+	struct ossa_bo *bo = to_ossa_bo(obj);
+	struct ossa_bo_mapping *map;
+	int ret = 0;
+
+	mutex_lock(&bo->lock);
+	map = ossa_bo_find(bo, ofile->ctx);
+	if (map) {
+		kref_get(&map->ref);
+	} else {
+		map = ossa_bo_map(bo, ofile->ctx);
+		if (IS_ERR(map))
+			ret = PTR_ERR(map);
+	}
+	if (!ret)
+		map->handles++;
+	mutex_unlock(&bo->lock);
+	return ret;
+}
+
+static void ossa_bo_close(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct ossa_file *ofile = file->driver_priv;
+	struct ossa_bo *bo = to_ossa_bo(obj);
+	struct ossa_bo_mapping *map;
+
+	mutex_lock(&bo->lock);
+	map = ossa_bo_find(bo, ofile->ctx);
+	if (map)
+		map->handles--;
+	mutex_unlock(&bo->lock);
+	if (map)
+		ossa_bo_mapping_put(map);
+}
+
+static void ossa_bo_free(struct drm_gem_object *obj)
+{
+	struct ossa_bo *bo = to_ossa_bo(obj);
+	struct ossa_device *odev = to_ossa_device(obj->dev);
+
+	WARN_ON(!list_empty(&bo->mappings));
+	mutex_destroy(&bo->lock);
+	drm_gem_shmem_free(&bo->base);
+	atomic_dec(&odev->bo_count);
+}
+
+static const struct drm_gem_object_funcs ossa_gem_funcs = {
+	.free = ossa_bo_free,
+	.open = ossa_bo_open,
+	.close = ossa_bo_close,
+	.print_info = drm_gem_shmem_object_print_info,
+	.pin = drm_gem_shmem_object_pin,
+	.unpin = drm_gem_shmem_object_unpin,
+	.get_sg_table = drm_gem_shmem_object_get_sg_table,
+	.vmap = drm_gem_shmem_object_vmap,
+	.vunmap = drm_gem_shmem_object_vunmap,
+	.mmap = drm_gem_shmem_object_mmap,
+	.vm_ops = &drm_gem_shmem_vm_ops,
+};
+
+/**
+ * ossa_gem_create_object() - &drm_driver.gem_create_object
+ * @drm: the DRM device
+ * @size: object size
+ *
+ * Used by the shmem helpers for created and imported BOs alike.
+ *
+ * Return: the new object's GEM base, or ERR_PTR(-ENOMEM).
+ */
+struct drm_gem_object *ossa_gem_create_object(struct drm_device *drm,
+					      size_t size)
+{
+	struct ossa_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+
+	if (!bo)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&bo->lock);
+	INIT_LIST_HEAD(&bo->mappings);
+	bo->base.base.funcs = &ossa_gem_funcs;
+	atomic_inc(&to_ossa_device(drm)->bo_count);
+	return &bo->base.base;
+}
+
+/* The BO's VA in the file's context, 0 if it has none. */
+static u64 ossa_bo_va(struct ossa_bo *bo, struct drm_file *file)
+{
+	struct ossa_file *ofile = file->driver_priv;
+	struct ossa_bo_mapping *map;
+	u64 va = 0;
+
+	mutex_lock(&bo->lock);
+	map = ossa_bo_find(bo, ofile->ctx);
+	if (map)
+		va = map->va.start;
+	mutex_unlock(&bo->lock);
+	return va;
+}
+
+int ossa_bo_create_ioctl(struct drm_device *drm, void *data,
+			 struct drm_file *file)
+{
+	struct drm_ossa_bo_create *args = data;
+	struct drm_gem_shmem_object *shmem;
+	u64 size;
+	int ret;
+
+	if (!args->size || args->size > OSSA_MAX_BO_SIZE ||
+	    args->flags & ~DRM_OSSA_BO_DEVICE_READ_ONLY)
+		return -EINVAL;
+	size = PAGE_ALIGN(args->size);
+
+	shmem = drm_gem_shmem_create(drm, size);
+	if (IS_ERR(shmem))
+		return PTR_ERR(shmem);
+	to_ossa_bo(&shmem->base)->flags = args->flags;
+
+	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
+	if (!ret) {
+		args->size = size;
+		args->va = ossa_bo_va(to_ossa_bo(&shmem->base), file);
+	}
+	drm_gem_object_put(&shmem->base);
+	return ret;
+}
+
+int ossa_bo_mmap_offset_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file)
+{
+	struct drm_ossa_bo_mmap_offset *args = data;
+	struct drm_gem_object *obj;
+	int ret;
+
+	if (args->pad)
+		return -EINVAL;
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	ret = drm_gem_create_mmap_offset(obj);
+	if (!ret)
+		args->offset = drm_vma_node_offset_addr(&obj->vma_node);
+	drm_gem_object_put(obj);
+	return ret;
+}
+
+int ossa_bo_info_ioctl(struct drm_device *drm, void *data,
+		       struct drm_file *file)
+{
+	struct drm_ossa_bo_info *args = data;
+	struct drm_gem_object *obj;
+
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	args->flags = to_ossa_bo(obj)->flags;
+	args->size = obj->size;
+	args->va = ossa_bo_va(to_ossa_bo(obj), file);
+	drm_gem_object_put(obj);
+	return 0;
+}
+
+/* Status of the last job that wrote @obj, from its fence's error. */
+static u32 ossa_bo_last_status(struct drm_gem_object *obj)
+{
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	int error = 0;
+
+	dma_resv_iter_begin(&cursor, obj->resv, DMA_RESV_USAGE_WRITE);
+	dma_resv_for_each_fence_unlocked(&cursor, fence)
+		error = fence->error;
+	dma_resv_iter_end(&cursor);
+	return ossa_job_status_from_error(error);
+}
+
+int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
+		       struct drm_file *file)
+{
+	struct drm_ossa_bo_wait *args = data;
+	struct drm_gem_object *obj;
+	unsigned long timeout;
+	long ret;
+
+	if (args->flags || args->pad || args->timeout_ns < 0)
+		return -EINVAL;
+	obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+
+	timeout = min_t(u64, nsecs_to_jiffies64(args->timeout_ns),
+			MAX_SCHEDULE_TIMEOUT - 1);
+	ret = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_READ, true,
+				    timeout);
+	if (ret == 0)
+		ret = -ETIMEDOUT;
+	else if (ret > 0)
+		ret = 0;
+	if (!ret)
+		args->job_status = ossa_bo_last_status(obj);
+	drm_gem_object_put(obj);
+	return ret;
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ossa: device bring-up, reset and interrupts
+ *
+ * The device's coherent DMA memory (context table, rings) lives as long as
+ * the DRM device, since contexts and jobs may outlive the PCI binding
+ * while files stay open; register access after unplug is fenced with
+ * drm_dev_enter() by the callers that can run then.
+ *
+ * Copyright (c) 2026 The ossa developers
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/pci.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_print.h>
+
+#include "ossa_ctx.h"
+#include "ossa_drv.h"
+#include "ossa_hw.h"
+#include "ossa_job.h"
+
+#define OSSA_CTX_TABLE_SIZE	(OSSA_NUM_CONTEXTS * OSSA_CTX_ENTRY_SIZE)
+#define OSSA_RING_BYTES		(OSSA_RING_ENTRIES * OSSA_DESC_SIZE)
+
+static int ossa_hw_identify(struct ossa_device *odev)
+{
+	u32 id = ossa_reg_read(odev, OSSA_REG_ID);
+	u32 caps, major;
+
+	if (id != OSSA_ID_MAGIC) {
+		drm_err(&odev->drm, "identity register reads 0x%08x, expected 0x%08x\n",
+			id, OSSA_ID_MAGIC);
+		return -ENODEV;
+	}
+
+	odev->hw_version = ossa_reg_read(odev, OSSA_REG_VERSION);
+	major = odev->hw_version >> OSSA_VERSION_MAJOR_SHIFT;
+	if (major != OSSA_VERSION_MAJOR) {
+		drm_err(&odev->drm, "interface version %u.%u not supported (want %u.x)\n",
+			major, odev->hw_version & OSSA_VERSION_MINOR_MASK,
+			OSSA_VERSION_MAJOR);
+		return -ENODEV;
+	}
+
+	caps = ossa_reg_read(odev, OSSA_REG_CAPS);
+	if ((caps & OSSA_CAPS_NUM_QUEUES_MASK) < OSSA_NUM_QUEUES ||
+	    ((caps & OSSA_CAPS_CONTEXTS_LOG2_MASK) >>
+	     OSSA_CAPS_CONTEXTS_LOG2_SHIFT) < OSSA_CONTEXTS_LOG2) {
+		drm_err(&odev->drm, "capabilities 0x%08x: too few queues or contexts\n",
+			caps);
+		return -ENODEV;
+	}
+	odev->fault_injection = caps & OSSA_CAPS_FAULT_INJECTION;
+	return 0;
+}
+
+/* Programs the registers a reset clears: context table, rings, interrupts. */
+static void ossa_hw_start(struct ossa_device *odev)
+{
+	unsigned int i;
+
+	ossa_reg_write(odev, OSSA_REG_CTX_TABLE_LO, lower_32_bits(odev->ctx_table_dma));
+	ossa_reg_write(odev, OSSA_REG_CTX_TABLE_HI, upper_32_bits(odev->ctx_table_dma));
+
+	for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+		struct ossa_queue *q = &odev->queues[i];
+
+		ossa_queue_reg_write(q, OSSA_REG_Q_BASE_LO, lower_32_bits(q->ring_dma));
+		ossa_queue_reg_write(q, OSSA_REG_Q_BASE_HI, upper_32_bits(q->ring_dma));
+		ossa_queue_reg_write(q, OSSA_REG_Q_SIZE, OSSA_RING_SIZE_LOG2);
+		ossa_queue_reg_write(q, OSSA_REG_Q_CONTROL, OSSA_Q_CONTROL_ENABLE);
+	}
+
+	ossa_reg_write(odev, OSSA_REG_IRQ_STATUS, OSSA_IRQ_ALL);
+	ossa_reg_write(odev, OSSA_REG_IRQ_MASK, OSSA_IRQ_ALL);
+}
+
+/**
+ * ossa_hw_reset() - soft-reset the device and program it again
+ * @odev: the device
+ *
+ * Jobs on the rings are lost; the caller has stopped the schedulers and
+ * resubmits them. Called with &ossa_device.reset_lock held, or at probe.
+ */
+void ossa_hw_reset(struct ossa_device *odev)
+{
+	unsigned int i;
+
+	ossa_reg_write(odev, OSSA_REG_RESET, OSSA_RESET_MAGIC);
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		ossa_queue_clear(&odev->queues[i]);
+	ossa_hw_start(odev);
+}
+
+static void ossa_hw_free_dma(struct drm_device *drm, void *arg)
+{
+	struct ossa_device *odev = to_ossa_device(drm);
+	unsigned int i;
+
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		dma_free_coherent(drm->dev, OSSA_RING_BYTES,
+				  odev->queues[i].ring, odev->queues[i].ring_dma);
+	dma_free_coherent(drm->dev, OSSA_CTX_TABLE_SIZE, odev->ctx_table,
+			  odev->ctx_table_dma);
+}
+
+/**
+ * ossa_hw_init() - identify the device, allocate its DMA memory, reset it
+ * @odev: the device, its BAR mapped and DMA enabled
+ *
+ * Return: 0 or a negative errno.
+ */
+int ossa_hw_init(struct ossa_device *odev)
+{
+	struct device *dev = odev->drm.dev;
+	unsigned int i;
+	int ret;
+
+	ret = ossa_hw_identify(odev);
+	if (ret)
+		return ret;
+
+	odev->ctx_table = dma_alloc_coherent(dev, OSSA_CTX_TABLE_SIZE,
+					     &odev->ctx_table_dma, GFP_KERNEL);
+	if (!odev->ctx_table)
+		return -ENOMEM;
+	for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+		struct ossa_queue *q = &odev->queues[i];
+
+		q->ring = dma_alloc_coherent(dev, OSSA_RING_BYTES, &q->ring_dma,
+					     GFP_KERNEL);
+		if (!q->ring)
+			break;
+	}
+	if (i < OSSA_NUM_QUEUES) {
+		while (i--)
+			dma_free_coherent(dev, OSSA_RING_BYTES, odev->queues[i].ring,
+					  odev->queues[i].ring_dma);
+		dma_free_coherent(dev, OSSA_CTX_TABLE_SIZE, odev->ctx_table,
+				  odev->ctx_table_dma);
+		return -ENOMEM;
+	}
+	ret = drmm_add_action_or_reset(&odev->drm, ossa_hw_free_dma, NULL);
+	if (ret)
+		return ret;
+
+	ossa_hw_reset(odev);
+	return 0;
+}
+
+/**
+ * ossa_hw_fini() - stop the device: no more interrupts or DMA
+ * @odev: the device
+ */
+void ossa_hw_fini(struct ossa_device *odev)
+{
+	ossa_reg_write(odev, OSSA_REG_IRQ_MASK, 0);
+	ossa_reg_write(odev, OSSA_REG_RESET, OSSA_RESET_MAGIC);
+}
+
+/* Queue errors and MMU faults. */
+static void ossa_hw_handle_misc(struct ossa_device *odev, u32 status)
+{
+	unsigned int i;
+
+	if (status & OSSA_IRQ_MMU_FAULT) {
+		u32 info = ossa_reg_read(odev, OSSA_REG_FAULT_INFO);
+		u64 addr = ossa_reg_read(odev, OSSA_REG_FAULT_ADDR_LO) |
+			   (u64)ossa_reg_read(odev, OSSA_REG_FAULT_ADDR_HI) << 32;
+
+		if (info & OSSA_FAULT_INFO_VALID) {
+			/* A fault is userspace's doing: not worth more than debug. */
+			drm_dbg_driver(&odev->drm,
+				       "MMU fault: context %u queue %u %s at 0x%llx, cause %u\n",
+				       info & OSSA_FAULT_INFO_CONTEXT_MASK,
+				       (info >> OSSA_FAULT_INFO_QUEUE_SHIFT) & 1,
+				       info & OSSA_FAULT_INFO_WRITE ? "write" : "read",
+				       addr, (info & OSSA_FAULT_INFO_CAUSE_MASK) >>
+				       OSSA_FAULT_INFO_CAUSE_SHIFT);
+			ossa_ctx_ban_id(odev, info & OSSA_FAULT_INFO_CONTEXT_MASK);
+			ossa_reg_write(odev, OSSA_REG_FAULT_INFO, OSSA_FAULT_INFO_VALID);
+		}
+	}
+
+	for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+		struct ossa_queue *q = &odev->queues[i];
+		u32 qstatus;
+
+		if (!(status & OSSA_IRQ_QUEUE_ERROR(i)))
+			continue;
+		qstatus = ossa_queue_reg_read(q, OSSA_REG_Q_STATUS);
+		drm_err(&odev->drm, "queue %u stopped, status 0x%08x: resetting\n",
+			i, qstatus);
+		drm_sched_fault(&q->sched);
+	}
+}
+
+static irqreturn_t ossa_hw_irq_misc(int irq, void *arg)
+{
+	struct ossa_device *odev = arg;
+	u32 status = ossa_reg_read(odev, OSSA_REG_IRQ_STATUS) &
+		     ~(OSSA_IRQ_QUEUE_JOB(0) | OSSA_IRQ_QUEUE_JOB(1));
+
+	if (!status)
+		return IRQ_NONE;
+	ossa_reg_write(odev, OSSA_REG_IRQ_STATUS, status);
+	ossa_hw_handle_misc(odev, status);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t ossa_hw_irq_queue(int irq, void *arg)
+{
+	struct ossa_queue *q = arg;
+
+	ossa_reg_write(q->odev, OSSA_REG_IRQ_STATUS, OSSA_IRQ_QUEUE_JOB(q->index));
+	ossa_queue_complete(q);
+	return IRQ_HANDLED;
+}
+
+/* MSI or INTx: one interrupt for every cause. */
+static irqreturn_t ossa_hw_irq_single(int irq, void *arg)
+{
+	struct ossa_device *odev = arg;
+	u32 status = ossa_reg_read(odev, OSSA_REG_IRQ_STATUS);
+	unsigned int i;
+
+	if (!status)
+		return IRQ_NONE;
+	ossa_reg_write(odev, OSSA_REG_IRQ_STATUS, status);
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		if (status & OSSA_IRQ_QUEUE_JOB(i))
+			ossa_queue_complete(&odev->queues[i]);
+	ossa_hw_handle_misc(odev, status);
+	return IRQ_HANDLED;
+}
+
+/**
+ * ossa_hw_irq_init() - allocate interrupt vectors and install handlers
+ * @odev: the device
+ *
+ * MSI-X with one vector per queue and one for errors; else MSI or INTx
+ * with a single handler. Vectors and handlers are device-managed.
+ *
+ * Return: 0 or a negative errno.
+ */
+int ossa_hw_irq_init(struct ossa_device *odev)
+{
+	struct pci_dev *pdev = to_pci_dev(odev->drm.dev);
+	unsigned int i;
+	int ret;
+
+	odev->nvec = pci_alloc_irq_vectors(pdev, 1, OSSA_MSIX_VECTORS,
+					   PCI_IRQ_ALL_TYPES);
+	if (odev->nvec < 0)
+		return odev->nvec;
+
+	if (odev->nvec < OSSA_MSIX_VECTORS)
+		return devm_request_irq(&pdev->dev, pci_irq_vector(pdev, 0),
+					ossa_hw_irq_single, IRQF_SHARED,
+					DRIVER_NAME, odev);
+
+	ret = devm_request_irq(&pdev->dev,
+			       pci_irq_vector(pdev, OSSA_MSIX_VECTOR_MISC),
+			       ossa_hw_irq_misc, 0, DRIVER_NAME, odev);
+	for (i = 0; !ret && i < OSSA_NUM_QUEUES; i++)
+		ret = devm_request_irq(&pdev->dev,
+				       pci_irq_vector(pdev, OSSA_MSIX_VECTOR_QUEUE(i)),
+				       ossa_hw_irq_queue, 0, odev->queues[i].name,
+				       &odev->queues[i]);
+	return ret;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Copyright (c) 2026 The ossa developers
+ */
+#ifndef __OSSA_JOB_H__
+#define __OSSA_JOB_H__
+
+#include <drm/gpu_scheduler.h>
+
+struct drm_device;
+struct drm_file;
+struct ossa_bo_mapping;
+struct ossa_ctx;
+struct ossa_device;
+struct ossa_queue;
+
+/**
+ * struct ossa_job - a job: a command stream run on a queue
+ * @base: scheduler job
+ * @queue: the queue it runs on
+ * @ctx: the context it runs in (a reference is held)
+ * @cmd_va: device VA of the command stream
+ * @cmd_size: its length
+ * @maps: the BO mappings it uses (a reference to each is held)
+ * @bo_flags: DRM_OSSA_BO_REF_* of each of @maps
+ * @bo_count: entries in @maps
+ * @out_syncobj: the syncobj to receive its fence, or NULL
+ * @hw_fence: the fence of its latest run on the device
+ * @timed_out: it hung and the device was reset
+ */
+struct ossa_job {
+	struct drm_sched_job base;
+	struct ossa_queue *queue;
+	struct ossa_ctx *ctx;
+	u64 cmd_va;
+	u32 cmd_size;
+	struct ossa_bo_mapping **maps;
+	u32 *bo_flags;
+	u32 bo_count;
+	struct drm_syncobj *out_syncobj;
+	struct dma_fence *hw_fence;
+	bool timed_out;
+};
+
+int ossa_sched_init(struct ossa_device *odev);
+void ossa_queue_clear(struct ossa_queue *q);
+void ossa_queue_complete(struct ossa_queue *q);
+void ossa_reset_device(struct ossa_device *odev, struct drm_sched_job *bad);
+u32 ossa_job_status_from_error(int error);
+int ossa_submit_ioctl(struct drm_device *drm, void *data,
+		      struct drm_file *file);
+
+#endif /* __OSSA_JOB_H__ */
