@@ -4,7 +4,7 @@
  * driver, the native binding, the compiled userspace and the guest image.
  * Writes out/build.json, which the runners read.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, cp, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
@@ -32,7 +32,12 @@ async function main(): Promise<void> {
   const start = performance.now();
   log(`cache: ${cacheDir()}`);
 
-  const qemu = await cached('qemu', { files: ['qemu-device', 'kernel-driver/ossa_regs.h'] }, async (dir) => {
+  // The device's sources and build script; not its tests.
+  const qemuInputs = readdirSync(join(repoRoot, 'qemu-device'))
+    .filter((f) => f !== 'tests')
+    .sort()
+    .map((f) => `qemu-device/${f}`);
+  const qemu = await cached('qemu', { files: [...qemuInputs, 'kernel-driver/ossa_regs.h'] }, async (dir) => {
     // The script streams its own progress; the build tree persists in
     // qemu-work so that a device change recompiles only the device.
     await execa('bash', [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir], {
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
+    kernelUapi: kernel.uapiDir,
     vmlinuz: kernel.vmlinuz,
     initrd: join(image.dir, 'initramfs.cpio'),
     probeInitrd: join(image.dir, 'probe.cpio'),

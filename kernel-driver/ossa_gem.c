@@ -293,18 +293,24 @@ int ossa_bo_info_ioctl(struct drm_device *drm, void *data,
 	return 0;
 }
 
-/* Status of the last job that wrote @obj, from its fence's error. */
-static u32 ossa_bo_last_status(struct drm_gem_object *obj)
+/*
+ * Status of the last job that wrote @obj, from its fence's error. The
+ * locked iterator is needed: the unlocked one skips signalled fences.
+ */
+static int ossa_bo_last_status(struct drm_gem_object *obj, u32 *status)
 {
 	struct dma_resv_iter cursor;
 	struct dma_fence *fence;
-	int error = 0;
+	int error = 0, ret;
 
-	dma_resv_iter_begin(&cursor, obj->resv, DMA_RESV_USAGE_WRITE);
-	dma_resv_for_each_fence_unlocked(&cursor, fence)
+	ret = dma_resv_lock_interruptible(obj->resv, NULL);
+	if (ret)
+		return ret;
+	dma_resv_for_each_fence(&cursor, obj->resv, DMA_RESV_USAGE_WRITE, fence)
 		error = fence->error;
-	dma_resv_iter_end(&cursor);
-	return ossa_job_status_from_error(error);
+	dma_resv_unlock(obj->resv);
+	*status = ossa_job_status_from_error(error);
+	return 0;
 }
 
 int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
@@ -330,7 +336,7 @@ int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
 	else if (ret > 0)
 		ret = 0;
 	if (!ret)
-		args->job_status = ossa_bo_last_status(obj);
+		ret = ossa_bo_last_status(obj, &args->job_status);
 	drm_gem_object_put(obj);
 	return ret;
 }

@@ -14,6 +14,8 @@ export interface Kernel {
   vmlinuz: string;
   modulesDir: string;
   headersDir: string;
+  /** The kernel's uapi headers (include/uapi of the -common headers). */
+  uapiDir: string;
   cache: CachedOutput;
 }
 
@@ -88,9 +90,10 @@ export async function fetchKernel(release: string): Promise<Kernel> {
     vmlinuz: join(root, 'boot', `vmlinuz-${release}`),
     modulesDir: join(root, 'lib', 'modules', release),
     headersDir: join(root, 'usr', 'src', `linux-headers-${release}`),
+    uapiDir: join(root, 'usr', 'src', `linux-headers-${base}-common`, 'include', 'uapi'),
     cache,
   };
-  for (const p of [kernel.vmlinuz, kernel.modulesDir, kernel.headersDir]) {
+  for (const p of [kernel.vmlinuz, kernel.modulesDir, kernel.headersDir, kernel.uapiDir]) {
     if (!existsSync(p)) throw new BuildError(`kernel ${release}: ${p} missing after unpacking`);
   }
   return kernel;

@@ -7,6 +7,8 @@ import { manifestPath } from './paths.js';
 export interface BuildManifest {
   qemu: string;
   kernelRelease: string;
+  /** The guest kernel's uapi headers, for checking layouts against them. */
+  kernelUapi: string;
   vmlinuz: string;
   initrd: string;
   probeInitrd: string;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * ossa native binding: the system calls the TypeScript library needs and
- * Node.js does not offer (open of a device node with raw flags, ioctl).
+ * Node.js does not offer (open of a device node with raw flags, ioctl,
+ * mmap of a buffer object as an ArrayBuffer without copying).
  *
  * Every function here is a thin wrapper; policy lives in TypeScript. Calls
  * that may sleep in the kernel (waits) run on libuv's thread pool through
@@ -11,11 +12,13 @@
  * `code` (e.g. "ENOTTY") and `syscall` properties, like Node's own.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <node_api.h>
@@ -301,6 +304,123 @@ static napi_value n_address(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/*
+ * A mapping handed to JavaScript as an external ArrayBuffer. munmap()
+ * detaches the ArrayBuffer (its length becomes 0, so no access can reach
+ * the unmapped pages) and unmaps; otherwise the finaliser unmaps when the
+ * ArrayBuffer is collected.
+ */
+struct mapping {
+	void *addr;		/* NULL once unmapped by munmap() */
+	size_t len;
+	struct mapping *next;
+};
+
+/* Live mappings, so that munmap() can tell the finaliser; any thread. */
+static struct mapping *mappings;
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void mapping_finalize(napi_env env, void *data, void *hint)
+{
+	struct mapping *m = hint, **p;
+
+	(void)env;
+	(void)data;
+	pthread_mutex_lock(&mappings_lock);
+	for (p = &mappings; *p; p = &(*p)->next) {
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	}
+	if (m->addr)
+		munmap(m->addr, m->len);
+	pthread_mutex_unlock(&mappings_lock);
+	free(m);
+}
+
+/* mmap(fd: number, length: number, offset: bigint, writable: boolean): ArrayBuffer */
+static napi_value n_mmap(napi_env env, napi_callback_info info)
+{
+	napi_value argv[4], result;
+	int32_t fd;
+	int64_t len;
+	uint64_t offset;
+	bool lossless, writable;
+	struct mapping *m;
+
+	if (get_args(env, info, 4, argv))
+		return NULL;
+	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+	CHECK(env, napi_get_value_int64(env, argv[1], &len));
+	CHECK(env, napi_get_value_bigint_uint64(env, argv[2], &offset, &lossless));
+	CHECK(env, napi_get_value_bool(env, argv[3], &writable));
+	if (len <= 0 || !lossless)
+		return throw_errno(env, EINVAL, "mmap");
+
+	m = malloc(sizeof(*m));
+	if (!m)
+		return throw_errno(env, ENOMEM, "mmap");
+	m->len = (size_t)len;
+	m->addr = mmap(NULL, m->len, PROT_READ | (writable ? PROT_WRITE : 0),
+		       MAP_SHARED, fd, (off_t)offset);
+	if (m->addr == MAP_FAILED) {
+		int err = errno;
+
+		free(m);
+		return throw_errno(env, err, "mmap");
+	}
+	if (napi_create_external_arraybuffer(env, m->addr, m->len, mapping_finalize, m,
+					     &result) != napi_ok) {
+		munmap(m->addr, m->len);
+		free(m);
+		napi_throw_error(env, NULL, "cannot create an external ArrayBuffer");
+		return NULL;
+	}
+	pthread_mutex_lock(&mappings_lock);
+	m->next = mappings;
+	mappings = m;
+	pthread_mutex_unlock(&mappings_lock);
+	return result;
+}
+
+/* munmap(mapping: ArrayBuffer from mmap()): void; a second call is a no-op. */
+static napi_value n_munmap(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	struct mapping *m;
+	bool detached;
+	void *data;
+	size_t len;
+	int ret = 0;
+
+	if (get_args(env, info, 1, argv))
+		return NULL;
+	CHECK(env, napi_is_detached_arraybuffer(env, argv[0], &detached));
+	if (detached)
+		return NULL;
+	CHECK(env, napi_get_arraybuffer_info(env, argv[0], &data, &len));
+
+	pthread_mutex_lock(&mappings_lock);
+	for (m = mappings; m && m->addr != data; m = m->next)
+		;
+	if (!m) {
+		pthread_mutex_unlock(&mappings_lock);
+		return throw_errno(env, EINVAL, "munmap");
+	}
+	/* Detach first: from here no JavaScript can reach the pages. */
+	if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) {
+		pthread_mutex_unlock(&mappings_lock);
+		napi_throw_error(env, NULL, "cannot detach the ArrayBuffer");
+		return NULL;
+	}
+	if (munmap(m->addr, m->len))
+		ret = errno;
+	m->addr = NULL;		/* the finaliser will only free */
+	pthread_mutex_unlock(&mappings_lock);
+	return ret ? throw_errno(env, ret, "munmap") : NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	static const napi_property_descriptor props[] = {
@@ -309,6 +429,8 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "ioctl", NULL, n_ioctl, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "ioctlAsync", NULL, n_ioctl_async, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "address", NULL, n_address, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "mmap", NULL, n_mmap, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "munmap", NULL, n_munmap, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

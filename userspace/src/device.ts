@@ -1,10 +1,86 @@
-/** An open ossa device node: /dev/accel/accelN. */
-import { constants } from 'node:fs';
-import { DRM_IOCTL_VERSION, DRM_VERSION_SIZE, DrmVersionLayout as L, type DriverVersion } from './drm.js';
-import { OssaError, wrapNativeError } from './errors.js';
+/** An open ossa device node, /dev/accel/accelN, and everything done through it. */
+import { constants, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeviceBuffer, type BufferOptions } from './buffer.js';
+import { CommandStream } from './commands.js';
+import {
+  DRM_CLOEXEC,
+  DRM_IOCTL_PRIME_FD_TO_HANDLE,
+  DRM_IOCTL_PRIME_HANDLE_TO_FD,
+  DRM_IOCTL_SYNCOBJ_CREATE,
+  DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
+  DRM_IOCTL_VERSION,
+  DRM_RDWR,
+  DRM_SYNCOBJ_CREATE_SIGNALED,
+  type DriverVersion,
+  DrmPrimeHandle,
+  DrmSyncobjCreate,
+  DrmSyncobjHandle,
+  DrmVersion,
+} from './drm.js';
+import { OssaError, SubmitError, wrapNativeError } from './errors.js';
 import { native } from './native.js';
+import { Struct } from './struct.js';
+import { Fence, Syncobj } from './syncobj.js';
+import {
+  DRM_IOCTL_OSSA_BO_CREATE,
+  DRM_IOCTL_OSSA_BO_INFO,
+  DRM_IOCTL_OSSA_GET_PARAM,
+  DRM_IOCTL_OSSA_SUBMIT,
+  DrmOssaBoCreate,
+  DrmOssaBoInfo,
+  DrmOssaBoRef,
+  DrmOssaGetParam,
+  DrmOssaJob,
+  DrmOssaSubmit,
+  OSSA_CONSTANTS as C,
+  Param,
+  type ParamName,
+} from './uapi.js';
 
 const EBADF = 9;
+const ENODEV = 19;
+const PAGE = 4096;
+
+/** What Device.info() reports. */
+export interface DeviceInfo {
+  path: string;
+  driver: DriverVersion;
+  hwVersion: { major: number; minor: number };
+  numQueues: number;
+  vaStart: bigint;
+  vaSize: bigint;
+  maxCmdSize: number;
+  maxBoSize: number;
+  contextId: number;
+  faultInjection: boolean;
+}
+
+/** A buffer a job uses, and how. */
+export interface BufferUse {
+  buffer: DeviceBuffer;
+  access: 'read' | 'write' | 'readwrite';
+}
+
+/** One job for Device.submit() / submitBatch(). */
+export interface JobSpec {
+  /** Hardware queue (default 0). */
+  queue?: number;
+  /** The command stream, encoded or as a builder. */
+  commands: CommandStream | Uint8Array;
+  /** The buffers the commands use; plain buffers count as read-write. */
+  buffers?: ReadonlyArray<BufferUse | DeviceBuffer>;
+  /** Syncobjs to wait for before the job runs. */
+  waitFor?: ReadonlyArray<Syncobj>;
+  /** A syncobj to receive the job's fence; default: a new Fence. */
+  signal?: Syncobj;
+}
+
+const ACCESS_FLAGS = {
+  read: C.DRM_OSSA_BO_REF_READ,
+  write: C.DRM_OSSA_BO_REF_WRITE,
+  readwrite: C.DRM_OSSA_BO_REF_READ | C.DRM_OSSA_BO_REF_WRITE,
+} as const;
 
 export class Device implements Disposable {
   #fd: number;
@@ -17,8 +93,27 @@ export class Device implements Disposable {
     this.#fd = fd;
   }
 
-  /** Opens a device node (read-write, close-on-exec). */
-  static open(path = '/dev/accel/accel0'): Device {
+  /**
+   * Opens a device node (read-write, close-on-exec). Without a path, opens
+   * the first /dev/accel/accel* node whose driver is ossa.
+   */
+  static open(path?: string): Device {
+    if (path !== undefined) return Device.#openPath(path);
+    let nodes: string[];
+    try {
+      nodes = readdirSync('/dev/accel').filter((n) => /^accel\d+$/.test(n));
+    } catch {
+      nodes = [];
+    }
+    for (const node of nodes.sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))) {
+      const dev = Device.#openPath(join('/dev/accel', node));
+      if (dev.version().name === 'ossa') return dev;
+      dev.close();
+    }
+    throw new OssaError('no ossa device: no /dev/accel/accel* node has the ossa driver', ENODEV, 'ENODEV', 'open');
+  }
+
+  static #openPath(path: string): Device {
     try {
       return new Device(native().open(path, constants.O_RDWR), path);
     } catch (err) {
@@ -36,7 +131,7 @@ export class Device implements Disposable {
     return this.#fd < 0;
   }
 
-  /** Runs a non-sleeping ioctl, turning failures into OssaError. */
+  /** Runs an ioctl that does not sleep for long, turning failures into OssaError. */
   ioctl(name: string, request: number, arg: Uint8Array | null): number {
     try {
       return native().ioctl(this.fd, request, arg);
@@ -45,32 +140,184 @@ export class Device implements Disposable {
     }
   }
 
+  /** Runs an ioctl that may sleep on the thread pool. */
+  async ioctlAsync(name: string, request: number, arg: Uint8Array | null): Promise<number> {
+    try {
+      return await native().ioctlAsync(this.fd, request, arg);
+    } catch (err) {
+      throw wrapNativeError(err, name, this.path);
+    }
+  }
+
   /** DRM_IOCTL_VERSION: the driver's name, version, date and description. */
   version(): DriverVersion {
-    // First call learns the string lengths, the second fills them in.
-    const arg = Buffer.alloc(DRM_VERSION_SIZE);
-    this.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, arg);
-    const lengths = [L.name_len, L.date_len, L.desc_len].map((off) => Number(arg.readBigUInt64LE(off)));
-    const strings = lengths.map((len) => Buffer.alloc(len + 1));
-    const n = native();
-    [L.name, L.date, L.desc].forEach((off, i) => {
+    // The first call learns the string lengths, the second fills them in.
+    const v = new Struct(DrmVersion);
+    this.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, v.bytes);
+    const fields = [
+      ['name', 'name_len'],
+      ['date', 'date_len'],
+      ['desc', 'desc_len'],
+    ] as const;
+    const strings = fields.map(([, len]) => Buffer.alloc(v.num(len) + 1));
+    fields.forEach(([ptr, len], i) => {
       const s = strings[i] as Buffer;
-      arg.writeBigUInt64LE(n.address(s), off);
-      arg.writeBigUInt64LE(BigInt(s.length - 1), off - 8);
+      v.set(ptr, native().address(s)).set(len, s.length - 1);
     });
-    this.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, arg);
+    this.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, v.bytes);
     const text = (i: number): string => {
-      const len = Number(arg.readBigUInt64LE([L.name_len, L.date_len, L.desc_len][i] as number));
-      return (strings[i] as Buffer).subarray(0, len).toString('utf8');
+      const [, len] = fields[i] as (typeof fields)[number];
+      return (strings[i] as Buffer).subarray(0, v.num(len)).toString('utf8');
     };
     return {
       name: text(0),
       date: text(1),
       desc: text(2),
-      major: arg.readInt32LE(L.version_major),
-      minor: arg.readInt32LE(L.version_minor),
-      patchlevel: arg.readInt32LE(L.version_patchlevel),
+      major: v.num('version_major'),
+      minor: v.num('version_minor'),
+      patchlevel: v.num('version_patchlevel'),
     };
+  }
+
+  /** DRM_IOCTL_OSSA_GET_PARAM. */
+  param(name: ParamName): bigint {
+    const s = Struct.from(DrmOssaGetParam, { param: Param[name] });
+    this.ioctl('DRM_IOCTL_OSSA_GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, s.bytes);
+    return s.big('value');
+  }
+
+  /** Everything the driver reports about the device and this file. */
+  info(): DeviceInfo {
+    const hw = Number(this.param('hwVersion'));
+    return {
+      path: this.path,
+      driver: this.version(),
+      hwVersion: { major: hw >>> 16, minor: hw & 0xffff },
+      numQueues: Number(this.param('numQueues')),
+      vaStart: this.param('vaStart'),
+      vaSize: this.param('vaSize'),
+      maxCmdSize: Number(this.param('maxCmdSize')),
+      maxBoSize: Number(this.param('maxBoSize')),
+      contextId: Number(this.param('contextId')),
+      faultInjection: this.param('faultInjection') !== 0n,
+    };
+  }
+
+  /** DRM_IOCTL_OSSA_BO_CREATE: a zeroed buffer of at least `size` bytes. */
+  createBuffer(size: number, options: BufferOptions = {}): DeviceBuffer {
+    const s = Struct.from(DrmOssaBoCreate, {
+      size,
+      flags: options.deviceReadOnly ? C.DRM_OSSA_BO_DEVICE_READ_ONLY : 0,
+    });
+    this.ioctl('DRM_IOCTL_OSSA_BO_CREATE', DRM_IOCTL_OSSA_BO_CREATE, s.bytes);
+    return new DeviceBuffer(this, s.num('handle'), s.num('size'), s.big('va'));
+  }
+
+  /** A dma-buf fd for a buffer (DRM_IOCTL_PRIME_HANDLE_TO_FD). */
+  exportBuffer(buffer: DeviceBuffer): number {
+    const s = Struct.from(DrmPrimeHandle, { handle: buffer.handle, flags: DRM_CLOEXEC | DRM_RDWR, fd: -1 });
+    this.ioctl('DRM_IOCTL_PRIME_HANDLE_TO_FD', DRM_IOCTL_PRIME_HANDLE_TO_FD, s.bytes);
+    return s.num('fd');
+  }
+
+  /** A buffer from a dma-buf fd (DRM_IOCTL_PRIME_FD_TO_HANDLE); the fd stays open. */
+  importBuffer(fd: number): DeviceBuffer {
+    const p = Struct.from(DrmPrimeHandle, { fd });
+    this.ioctl('DRM_IOCTL_PRIME_FD_TO_HANDLE', DRM_IOCTL_PRIME_FD_TO_HANDLE, p.bytes);
+    const info = Struct.from(DrmOssaBoInfo, { handle: p.num('handle') });
+    this.ioctl('DRM_IOCTL_OSSA_BO_INFO', DRM_IOCTL_OSSA_BO_INFO, info.bytes);
+    return new DeviceBuffer(this, p.num('handle'), info.num('size'), info.big('va'));
+  }
+
+  /** DRM_IOCTL_SYNCOBJ_CREATE. */
+  createSyncobj(options: { signaled?: boolean } = {}): Syncobj {
+    return new Syncobj(this, this.#newSyncobj(options.signaled ?? false));
+  }
+
+  #newSyncobj(signaled: boolean): number {
+    const s = Struct.from(DrmSyncobjCreate, { flags: signaled ? DRM_SYNCOBJ_CREATE_SIGNALED : 0 });
+    this.ioctl('DRM_IOCTL_SYNCOBJ_CREATE', DRM_IOCTL_SYNCOBJ_CREATE, s.bytes);
+    return s.num('handle');
+  }
+
+  /** A syncobj from an fd of Syncobj.exportFd() (DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE). */
+  importSyncobj(fd: number): Syncobj {
+    const s = Struct.from(DrmSyncobjHandle, { fd });
+    this.ioctl('DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE', DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, s.bytes);
+    return new Syncobj(this, s.num('handle'));
+  }
+
+  /** Queues one job; returns the fence it signals. */
+  submit(job: JobSpec): Fence {
+    const [fence] = this.submitBatch([job]);
+    return fence as Fence;
+  }
+
+  /**
+   * Queues several jobs with one DRM_IOCTL_OSSA_SUBMIT: all or none. On
+   * failure, throws a SubmitError with each job's status.
+   */
+  submitBatch(jobs: ReadonlyArray<JobSpec>): Fence[] {
+    const keep: Uint8Array[] = [];
+    const owned: Array<DeviceBuffer | Syncobj> = [];
+    const fences: Fence[] = [];
+    try {
+      const table = Buffer.alloc(DrmOssaJob.size * jobs.length);
+      jobs.forEach((spec, i) => {
+        const cmd = spec.commands instanceof CommandStream ? spec.commands.toBuffer() : spec.commands;
+        // The stream lives in a buffer of its own, which the job keeps alive.
+        const cmdBo = this.createBuffer(Math.max(PAGE, cmd.length), { deviceReadOnly: true });
+        owned.push(cmdBo);
+        cmdBo.map().set(cmd);
+
+        const uses = (spec.buffers ?? []).map((u) =>
+          u instanceof DeviceBuffer ? { buffer: u, access: 'readwrite' as const } : u,
+        );
+        const refs = Buffer.alloc(DrmOssaBoRef.size * (uses.length + 1));
+        const ref = (k: number, handle: number, flags: number): void => {
+          new Struct(DrmOssaBoRef, refs.subarray(k * DrmOssaBoRef.size)).set('handle', handle).set('flags', flags);
+        };
+        ref(0, cmdBo.handle, C.DRM_OSSA_BO_REF_READ);
+        uses.forEach((u, k) => ref(k + 1, u.buffer.handle, ACCESS_FLAGS[u.access]));
+
+        const waits = Buffer.alloc(4 * (spec.waitFor?.length ?? 0));
+        spec.waitFor?.forEach((s, k) => waits.writeUInt32LE(s.handle, 4 * k));
+
+        const fence = spec.signal ? new Fence(this, spec.signal.handle) : new Fence(this, this.#newSyncobj(false));
+        if (!spec.signal) owned.push(fence);
+        fences.push(fence);
+        keep.push(refs, waits);
+
+        new Struct(DrmOssaJob, table.subarray(i * DrmOssaJob.size))
+          .set('cmd_va', cmdBo.va)
+          .set('cmd_size', cmd.length)
+          .set('queue', spec.queue ?? 0)
+          .set('bos', native().address(refs))
+          .set('bo_count', uses.length + 1)
+          .set('in_syncobjs', waits.length ? native().address(waits) : 0n)
+          .set('in_syncobj_count', spec.waitFor?.length ?? 0)
+          .set('out_syncobj', fence.handle);
+      });
+
+      const submit = Struct.from(DrmOssaSubmit, {
+        jobs: native().address(table),
+        job_count: jobs.length,
+        job_stride: DrmOssaJob.size,
+      });
+      try {
+        this.ioctl('DRM_IOCTL_OSSA_SUBMIT', DRM_IOCTL_OSSA_SUBMIT, submit.bytes);
+      } catch (err) {
+        if (!(err instanceof OssaError)) throw err;
+        const statuses = jobs.map((_, i) => table.readInt32LE(i * DrmOssaJob.size + DrmOssaJob.fields.status.offset));
+        throw new SubmitError(err, statuses);
+      }
+      // The kernel holds the command buffers now; our handles can go.
+      for (const o of owned) if (o instanceof DeviceBuffer) o.close();
+      return fences;
+    } catch (err) {
+      for (const o of owned) o.close();
+      throw err;
+    }
   }
 
   /** Closes the file descriptor; closing twice is a no-op. */

@@ -27,3 +27,16 @@ export function wrapNativeError(err: unknown, what: string, context = ''): unkno
   const where = context ? `${what} (${context})` : what;
   return new OssaError(`${where}: ${err.message} (${err.code})`, err.errno, err.code, what, { cause: err });
 }
+
+/** A DRM_IOCTL_OSSA_SUBMIT that queued nothing, with each job's status. */
+export class SubmitError extends OssaError {
+  constructor(
+    cause: OssaError,
+    /** Per job: 0, the negative errno that rejected it, or -ECANCELED. */
+    readonly statuses: number[],
+  ) {
+    super(`${cause.message}; job statuses: [${statuses.join(', ')}]`, cause.errno, cause.code, cause.ioctl, {
+      cause,
+    });
+  }
+}

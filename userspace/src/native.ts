@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The binding's functions, as ossa_native.c defines them. */
 export interface NativeBinding {
+  /** open(2) with O_CLOEXEC added. */
   open(path: string, flags: number): number;
   close(fd: number): void;
   /** A non-sleeping ioctl, run on the calling thread. */
@@ -15,7 +16,11 @@ export interface NativeBinding {
   /** An ioctl that may sleep, run on libuv's thread pool. */
   ioctlAsync(fd: number, request: number, arg: Uint8Array | null): Promise<number>;
   /** The address of a buffer's bytes, for __u64 user pointers. */
-  address(buf: Uint8Array): bigint;
+  address(buf: NodeJS.TypedArray): bigint;
+  /** Maps `length` bytes of `fd` at `offset` (MAP_SHARED), without copying. */
+  mmap(fd: number, length: number, offset: bigint, writable: boolean): ArrayBuffer;
+  /** Unmaps what mmap() returned and detaches it; again is a no-op. */
+  munmap(mapping: ArrayBuffer): void;
 }
 
 /** The shape of the errors the binding throws, like Node's own. */

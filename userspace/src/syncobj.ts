@@ -1,0 +1,160 @@
+/**
+ * DRM sync objects: a job's completion as a handle. A Fence is what
+ * Device.submit() returns; waits run on the thread pool, never blocking
+ * the event loop.
+ */
+import {
+  DRM_IOCTL_SYNCOBJ_DESTROY,
+  DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
+  DRM_IOCTL_SYNCOBJ_RESET,
+  DRM_IOCTL_SYNCOBJ_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_WAIT,
+  DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
+  DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+  DrmSyncobjArray,
+  DrmSyncobjDestroy,
+  DrmSyncobjHandle,
+  DrmSyncobjWait,
+  SYNC_IOC_FILE_INFO,
+  SyncFileInfo,
+} from './drm.js';
+import type { Device } from './device.js';
+import { OssaError, wrapNativeError } from './errors.js';
+import { native } from './native.js';
+import { Struct } from './struct.js';
+
+const EBADF = 9;
+const ETIME = 62;
+
+/** The state of a fence: pending, signalled, or failed with an errno. */
+export type FenceState = { state: 'pending' } | { state: 'signaled' } | { state: 'error'; errno: number };
+
+export class Syncobj implements Disposable {
+  #handle: number;
+
+  /** @internal Use Device.createSyncobj() or Device.importSyncobj(). */
+  constructor(
+    readonly device: Device,
+    handle: number,
+  ) {
+    this.#handle = handle;
+  }
+
+  get handle(): number {
+    if (this.#handle === 0) throw new OssaError('syncobj is destroyed', EBADF, 'EBADF', 'handle');
+    return this.#handle;
+  }
+
+  get closed(): boolean {
+    return this.#handle === 0;
+  }
+
+  /**
+   * Waits until the syncobj's fence signals (resolves true) or `timeoutMs`
+   * passes (resolves false). With `forSubmit`, also waits for a fence to be
+   * attached first. Runs on the thread pool.
+   */
+  async wait(timeoutMs: number, options: { forSubmit?: boolean } = {}): Promise<boolean> {
+    // The struct and the handle array share one buffer, which the binding
+    // keeps alive until the call on the thread pool returns.
+    const mem = Buffer.alloc(DrmSyncobjWait.size + 8);
+    const handles = mem.subarray(DrmSyncobjWait.size);
+    handles.writeUInt32LE(this.handle, 0);
+    const deadline = process.hrtime.bigint() + BigInt(Math.max(0, Math.round(timeoutMs * 1e6)));
+    new Struct(DrmSyncobjWait, mem)
+      .set('handles', native().address(handles))
+      .set('timeout_nsec', deadline)
+      .set('count_handles', 1)
+      .set('flags', options.forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
+    try {
+      await native().ioctlAsync(this.device.fd, DRM_IOCTL_SYNCOBJ_WAIT, mem);
+      return true;
+    } catch (err) {
+      const e = wrapNativeError(err, 'DRM_IOCTL_SYNCOBJ_WAIT', this.device.path);
+      if (e instanceof OssaError && e.errno === ETIME) return false;
+      throw e;
+    }
+  }
+
+  /** Signals the syncobj now (DRM_IOCTL_SYNCOBJ_SIGNAL). */
+  signal(): void {
+    this.#array('DRM_IOCTL_SYNCOBJ_SIGNAL', DRM_IOCTL_SYNCOBJ_SIGNAL);
+  }
+
+  /** Removes its fence (DRM_IOCTL_SYNCOBJ_RESET). */
+  reset(): void {
+    this.#array('DRM_IOCTL_SYNCOBJ_RESET', DRM_IOCTL_SYNCOBJ_RESET);
+  }
+
+  #array(name: string, request: number): void {
+    const handles = new Uint32Array([this.handle]);
+    const s = Struct.from(DrmSyncobjArray, { handles: native().address(handles), count_handles: 1 });
+    this.device.ioctl(name, request, s.bytes);
+  }
+
+  /** An fd for the syncobj itself, to share with another process or file. */
+  exportFd(): number {
+    const s = Struct.from(DrmSyncobjHandle, { handle: this.handle, flags: 0, fd: -1 });
+    this.device.ioctl('DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, s.bytes);
+    return s.num('fd');
+  }
+
+  /** A sync_file fd holding its current fence. */
+  exportSyncFile(): number {
+    const s = Struct.from(DrmSyncobjHandle, {
+      handle: this.handle,
+      flags: DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
+      fd: -1,
+    });
+    this.device.ioctl('DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, s.bytes);
+    return s.num('fd');
+  }
+
+  /** The state of its fence, read through a sync_file's status. */
+  state(): FenceState {
+    const fd = this.exportSyncFile();
+    try {
+      const info = new Struct(SyncFileInfo);
+      try {
+        native().ioctl(fd, SYNC_IOC_FILE_INFO, info.bytes);
+      } catch (err) {
+        throw wrapNativeError(err, 'SYNC_IOC_FILE_INFO', this.device.path);
+      }
+      const status = info.num('status');
+      if (status === 0) return { state: 'pending' };
+      if (status > 0) return { state: 'signaled' };
+      return { state: 'error', errno: -status };
+    } finally {
+      native().close(fd);
+    }
+  }
+
+  /** Destroys the handle (DRM_IOCTL_SYNCOBJ_DESTROY); again is a no-op. */
+  close(): void {
+    if (this.#handle === 0) return;
+    const handle = this.#handle;
+    this.#handle = 0;
+    if (this.device.closed) return;
+    const s = Struct.from(DrmSyncobjDestroy, { handle });
+    this.device.ioctl('DRM_IOCTL_SYNCOBJ_DESTROY', DRM_IOCTL_SYNCOBJ_DESTROY, s.bytes);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** A job's completion: the syncobj Device.submit() signalled. */
+export class Fence extends Syncobj {
+  /**
+   * Waits for the job, up to `timeoutMs`; resolves with its outcome:
+   * 'signaled' for success, or 'error' with the errno the job failed with
+   * (EFAULT: MMU fault, EINVAL: bad command, ETIMEDOUT: hang and reset,
+   * ECANCELED: context banned, EIO: other device error).
+   */
+  async settle(timeoutMs: number): Promise<FenceState> {
+    if (!(await this.wait(timeoutMs))) return { state: 'pending' };
+    return this.state();
+  }
+}
+

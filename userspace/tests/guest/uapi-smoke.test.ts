@@ -1,0 +1,176 @@
+/**
+ * Every ossa ioctl once with good input and once with bad, in the guest
+ * against the real driver and device.
+ */
+import { describe, expect, test } from 'vitest';
+import { CommandStream, Device, OssaError, SubmitError } from '../../src/index.js';
+import { DRM_IOCTL_BASE, iowr } from '../../src/ioctl.js';
+import { Struct } from '../../src/struct.js';
+import { DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam } from '../../src/uapi.js';
+
+const WAIT_MS = 10_000;
+
+function errnoOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof OssaError) return err.code;
+    throw err;
+  }
+  return 'no error';
+}
+
+describe('GET_PARAM', () => {
+  test('reports the device', () => {
+    using dev = Device.open();
+    const info = dev.info();
+    expect(info.driver.name).toBe('ossa');
+    expect(info.hwVersion).toEqual({ major: 1, minor: 0 });
+    expect(info.numQueues).toBe(2);
+    expect(info.vaStart).toBeGreaterThan(0n);
+    expect(info.maxCmdSize).toBe(1 << 20);
+    expect(info.faultInjection).toBe(true);
+  });
+
+  test('unknown parameter and non-zero pad: EINVAL', () => {
+    using dev = Device.open();
+    const unknown = Struct.from(DrmOssaGetParam, { param: 1000 });
+    expect(errnoOf(() => dev.ioctl('GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, unknown.bytes))).toBe('EINVAL');
+    const pad = Struct.from(DrmOssaGetParam, { param: 0, pad: 1 });
+    expect(errnoOf(() => dev.ioctl('GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, pad.bytes))).toBe('EINVAL');
+  });
+
+  test('an ioctl that is not DRM: ENOTTY; a driver number that is unassigned: EINVAL (DRM core)', () => {
+    using dev = Device.open();
+    expect(errnoOf(() => dev.ioctl('x', iowr('x'.charCodeAt(0), 1, 16), Buffer.alloc(16)))).toBe('ENOTTY');
+    expect(errnoOf(() => dev.ioctl('0x7f', iowr(DRM_IOCTL_BASE, 0x40 + 0x3f, 16), Buffer.alloc(16)))).toBe('EINVAL');
+  });
+});
+
+describe('BO_CREATE, BO_INFO, BO_MMAP_OFFSET', () => {
+  test('a buffer is zeroed, mapped at a VA, and CPU-mappable', () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(5000);
+    expect(bo.size).toBe(8192);
+    expect(bo.va).toBeGreaterThanOrEqual(dev.info().vaStart);
+    expect(bo.info()).toEqual({ handle: bo.handle, size: 8192, va: bo.va, deviceReadOnly: false });
+    const view = bo.map();
+    expect(view.every((b) => b === 0)).toBe(true);
+    view[8191] = 0x5a;
+    expect(bo.map()[8191]).toBe(0x5a);
+  });
+
+  test('bad input: zero size, huge size, unknown flags, unknown handle', () => {
+    using dev = Device.open();
+    expect(errnoOf(() => dev.createBuffer(0))).toBe('EINVAL');
+    expect(errnoOf(() => dev.createBuffer(2 ** 40))).toBe('EINVAL');
+    using bo = dev.createBuffer(4096);
+    bo.close();
+    expect(() => bo.info()).toThrow(OssaError);
+  });
+});
+
+describe('SUBMIT and BO_WAIT', () => {
+  test('COPY, FILL and CRC32C run and signal their fence', async () => {
+    using dev = Device.open();
+    using src = dev.createBuffer(1 << 20);
+    using dst = dev.createBuffer(1 << 20);
+    using out = dev.createBuffer(4096);
+    const s = src.map();
+    for (let i = 0; i < s.length; i++) s[i] = (i * 7 + 3) & 0xff;
+    out.map().set(Buffer.from('123456789'), 64);
+
+    using fence = dev.submit({
+      commands: new CommandStream()
+        .copy(src.va, dst.va, 1 << 20)
+        .fill(out.va, 32, 0xa5a5a5a5)
+        .crc32c(out.va + 64n, 9, out.va + 128n),
+      buffers: [{ buffer: src, access: 'read' }, dst, out],
+    });
+    expect(await fence.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(Buffer.compare(Buffer.from(dst.map()), Buffer.from(s))).toBe(0);
+    const o = Buffer.from(out.map());
+    expect(o.readUInt32LE(0)).toBe(0xa5a5a5a5);
+    expect(o.readUInt32LE(28)).toBe(0xa5a5a5a5);
+    expect(o.readUInt32LE(128)).toBe(0xe3069283);
+    expect(await out.wait(WAIT_MS)).toBe('success');
+  });
+
+  test('both queues, and a job waiting for another through a syncobj', async () => {
+    using dev = Device.open();
+    using a = dev.createBuffer(4096);
+    using b = dev.createBuffer(4096);
+    using first = dev.submit({ queue: 1, commands: new CommandStream().fill(a.va, 4096, 0x11223344), buffers: [a] });
+    using second = dev.submit({
+      queue: 0,
+      commands: new CommandStream().copy(a.va, b.va, 4096),
+      buffers: [{ buffer: a, access: 'read' }, b],
+      waitFor: [first],
+    });
+    expect(await second.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(Buffer.from(b.map()).readUInt32LE(4092)).toBe(0x11223344);
+  });
+
+  test('bad jobs are refused with their status, and the batch queues nothing', () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    try {
+      dev.submitBatch([
+        { commands: new CommandStream().nop(), buffers: [bo] },
+        { queue: 7, commands: new CommandStream().nop(), buffers: [bo] },
+      ]);
+      expect.fail('submit of a job on queue 7 succeeded');
+    } catch (err) {
+      expect(err).toBeInstanceOf(SubmitError);
+      const e = err as SubmitError;
+      expect(e.code).toBe('EINVAL');
+      expect(e.ioctl).toBe('DRM_IOCTL_OSSA_SUBMIT');
+      expect(e.statuses).toEqual([-125, -22]);
+    }
+  });
+
+  test('an access outside the context faults: EFAULT, then the context is banned', async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    using fence = dev.submit({ commands: new CommandStream().fill(0x7000_0000_00n, 4096, 1), buffers: [bo] });
+    expect(await fence.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
+    expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo] }))).toBe('ECANCELED');
+    // Another file has its own context and is unaffected.
+    using other = Device.open();
+    using obo = other.createBuffer(4096);
+    using ok = other.submit({ commands: new CommandStream().fill(obo.va, 4096, 2), buffers: [obo] });
+    expect(await ok.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+  });
+
+  test('a write to a device-read-only buffer faults, seen by BO_WAIT', async () => {
+    using dev = Device.open();
+    using ro = dev.createBuffer(4096, { deviceReadOnly: true });
+    using fence = dev.submit({ commands: new CommandStream().fill(ro.va, 4096, 3), buffers: [ro] });
+    expect(await fence.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
+    expect(await ro.wait(WAIT_MS)).toBe('mmu-fault');
+  });
+});
+
+describe('PRIME and syncobj fds', () => {
+  test('a buffer exported and imported into another file shares its memory', async () => {
+    using a = Device.open();
+    using b = Device.open();
+    using bo = a.createBuffer(4096);
+    const fd = a.exportBuffer(bo);
+    using imported = b.importBuffer(fd);
+    expect(imported.size).toBe(4096);
+    using fence = b.submit({ commands: new CommandStream().fill(imported.va, 4096, 0xcafef00d), buffers: [imported] });
+    expect(await fence.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(Buffer.from(bo.map()).readUInt32LE(0)).toBe(0xcafef00d);
+  });
+
+  test('a syncobj exported to another file signals there', async () => {
+    using a = Device.open();
+    using b = Device.open();
+    using s = a.createSyncobj();
+    using t = b.importSyncobj(s.exportFd());
+    expect(await t.wait(0, { forSubmit: false }).catch((e: unknown) => e)).toBeInstanceOf(OssaError);
+    s.signal();
+    expect(await t.wait(WAIT_MS)).toBe(true);
+  });
+});
