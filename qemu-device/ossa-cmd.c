@@ -172,9 +172,14 @@ static OssaCmdResult ossa_cmd_fill(OssaQueue *q, uint64_t *budget,
     while (q->cmd_progress < size) {
         /* Runs start and end on multiples of 4: dst, size and pages are */
         uint64_t n = MIN(size - q->cmd_progress, MAX(*budget & ~3ULL, 4));
+
         uint64_t va = dst + q->cmd_progress, done;
         dma_addr_t bus;
         void *ptr;
+
+        if (!*budget) {
+            return OSSA_CMD_MORE;
+        }
 
         if (!ossa_mmu_run(q, va, n, true, &bus, &n, fault)) {
             return OSSA_CMD_FAULT;

@@ -162,26 +162,30 @@ static bool ossa_queue_start_job(OssaQueue *q)
     return true;
 }
 
-/* Schedules the next slice: now, or after INJECT_DELAY_US of device time. */
-static void ossa_queue_schedule(OssaQueue *q)
+/*
+ * Runs the queue soon if it has work, unless it is waiting out an injected
+ * delay after its last slice.
+ */
+void ossa_queue_kick(OssaQueue *q)
 {
-    uint32_t delay_us = q->dev->inject_delay_us;
-
-    if (delay_us) {
-        if (!timer_pending(q->delay_timer)) {
-            timer_mod(q->delay_timer,
-                      qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-                      (int64_t)delay_us * SCALE_US);
-        }
-    } else {
+    if (ossa_queue_runnable(q) && !timer_pending(q->delay_timer)) {
         qemu_bh_schedule(q->bh);
     }
 }
 
-void ossa_queue_kick(OssaQueue *q)
+/* After a slice: the next one now, or after INJECT_DELAY_US (slow DMA). */
+static void ossa_queue_next_slice(OssaQueue *q)
 {
-    if (ossa_queue_runnable(q)) {
-        ossa_queue_schedule(q);
+    uint32_t delay_us = q->dev->inject_delay_us;
+
+    if (!ossa_queue_runnable(q)) {
+        return;
+    }
+    if (delay_us) {
+        timer_mod(q->delay_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                                  (int64_t)delay_us * SCALE_US);
+    } else {
+        qemu_bh_schedule(q->bh);
     }
 }
 
@@ -201,7 +205,7 @@ static void ossa_queue_run(void *opaque)
             ossa_queue_complete(q);
         }
     }
-    ossa_queue_kick(q);
+    ossa_queue_next_slice(q);
 }
 
 static void ossa_queue_delay_expired(void *opaque)
@@ -220,6 +224,8 @@ static void ossa_queue_enable(OssaQueue *q, bool enable)
     ossa_queue_abandon(q);
     q->enabled = false;
     if (!enable) {
+        /* An injected hang lasts until the queue is disabled */
+        q->dev->inject_hang &= ~(1U << q->index);
         return;
     }
     q->error = 0;

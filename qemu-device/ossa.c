@@ -389,6 +389,7 @@ static void ossa_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
                               int len)
 {
     pci_default_write_config(pdev, addr, val, len);
+    pcie_cap_flr_write_config(pdev, addr, val, len);
     /* Enabling MSI or MSI-X, or INTx Disable, changes the INTx level */
     ossa_update_intx(OSSA(pdev));
 }
@@ -416,13 +417,11 @@ static void ossa_realize(PCIDevice *pdev, Error **errp)
     if (msi_init(pdev, 0, 1, true, false, errp)) {
         goto err_msix;
     }
-    if (pci_is_express(pdev)) {
-        if (pcie_endpoint_cap_init(pdev, 0) < 0) {
-            error_setg(errp, "ossa: cannot add the PCIe capability");
-            goto err_msi;
-        }
-        pcie_cap_flr_init(pdev);
+    if (pcie_endpoint_cap_init(pdev, 0) < 0) {
+        error_setg(errp, "ossa: cannot add the PCIe capability");
+        goto err_msi;
     }
+    pcie_cap_flr_init(pdev);
 
     for (i = 0; i < OSSA_NUM_QUEUES; i++) {
         ossa_queue_init(s, i);
@@ -581,7 +580,6 @@ static const TypeInfo ossa_types[] = {
         .class_init = ossa_class_init,
         .interfaces = (InterfaceInfo[]) {
             { INTERFACE_PCIE_DEVICE },
-            { INTERFACE_CONVENTIONAL_PCI_DEVICE },
             { }
         },
     },
