@@ -126,6 +126,7 @@ async function main(): Promise<void> {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
     kernelUapi: kernel.uapiDir,
+    kernelHeaders: kernel.headersDir,
     vmlinuz: kernel.vmlinuz,
     initrd: join(image.dir, 'initramfs.cpio'),
     probeInitrd: join(image.dir, 'probe.cpio'),

@@ -61,11 +61,12 @@ export async function cached(
   name: string,
   inputs: Inputs,
   build: (dir: string) => Promise<void>,
+  options: { quiet?: boolean } = {},
 ): Promise<CachedOutput> {
   const key = await hashInputs(inputs);
   const dir = join(cacheDir(), name, key);
   if (existsSync(join(dir, '.complete'))) {
-    log(`${name}: up to date (${key})`);
+    if (!options.quiet) log(`${name}: up to date (${key})`);
     return { dir, key, built: false };
   }
   const tmp = `${dir}.tmp-${process.pid}`;

@@ -9,6 +9,8 @@ export interface BuildManifest {
   kernelRelease: string;
   /** The guest kernel's uapi headers, for checking layouts against them. */
   kernelUapi: string;
+  /** The guest kernel's build headers (KDIR for the driver). */
+  kernelHeaders: string;
   vmlinuz: string;
   initrd: string;
   probeInitrd: string;

@@ -1,0 +1,139 @@
+/**
+ * The code checks of `npm run check`, also run by `npm test`: for the
+ * driver, checkpatch.pl --strict and kernel-doc from Debian's
+ * linux-source-6.12, a sparse (C=1) and W=1 build against the guest
+ * kernel's headers; for the device model, QEMU's checkpatch.pl; for the
+ * TypeScript, tsc. Each returns its warnings, one line each.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cached } from './cache.js';
+import { readManifest } from './manifest.js';
+import { cacheDir, repoRoot } from './paths.js';
+
+const LINUX_SOURCE = '/usr/src/linux-source-6.12.tar.xz';
+const driverDir = join(repoRoot, 'kernel-driver');
+const uapiHeader = join(driverDir, 'include/uapi/drm/ossa_accel.h');
+
+const sourcesOf = (dir: string, re: RegExp): string[] =>
+  readdirSync(dir)
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+
+/** The driver's C files and headers, and its uapi header. */
+export const driverFiles = (): string[] => [...sourcesOf(driverDir, /\.[ch]$/), uapiHeader];
+
+/** The device model's C files and headers, and the register header it shares. */
+export const deviceFiles = (): string[] => [
+  ...sourcesOf(join(repoRoot, 'qemu-device'), /\.[ch]$/),
+  join(driverDir, 'ossa_regs.h'),
+];
+
+/** scripts/ of Debian's Linux 6.12 source, unpacked once into the cache. */
+async function linuxScripts(): Promise<string> {
+  if (!existsSync(LINUX_SOURCE)) throw new Error(`${LINUX_SOURCE} missing: run npm run setup`);
+  const st = statSync(LINUX_SOURCE);
+  const values = { source: LINUX_SOURCE, size: String(st.size), mtime: String(st.mtimeMs) };
+  const out = await cached('linux-scripts', { values }, async (dir) => {
+    await execa('tar', ['-xf', LINUX_SOURCE, '-C', dir, '--strip-components=1', 'linux-source-6.12/scripts']);
+  }, { quiet: true });
+  return join(out.dir, 'scripts');
+}
+
+const relative = (line: string): string => line.split(`${repoRoot}/`).join('');
+
+/** checkpatch.pl --strict over the driver. */
+export async function kernelCheckpatch(): Promise<string[]> {
+  const scripts = await linuxScripts();
+  const r = await execa('perl', [join(scripts, 'checkpatch.pl'), '--strict', '--no-tree', '--terse', '--show-types', '-f', ...driverFiles()], {
+    reject: false,
+    all: true,
+  });
+  return String(r.all)
+    .split('\n')
+    .filter((l) => /: (ERROR|WARNING|CHECK):/.test(l))
+    .map(relative);
+}
+
+/** kernel-doc -none -Wall over the uapi header and the driver. */
+export async function kernelDoc(): Promise<string[]> {
+  const scripts = await linuxScripts();
+  const r = await execa('perl', [join(scripts, 'kernel-doc'), '-none', '-Wall', ...driverFiles()], { reject: false, all: true });
+  return String(r.all).split('\n').filter(Boolean).map(relative);
+}
+
+/** The driver built with W=1 and sparse (C=1) against the guest kernel's headers. */
+export async function kernelBuildWarnings(): Promise<string[]> {
+  const m = await readManifest();
+  const tmp = await mkdtemp(join(tmpdir(), 'ossa-check-'));
+  try {
+    const src = join(tmp, 'kernel-driver');
+    await cp(driverDir, src, { recursive: true, filter: (f) => !/\.(o|ko|mod|cmd)$|\.mod\.c$/.test(f) });
+    const r = await execa(
+      'make',
+      [
+        '-C',
+        m.kernelHeaders,
+        `M=${src}`,
+        'CONFIG_DRM_ACCEL_OSSA=m',
+        `KCPPFLAGS=-I${src}/include -I$(srctree)/include/uapi/drm`,
+        'W=1',
+        'C=1',
+        'modules',
+      ],
+      { reject: false, all: true, env: { LC_ALL: 'C' } },
+    );
+    const lines = String(r.all)
+      .split('\n')
+      .filter((l) => /warning:|error:/i.test(l))
+      .map((l) => l.split(`${src}/`).join('kernel-driver/'));
+    if (r.exitCode !== 0 && lines.length === 0) lines.push(`make exited with ${r.exitCode}: ${String(r.all).slice(-2000)}`);
+    return lines;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** QEMU's checkpatch.pl over the device model. */
+export async function qemuCheckpatch(): Promise<string[]> {
+  const checkpatch = join(cacheDir(), 'qemu-work', 'qemu-10.0.2', 'scripts', 'checkpatch.pl');
+  if (!existsSync(checkpatch)) return [`${checkpatch} missing: run npm run build`];
+  const out: string[] = [];
+  for (const f of deviceFiles()) {
+    const r = await execa('perl', [checkpatch, '--no-tree', '--terse', '-f', f], { reject: false, all: true });
+    out.push(
+      ...String(r.all)
+        .split('\n')
+        .filter((l) => /: (ERROR|WARNING):/.test(l))
+        // The shared register header is GPL-2.0-only OR MIT on purpose, so
+        // that the kernel (GPL-2.0-only) and QEMU can both include it.
+        .filter((l) => !/acceptable license 'GPL-2.0-only OR MIT/.test(l))
+        .map(relative),
+    );
+  }
+  return out;
+}
+
+/** tsc --noEmit over all the TypeScript. */
+export async function typecheck(): Promise<string[]> {
+  const r = await execa('npx', ['tsc', '-p', join(repoRoot, 'tsconfig.json'), '--noEmit'], {
+    reject: false,
+    all: true,
+    cwd: repoRoot,
+  });
+  return String(r.all)
+    .split('\n')
+    .filter((l) => /error TS\d+/.test(l));
+}
+
+export const CHECKS = {
+  'kernel checkpatch --strict': kernelCheckpatch,
+  'kernel-doc': kernelDoc,
+  'driver W=1 + sparse': kernelBuildWarnings,
+  'QEMU checkpatch': qemuCheckpatch,
+  'tsc --noEmit': typecheck,
+} as const;
