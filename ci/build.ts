@@ -48,6 +48,19 @@ async function main(): Promise<void> {
     });
   });
 
+  // An AddressSanitizer build of the same tree, for the device's random
+  // test; only when asked for (npm test), as it takes a few minutes.
+  const qemuAsan = process.argv.includes('--asan')
+    ? await cached('qemu-asan', { files: [...qemuInputs, 'kernel-driver/ossa_regs.h'] }, async (dir) => {
+        await execa('bash', [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir, 'asan'], {
+          stdout: 'inherit',
+          stderr: 'inherit',
+        }).catch((err: unknown) => {
+          throw new BuildError(`QEMU (ASan) build failed: ${(err as Error).message.split('\n')[0]}`);
+        });
+      })
+    : undefined;
+
   const release = await step('kernel: choosing a Debian 6.12 build', selectKernelRelease);
   log(`kernel: ${release}`);
   const kernel = await fetchKernel(release);
@@ -84,12 +97,13 @@ async function main(): Promise<void> {
   const userspace = await cached(
     'userspace',
     {
-      files: ['userspace/src', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
+      files: ['userspace/src', 'userspace/bin', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
     },
     async (dir) => {
       await run('TypeScript compile of the guest suite', join(repoRoot, 'node_modules/.bin/tsc'), [
         '-p', join(repoRoot, 'tsconfig.guest.json'), '--outDir', dir,
       ]);
+      await cp(join(repoRoot, 'userspace/bin'), join(dir, 'userspace/bin'), { recursive: true });
     },
   );
 
@@ -121,10 +135,11 @@ async function main(): Promise<void> {
       ),
   );
 
-  const parts = { qemu, kernel: kernel.cache, driver, native, userspace, image };
+  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), kernel: kernel.cache, driver, native, userspace, image };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
+    ...(qemuAsan ? { qemuAsan: join(qemuAsan.dir, 'bin', 'qemu-system-x86_64') } : {}),
     kernelUapi: kernel.uapiDir,
     kernelHeaders: kernel.headersDir,
     vmlinuz: kernel.vmlinuz,

@@ -140,6 +140,12 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
   await mkdir(join(ossa, 'native'), { recursive: true });
   await copyFile(inputs.nativeBinding, join(ossa, 'native/ossa_native.node'));
   await writeFile(join(ossa, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
+  // The CLI on the PATH.
+  await writeFile(
+    join(root, 'bin/ossa'),
+    '#!/bin/sh\nOSSA_NATIVE_BINDING=/ossa/native/ossa_native.node exec node /ossa/userspace/bin/ossa.js "$@"\n',
+    { mode: 0o755 },
+  );
   const addons = await findFiles(ossa, '.node');
   for (const lib of await sharedLibraries([NODE, ...addons])) await copyInto(root, lib);
 

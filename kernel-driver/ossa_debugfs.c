@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ossa: debugfs, under /sys/kernel/debug/accel/<minor>/
+ * ossa: debugfs, under /sys/kernel/debug/accel/<PCI address>/
  *
  *   stats     objects alive and resets, for leak checks
  *   queues    each queue's ring state, as the driver and the device see it
@@ -171,15 +171,17 @@ static void ossa_debugfs_inject_init(struct ossa_device *odev,
 }
 
 /**
- * ossa_debugfs_init() - &drm_driver.debugfs_init
- * @minor: the accel minor
+ * ossa_debugfs_init() - create the driver's debugfs files
+ * @odev: the device, before drm_dev_register()
+ *
+ * Accel devices get their debugfs folder when the DRM device is created;
+ * the DRM core does not call &drm_driver.debugfs_init for them.
  */
-void ossa_debugfs_init(struct drm_minor *minor)
+void ossa_debugfs_init(struct ossa_device *odev)
 {
-	struct ossa_device *odev = to_ossa_device(minor->dev);
-	struct dentry *root = minor->debugfs_root;
+	struct dentry *root = odev->drm.debugfs_root;
 
-	drm_debugfs_add_files(minor->dev, ossa_debugfs_list,
+	drm_debugfs_add_files(&odev->drm, ossa_debugfs_list,
 			      ARRAY_SIZE(ossa_debugfs_list));
 	debugfs_create_file("reset", 0200, root, odev, &ossa_reset_fops);
 	if (odev->fault_injection)

@@ -5,12 +5,12 @@
 #ifndef __OSSA_DEBUGFS_H__
 #define __OSSA_DEBUGFS_H__
 
-struct drm_minor;
+struct ossa_device;
 
 #if defined(CONFIG_DEBUG_FS)
-void ossa_debugfs_init(struct drm_minor *minor);
+void ossa_debugfs_init(struct ossa_device *odev);
 #else
-static inline void ossa_debugfs_init(struct drm_minor *minor)
+static inline void ossa_debugfs_init(struct ossa_device *odev)
 {
 }
 #endif

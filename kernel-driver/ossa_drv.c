@@ -143,7 +143,6 @@ static const struct drm_driver ossa_drm_driver = {
 	.postclose = ossa_postclose,
 	.gem_create_object = ossa_gem_create_object,
 	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
-	.debugfs_init = ossa_debugfs_init,
 	.ioctls = ossa_ioctls,
 	.num_ioctls = ARRAY_SIZE(ossa_ioctls),
 	.fops = &ossa_accel_fops,
@@ -194,6 +193,8 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = ossa_hw_irq_init(odev);
 	if (ret)
 		return dev_err_probe(&pdev->dev, ret, "cannot set up interrupts\n");
+
+	ossa_debugfs_init(odev);
 
 	ret = drm_dev_register(&odev->drm, 0);
 	if (ret)

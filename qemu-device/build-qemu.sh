@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Build QEMU 10.0.2 for x86_64-softmmu with the ossa device added.
 #
-# usage: build-qemu.sh WORKDIR OUTDIR
+# usage: build-qemu.sh WORKDIR OUTDIR [asan]
 #   WORKDIR  persistent work area: the downloaded tarball, the patched source
-#            tree and the meson build tree (reused, so a device change only
-#            recompiles what changed)
+#            tree and a meson build tree per variant (reused, so a device
+#            change only recompiles what changed)
 #   OUTDIR   receives bin/qemu-system-x86_64
+#   asan     build with AddressSanitizer (for the device's random test)
 #
 # QEMU's source is Debian's orig tarball of qemu_10.0.2+ds (bookworm-backports),
 # checked against its SHA-256. The device's files from this folder and the
@@ -20,9 +21,15 @@ POOL_URL="http://deb.debian.org/debian/pool/main/q/qemu/qemu_${QEMU_VERSION}%2bd
 say() { printf 'qemu: %s\n' "$*"; }
 die() { printf 'qemu: error: %s\n' "$*" >&2; exit 1; }
 
-[ $# -eq 2 ] || die "usage: $0 WORKDIR OUTDIR"
+[ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: $0 WORKDIR OUTDIR [asan]"
 WORK=$1
 OUT=$2
+VARIANT=${3:-default}
+case "$VARIANT" in
+default) EXTRA_CONFIGURE=() ;;
+asan) EXTRA_CONFIGURE=(--enable-asan) ;;
+*) die "unknown variant $VARIANT (want asan)" ;;
+esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 REGS=$HERE/../kernel-driver/ossa_regs.h
 DEVICE_FILES=(ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconfig meson.build trace-events trace.h)
@@ -49,14 +56,13 @@ if [ ! -f "$tarball" ]; then
 		die "$TARBALL: SHA-256 mismatch (want $TARBALL_SHA256)"
 fi
 
-# 2. The patched source tree and its configured build tree. Both are made
-# again only when the tarball or this script changes.
+# 2. The patched source tree, made again only when the tarball or this
+# script changes; then the variant's configured build tree.
 src=$WORK/qemu-$QEMU_VERSION
-build=$WORK/build
-stamp=$(cat "$0" | sha256sum | cut -c1-16)-$TARBALL_SHA256
+stamp=$(sha256sum < "$0" | cut -c1-16)-$TARBALL_SHA256
 if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
 	say "unpacking $TARBALL"
-	rm -rf "$src" "$build" "$WORK/tree.stamp"
+	rm -rf "$src" "$WORK"/build* "$WORK/tree.stamp"
 	tar -xf "$tarball" -C "$WORK"
 	[ -d "$src" ] || die "$TARBALL did not unpack to qemu-$QEMU_VERSION/"
 
@@ -72,8 +78,14 @@ if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
 	sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
 
 	cp "$REGS" "${DEVICE_FILES[@]/#/$HERE/}" "$src/hw/ossa/"
+	echo "$stamp" > "$WORK/tree.stamp"
+fi
 
-	say "configuring (x86_64-softmmu only)"
+build=$WORK/build
+[ "$VARIANT" = default ] || build=$WORK/build-$VARIANT
+if [ ! -f "$build/build.ninja" ]; then
+	say "configuring (x86_64-softmmu only${EXTRA_CONFIGURE[*]:+, ${EXTRA_CONFIGURE[*]}})"
+	rm -rf "$build"
 	mkdir -p "$build"
 	(cd "$build" && "$src/configure" \
 		--python=/usr/bin/python3 \
@@ -82,9 +94,9 @@ if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
 		--disable-docs --disable-user --disable-tools \
 		--disable-download --disable-install-blobs \
 		--enable-trace-backends=log \
-		--prefix="$WORK/unused-prefix") > "$WORK/configure.log" 2>&1 ||
-		{ tail -n 30 "$WORK/configure.log" >&2; die "configure failed; log: $WORK/configure.log"; }
-	echo "$stamp" > "$WORK/tree.stamp"
+		"${EXTRA_CONFIGURE[@]}" \
+		--prefix="$WORK/unused-prefix") > "$build.configure.log" 2>&1 ||
+		{ tail -n 30 "$build.configure.log" >&2; rm -rf "$build"; die "configure failed; log: $build.configure.log"; }
 fi
 
 # 3. The device's current files; copy only what changed so that ninja
@@ -94,8 +106,8 @@ for f in "$REGS" "${DEVICE_FILES[@]/#/$HERE/}"; do
 done
 
 say "compiling"
-ninja -C "$build" qemu-system-x86_64 > "$WORK/build.log" 2>&1 ||
-	{ grep -E 'error|Error' "$WORK/build.log" | head -n 30 >&2; die "build failed; log: $WORK/build.log"; }
+ninja -C "$build" qemu-system-x86_64 > "$build.log" 2>&1 ||
+	{ grep -E 'error|Error' "$build.log" | head -n 30 >&2; die "build failed; log: $build.log"; }
 
 mkdir -p "$OUT/bin"
 cp "$build/qemu-system-x86_64" "$OUT/bin/qemu-system-x86_64.tmp"

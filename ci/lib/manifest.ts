@@ -6,6 +6,8 @@ import { manifestPath } from './paths.js';
 /** What `ci/build.ts` built, for the runners. */
 export interface BuildManifest {
   qemu: string;
+  /** QEMU built with AddressSanitizer, when the build was asked for it (--asan). */
+  qemuAsan?: string;
   kernelRelease: string;
   /** The guest kernel's uapi headers, for checking layouts against them. */
   kernelUapi: string;

@@ -130,7 +130,10 @@ export class QTest implements AsyncDisposable {
       '-device', device,
       ...(opts.extraArgs ?? []),
     ];
-    const proc = execa(qemu, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false });
+    // An ASan build must abort on the first error, and not report QEMU's
+    // exit-time leaks as one.
+    const env = { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0' };
+    const proc = execa(qemu, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false, env });
     let stderr = '';
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (d: string) => {

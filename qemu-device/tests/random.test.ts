@@ -16,6 +16,10 @@ import { buildArena, checkRead, LISTED_OFFSETS, randomOp } from './fuzz.js';
 import { useOssa } from './harness.js';
 import { Prng, seedFromEnv } from '../../userspace/src/prng.js';
 import { R } from './regs.js';
+import { readManifest } from '../../ci/lib/manifest.js';
+
+/** The AddressSanitizer build of QEMU, when the build made one (npm test does). */
+const ASAN_QEMU = process.env.OSSA_QTEST_QEMU ? undefined : (await readManifest()).qemuAsan;
 
 const SEED = seedFromEnv('OSSA_FUZZ_SEED', 0x05a5_f22e);
 const OPS = (() => {
@@ -40,9 +44,13 @@ async function goodJob(d: Ossa): Promise<void> {
 }
 
 describe('random robustness', () => {
-  const dev = useOssa({ deviceOptions: 'fault-injection=on', freshEachTest: false });
+  const dev = useOssa({
+    deviceOptions: 'fault-injection=on',
+    freshEachTest: false,
+    ...(ASAN_QEMU ? { qemu: ASAN_QEMU } : {}),
+  });
 
-  test(`seeded random operations (OSSA_FUZZ_SEED=${SEED}, OSSA_FUZZ_OPS=${OPS})`, { timeout: 600_000 }, async () => {
+  test(`seeded random operations (OSSA_FUZZ_SEED=${SEED}, OSSA_FUZZ_OPS=${OPS}, ASan ${ASAN_QEMU ? 'on' : 'off'})`, { timeout: 600_000 }, async () => {
     const d = dev();
     const rng = new Prng(SEED);
     const t0 = Date.now();
@@ -84,7 +92,8 @@ describe('random robustness', () => {
     await d.fresh();
     await goodJob(d);
     console.log(
-      `ossa random test: seed ${SEED} (0x${SEED.toString(16)}), ${done} operations in ${epochs} epochs, ${Date.now() - t0} ms; ` +
+      `ossa random test: seed ${SEED} (0x${SEED.toString(16)}), ${done} operations in ${epochs} epochs, ${Date.now() - t0} ms, ` +
+        `AddressSanitizer ${ASAN_QEMU ? 'on' : 'off'}; ` +
         `job statuses left in the rings (OK..INJECTED_ERROR): [${Array.from({ length: 7 }, (_, i) => statuses[i] ?? 0).join(', ')}], ` +
         `MMU faults: ${faults}`,
     );

@@ -1,6 +1,6 @@
 /** An open ossa device node, /dev/accel/accelN, and everything done through it. */
-import { constants, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { constants, readdirSync, realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { DeviceBuffer, type BufferOptions } from './buffer.js';
 import { CommandStream } from './commands.js';
 import {
@@ -177,6 +177,20 @@ export class Device implements Disposable {
       minor: v.num('version_minor'),
       patchlevel: v.num('version_patchlevel'),
     };
+  }
+
+  /**
+   * The device's bus id, e.g. 0000:00:01.0, from sysfs. (DRM_IOCTL_GET_UNIQUE
+   * would say the same, but on an accel node Linux 6.12 dereferences the
+   * file's DRM master, which accel files do not have, and oopses.)
+   */
+  busId(): string {
+    return basename(realpathSync(join('/sys/class/accel', basename(this.path), 'device')));
+  }
+
+  /** The driver's debugfs folder for this device (debugfs must be mounted). */
+  debugfsDir(): string {
+    return join('/sys/kernel/debug/accel', this.busId());
   }
 
   /** DRM_IOCTL_OSSA_GET_PARAM. */

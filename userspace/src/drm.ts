@@ -25,11 +25,6 @@ export const DrmGemClose = defineStruct('drm_gem_close', [
   ['pad', 'u32'],
 ]);
 
-export const DrmUnique = defineStruct('drm_unique', [
-  ['unique_len', 'u64'],
-  ['unique', 'u64'],
-]);
-
 export const DrmPrimeHandle = defineStruct('drm_prime_handle', [
   ['handle', 'u32'],
   ['flags', 'u32'],
@@ -80,7 +75,6 @@ export const SyncFileInfo = defineStruct('sync_file_info', [
 ]);
 
 export const DRM_IOCTL_VERSION = iowr(DRM_IOCTL_BASE, 0x00, DrmVersion.size);
-export const DRM_IOCTL_GET_UNIQUE = iowr(DRM_IOCTL_BASE, 0x01, DrmUnique.size);
 export const DRM_IOCTL_GEM_CLOSE = iow(DRM_IOCTL_BASE, 0x09, DrmGemClose.size);
 export const DRM_IOCTL_PRIME_HANDLE_TO_FD = iowr(DRM_IOCTL_BASE, 0x2d, DrmPrimeHandle.size);
 export const DRM_IOCTL_PRIME_FD_TO_HANDLE = iowr(DRM_IOCTL_BASE, 0x2e, DrmPrimeHandle.size);
@@ -105,7 +99,6 @@ export const DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT = 0x2;
 export const DRM_STRUCTS = [
   DrmVersion,
   DrmGemClose,
-  DrmUnique,
   DrmPrimeHandle,
   DrmSyncobjCreate,
   DrmSyncobjDestroy,
@@ -117,7 +110,6 @@ export const DRM_STRUCTS = [
 
 export const DRM_CONSTANTS = {
   DRM_IOCTL_VERSION,
-  DRM_IOCTL_GET_UNIQUE,
   DRM_IOCTL_GEM_CLOSE,
   DRM_IOCTL_PRIME_HANDLE_TO_FD,
   DRM_IOCTL_PRIME_FD_TO_HANDLE,
