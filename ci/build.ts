@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const userspace = await cached(
     'userspace',
     {
-      files: ['userspace/src', 'userspace/bin', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
+      files: ['userspace/src', 'userspace/bin', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'ci/lib/coverage.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
     },
     async (dir) => {
       await run('TypeScript compile of the guest suite', join(repoRoot, 'node_modules/.bin/tsc'), [

@@ -2,7 +2,8 @@
  * `npm start`: boots the guest, runs the guest suite and prints a table of
  * the results. Exits non-zero when anything failed.
  */
-import { bootGuestSuite, describeFailure } from './lib/guest-session.js';
+import { coverageMatrix, formatMatrix } from './lib/coverage.js';
+import { bootGuestSuite, conformancePath, describeFailure } from './lib/guest-session.js';
 
 const run = await bootGuestSuite();
 
@@ -20,6 +21,10 @@ out.push('', `${count('pass')} passed, ${count('fail')} failed, ${count('skip')}
 for (const t of run.tests.filter((x) => x.state === 'fail')) out.push('', `FAIL ${t.file} > ${t.name}`, t.message ?? '');
 for (const e of run.errors) out.push('', `ERROR ${e.file ?? '(suite)'}`, e.message);
 for (const w of run.kernelWarnings) out.push(`kernel: ${w}`);
+out.push('', `coverage (tests per ioctl or command and category; - does not apply; written to ${conformancePath}):`, '');
+out.push(formatMatrix(coverageMatrix(run.tests)));
+const t = run.timings;
+out.push('', `boot to first test ${t.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole guest run ${t.total.toFixed(1)} s`);
 const failure = describeFailure(run);
 if (failure) out.push('', `FAILED: ${failure}`);
 process.stdout.write(`${out.join('\n')}\n`);

@@ -5,6 +5,7 @@
  * usage: node runner.js PORT_DEVICE SUITE_ROOT
  */
 import { openSync } from 'node:fs';
+import { join } from 'node:path';
 import { startVitest } from 'vitest/node';
 import { ChannelReporter } from './reporter.js';
 
@@ -21,6 +22,8 @@ try {
     watch: false,
     config: false,
     include: ['**/*.test.js'],
+    // Kernel log and leak checks after every file.
+    setupFiles: [join(root, 'support/setup.js')],
     // Only the channel reporter: the console is a serial line, not a terminal.
     reporters: [reporter],
     pool: 'threads',

@@ -2,9 +2,10 @@
  * One boot of the guest with everything the runners need: the build
  * manifest, the accelerator choice, a console log under out/, progress.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chooseAccel } from './accel.js';
+import { coverageMatrix } from './coverage.js';
 import { readManifest } from './manifest.js';
 import { outDir } from './paths.js';
 import { log } from './progress.js';
@@ -34,8 +35,13 @@ export async function bootGuestSuite(): Promise<GuestRun> {
   const fmt = (s: number | undefined): string => (s === undefined ? 'n/a' : `${s.toFixed(1)} s`);
   log(`guest: boot to /init ${fmt(t.toInit)}, boot to first test ${fmt(t.toFirstTest)}, whole run ${fmt(t.total)}`);
   if (run.failure) log(`guest: ${run.failure.message} (console log: ${consoleLog})`);
+  const matrix = coverageMatrix(run.tests);
+  await writeFile(conformancePath, `${JSON.stringify({ timings: run.timings, ...matrix }, null, 2)}\n`);
   return run;
 }
+
+/** Where the coverage matrix of the last run is written. */
+export const conformancePath = join(outDir, 'conformance.json');
 
 /** The message for a failed run: its cause, and where the console log is. */
 export function describeFailure(run: GuestRun): string | undefined {

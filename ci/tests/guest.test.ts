@@ -4,6 +4,7 @@
  * that a guest failure fails that test with the guest's message.
  */
 import { describe, expect, test } from 'vitest';
+import { coverageMatrix } from '../lib/coverage.js';
 import { bootGuestSuite, describeFailure } from '../lib/guest-session.js';
 
 const run = await bootGuestSuite();
@@ -19,9 +20,14 @@ describe('guest', () => {
     expect(run.kernelWarnings, `console log: ${run.consoleLog}`).toEqual([]);
   });
 
-  test('every guest test file loaded', () => {
+  test('every guest test file loaded and passed its kernel-log and leak checks', () => {
     const msgs = run.errors.map((e) => `${e.file ?? '(suite)'}: ${e.message}`);
     expect(msgs, `console log: ${run.consoleLog}`).toEqual([]);
+  });
+
+  test('coverage matrix: every applicable cell has a test (out/conformance.json)', () => {
+    const m = coverageMatrix(run.tests);
+    expect(m.empty.map((e) => `${e.row}/${e.category}`)).toEqual([]);
   });
 
   for (const r of run.tests) {

@@ -80,8 +80,10 @@ export class DeviceBuffer implements Disposable {
 
   /**
    * Waits until no job uses the buffer (DRM_IOCTL_OSSA_BO_WAIT), on the
-   * thread pool. Resolves with the status of the last job that wrote it,
-   * or 'timeout'.
+   * thread pool. Resolves with the status of the last job that wrote it
+   * ('success', 'mmu-fault', 'invalid', 'error', 'hung' when it timed out
+   * and the device was reset, 'canceled'), or 'timeout' when jobs still
+   * use the buffer after `timeoutMs`.
    */
   async wait(timeoutMs: number): Promise<JobStatus | 'timeout'> {
     const s = Struct.from(DrmOssaBoWait, {

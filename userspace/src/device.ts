@@ -297,7 +297,8 @@ export class Device implements Disposable {
         const waits = Buffer.alloc(4 * (spec.waitFor?.length ?? 0));
         spec.waitFor?.forEach((s, k) => waits.writeUInt32LE(s.handle, 4 * k));
 
-        const fence = spec.signal ? new Fence(this, spec.signal.handle) : new Fence(this, this.#newSyncobj(false));
+        // A Fence over a caller's syncobj does not own its handle.
+        const fence = spec.signal ? new Fence(this, spec.signal.handle, false) : new Fence(this, this.#newSyncobj(false));
         if (!spec.signal) owned.push(fence);
         fences.push(fence);
         keep.push(refs, waits);

@@ -36,6 +36,8 @@ export class Syncobj implements Disposable {
   constructor(
     readonly device: Device,
     handle: number,
+    /** Whether close() destroys the handle (false: another object owns it). */
+    private readonly owned = true,
   ) {
     this.#handle = handle;
   }
@@ -134,7 +136,7 @@ export class Syncobj implements Disposable {
     if (this.#handle === 0) return;
     const handle = this.#handle;
     this.#handle = 0;
-    if (this.device.closed) return;
+    if (this.device.closed || !this.owned) return;
     const s = Struct.from(DrmSyncobjDestroy, { handle });
     this.device.ioctl('DRM_IOCTL_SYNCOBJ_DESTROY', DRM_IOCTL_SYNCOBJ_DESTROY, s.bytes);
   }

@@ -130,5 +130,5 @@ export const Param = {
 export type ParamName = keyof typeof Param;
 
 /** DRM_OSSA_JOB_STATUS_*, as names. */
-export const JOB_STATUS_NAMES = ['success', 'mmu-fault', 'invalid', 'error', 'timeout', 'canceled'] as const;
+export const JOB_STATUS_NAMES = ['success', 'mmu-fault', 'invalid', 'error', 'hung', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUS_NAMES)[number];

@@ -2,12 +2,13 @@
  * Every ossa ioctl once with good input and once with bad, in the guest
  * against the real driver and device.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { CommandStream, Device, OssaError, SubmitError } from '../../src/index.js';
 import { DRM_IOCTL_BASE, iowr } from '../../src/ioctl.js';
 import { Struct } from '../../src/struct.js';
 import { DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam } from '../../src/uapi.js';
+import { expectKernelLog } from './support/kernel-log.js';
 
 const WAIT_MS = 10_000;
 
@@ -159,6 +160,7 @@ describe('PRIME and syncobj fds', () => {
     using bo = a.createBuffer(4096);
     const fd = a.exportBuffer(bo);
     using imported = b.importBuffer(fd);
+    closeSync(fd);
     expect(imported.size).toBe(4096);
     using fence = b.submit({ commands: new CommandStream().fill(imported.va, 4096, 0xcafef00d), buffers: [imported] });
     expect(await fence.settle(WAIT_MS)).toEqual({ state: 'signaled' });
@@ -169,12 +171,16 @@ describe('PRIME and syncobj fds', () => {
     using a = Device.open();
     using b = Device.open();
     using s = a.createSyncobj();
-    using t = b.importSyncobj(s.exportFd());
+    const fd = s.exportFd();
+    using t = b.importSyncobj(fd);
+    closeSync(fd);
     expect(await t.wait(0, { forSubmit: false }).catch((e: unknown) => e)).toBeInstanceOf(OssaError);
     s.signal();
     expect(await t.wait(WAIT_MS)).toBe(true);
   });
 });
+
+expectKernelLog(/device reset/);
 
 describe('recovery (debugfs fault injection)', () => {
   const debugfs = ((): string => {
