@@ -181,7 +181,12 @@ struct drm_ossa_job {
 	__u32 bo_count;
 	/** @in_syncobj_count: in, entries in @in_syncobjs */
 	__u32 in_syncobj_count;
-	/** @in_syncobjs: in, pointer to an array of __u32 syncobj handles to wait for */
+	/**
+	 * @in_syncobjs: in, pointer to an array of __u32 syncobj handles to
+	 * wait for; each must hold a fence when the ioctl is called (a
+	 * syncobj that only a job of the same submission will signal does
+	 * not yet: order such jobs by the buffers they share instead)
+	 */
 	__u64 in_syncobjs;
 	/** @out_syncobj: in, a syncobj that receives the job's fence; 0 for none */
 	__u32 out_syncobj;
