@@ -107,6 +107,21 @@ async function main(): Promise<void> {
     },
   );
 
+  // The benchmarks' guest programs, static so that the image needs no libc.
+  const benchTools = await cached(
+    'bench-tools',
+    { files: ['ci/guest/bench', 'kernel-driver/include'], values: { uapi: kernel.cache.key } },
+    async (dir) => {
+      const src = join(repoRoot, 'ci/guest/bench');
+      const flags = ['-O2', '-static', '-Wall', '-Wextra', '-Werror'];
+      await run('nvme-read build', 'cc', [...flags, '-o', join(dir, 'nvme-read'), join(src, 'nvme-read.c')]);
+      await run('ioctl-loop build', 'cc', [
+        ...flags, '-D__user=', '-I', join(repoRoot, 'kernel-driver/include/uapi/drm'), '-I', join(kernel.uapiDir, 'drm'),
+        '-o', join(dir, 'ioctl-loop'), join(src, 'ioctl-loop.c'),
+      ]);
+    },
+  );
+
   const image = await cached(
     'image',
     {
@@ -116,6 +131,7 @@ async function main(): Promise<void> {
         driver: driver.key,
         native: native.key,
         userspace: userspace.key,
+        benchTools: benchTools.key,
         modules: await hashInputs({ files: ['package-lock.json'] }),
         node: process.version,
       },
@@ -128,6 +144,7 @@ async function main(): Promise<void> {
           stageDir: userspace.dir,
           nativeBinding: join(native.dir, 'ossa_native.node'),
           nodeModules: join(repoRoot, 'node_modules'),
+          benchTools: benchTools.dir,
           init: join(repoRoot, 'images/init.sh'),
           probeInit: join(repoRoot, 'images/probe-init.sh'),
         },
@@ -135,7 +152,7 @@ async function main(): Promise<void> {
       ),
   );
 
-  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), kernel: kernel.cache, driver, native, userspace, image };
+  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, image };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,

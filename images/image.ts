@@ -21,6 +21,8 @@ export interface ImageInputs {
   nativeBinding: string;
   /** node_modules to ship (the guest runner's dependencies). */
   nodeModules: string;
+  /** Static benchmark programs (nvme-read, ioctl-loop), for /ossa/bench. */
+  benchTools: string;
   /** The guest's /init and the probe image's /init. */
   init: string;
   probeInit: string;
@@ -31,8 +33,8 @@ const BUSYBOX = '/bin/busybox';
 const GUEST_SKIPPED_MODULES = ['typescript', '@types', 'tsx', 'execa', '.cache'];
 const NODE = process.execPath;
 
-/** Modules to load before `ko`, in order, from the kernel's modules.dep. */
-async function moduleClosure(modulesDir: string, ko: string): Promise<string[]> {
+/** The modules `roots` need and the roots themselves, in load order, from modules.dep. */
+async function moduleClosure(modulesDir: string, roots: string[], neededBy: string): Promise<string[]> {
   const dep = await readFile(join(modulesDir, 'modules.dep'), 'utf8');
   const deps = new Map<string, string[]>();
   for (const line of dep.split('\n')) {
@@ -44,19 +46,38 @@ async function moduleClosure(modulesDir: string, ko: string): Promise<string[]> 
     const mod = line.split(':')[0];
     if (mod) paths.set(basename(mod).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''), mod);
   }
-  const { stdout } = await execa('modinfo', ['-F', 'depends', ko]);
   const order: string[] = [];
   const visit = (name: string): void => {
     const n = name.replace(/-/g, '_');
     const key = paths.has(n) ? n : name;
     if (order.includes(key)) return;
     const path = paths.get(key);
-    if (!path) throw new BuildError(`kernel module ${name}, needed by ${basename(ko)}, is not in ${modulesDir}`);
+    if (!path) throw new BuildError(`kernel module ${name}, needed by ${neededBy}, is not in ${modulesDir}`);
     for (const d of deps.get(key) ?? []) visit(basename(d).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''));
     order.push(key);
   };
-  for (const name of stdout.split(',').map((s) => s.trim()).filter(Boolean)) visit(name);
+  for (const name of roots) visit(name);
   return order.map((k) => paths.get(k) as string);
+}
+
+/** The modules a built .ko depends on (modinfo), in load order. */
+async function dependenciesOf(modulesDir: string, ko: string): Promise<string[]> {
+  const { stdout } = await execa('modinfo', ['-F', 'depends', ko]);
+  const roots = stdout.split(',').map((x) => x.trim()).filter(Boolean);
+  return moduleClosure(modulesDir, roots, basename(ko));
+}
+
+/** Copies modules into root/lib/modules, decompressed (busybox insmod takes plain .ko). */
+async function installModules(modulesDir: string, rels: string[], root: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const rel of rels) {
+    const name = basename(rel).replace(/\.(xz|zst|gz)$/, '');
+    const src = join(modulesDir, rel);
+    const tool = rel.endsWith('.xz') ? ['xz', '-dc'] : rel.endsWith('.zst') ? ['zstd', '-dcq'] : ['cat'];
+    await execa(tool[0] as string, [...tool.slice(1), src], { stdout: { file: join(root, 'lib/modules', name) } });
+    names.push(name);
+  }
+  return names;
 }
 
 /** Shared libraries that `binaries` load, as absolute paths (from ldd). */
@@ -113,16 +134,12 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
   const root = join(dir, 'root');
   await baseTree(root, inputs.init);
 
-  // Kernel modules, decompressed (busybox insmod takes plain .ko), in load order.
-  const mods = await moduleClosure(inputs.modulesDir, inputs.driverKo);
-  const names: string[] = [];
-  for (const rel of mods) {
-    const name = basename(rel).replace(/\.(xz|zst|gz)$/, '');
-    const src = join(inputs.modulesDir, rel);
-    const tool = rel.endsWith('.xz') ? ['xz', '-dc'] : rel.endsWith('.zst') ? ['zstd', '-dcq'] : ['cat'];
-    await execa(tool[0] as string, [...tool.slice(1), src], { stdout: { file: join(root, 'lib/modules', name) } });
-    names.push(name);
-  }
+  // Kernel modules in load order: the driver's, and (for benchmarks) NVMe's.
+  const mods = await dependenciesOf(inputs.modulesDir, inputs.driverKo);
+  const names = await installModules(inputs.modulesDir, mods, root);
+  const benchMods = (await moduleClosure(inputs.modulesDir, ['nvme'], 'the NVMe benchmark peer')).filter((m) => !mods.includes(m));
+  const benchNames = await installModules(inputs.modulesDir, benchMods, root);
+  await writeFile(join(root, 'etc/ossa/bench-modules'), `${benchNames.join('\n')}\n`);
   await copyFile(inputs.driverKo, join(root, 'lib/modules/ossa.ko'));
   names.push('ossa.ko');
   await writeFile(join(root, 'etc/ossa/modules'), `${names.join('\n')}\n`);
@@ -137,6 +154,7 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
     recursive: true,
     filter: (src) => !skip.has(src),
   });
+  await cp(inputs.benchTools, join(ossa, 'bench'), { recursive: true });
   await mkdir(join(ossa, 'native'), { recursive: true });
   await copyFile(inputs.nativeBinding, join(ossa, 'native/ossa_native.node'));
   await writeFile(join(ossa, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);

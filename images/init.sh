@@ -49,8 +49,20 @@ done
 send "{\"type\":\"setup\",\"step\":\"device-node\",\"ok\":true,\"uptime\":$(up)}"
 
 cd /ossa || fail suite "/ossa missing from the image"
-OSSA_NATIVE_BINDING=/ossa/native/ossa_native.node \
+export OSSA_NATIVE_BINDING=/ossa/native/ossa_native.node
+case " $(cat /proc/cmdline) " in
+*" ossa.mode=bench "*)
+	# Benchmarks: the NVMe peer's driver too, then the benchmark runner.
+	while read -r mod; do
+		[ -n "$mod" ] || continue
+		insmod "/lib/modules/$mod" || fail load-modules "insmod $mod failed (exit $?)"
+	done < /etc/ossa/bench-modules
+	node ci/guest/bench.js "$PORT" || say "benchmark runner exited with status $?"
+	;;
+*)
 	node ci/guest/runner.js "$PORT" /ossa/userspace/tests/guest ||
-	say "guest runner exited with status $?"
+		say "guest runner exited with status $?"
+	;;
+esac
 sync
 poweroff -f

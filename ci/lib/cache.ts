@@ -81,9 +81,22 @@ export async function cached(
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  await writeFile(join(tmp, '.complete'), `${new Date().toISOString()}\n`);
+  const seconds = (performance.now() - start) / 1000;
+  await writeFile(join(tmp, '.complete'), `${JSON.stringify({ built: new Date().toISOString(), seconds })}\n`);
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
   log(`${name}: built in ${formatSeconds(performance.now() - start)}`);
   return { dir, key, built: true };
+}
+
+/** How long a cached output took to build, if it recorded it. */
+export async function buildSeconds(dir: string): Promise<number | undefined> {
+  try {
+    const v: unknown = JSON.parse(await readFile(join(dir, '.complete'), 'utf8'));
+    return typeof v === 'object' && v !== null && typeof (v as { seconds?: unknown }).seconds === 'number'
+      ? (v as { seconds: number }).seconds
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

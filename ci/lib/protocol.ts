@@ -30,7 +30,9 @@ export type GuestMessage =
   | ({ type: 'test' } & GuestTestResult)
   /** An error outside any test: a file that failed to load, an unhandled error. */
   | { type: 'error'; file?: string; message: string }
-  | { type: 'suite-end'; uptime: number; passed: number; failed: number; skipped: number };
+  | { type: 'suite-end'; uptime: number; passed: number; failed: number; skipped: number }
+  /** A benchmark's measurements (npm run bench). */
+  | { type: 'bench'; name: string; data: unknown };
 
 export function parseGuestMessage(line: string): GuestMessage | undefined {
   try {

@@ -39,6 +39,8 @@ export interface BootOptions {
   accel: Accel;
   /** Extra kernel command line. */
   append?: string;
+  /** Extra QEMU arguments (devices for benchmarks). */
+  extraArgs?: string[];
   /** Seconds from start until /init reports (default 120). */
   bootTimeoutS?: number;
   /** Seconds without a message on the results channel (default 180). */
@@ -57,6 +59,8 @@ export interface GuestRun {
   errors: Array<{ file?: string; message: string }>;
   /** Kernel WARNINGs and hung-task reports seen on the console. */
   kernelWarnings: string[];
+  /** Benchmark results, by name, in the order they came. */
+  bench: Array<{ name: string; data: unknown }>;
   suiteEnded: boolean;
   consoleLog: string;
   accel: Accel;
@@ -86,6 +90,7 @@ export function qemuArgs(o: BootOptions, socketPath: string): string[] {
     '-device', 'virtio-serial-pci',
     '-chardev', `socket,id=results,path=${socketPath}`,
     '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,
+    ...(o.extraArgs ?? []),
   ];
 }
 
@@ -99,6 +104,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     tests: [],
     errors: [],
     kernelWarnings: [],
+    bench: [],
     suiteEnded: false,
     consoleLog: o.consoleLog,
     accel: o.accel,
@@ -152,6 +158,10 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
           break;
         case 'suite-end':
           run.suiteEnded = true;
+          break;
+        case 'bench':
+          run.timings.toFirstTest ??= elapsed();
+          run.bench.push({ name: m.name, data: m.data });
           break;
         default:
           break;

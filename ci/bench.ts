@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: boots the guest once in benchmark mode, with QEMU's NVMe
+ * controller beside the ossa device, and prints every figure beside its
+ * floor, measured in the same run: out/bench.json, out/bench.svg.
+ *
+ * Guest CPU model: qemu64, chosen on purpose: under TCG, -cpu max makes
+ * glibc pick `rep movsb` and small guest memcpy several times slower.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { buildSeconds } from './lib/cache.js';
+import { throughputChart } from './lib/chart.js';
+import { bootGuestSuite, conformancePath, describeFailure } from './lib/guest-session.js';
+import { readManifest } from './lib/manifest.js';
+import { cacheDir, outDir, repoRoot } from './lib/paths.js';
+import { log } from './lib/progress.js';
+
+interface CopyRow {
+  size: number;
+  deviceNs: number;
+  endToEndNs: number;
+  deviceGBps: number;
+  endToEndGBps: number;
+}
+interface NvmeRow {
+  size: number;
+  request: number;
+  GBps: number;
+}
+interface Latency {
+  p50Ns: number;
+  p99Ns: number;
+}
+
+const NVME_IMAGE = '/dev/shm/ossa-bench-nvme.img';
+const NVME_IMAGE_BYTES = 256 << 20;
+
+async function hostMemcpy(sizes: number[]): Promise<Array<{ size: number; GBps: number }>> {
+  const dir = await mkdtemp(join(tmpdir(), 'ossa-bench-'));
+  try {
+    const bin = join(dir, 'host-memcpy');
+    await execa('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, join(repoRoot, 'ci/bench/host-memcpy.c')]);
+    return JSON.parse((await execa(bin, sizes.map(String))).stdout) as Array<{ size: number; GBps: number }>;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Build times: cold as each cached part recorded when it was built, cached as measured now. */
+async function buildTimes(): Promise<{ cold: Record<string, number | null>; coldTotal: number | null; cachedSeconds: number }> {
+  const m = await readManifest();
+  const cold: Record<string, number | null> = {};
+  for (const [part, key] of Object.entries(m.keys)) {
+    const name = part === 'qemuAsan' ? 'qemu-asan' : part;
+    cold[part] = (await buildSeconds(join(cacheDir(), name, key))) ?? null;
+  }
+  const known = Object.values(cold).filter((v): v is number => v !== null);
+  const t0 = performance.now();
+  await execa('npx', ['tsx', join(repoRoot, 'ci/build.ts')], { cwd: repoRoot });
+  return {
+    cold,
+    coldTotal: known.length === Object.keys(cold).length ? known.reduce((a, b) => a + b, 0) : null,
+    cachedSeconds: (performance.now() - t0) / 1000,
+  };
+}
+
+const gb = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));
+const us = (ns: number | undefined): string => (ns === undefined || !Number.isFinite(ns) ? 'n/a' : (ns / 1000).toFixed(1));
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || !Number.isFinite(a / b) ? 'n/a' : `${(a / b).toFixed(2)}x`;
+const sizeLabel = (n: number): string => (n >= 1 << 20 ? `${n / (1 << 20)} MiB` : `${n / 1024} KiB`);
+
+async function main(): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  if (!existsSync(NVME_IMAGE)) {
+    const b = Buffer.alloc(1 << 20);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < NVME_IMAGE_BYTES >> 20; i++) chunks.push(b.fill(i & 0xff));
+    await writeFile(NVME_IMAGE, Buffer.concat(chunks));
+  }
+  log(`bench: NVMe peer backed by ${NVME_IMAGE} (${NVME_IMAGE_BYTES >> 20} MiB, host tmpfs, cache=none, aio=threads)`);
+
+  const run = await bootGuestSuite({
+    mode: 'bench',
+    extraArgs: [
+      '-drive', `file=${NVME_IMAGE},if=none,id=nvm,format=raw,cache=none,aio=threads`,
+      '-device', 'nvme,serial=ossa-bench,drive=nvm',
+    ],
+  });
+  const failure = describeFailure(run);
+  const data = Object.fromEntries(run.bench.map((b) => [b.name, b.data])) as {
+    copy?: { rows: CopyRow[]; verified: boolean };
+    nop?: Latency & { samples: number };
+    jobs?: { rows: Array<{ inFlight: number; jobsPerSecond: number }> };
+    ioctl?: { tsGetParamNs: number; tsVersionNs: number; cGetParamNs: number; cVersionNs: number };
+    nvme?: { rows: NvmeRow[]; latency4k: Latency } | { error: string };
+    'guest-memcpy'?: { GBps: number };
+  };
+  const copyRows = data.copy?.rows ?? [];
+  const sizes = copyRows.map((r) => r.size);
+  const host = sizes.length ? await hostMemcpy(sizes) : [];
+  const hostAt = (size: number): number | undefined => host.find((h) => h.size === size)?.GBps;
+  const nvmeRows = data.nvme && 'rows' in data.nvme ? data.nvme.rows : [];
+  const nvmeAt = (size: number): number | undefined => nvmeRows.find((r) => r.size === size)?.GBps;
+  const nvmeLat = data.nvme && 'latency4k' in data.nvme ? data.nvme.latency4k : undefined;
+  const builds = await buildTimes();
+  const conformance = existsSync(conformancePath)
+    ? (JSON.parse(await readFile(conformancePath, 'utf8')) as { timings?: { toFirstTest?: number; total?: number } }).timings
+    : undefined;
+
+  const big = 64 << 20;
+  const copyBig = copyRows.find((r) => r.size === big);
+  const targets = {
+    copyVsHostMemcpy64M: copyBig && hostAt(big) ? copyBig.deviceGBps / (hostAt(big) as number) : null,
+    copyVsNvme64M: copyBig && nvmeAt(big) ? copyBig.deviceGBps / (nvmeAt(big) as number) : null,
+    nopVsBareIoctl: data.nop && data.ioctl ? data.nop.p50Ns / data.ioctl.cVersionNs : null,
+    typescriptVsC: data.ioctl ? data.ioctl.tsGetParamNs / data.ioctl.cGetParamNs : null,
+    bootToFirstTestSeconds: run.timings.toFirstTest ?? null,
+  };
+  const goals = {
+    copyVsHostMemcpy64M: { goal: '>= 0.5', holds: (targets.copyVsHostMemcpy64M ?? 0) >= 0.5 },
+    copyVsNvme64M: { goal: '>= 3', holds: (targets.copyVsNvme64M ?? 0) >= 3 },
+    nopVsBareIoctl: { goal: '<= 10', holds: targets.nopVsBareIoctl !== null && targets.nopVsBareIoctl <= 10 },
+    typescriptVsC: { goal: '<= 1.3', holds: targets.typescriptVsC !== null && targets.typescriptVsC <= 1.3 },
+    bootToFirstTestSeconds: { goal: '<= 10', holds: targets.bootToFirstTestSeconds !== null && targets.bootToFirstTestSeconds <= 10 },
+  };
+
+  const result = {
+    date: new Date().toISOString(),
+    guest: { accel: run.accel, cpu: 'qemu64', smp: 2, memory: '2G' },
+    copy: copyRows.map((r) => ({ ...r, hostMemcpyGBps: hostAt(r.size), nvmeGBps: nvmeAt(r.size) })),
+    copyVerified: data.copy?.verified ?? false,
+    nvme: data.nvme ?? null,
+    nop: data.nop ?? null,
+    ioctl: data.ioctl ?? null,
+    jobs: data.jobs?.rows ?? [],
+    guestMemcpyGBps: data['guest-memcpy']?.GBps ?? null,
+    boot: { toInitSeconds: run.timings.toInit ?? null, toFirstMeasurementSeconds: run.timings.toFirstTest ?? null },
+    conformance: conformance ? { toFirstTestSeconds: conformance.toFirstTest ?? null, wholeRunSeconds: conformance.total ?? null } : null,
+    builds,
+    targets,
+    goals,
+    errors: run.errors,
+    failure: failure ?? null,
+  };
+  await writeFile(join(outDir, 'bench.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(
+    join(outDir, 'bench.svg'),
+    throughputChart('COPY throughput against transfer size (same run)', [
+      { name: 'ossa COPY (device)', color: '#1f77b4', points: copyRows.map((r) => ({ x: r.size, y: r.deviceGBps })) },
+      { name: 'ossa COPY (end to end)', color: '#aec7e8', points: copyRows.map((r) => ({ x: r.size, y: r.endToEndGBps })) },
+      { name: 'host memcpy', color: '#2ca02c', points: host.map((h) => ({ x: h.size, y: h.GBps })) },
+      { name: 'NVMe O_DIRECT read', color: '#d62728', points: nvmeRows.map((r) => ({ x: r.size, y: r.GBps })) },
+    ]),
+  );
+
+  const lines: string[] = ['', 'throughput, GB/s (medians; device = between TIMESTAMP commands, end to end = submit to fence)', ''];
+  lines.push(`${'size'.padStart(8)} ${'COPY dev'.padStart(9)} ${'COPY e2e'.padStart(9)} ${'memcpy'.padStart(8)} ${'NVMe'.padStart(7)} ${'dev/memcpy'.padStart(11)} ${'dev/NVMe'.padStart(9)}`);
+  for (const r of copyRows) {
+    lines.push(
+      `${sizeLabel(r.size).padStart(8)} ${gb(r.deviceGBps).padStart(9)} ${gb(r.endToEndGBps).padStart(9)} ${gb(hostAt(r.size)).padStart(8)} ${gb(nvmeAt(r.size)).padStart(7)} ${ratio(r.deviceGBps, hostAt(r.size)).padStart(11)} ${ratio(r.deviceGBps, nvmeAt(r.size)).padStart(9)}`,
+    );
+  }
+  lines.push('', 'latency, µs', '');
+  lines.push(`NOP job, submit to fence (library)   p50 ${us(data.nop?.p50Ns)}  p99 ${us(data.nop?.p99Ns)}`);
+  lines.push(`DRM_IOCTL_VERSION round trip (C)     ${us(data.ioctl?.cVersionNs)}   NOP/VERSION ${ratio(data.nop?.p50Ns, data.ioctl?.cVersionNs)}`);
+  lines.push(`NVMe 4 KiB O_DIRECT read             p50 ${us(nvmeLat?.p50Ns)}  p99 ${us(nvmeLat?.p99Ns)}   NOP/NVMe ${ratio(data.nop?.p50Ns, nvmeLat?.p50Ns)}`);
+  lines.push('', 'cost per ioctl, ns (TypeScript library / C loop)', '');
+  lines.push(`GET_PARAM   TS ${data.ioctl?.tsGetParamNs.toFixed(0) ?? 'n/a'}  C ${data.ioctl?.cGetParamNs.toFixed(0) ?? 'n/a'}  ratio ${ratio(data.ioctl?.tsGetParamNs, data.ioctl?.cGetParamNs)}`);
+  lines.push(`VERSION     TS ${data.ioctl?.tsVersionNs.toFixed(0) ?? 'n/a'}  C ${data.ioctl?.cVersionNs.toFixed(0) ?? 'n/a'}  ratio ${ratio(data.ioctl?.tsVersionNs, data.ioctl?.cVersionNs)}`);
+  lines.push('', 'jobs per second (NOP, both queues)', '');
+  for (const j of data.jobs?.rows ?? []) lines.push(`${String(j.inFlight).padStart(3)} in flight: ${j.jobsPerSecond.toFixed(0)}`);
+  lines.push('', `guest memcpy 64 MiB: ${gb(data['guest-memcpy']?.GBps)} GB/s`);
+  lines.push(`boot to /init ${run.timings.toInit?.toFixed(1) ?? 'n/a'} s, to first measurement ${run.timings.toFirstTest?.toFixed(1) ?? 'n/a'} s`);
+  lines.push(`last conformance run: boot to first test ${conformance?.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole run ${conformance?.total?.toFixed(1) ?? 'n/a'} s`);
+  lines.push(
+    `builds: cold ${builds.coldTotal === null ? 'n/a (not recorded for every part)' : `${builds.coldTotal.toFixed(0)} s`} ` +
+      `(${Object.entries(builds.cold).map(([k, v]) => `${k} ${v === null ? '?' : v.toFixed(1)}`).join(', ')}), cached ${builds.cachedSeconds.toFixed(1)} s`,
+  );
+  lines.push('', 'goals');
+  for (const [k, g] of Object.entries(goals)) {
+    const v = targets[k as keyof typeof targets];
+    lines.push(`  ${g.holds ? 'holds ' : 'misses'} ${k} = ${v === null ? 'n/a' : v.toFixed(2)} (goal ${g.goal})`);
+  }
+  for (const e of run.errors) lines.push('', `ERROR ${e.message}`);
+  if (failure) lines.push('', `FAILED: ${failure}`);
+  lines.push('', `written: ${join(outDir, 'bench.json')}, ${join(outDir, 'bench.svg')}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.exitCode = failure || run.errors.length ? 1 : 0;
+}
+
+await main();

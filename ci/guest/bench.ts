@@ -1,0 +1,197 @@
+/**
+ * The guest side of `npm run bench`, started by /init with ossa.mode=bench:
+ * measures the device, the driver and the library, and the NVMe peer,
+ * and sends each measurement to the host as a `bench` message.
+ *
+ * usage: node bench.js PORT_DEVICE
+ */
+import { execFileSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { existsSync, openSync, writeSync } from 'node:fs';
+import { CommandStream, Device, type Fence } from '../../userspace/src/index.js';
+import { Struct } from '../../userspace/src/struct.js';
+import { DRM_IOCTL_VERSION, DrmVersion } from '../../userspace/src/drm.js';
+import type { GuestMessage } from '../lib/protocol.js';
+
+const portPath = process.argv[2];
+if (!portPath) {
+  process.stderr.write('usage: bench.js PORT_DEVICE\n');
+  process.exit(2);
+}
+const port = openSync(portPath, 'w');
+const send = (m: GuestMessage): void => {
+  writeSync(port, `${JSON.stringify(m)}\n`);
+};
+const report = (name: string, data: unknown): void => send({ type: 'bench', name, data });
+
+const SIZES = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
+const WAIT_MS = 60_000;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const nowNs = (): number => Number(process.hrtime.bigint());
+
+async function settle(f: Fence): Promise<void> {
+  const s = await f.settle(WAIT_MS);
+  if (s.state !== 'signaled') throw new Error(`job ${JSON.stringify(s)}`);
+}
+
+/** Device COPY: time between TIMESTAMPs around it (device) and submit to fence (end to end). */
+async function copyThroughput(dev: Device): Promise<void> {
+  const max = SIZES[SIZES.length - 1] as number;
+  using src = dev.createBuffer(max);
+  using dst = dev.createBuffer(max);
+  using ts = dev.createBuffer(4096);
+  randomFillSync(src.map());
+  dst.map().fill(1); // fault the pages in before timing
+  const rows = [];
+  for (const size of SIZES) {
+    const reps = size <= 1 << 20 ? 15 : size <= 16 << 20 ? 5 : 3;
+    const device: number[] = [];
+    const e2e: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = nowNs();
+      using f = dev.submit({
+        commands: new CommandStream().timestamp(ts.va).copy(src.va, dst.va, size).timestamp(ts.va + 8n),
+        buffers: [{ buffer: src, access: 'read' }, dst, ts],
+      });
+      await settle(f);
+      e2e.push(nowNs() - t0);
+      const v = Buffer.from(ts.map());
+      device.push(Number(v.readBigUInt64LE(8) - v.readBigUInt64LE(0)));
+    }
+    const dNs = median(device);
+    const eNs = median(e2e);
+    rows.push({ size, reps, deviceNs: dNs, endToEndNs: eNs, deviceGBps: size / dNs, endToEndGBps: size / eNs });
+  }
+  const check = Buffer.compare(Buffer.from(src.map().subarray(0, 4096)), Buffer.from(dst.map().subarray(0, 4096))) === 0;
+  report('copy', { rows, verified: check });
+}
+
+/** NOP job: submit to completion, through the library. */
+async function nopLatency(dev: Device): Promise<void> {
+  using bo = dev.createBuffer(4096);
+  const samples: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const t0 = nowNs();
+    using f = dev.submit({ commands: new CommandStream().nop(), buffers: [bo] });
+    await settle(f);
+    samples.push(nowNs() - t0);
+  }
+  report('nop', { samples: samples.length, p50Ns: percentile(samples, 50), p99Ns: percentile(samples, 99) });
+}
+
+/** Jobs per second with N in flight. */
+async function throughputInFlight(dev: Device): Promise<void> {
+  using bo = dev.createBuffer(4096);
+  const rows = [];
+  for (const inFlight of [1, 4, 16]) {
+    const total = 240;
+    let submitted = 0;
+    const t0 = nowNs();
+    const lane = async (): Promise<void> => {
+      while (submitted < total) {
+        submitted++;
+        using f = dev.submit({ queue: submitted % 2, commands: new CommandStream().nop(), buffers: [{ buffer: bo, access: 'read' }] });
+        await settle(f);
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, lane));
+    const secs = (nowNs() - t0) / 1e9;
+    rows.push({ inFlight, jobs: total, jobsPerSecond: total / secs });
+  }
+  report('jobs', { rows });
+}
+
+/** Cost per ioctl: the library against the C loop (the floor). */
+function ioctlCost(dev: Device): void {
+  const n = 20_000;
+  let t0 = nowNs();
+  for (let i = 0; i < n; i++) dev.param('numQueues');
+  const tsParam = (nowNs() - t0) / n;
+  const v = new Struct(DrmVersion);
+  t0 = nowNs();
+  for (let i = 0; i < n; i++) {
+    v.bytes.fill(0);
+    dev.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, v.bytes);
+  }
+  const tsVersion = (nowNs() - t0) / n;
+  const c = JSON.parse(execFileSync('/ossa/bench/ioctl-loop', [dev.path, String(n)], { encoding: 'utf8' })) as {
+    version_ns: number;
+    get_param_ns: number;
+  };
+  report('ioctl', { iterations: n, tsGetParamNs: tsParam, tsVersionNs: tsVersion, cGetParamNs: c.get_param_ns, cVersionNs: c.version_ns });
+}
+
+/** The NVMe peer: O_DIRECT reads, one request at a time. */
+async function nvme(): Promise<void> {
+  const node = '/dev/nvme0n1';
+  for (let i = 0; i < 100 && !existsSync(node); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(node)) {
+    report('nvme', { error: `${node} did not appear` });
+    return;
+  }
+  const read = (request: number, total: number): { seconds: number; bytes: number; latencies_ns: number[] } =>
+    JSON.parse(execFileSync('/ossa/bench/nvme-read', [node, String(request), String(total)], { encoding: 'utf8' })) as {
+      seconds: number;
+      bytes: number;
+      latencies_ns: number[];
+    };
+  read(1 << 20, 16 << 20); // warm up
+  const rows = SIZES.map((size) => {
+    const request = Math.min(size, 1 << 20);
+    const reps = size <= 1 << 20 ? 15 : 3;
+    const times: number[] = [];
+    for (let r = 0; r < reps; r++) times.push(read(request, size).seconds);
+    const secs = median(times);
+    return { size, request, seconds: secs, GBps: size / secs / 1e9 };
+  });
+  const lat = read(4096, 4096 * 1000).latencies_ns;
+  report('nvme', { rows, latency4k: { samples: lat.length, p50Ns: percentile(lat, 50), p99Ns: percentile(lat, 99) } });
+}
+
+/** Guest memcpy, for scale. */
+function guestMemcpy(): void {
+  const a = Buffer.alloc(64 << 20, 1);
+  const b = Buffer.alloc(64 << 20, 2);
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = nowNs();
+    a.copy(b);
+    times.push(nowNs() - t0);
+  }
+  report('guest-memcpy', { size: 64 << 20, GBps: (64 << 20) / median(times) });
+}
+
+const started = process.uptime();
+send({ type: 'suite-start', uptime: started, files: 0 });
+let failed = 0;
+try {
+  using dev: Device = Device.open();
+  const steps: Array<[string, () => Promise<void> | void]> = [
+    ['ioctl', () => ioctlCost(dev)],
+    ['nop', () => nopLatency(dev)],
+    ['jobs', () => throughputInFlight(dev)],
+    ['copy', () => copyThroughput(dev)],
+    ['nvme', () => nvme()],
+    ['guest-memcpy', () => guestMemcpy()],
+  ];
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      failed++;
+      send({ type: 'error', message: `benchmark ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` });
+    }
+  }
+} catch (err) {
+  failed++;
+  send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+}
+send({ type: 'suite-end', uptime: process.uptime(), passed: 0, failed, skipped: 0 });
