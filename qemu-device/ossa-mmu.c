@@ -3,7 +3,8 @@
  *
  * Every data access of a job goes through its context's three-level page
  * table, walked with PCI DMA reads, so that a vIOMMU applies to the walk as
- * to the data. Nothing is cached: a walk reads the tables as they are now.
+ * to the data. A slice reads each level-0 table it needs once, whole, and
+ * reuses it until the slice ends; the next slice reads the tables again.
  *
  * Copyright (c) 2026 The ossa developers
  *
@@ -42,6 +43,7 @@ static bool ossa_mmu_translate(OssaQueue *q, uint64_t va, bool write,
 {
     OssaState *s = q->dev;
     uint64_t table = q->job_root;
+    uint64_t pte;
     int level;
 
     if (va >= OSSA_VA_LIMIT) {
@@ -52,29 +54,54 @@ static bool ossa_mmu_translate(OssaQueue *q, uint64_t va, bool write,
         return ossa_fault(fault, va, write, OSSA_FAULT_INJECTED);
     }
 
-    for (level = OSSA_PT_LEVELS - 1; level >= 0; level--) {
-        unsigned shift = OSSA_PAGE_SHIFT + OSSA_PT_INDEX_BITS * level;
-        uint64_t index = (va >> shift) & (OSSA_PT_ENTRIES - 1);
-        uint64_t pte;
+    if (!q->walk_cache.valid || q->walk_cache.region != va >> 21) {
+        /* Walk levels 2 and 1, then read the whole level-0 table. */
+        for (level = OSSA_PT_LEVELS - 1; level > 0; level--) {
+            unsigned shift = OSSA_PAGE_SHIFT + OSSA_PT_INDEX_BITS * level;
+            uint64_t index = (va >> shift) & (OSSA_PT_ENTRIES - 1);
 
-        if (ldq_le_pci_dma(PCI_DEVICE(s), table + index * 8, &pte,
-                           MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
+            if (ldq_le_pci_dma(PCI_DEVICE(s), table + index * 8, &pte,
+                               MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
+                return ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
+            }
+            if (!(pte & OSSA_PTE_VALID)) {
+                return ossa_fault(fault, va, write, OSSA_FAULT_NOT_PRESENT);
+            }
+            if (pte & ~OSSA_PTE_TABLE_BITS) {
+                return ossa_fault(fault, va, write, OSSA_FAULT_RESERVED);
+            }
+            table = pte & OSSA_PTE_ADDR_MASK;
+        }
+        q->walk_cache.valid = false;
+        if (pci_dma_read(PCI_DEVICE(s), table, q->walk_cache.pte,
+                         sizeof(q->walk_cache.pte)) != MEMTX_OK) {
             return ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
         }
-        if (!(pte & OSSA_PTE_VALID)) {
-            return ossa_fault(fault, va, write, OSSA_FAULT_NOT_PRESENT);
-        }
-        if (pte & ~(level ? OSSA_PTE_TABLE_BITS : OSSA_PTE_LEAF_BITS)) {
-            return ossa_fault(fault, va, write, OSSA_FAULT_RESERVED);
-        }
-        if (!level && !(pte & (write ? OSSA_PTE_WRITE : OSSA_PTE_READ))) {
-            return ossa_fault(fault, va, write, OSSA_FAULT_PERMISSION);
-        }
-        table = pte & OSSA_PTE_ADDR_MASK;
+        q->walk_cache.valid = true;
+        q->walk_cache.region = va >> 21;
     }
+
+    pte = le64_to_cpu(q->walk_cache.pte[(va >> OSSA_PAGE_SHIFT) &
+                                        (OSSA_PT_ENTRIES - 1)]);
+    if (!(pte & OSSA_PTE_VALID)) {
+        return ossa_fault(fault, va, write, OSSA_FAULT_NOT_PRESENT);
+    }
+    if (pte & ~OSSA_PTE_LEAF_BITS) {
+        return ossa_fault(fault, va, write, OSSA_FAULT_RESERVED);
+    }
+    if (!(pte & (write ? OSSA_PTE_WRITE : OSSA_PTE_READ))) {
+        return ossa_fault(fault, va, write, OSSA_FAULT_PERMISSION);
+    }
+    table = pte & OSSA_PTE_ADDR_MASK;
 
     *bus = table | (va & ~OSSA_PAGE_MASK);
     return true;
+}
+
+/* Forgets the level-0 tables read so far: at every slice and job start. */
+void ossa_mmu_new_slice(OssaQueue *q)
+{
+    q->walk_cache.valid = false;
 }
 
 /*

@@ -159,6 +159,7 @@ static bool ossa_queue_start_job(OssaQueue *q)
         return false;
     }
     q->job_root &= OSSA_PTE_ADDR_MASK;
+    ossa_mmu_new_slice(q);
     return true;
 }
 
@@ -196,6 +197,7 @@ static void ossa_queue_run(void *opaque)
     uint64_t budget = OSSA_SLICE_BYTES;
     unsigned commands = OSSA_SLICE_COMMANDS;
 
+    ossa_mmu_new_slice(q);
     while (budget && commands && ossa_queue_runnable(q)) {
         if (!q->job_active && !ossa_queue_start_job(q)) {
             commands--;

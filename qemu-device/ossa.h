@@ -47,6 +47,17 @@ typedef enum OssaStep {
     OSSA_STEP_DONE,         /* the job ended; its status is in job_status */
 } OssaStep;
 
+/*
+ * The level-0 table of one 2 MiB region, as read when the current slice
+ * first needed it (docs/hardware.md, 7.2): reused for the rest of the
+ * slice, dropped at the start of the next.
+ */
+typedef struct OssaWalkCache {
+    bool valid;
+    uint64_t region;            /* VA >> 21 */
+    uint64_t pte[OSSA_PT_ENTRIES];
+} OssaWalkCache;
+
 typedef struct OssaQueue {
     struct OssaState *dev;
     unsigned index;
@@ -76,6 +87,8 @@ typedef struct OssaQueue {
     uint8_t cmd[OSSA_CMD_MAX_BYTES];
     uint64_t cmd_progress;      /* bytes or elements done */
     uint32_t cmd_crc;           /* running CRC32C register */
+
+    OssaWalkCache walk_cache;   /* not migrated: dropped every slice */
 
     QEMUBH *bh;
     QEMUTimer *delay_timer;     /* INJECT_DELAY_US before a slice */
@@ -127,6 +140,7 @@ extern const VMStateDescription vmstate_ossa_queue;
 OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands);
 
 /* ossa-mmu.c */
+void ossa_mmu_new_slice(OssaQueue *q);
 bool ossa_mmu_run(OssaQueue *q, uint64_t va, uint64_t len, bool write,
                   dma_addr_t *bus, uint64_t *run, OssaFault *fault);
 bool ossa_vm_read(OssaQueue *q, uint64_t va, void *buf, uint64_t len,
