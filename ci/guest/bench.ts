@@ -78,13 +78,27 @@ async function copyThroughput(dev: Device): Promise<void> {
 async function nopLatency(dev: Device): Promise<void> {
   using bo = dev.createBuffer(4096);
   const samples: number[] = [];
+  const submitCall: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    using f = dev.submit({ commands: new CommandStream().nop(), buffers: [bo] });
+    await settle(f);
+  }
   for (let i = 0; i < 300; i++) {
     const t0 = nowNs();
     using f = dev.submit({ commands: new CommandStream().nop(), buffers: [bo] });
+    submitCall.push(nowNs() - t0);
     await settle(f);
     samples.push(nowNs() - t0);
   }
-  report('nop', { samples: samples.length, p50Ns: percentile(samples, 50), p99Ns: percentile(samples, 99) });
+  // Where the time goes: the submit call (library and SUBMIT ioctl) and
+  // the wait for the fence (scheduler, device, interrupt, wake-up).
+  report('nop', {
+    samples: samples.length,
+    p50Ns: percentile(samples, 50),
+    p99Ns: percentile(samples, 99),
+    submitCallP50Ns: percentile(submitCall, 50),
+    waitP50Ns: percentile(samples.map((t, i) => t - (submitCall[i] ?? 0)), 50),
+  });
 }
 
 /** Jobs per second with N in flight. */
@@ -112,10 +126,16 @@ async function throughputInFlight(dev: Device): Promise<void> {
 /** Cost per ioctl: the library against the C loop (the floor). */
 function ioctlCost(dev: Device): void {
   const n = 20_000;
+  const v = new Struct(DrmVersion);
+  // Warm up first: under TCG the JIT compiling these paths takes long.
+  for (let i = 0; i < 5000; i++) {
+    dev.param('numQueues');
+    v.bytes.fill(0);
+    dev.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, v.bytes);
+  }
   let t0 = nowNs();
   for (let i = 0; i < n; i++) dev.param('numQueues');
   const tsParam = (nowNs() - t0) / n;
-  const v = new Struct(DrmVersion);
   t0 = nowNs();
   for (let i = 0; i < n; i++) {
     v.bytes.fill(0);

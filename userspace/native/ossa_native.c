@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <node_api.h>
+#include <uv.h>
 
 #define CHECK(env, call)						\
 	do {								\
@@ -421,6 +422,128 @@ static napi_value n_munmap(napi_env env, napi_callback_info info)
 	return ret ? throw_errno(env, ret, "munmap") : NULL;
 }
 
+/*
+ * pollReadable(fd, timeoutMs): Promise<boolean>: waits on the event loop
+ * itself (libuv's poll, no thread) until fd is readable (true) or the
+ * timeout passes (false). A sync_file fd is readable once its fence has
+ * signalled. The fd must stay open until the promise settles.
+ */
+struct pollwait {
+	napi_env env;
+	napi_deferred deferred;
+	napi_async_context async;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int open_handles;
+	int result;		/* 1 readable, 0 timed out, < 0 -errno */
+};
+
+static void pollwait_settle(struct pollwait *w)
+{
+	napi_handle_scope scope;
+	napi_callback_scope cb_scope;
+	napi_value resource, value;
+
+	/* A callback scope, so that promise reactions run when it closes. */
+	if (napi_open_handle_scope(w->env, &scope) != napi_ok)
+		return;
+	if (napi_create_object(w->env, &resource) == napi_ok &&
+	    napi_open_callback_scope(w->env, resource, w->async, &cb_scope) == napi_ok) {
+		if (w->result < 0)
+			value = make_errno_error(w->env, -w->result, "poll");
+		else
+			napi_get_boolean(w->env, w->result == 1, &value);
+		if (w->result < 0)
+			napi_reject_deferred(w->env, w->deferred, value);
+		else
+			napi_resolve_deferred(w->env, w->deferred, value);
+		napi_close_callback_scope(w->env, cb_scope);
+	}
+	napi_close_handle_scope(w->env, scope);
+}
+
+static void pollwait_closed(uv_handle_t *h)
+{
+	struct pollwait *w = h->data;
+
+	if (--w->open_handles)
+		return;
+	if (w->deferred)
+		pollwait_settle(w);
+	if (w->async)
+		napi_async_destroy(w->env, w->async);
+	free(w);
+}
+
+static void pollwait_finish(struct pollwait *w, int result)
+{
+	if (uv_is_closing((uv_handle_t *)&w->poll))
+		return;
+	w->result = result;
+	uv_close((uv_handle_t *)&w->poll, pollwait_closed);
+	uv_close((uv_handle_t *)&w->timer, pollwait_closed);
+}
+
+static void pollwait_ready(uv_poll_t *p, int status, int events)
+{
+	(void)events;
+	pollwait_finish(p->data, status < 0 ? status : 1);
+}
+
+static void pollwait_timeout(uv_timer_t *t)
+{
+	pollwait_finish(t->data, 0);
+}
+
+static napi_value n_poll_readable(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], promise, name;
+	struct pollwait *w;
+	uv_loop_t *loop;
+	int32_t fd;
+	double timeout;
+	int err;
+
+	if (get_args(env, info, 2, argv))
+		return NULL;
+	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+	CHECK(env, napi_get_value_double(env, argv[1], &timeout));
+	if (fd < 0 || !(timeout >= 0))
+		return throw_errno(env, EINVAL, "poll");
+	CHECK(env, napi_get_uv_event_loop(env, &loop));
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return throw_errno(env, ENOMEM, "poll");
+	w->env = env;
+	w->poll.data = w;
+	w->timer.data = w;
+	err = uv_poll_init(loop, &w->poll, fd);
+	if (err) {
+		free(w);
+		return throw_errno(env, -err, "poll");
+	}
+	uv_timer_init(loop, &w->timer);
+	w->open_handles = 2;
+	if (napi_create_string_utf8(env, "ossa.poll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+	    napi_async_init(env, NULL, name, &w->async) != napi_ok ||
+	    napi_create_promise(env, &w->deferred, &promise) != napi_ok) {
+		/* Nothing to settle: close the handles, then w goes. */
+		w->deferred = NULL;
+		uv_close((uv_handle_t *)&w->poll, pollwait_closed);
+		uv_close((uv_handle_t *)&w->timer, pollwait_closed);
+		napi_throw_error(env, NULL, "cannot create a promise");
+		return NULL;
+	}
+	err = uv_poll_start(&w->poll, UV_READABLE, pollwait_ready);
+	if (err) {
+		pollwait_finish(w, err);
+		return promise;
+	}
+	uv_timer_start(&w->timer, pollwait_timeout, timeout > 1e12 ? (uint64_t)1e12 : (uint64_t)timeout, 0);
+	return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports)
 {
 	static const napi_property_descriptor props[] = {
@@ -431,6 +554,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "address", NULL, n_address, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "mmap", NULL, n_mmap, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "munmap", NULL, n_munmap, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "pollReadable", NULL, n_poll_readable, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 
 	CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

@@ -99,6 +99,18 @@ export class DeviceBuffer implements Disposable {
     return JOB_STATUS_NAMES[s.num('job_status')] ?? 'error';
   }
 
+  /** Whether no job uses the buffer now (DRM_IOCTL_OSSA_BO_WAIT, no waiting). */
+  isIdle(): boolean {
+    const s = Struct.from(DrmOssaBoWait, { handle: this.handle });
+    try {
+      this.device.ioctl('DRM_IOCTL_OSSA_BO_WAIT', DRM_IOCTL_OSSA_BO_WAIT, s.bytes);
+      return true;
+    } catch (err) {
+      if (err instanceof OssaError && err.errno === ETIMEDOUT) return false;
+      throw err;
+    }
+  }
+
   /**
    * The buffer's memory as a Uint8Array over the CPU mapping: no copy. The
    * mapping is made on first use and lives until close().

@@ -82,8 +82,15 @@ const ACCESS_FLAGS = {
   readwrite: C.DRM_OSSA_BO_REF_READ | C.DRM_OSSA_BO_REF_WRITE,
 } as const;
 
+/** Command buffers of at most this size are pooled and reused. */
+const CMD_POOL_BO_SIZE = 64 << 10;
+const CMD_POOL_MAX = 32;
+
 export class Device implements Disposable {
   #fd: number;
+  /** Command buffers, reused once their last job is done. */
+  #cmdPool: DeviceBuffer[] = [];
+  #paramArg = new Struct(DrmOssaGetParam);
 
   private constructor(
     fd: number,
@@ -195,7 +202,10 @@ export class Device implements Disposable {
 
   /** DRM_IOCTL_OSSA_GET_PARAM. */
   param(name: ParamName): bigint {
-    const s = Struct.from(DrmOssaGetParam, { param: Param[name] });
+    // One preallocated argument, no per-call allocation: this is a hot path.
+    const s = this.#paramArg;
+    s.bytes.fill(0);
+    s.set('param', Param[name]);
     this.ioctl('DRM_IOCTL_OSSA_GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, s.bytes);
     return s.big('value');
   }
@@ -273,15 +283,16 @@ export class Device implements Disposable {
    */
   submitBatch(jobs: ReadonlyArray<JobSpec>): Fence[] {
     const keep: Uint8Array[] = [];
-    const owned: Array<DeviceBuffer | Syncobj> = [];
+    const owned: Syncobj[] = [];
+    const taken: DeviceBuffer[] = [];
     const fences: Fence[] = [];
     try {
       const table = Buffer.alloc(DrmOssaJob.size * jobs.length);
       jobs.forEach((spec, i) => {
         const cmd = spec.commands instanceof CommandStream ? spec.commands.toBuffer() : spec.commands;
         // The stream lives in a buffer of its own, which the job keeps alive.
-        const cmdBo = this.createBuffer(Math.max(PAGE, cmd.length), { deviceReadOnly: true });
-        owned.push(cmdBo);
+        const cmdBo = this.#takeCmdBuffer(cmd.length);
+        taken.push(cmdBo);
         cmdBo.map().set(cmd);
 
         const uses = (spec.buffers ?? []).map((u) =>
@@ -326,18 +337,36 @@ export class Device implements Disposable {
         const statuses = jobs.map((_, i) => table.readInt32LE(i * DrmOssaJob.size + DrmOssaJob.fields.status.offset));
         throw new SubmitError(err, statuses);
       }
-      // The kernel holds the command buffers now; our handles can go.
-      for (const o of owned) if (o instanceof DeviceBuffer) o.close();
       return fences;
     } catch (err) {
       for (const o of owned) o.close();
       throw err;
+    } finally {
+      // Back to the pool: reused once their jobs are done (or at once, if
+      // nothing was queued). Large ones are closed: the kernel keeps them
+      // alive until their job is done.
+      for (const bo of taken) this.#giveCmdBuffer(bo);
     }
+  }
+
+  #takeCmdBuffer(size: number): DeviceBuffer {
+    if (size <= CMD_POOL_BO_SIZE) {
+      const i = this.#cmdPool.findIndex((bo) => bo.isIdle());
+      if (i >= 0) return this.#cmdPool.splice(i, 1)[0] as DeviceBuffer;
+      return this.createBuffer(CMD_POOL_BO_SIZE, { deviceReadOnly: true });
+    }
+    return this.createBuffer(Math.max(PAGE, size), { deviceReadOnly: true });
+  }
+
+  #giveCmdBuffer(bo: DeviceBuffer): void {
+    if (bo.size === CMD_POOL_BO_SIZE && this.#cmdPool.length < CMD_POOL_MAX) this.#cmdPool.push(bo);
+    else bo.close();
   }
 
   /** Closes the file descriptor; closing twice is a no-op. */
   close(): void {
     if (this.#fd < 0) return;
+    for (const bo of this.#cmdPool.splice(0)) bo.close();
     const fd = this.#fd;
     this.#fd = -1;
     try {

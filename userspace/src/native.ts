@@ -21,6 +21,12 @@ export interface NativeBinding {
   mmap(fd: number, length: number, offset: bigint, writable: boolean): ArrayBuffer;
   /** Unmaps what mmap() returned and detaches it; again is a no-op. */
   munmap(mapping: ArrayBuffer): void;
+  /**
+   * Resolves true when `fd` becomes readable, false after `timeoutMs`;
+   * waits on the event loop (libuv poll), with no thread. The fd must
+   * stay open until the promise settles.
+   */
+  pollReadable(fd: number, timeoutMs: number): Promise<boolean>;
 }
 
 /** The shape of the errors the binding throws, like Node's own. */

@@ -57,6 +57,8 @@ export function defineStruct<const F extends string>(
 /** An instance of a struct in a buffer that can be handed to an ioctl. */
 export class Struct<F extends string> {
   readonly bytes: Buffer;
+  /** Field access through DataView: V8 inlines it, unlike Buffer's 64-bit readers. */
+  readonly #view: DataView;
 
   constructor(
     readonly def: StructDef<F>,
@@ -66,6 +68,7 @@ export class Struct<F extends string> {
       throw new RangeError(`${def.name}: ${bytes.length} bytes given, ${def.size} needed`);
     }
     this.bytes = bytes ?? Buffer.alloc(def.size);
+    this.#view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
   }
 
   /** A struct with the given fields set and the rest zero. */
@@ -79,16 +82,16 @@ export class Struct<F extends string> {
     const { offset, type } = this.def.fields[field];
     switch (type) {
       case 'u32':
-        this.bytes.writeUInt32LE(Number(value), offset);
+        this.#view.setUint32(offset, Number(value), true);
         break;
       case 's32':
-        this.bytes.writeInt32LE(Number(value), offset);
+        this.#view.setInt32(offset, Number(value), true);
         break;
       case 'u64':
-        this.bytes.writeBigUInt64LE(BigInt(value), offset);
+        this.#view.setBigUint64(offset, BigInt.asUintN(64, BigInt(value)), true);
         break;
       case 's64':
-        this.bytes.writeBigInt64LE(BigInt(value), offset);
+        this.#view.setBigInt64(offset, BigInt.asIntN(64, BigInt(value)), true);
         break;
       default:
         throw new TypeError(`${this.def.name}.${field} is a byte array: use bytesOf()`);
@@ -107,13 +110,13 @@ export class Struct<F extends string> {
     const { offset, type } = this.def.fields[field];
     switch (type) {
       case 'u32':
-        return BigInt(this.bytes.readUInt32LE(offset));
+        return BigInt(this.#view.getUint32(offset, true));
       case 's32':
-        return BigInt(this.bytes.readInt32LE(offset));
+        return BigInt(this.#view.getInt32(offset, true));
       case 'u64':
-        return this.bytes.readBigUInt64LE(offset);
+        return this.#view.getBigUint64(offset, true);
       case 's64':
-        return this.bytes.readBigInt64LE(offset);
+        return this.#view.getBigInt64(offset, true);
       default:
         throw new TypeError(`${this.def.name}.${field} is a byte array: use bytesOf()`);
     }
@@ -121,6 +124,9 @@ export class Struct<F extends string> {
 
   /** A field's value as a number; throws if it does not fit exactly. */
   num(field: F): number {
+    const { offset, type } = this.def.fields[field];
+    if (type === 'u32') return this.#view.getUint32(offset, true);
+    if (type === 's32') return this.#view.getInt32(offset, true);
     const v = this.big(field);
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) {
       throw new RangeError(`${this.def.name}.${field} = ${v} does not fit a number`);

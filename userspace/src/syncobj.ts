@@ -116,19 +116,24 @@ export class Syncobj implements Disposable {
   state(): FenceState {
     const fd = this.exportSyncFile();
     try {
-      const info = new Struct(SyncFileInfo);
-      try {
-        native().ioctl(fd, SYNC_IOC_FILE_INFO, info.bytes);
-      } catch (err) {
-        throw wrapNativeError(err, 'SYNC_IOC_FILE_INFO', this.device.path);
-      }
-      const status = info.num('status');
-      if (status === 0) return { state: 'pending' };
-      if (status > 0) return { state: 'signaled' };
-      return { state: 'error', errno: -status };
+      return this.syncFileState(fd);
     } finally {
       native().close(fd);
     }
+  }
+
+  /** The state of the fence a sync_file fd holds (SYNC_IOC_FILE_INFO). */
+  protected syncFileState(fd: number): FenceState {
+    const info = new Struct(SyncFileInfo);
+    try {
+      native().ioctl(fd, SYNC_IOC_FILE_INFO, info.bytes);
+    } catch (err) {
+      throw wrapNativeError(err, 'SYNC_IOC_FILE_INFO', this.device.path);
+    }
+    const status = info.num('status');
+    if (status === 0) return { state: 'pending' };
+    if (status > 0) return { state: 'signaled' };
+    return { state: 'error', errno: -status };
   }
 
   /** Destroys the handle (DRM_IOCTL_SYNCOBJ_DESTROY); again is a no-op. */
@@ -146,17 +151,34 @@ export class Syncobj implements Disposable {
   }
 }
 
-/** A job's completion: the syncobj Device.submit() signalled. */
+/**
+ * A job's completion: the syncobj Device.submit() attached the job's fence
+ * to. Waits poll a sync_file of that fence on the event loop itself.
+ */
 export class Fence extends Syncobj {
   /**
    * Waits for the job, up to `timeoutMs`; resolves with its outcome:
-   * 'signaled' for success, or 'error' with the errno the job failed with
+   * 'signaled' for success, 'error' with the errno the job failed with
    * (EFAULT: MMU fault, EINVAL: bad command, ETIMEDOUT: hang and reset,
-   * ECANCELED: context banned, EIO: other device error).
+   * ECANCELED: context banned, EIO: other device error), or 'pending'
+   * when it is still running at the timeout.
    */
   async settle(timeoutMs: number): Promise<FenceState> {
-    if (!(await this.wait(timeoutMs))) return { state: 'pending' };
-    return this.state();
+    // The sync_file holds the job's fence even if the syncobj is reset.
+    const fd = this.exportSyncFile();
+    try {
+      const now = this.syncFileState(fd);
+      if (now.state !== 'pending' || timeoutMs <= 0) return now;
+      if (!(await native().pollReadable(fd, timeoutMs))) return { state: 'pending' };
+      return this.syncFileState(fd);
+    } finally {
+      native().close(fd);
+    }
+  }
+
+  override async wait(timeoutMs: number, options: { forSubmit?: boolean } = {}): Promise<boolean> {
+    if (options.forSubmit) return super.wait(timeoutMs, options);
+    return (await this.settle(timeoutMs)).state !== 'pending';
   }
 }
 

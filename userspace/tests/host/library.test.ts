@@ -3,7 +3,7 @@
  * register header), struct packing, error mapping, the native binding's
  * mmap on a plain file, and the CLI's usage errors.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -166,6 +166,34 @@ describe('native mmap', () => {
   test('a bad mapping is refused with errno', () => {
     expect(() => native().mmap(1_000_000, 4096, 0n, true)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'mmap' }));
     expect(() => native().mmap(0, 0, 0n, true)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+});
+
+describe('native pollReadable', () => {
+  test('resolves true when the fd becomes readable, false on timeout, without blocking the loop', async () => {
+    // A FIFO: readable once something is written to it.
+    const fifo = join(mkdtempSync(join(tmpdir(), 'ossa-poll-')), 'fifo');
+    await execa('mkfifo', [fifo]);
+    const r = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const w = openSync(fifo, constants.O_WRONLY);
+    try {
+      expect(await native().pollReadable(r, 20)).toBe(false);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 5);
+      const waiting = native().pollReadable(r, 5000);
+      setTimeout(() => writeSync(w, 'x'), 60);
+      expect(await waiting).toBe(true);
+      clearInterval(timer);
+      expect(ticks).toBeGreaterThan(3);
+    } finally {
+      closeSync(r);
+      closeSync(w);
+    }
+  });
+
+  test('a bad fd or timeout is refused with errno', () => {
+    expect(() => native().pollReadable(-1, 10)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => native().pollReadable(0, -5)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });
 
