@@ -54,7 +54,7 @@ async function buildTimes(): Promise<{ cold: Record<string, number | null>; cold
   const m = await readManifest();
   const cold: Record<string, number | null> = {};
   for (const [part, key] of Object.entries(m.keys)) {
-    const name = part === 'qemuAsan' ? 'qemu-asan' : part;
+    const name = part.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     cold[part] = (await buildSeconds(join(cacheDir(), name, key))) ?? null;
   }
   const known = Object.values(cold).filter((v): v is number => v !== null);

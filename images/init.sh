@@ -11,6 +11,10 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
+# Buffer objects are shmem: let them use 2 MiB pages where they can, so
+# that the device sees long contiguous runs (see docs/hardware.md, 11).
+echo within_size > /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null
+
 up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "ossa-init: $*" > /dev/kmsg; }
 
