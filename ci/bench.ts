@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     ioctl?: { tsGetParamNs: number; tsVersionNs: number; cGetParamNs: number; cVersionNs: number };
     nvme?: { rows: NvmeRow[]; latency4k: Latency } | { error: string };
     'guest-memcpy'?: { GBps: number };
+    'submit-profile'?: { totalUs: number; top: Array<{ where: string; selfUs: number; share: number }> };
   };
   const copyRows = data.copy?.rows ?? [];
   const sizes = copyRows.map((r) => r.size);
@@ -173,6 +174,7 @@ async function main(): Promise<void> {
     ioctl: data.ioctl ?? null,
     jobs: data.jobs?.rows ?? [],
     guestMemcpyGBps: data['guest-memcpy']?.GBps ?? null,
+    submitProfile: data['submit-profile'] ?? null,
     boot: { toInitSeconds: run.timings.toInit ?? null, toFirstMeasurementSeconds: run.timings.toFirstTest ?? null },
     conformance: conformance ? { toFirstTestSeconds: conformance.toFirstTest ?? null, wholeRunSeconds: conformance.total ?? null } : null,
     builds,
@@ -210,6 +212,11 @@ async function main(): Promise<void> {
   lines.push(`VERSION     TS ${data.ioctl?.tsVersionNs.toFixed(0) ?? 'n/a'}  C ${data.ioctl?.cVersionNs.toFixed(0) ?? 'n/a'}  ratio ${ratio(data.ioctl?.tsVersionNs, data.ioctl?.cVersionNs)}`);
   lines.push('', 'jobs per second (NOP, both queues)', '');
   for (const j of data.jobs?.rows ?? []) lines.push(`${String(j.inFlight).padStart(3)} in flight: ${j.jobsPerSecond.toFixed(0)}`);
+  const prof = data['submit-profile'];
+  if (prof) {
+    lines.push('', `CPU profile of 350 NOP submits in the guest (node --cpu-prof; self time, ${(prof.totalUs / 1000).toFixed(0)} ms in all)`, '');
+    for (const t of prof.top) lines.push(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${(t.selfUs / 1000).toFixed(1).padStart(7)} ms  ${t.where}`);
+  }
   lines.push('', `guest memcpy 64 MiB: ${gb(data['guest-memcpy']?.GBps)} GB/s`);
   lines.push(`boot to /init ${run.timings.toInit?.toFixed(1) ?? 'n/a'} s, to first measurement ${run.timings.toFirstTest?.toFixed(1) ?? 'n/a'} s`);
   lines.push(`last conformance run: boot to first test ${conformance?.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole run ${conformance?.total?.toFixed(1) ?? 'n/a'} s`);

@@ -7,7 +7,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { existsSync, openSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CommandStream, Device, type Fence } from '../../userspace/src/index.js';
 import { Struct } from '../../userspace/src/struct.js';
 import { DRM_IOCTL_VERSION, DrmVersion } from '../../userspace/src/drm.js';
@@ -176,6 +178,40 @@ async function nvme(): Promise<void> {
   report('nvme', { rows, latency4k: { samples: lat.length, p50Ns: percentile(lat, 50), p99Ns: percentile(lat, 99) } });
 }
 
+/**
+ * Where the submit path's CPU time goes: a NOP loop under node --cpu-prof,
+ * self time by function (the native ioctl call includes its time in the
+ * kernel).
+ */
+function submitProfile(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'ossa-prof-'));
+  execFileSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, new URL('./submit-loop.js', import.meta.url).pathname], {
+    stdio: 'ignore',
+  });
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('node --cpu-prof wrote no profile');
+  const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n.callFrame]));
+  const self = new Map<string, number>();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const cf = byId.get(id);
+    const dt = prof.timeDeltas[i] ?? 0;
+    total += dt;
+    const where = cf ? `${cf.functionName || '(anonymous)'} ${cf.url.replace(/^.*\/ossa\//, '')}:${cf.lineNumber + 1}` : '?';
+    self.set(where, (self.get(where) ?? 0) + dt);
+  });
+  const top = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([where, us]) => ({ where, selfUs: us, share: us / total }));
+  report('submit-profile', { totalUs: total, top });
+}
+
 /** Guest memcpy, for scale. */
 function guestMemcpy(): void {
   const a = Buffer.alloc(64 << 20, 1);
@@ -201,6 +237,7 @@ try {
     ['copy', () => copyThroughput(dev)],
     ['nvme', () => nvme()],
     ['guest-memcpy', () => guestMemcpy()],
+    ['submit-profile', () => submitProfile()],
   ];
   for (const [name, step] of steps) {
     try {
