@@ -302,6 +302,13 @@ static void ossa_job_put_resources(struct ossa_job *job)
 	kfree(job);
 }
 
+/* Drops a job that was initialised but never armed: it will not run. */
+static void ossa_job_discard(struct ossa_job *job)
+{
+	drm_sched_job_cleanup(&job->base);
+	ossa_job_put_resources(job);
+}
+
 static void ossa_job_free(struct drm_sched_job *sched_job)
 {
 	struct ossa_job *job = to_ossa_job(sched_job);
@@ -509,7 +516,8 @@ static int ossa_job_create(struct drm_file *file,
 	return 0;
 
 err_cleanup:
-	drm_sched_job_cleanup(&job->base);
+	ossa_job_discard(job);
+	return ret;
 err_put:
 	ossa_job_put_resources(job);
 	return ret;
@@ -612,8 +620,7 @@ int ossa_submit_ioctl(struct drm_device *drm, void *data,
 			if (!jobs[i])
 				continue;
 			ossa_submit_report(args, i, -ECANCELED);
-			drm_sched_job_cleanup(&jobs[i]->base);
-			ossa_job_put_resources(jobs[i]);
+			ossa_job_discard(jobs[i]);
 		}
 		kfree(jobs);
 		return first;
@@ -625,8 +632,7 @@ int ossa_submit_ioctl(struct drm_device *drm, void *data,
 			/* Only -ENOMEM or a signal can get here: drop the rest. */
 			for (; i < args->job_count; i++) {
 				ossa_submit_report(args, i, ret);
-				drm_sched_job_cleanup(&jobs[i]->base);
-				ossa_job_put_resources(jobs[i]);
+				ossa_job_discard(jobs[i]);
 			}
 			break;
 		}

@@ -98,14 +98,6 @@ static bool ossa_cmd_valid(const OssaQueue *q)
     }
 }
 
-static bool ossa_bus_fault(OssaFault *fault, uint64_t va, bool write)
-{
-    fault->va = va;
-    fault->write = write;
-    fault->cause = OSSA_FAULT_BUS_ERROR;
-    return false;
-}
-
 /* Moves @n bytes from bus address @src to @dst; @sva/@dva name them. */
 static bool ossa_xfer(OssaQueue *q, dma_addr_t src, dma_addr_t dst,
                       uint64_t n, uint64_t sva, uint64_t dva,
@@ -119,16 +111,17 @@ static bool ossa_xfer(OssaQueue *q, dma_addr_t src, dma_addr_t dst,
         MemTxResult r = pci_dma_write(pdev, dst, ptr, n);
 
         ossa_unmap_ram(q, ptr, n, DMA_DIRECTION_TO_DEVICE);
-        return r == MEMTX_OK || ossa_bus_fault(fault, dva, true);
+        return r == MEMTX_OK ||
+               ossa_fault(fault, dva, true, OSSA_FAULT_BUS_ERROR);
     }
     for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
         uint64_t l = MIN(n - done, OSSA_BOUNCE_SIZE);
 
         if (pci_dma_read(pdev, src + done, q->bounce, l) != MEMTX_OK) {
-            return ossa_bus_fault(fault, sva + done, false);
+            return ossa_fault(fault, sva + done, false, OSSA_FAULT_BUS_ERROR);
         }
         if (pci_dma_write(pdev, dst + done, q->bounce, l) != MEMTX_OK) {
-            return ossa_bus_fault(fault, dva + done, true);
+            return ossa_fault(fault, dva + done, true, OSSA_FAULT_BUS_ERROR);
         }
     }
     return true;
@@ -195,7 +188,7 @@ static OssaCmdResult ossa_cmd_fill(OssaQueue *q, uint64_t *budget,
             for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
                 if (pci_dma_write(pdev, bus + done, q->bounce,
                                   MIN(n - done, OSSA_BOUNCE_SIZE))) {
-                    ossa_bus_fault(fault, va + done, true);
+                    ossa_fault(fault, va + done, true, OSSA_FAULT_BUS_ERROR);
                     return OSSA_CMD_FAULT;
                 }
             }
@@ -235,7 +228,7 @@ static OssaCmdResult ossa_cmd_crc32c(OssaQueue *q, uint64_t *budget,
                 uint64_t l = MIN(n - done, OSSA_BOUNCE_SIZE);
 
                 if (pci_dma_read(pdev, bus + done, q->bounce, l)) {
-                    ossa_bus_fault(fault, va + done, false);
+                    ossa_fault(fault, va + done, false, OSSA_FAULT_BUS_ERROR);
                     return OSSA_CMD_FAULT;
                 }
                 q->cmd_crc = ~crc32c(q->cmd_crc, q->bounce, l);

@@ -25,8 +25,8 @@
 #define OSSA_PTE_LEAF_BITS      (OSSA_PTE_VALID | OSSA_PTE_READ | \
                                  OSSA_PTE_WRITE | OSSA_PTE_ADDR_MASK)
 
-static bool ossa_fault(OssaFault *fault, uint64_t va, bool write,
-                       uint32_t cause)
+/* Fills in @fault; returns false, for "return ossa_fault(...)". */
+bool ossa_fault(OssaFault *fault, uint64_t va, bool write, uint32_t cause)
 {
     fault->va = va;
     fault->write = write;

@@ -140,6 +140,7 @@ extern const VMStateDescription vmstate_ossa_queue;
 OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands);
 
 /* ossa-mmu.c */
+bool ossa_fault(OssaFault *fault, uint64_t va, bool write, uint32_t cause);
 void ossa_mmu_new_slice(OssaQueue *q);
 bool ossa_mmu_run(OssaQueue *q, uint64_t va, uint64_t len, bool write,
                   dma_addr_t *bus, uint64_t *run, OssaFault *fault);

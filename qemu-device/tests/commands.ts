@@ -2,6 +2,7 @@
  * Encoders of the ossa command stream (docs/hardware.md section 6) and of
  * job descriptors (5.3), and a decoder of a descriptor's result fields.
  */
+import { encodeCommand } from '../../userspace/src/commands.js';
 import { R } from './regs.js';
 
 export type U64 = number | bigint;
@@ -12,13 +13,7 @@ function big(v: U64): bigint {
 
 /** Builds one command of `size` bytes: the opcode, the argument word, then u64 fields. */
 export function rawCommand(opcode: number, arg: number, fields: readonly U64[], size?: number): Buffer {
-  const b = Buffer.alloc(size ?? 8 + 8 * fields.length);
-  b.writeUInt32LE(opcode >>> 0, 0);
-  b.writeUInt32LE(arg >>> 0, 4);
-  fields.forEach((f, i) => {
-    if (8 + 8 * i + 8 <= b.length) b.writeBigUInt64LE(big(f), 8 + 8 * i);
-  });
-  return b;
+  return encodeCommand(opcode, arg, fields, size);
 }
 
 export const cmd = {

@@ -26,6 +26,22 @@ export type Address = number | bigint;
 
 const u64 = (v: Address): bigint => BigInt.asUintN(64, BigInt(v));
 
+/**
+ * One command of `size` bytes: the opcode, the argument word, then u64
+ * fields (those past `size` are dropped). Any opcode and values, including
+ * ones the device refuses: CommandStream uses it for the valid commands,
+ * tests for the others.
+ */
+export function encodeCommand(opcode: number, arg: number, fields: readonly Address[], size = 8 + 8 * fields.length): Buffer {
+  const b = Buffer.alloc(size);
+  b.writeUInt32LE(opcode >>> 0, 0);
+  b.writeUInt32LE(arg >>> 0, 4);
+  fields.forEach((f, i) => {
+    if (16 + 8 * i <= size) b.writeBigUInt64LE(u64(f), 8 + 8 * i);
+  });
+  return b;
+}
+
 /** Builds a command stream. Each method appends a command and returns this. */
 export class CommandStream {
   #chunks: Buffer[] = [];
@@ -34,11 +50,7 @@ export class CommandStream {
 
   #push(name: CommandName, arg: number, ...fields: Address[]): this {
     const { opcode, size } = OPCODES[name];
-    const b = Buffer.alloc(size);
-    b.writeUInt32LE(opcode, 0);
-    b.writeUInt32LE(arg >>> 0, 4);
-    fields.forEach((f, i) => b.writeBigUInt64LE(u64(f), 8 + 8 * i));
-    this.#chunks.push(b);
+    this.#chunks.push(encodeCommand(opcode, arg, fields, size));
     this.#size += size;
     this.#count[name]++;
     return this;

@@ -2,25 +2,18 @@
  * Every ossa ioctl once with good input and once with bad, in the guest
  * against the real driver and device.
  */
-import { closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { CommandStream, Device, OssaError, SubmitError } from '../../src/index.js';
 import { DRM_IOCTL_BASE, iowr } from '../../src/ioctl.js';
 import { Struct } from '../../src/struct.js';
 import { DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam } from '../../src/uapi.js';
+import { driverStats, inject } from './support/debugfs.js';
 import { expectKernelLog } from './support/kernel-log.js';
+import { errnoOf } from './support/ossa.js';
 
 const WAIT_MS = 10_000;
 
-function errnoOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof OssaError) return err.code;
-    throw err;
-  }
-  return 'no error';
-}
 
 describe('GET_PARAM', () => {
   test('reports the device', () => {
@@ -183,42 +176,27 @@ describe('PRIME and syncobj fds', () => {
 expectKernelLog(/device reset/);
 
 describe('recovery (debugfs fault injection)', () => {
-  const debugfs = ((): string => {
-    using dev = Device.open();
-    return dev.debugfsDir();
-  })();
-  const stats = (): Record<string, number> =>
-    Object.fromEntries(
-      readFileSync(`${debugfs}/stats`, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => {
-          const [k, v] = l.split(' ');
-          return [k as string, Number(v)];
-        }),
-    );
-
   test('a hung job times out with ETIMEDOUT; the device resets; the innocent job queued behind it runs', async () => {
-    const before = stats().resets ?? 0;
+    const before = driverStats().resets ?? 0;
     using guilty = Device.open();
     using innocent = Device.open();
     using gbo = guilty.createBuffer(4096);
     using ibo = innocent.createBuffer(4096);
-    writeFileSync(`${debugfs}/inject_hang`, '1'); // queue 0 stops making progress
+    inject('inject_hang', 1); // queue 0 stops making progress
     using g = guilty.submit({ queue: 0, commands: new CommandStream().fill(gbo.va, 4096, 1), buffers: [gbo] });
     using i = innocent.submit({ queue: 0, commands: new CommandStream().fill(ibo.va, 4096, 2), buffers: [ibo] });
     expect(await g.settle(WAIT_MS)).toEqual({ state: 'error', errno: 110 });
     expect(await i.settle(WAIT_MS)).toEqual({ state: 'signaled' });
     expect(Buffer.from(ibo.map()).readUInt32LE(0)).toBe(2);
-    expect(stats().resets).toBe(before + 1);
+    expect(driverStats().resets).toBe(before + 1);
     expect(errnoOf(() => guilty.submit({ commands: new CommandStream().nop(), buffers: [gbo] }))).toBe('ECANCELED');
     using after = innocent.submit({ queue: 0, commands: new CommandStream().fill(ibo.va, 4096, 3), buffers: [ibo] });
     expect(await after.settle(WAIT_MS)).toEqual({ state: 'signaled' });
   });
 
   test('closing a file with jobs in flight frees everything once they are done', async () => {
-    const before = stats();
-    writeFileSync(`${debugfs}/inject_delay_us`, '20000'); // 20 ms after each 1 MiB slice
+    const before = driverStats();
+    inject('inject_delay_us', 20_000); // 20 ms after each 1 MiB slice
     try {
       const dev = Device.open();
       const bo = dev.createBuffer(8 << 20);
@@ -231,11 +209,11 @@ describe('recovery (debugfs fault injection)', () => {
       using f = other.submit({ queue: 0, commands: new CommandStream().fill(obo.va, 4096, 6), buffers: [obo] });
       expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
     } finally {
-      writeFileSync(`${debugfs}/inject_delay_us`, '0');
+      inject('inject_delay_us', 0);
     }
     // Everything of the closed file goes away when its job is done.
-    for (let i = 0; i < 100 && stats().jobs !== before.jobs; i++) await new Promise((r) => setTimeout(r, 50));
-    const now = stats();
+    for (let i = 0; i < 100 && driverStats().jobs !== before.jobs; i++) await new Promise((r) => setTimeout(r, 50));
+    const now = driverStats();
     expect({ bos: now.bos, contexts: now.contexts, jobs: now.jobs }).toEqual({
       bos: before.bos,
       contexts: before.contexts,

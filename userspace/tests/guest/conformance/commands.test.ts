@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { covers, type Row } from '../../../../ci/lib/coverage.js';
+import { encodeCommand, OPCODES } from '../../../src/commands.js';
 import { CommandStream, Device } from '../../../src/index.js';
 import { Prng } from '../../../src/prng.js';
 import { bytesU32, f32Bits, refCrc32c, refFill, refFmaF32 } from '../../../src/reference.js';
@@ -90,14 +91,10 @@ describe('commands: results', () => {
   });
 });
 
-/** Raw command bytes with chosen fields: opcode, arg, then u64 fields. */
+/** Raw command bytes with chosen fields, at the opcode's own size. */
 function rawCmd(opcode: number, arg: number, ...fields: bigint[]): Buffer {
-  const sizes: Record<number, number> = { 0: 8, 1: 32, 2: 24, 3: 32, 4: 40, 5: 24, 6: 16 };
-  const b = Buffer.alloc(sizes[opcode] ?? 8 + 8 * fields.length);
-  b.writeUInt32LE(opcode >>> 0, 0);
-  b.writeUInt32LE(arg >>> 0, 4);
-  fields.forEach((f, i) => b.writeBigUInt64LE(BigInt.asUintN(64, f), 8 + 8 * i));
-  return b;
+  const size = Object.values(OPCODES).find((o) => o.opcode === opcode)?.size;
+  return encodeCommand(opcode, arg, fields, size);
 }
 
 describe('commands: malformed commands fail the job with EINVAL', () => {
