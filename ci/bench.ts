@@ -11,12 +11,19 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildSeconds } from './lib/cache.js';
+import { coldBuildSeconds } from './lib/cache.js';
 import { throughputChart } from './lib/chart.js';
 import { bootGuestSuite, conformancePath, describeFailure } from './lib/guest-session.js';
 import { readManifest } from './lib/manifest.js';
 import { cacheDir, outDir, repoRoot } from './lib/paths.js';
 import { log } from './lib/progress.js';
+import { type StartupStep, startupLines } from './lib/startup.js';
+import type { JobTimeline, SubmitGraph } from './guest/kernel-trace.js';
+
+interface KernelTrace {
+  submit: SubmitGraph;
+  timeline: JobTimeline;
+}
 
 interface CopyRow {
   size: number;
@@ -49,13 +56,15 @@ async function hostMemcpy(sizes: number[]): Promise<Array<{ size: number; GBps: 
   }
 }
 
-/** Build times: cold as each cached part recorded when it was built, cached as measured now. */
+/**
+ * Build times: cold as each part's last build from nothing recorded it (a
+ * QEMU build that reused its work tree does not count), cached as measured now.
+ */
 async function buildTimes(): Promise<{ cold: Record<string, number | null>; coldTotal: number | null; cachedSeconds: number }> {
   const m = await readManifest();
   const cold: Record<string, number | null> = {};
-  for (const [part, key] of Object.entries(m.keys)) {
-    const name = part.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    cold[part] = (await buildSeconds(join(cacheDir(), name, key))) ?? null;
+  for (const part of Object.keys(m.keys)) {
+    cold[part] = (await coldBuildSeconds(part.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))) ?? null;
   }
   const known = Object.values(cold).filter((v): v is number => v !== null);
   const t0 = performance.now();
@@ -128,7 +137,16 @@ async function main(): Promise<void> {
     copy?: { rows: CopyRow[]; verified: boolean };
     nop?: Latency & { samples: number; submitCallP50Ns: number; waitP50Ns: number };
     jobs?: { rows: Array<{ inFlight: number; jobsPerSecond: number }> };
-    ioctl?: { tsGetParamNs: number; tsVersionNs: number; cGetParamNs: number; cVersionNs: number };
+    ioctl?: {
+      tsGetParamNs: number;
+      bindingGetParamNs: number;
+      cGetParamNs: number;
+      tsVersionNs: number;
+      bindingVersionNs: number;
+      cVersionNs: number;
+    };
+    'nop-c'?: { submit_p50_ns: number; submit_p99_ns: number; total_p50_ns: number; total_p99_ns: number };
+    'kernel-trace'?: KernelTrace;
     nvme?: { rows: NvmeRow[]; latency4k: Latency } | { error: string };
     'guest-memcpy'?: { GBps: number };
     'submit-profile'?: { totalUs: number; top: Array<{ where: string; selfUs: number; share: number }> };
@@ -142,7 +160,8 @@ async function main(): Promise<void> {
   const nvmeLat = data.nvme && 'latency4k' in data.nvme ? data.nvme.latency4k : undefined;
   const builds = await buildTimes();
   const conformance = existsSync(conformancePath)
-    ? (JSON.parse(await readFile(conformancePath, 'utf8')) as { timings?: { toFirstTest?: number; total?: number } }).timings
+    ? (JSON.parse(await readFile(conformancePath, 'utf8')) as { timings?: { toFirstTest?: number; total?: number; steps?: StartupStep[] } })
+        .timings
     : undefined;
 
   const big = 64 << 20;
@@ -170,13 +189,17 @@ async function main(): Promise<void> {
     copyVerified: data.copy?.verified ?? false,
     nvme: data.nvme ?? null,
     nop: data.nop ?? null,
+    nopFromC: data['nop-c'] ?? null,
+    kernelTrace: data['kernel-trace'] ?? null,
     deviceSideJobLatency: deviceSide,
     ioctl: data.ioctl ?? null,
     jobs: data.jobs?.rows ?? [],
     guestMemcpyGBps: data['guest-memcpy']?.GBps ?? null,
     submitProfile: data['submit-profile'] ?? null,
-    boot: { toInitSeconds: run.timings.toInit ?? null, toFirstMeasurementSeconds: run.timings.toFirstTest ?? null },
-    conformance: conformance ? { toFirstTestSeconds: conformance.toFirstTest ?? null, wholeRunSeconds: conformance.total ?? null } : null,
+    boot: { toInitSeconds: run.timings.toInit ?? null, toFirstMeasurementSeconds: run.timings.toFirstTest ?? null, startup: run.timings.steps },
+    conformance: conformance
+      ? { toFirstTestSeconds: conformance.toFirstTest ?? null, wholeRunSeconds: conformance.total ?? null, startup: conformance.steps ?? [] }
+      : null,
     builds,
     targets,
     goals,
@@ -205,11 +228,24 @@ async function main(): Promise<void> {
   lines.push(`NOP job, submit to fence (library)   p50 ${us(data.nop?.p50Ns)}  p99 ${us(data.nop?.p99Ns)}`);
   lines.push(`  of which the submit call           p50 ${us(data.nop?.submitCallP50Ns)}, the wait for the fence p50 ${us(data.nop?.waitP50Ns)}`);
   lines.push(`  device side, doorbell to write-back (QEMU trace, all ${deviceSide?.jobs ?? 0} jobs) p50 ${deviceSide?.p50Us.toFixed(1) ?? 'n/a'} p99 ${deviceSide?.p99Us.toFixed(1) ?? 'n/a'}`);
-  lines.push(`DRM_IOCTL_VERSION round trip (C)     ${us(data.ioctl?.cVersionNs)}   NOP/VERSION ${ratio(data.nop?.p50Ns, data.ioctl?.cVersionNs)}`);
+  const nopC = data['nop-c'];
+  lines.push(`NOP job, submit to fence (C, SYNCOBJ_WAIT) p50 ${us(nopC?.total_p50_ns)}  p99 ${us(nopC?.total_p99_ns)}   library/C ${ratio(data.nop?.p50Ns, nopC?.total_p50_ns)}`);
+  lines.push(`  of which the SUBMIT call           p50 ${us(nopC?.submit_p50_ns)}   library's submit call/C ${ratio(data.nop?.submitCallP50Ns, nopC?.submit_p50_ns)}`);
+  lines.push(`DRM_IOCTL_VERSION round trip (C)     ${us(data.ioctl?.cVersionNs)}   NOP/VERSION ${ratio(data.nop?.p50Ns, data.ioctl?.cVersionNs)}, C NOP/VERSION ${ratio(nopC?.total_p50_ns, data.ioctl?.cVersionNs)}`);
   lines.push(`NVMe 4 KiB O_DIRECT read             p50 ${us(nvmeLat?.p50Ns)}  p99 ${us(nvmeLat?.p99Ns)}   NOP/NVMe ${ratio(data.nop?.p50Ns, nvmeLat?.p50Ns)}`);
-  lines.push('', 'cost per ioctl, ns (TypeScript library / C loop)', '');
-  lines.push(`GET_PARAM   TS ${data.ioctl?.tsGetParamNs.toFixed(0) ?? 'n/a'}  C ${data.ioctl?.cGetParamNs.toFixed(0) ?? 'n/a'}  ratio ${ratio(data.ioctl?.tsGetParamNs, data.ioctl?.cGetParamNs)}`);
-  lines.push(`VERSION     TS ${data.ioctl?.tsVersionNs.toFixed(0) ?? 'n/a'}  C ${data.ioctl?.cVersionNs.toFixed(0) ?? 'n/a'}  ratio ${ratio(data.ioctl?.tsVersionNs, data.ioctl?.cVersionNs)}`);
+  const kt = data['kernel-trace'];
+  if (kt) {
+    lines.push('', `where a NOP job's time goes in the kernel (ftrace of the C loop, ${kt.timeline.jobs} jobs; traced, so slower than above), µs p50`, '');
+    for (const st of kt.timeline.steps) lines.push(`  ${st.p50Us.toFixed(1).padStart(7)}  ${st.step}`);
+    lines.push('', `  SUBMIT ioctl by callee (function_graph, ${kt.submit.ioctls} calls, ossa_submit_ioctl p50 ${kt.submit.p50Us.toFixed(1)} µs)`);
+    for (const c of kt.submit.callees.slice(0, 10)) {
+      lines.push(`  ${(c.share * 100).toFixed(1).padStart(5)}%  ${(c.totalUs / Math.max(1, kt.submit.ioctls)).toFixed(1).padStart(6)} µs/ioctl  ${c.name} (${c.calls} calls)`);
+    }
+  }
+  const io = data.ioctl;
+  lines.push('', 'cost per ioctl, ns (TypeScript library / bare binding call / C loop; medians of rounds)', '');
+  lines.push(`GET_PARAM   TS ${io?.tsGetParamNs.toFixed(0) ?? 'n/a'}  binding ${io?.bindingGetParamNs.toFixed(0) ?? 'n/a'}  C ${io?.cGetParamNs.toFixed(0) ?? 'n/a'}  TS/C ${ratio(io?.tsGetParamNs, io?.cGetParamNs)}  binding/C ${ratio(io?.bindingGetParamNs, io?.cGetParamNs)}`);
+  lines.push(`VERSION     TS ${io?.tsVersionNs.toFixed(0) ?? 'n/a'}  binding ${io?.bindingVersionNs.toFixed(0) ?? 'n/a'}  C ${io?.cVersionNs.toFixed(0) ?? 'n/a'}  TS/C ${ratio(io?.tsVersionNs, io?.cVersionNs)}  binding/C ${ratio(io?.bindingVersionNs, io?.cVersionNs)}`);
   lines.push('', 'jobs per second (NOP, both queues)', '');
   for (const j of data.jobs?.rows ?? []) lines.push(`${String(j.inFlight).padStart(3)} in flight: ${j.jobsPerSecond.toFixed(0)}`);
   const prof = data['submit-profile'];
@@ -220,6 +256,7 @@ async function main(): Promise<void> {
   lines.push('', `guest memcpy 64 MiB: ${gb(data['guest-memcpy']?.GBps)} GB/s`);
   lines.push(`boot to /init ${run.timings.toInit?.toFixed(1) ?? 'n/a'} s, to first measurement ${run.timings.toFirstTest?.toFixed(1) ?? 'n/a'} s`);
   lines.push(`last conformance run: boot to first test ${conformance?.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole run ${conformance?.total?.toFixed(1) ?? 'n/a'} s`);
+  if (conformance?.steps?.length) lines.push('  its start-up, host clock from QEMU start:', ...startupLines(conformance.steps).map((l) => `  ${l}`));
   lines.push(
     `builds: cold ${builds.coldTotal === null ? 'n/a (not recorded for every part)' : `${builds.coldTotal.toFixed(0)} s`} ` +
       `(${Object.entries(builds.cold).map(([k, v]) => `${k} ${v === null ? '?' : v.toFixed(1)}`).join(', ')}), cached ${builds.cachedSeconds.toFixed(1)} s`,

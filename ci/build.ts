@@ -5,11 +5,11 @@
  * Writes out/build.json, which the runners read.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { copyFile, cp, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { buildImage } from '../images/image.js';
-import { cached, hashInputs } from './lib/cache.js';
+import { type BuildKind, cached, hashInputs } from './lib/cache.js';
 import { fetchKernel, selectKernelRelease } from './lib/kernel.js';
 import { type BuildManifest, writeManifest } from './lib/manifest.js';
 import { cacheDir, repoRoot } from './lib/paths.js';
@@ -37,29 +37,21 @@ async function main(): Promise<void> {
     .filter((f) => f !== 'tests')
     .sort()
     .map((f) => `qemu-device/${f}`);
-  const qemu = await cached('qemu', { files: [...qemuInputs, 'kernel-driver/ossa_regs.h'] }, async (dir) => {
-    // The script streams its own progress; the build tree persists in
-    // qemu-work so that a device change recompiles only the device.
-    await execa('bash', [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir], {
-      stdout: 'inherit',
-      stderr: 'inherit',
-    }).catch((err: unknown) => {
-      throw new BuildError(`QEMU build failed: ${(err as Error).message.split('\n')[0]}`);
+  // The script streams its own progress; the build tree persists in
+  // qemu-work so that a device change recompiles only the device.
+  const buildQemu = async (dir: string, variant?: 'asan'): Promise<BuildKind> => {
+    const args = [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir, ...(variant ? [variant] : [])];
+    await execa('bash', args, { stdout: 'inherit', stderr: 'inherit' }).catch((err: unknown) => {
+      throw new BuildError(`QEMU${variant ? ` (${variant})` : ''} build failed: ${(err as Error).message.split('\n')[0]}`);
     });
-  });
+    return { incremental: (await readFile(join(dir, 'build-kind'), 'utf8')).trim() === 'incremental' };
+  };
+  const qemuFiles = { files: [...qemuInputs, 'kernel-driver/ossa_regs.h'] };
+  const qemu = await cached('qemu', qemuFiles, (dir) => buildQemu(dir));
 
   // An AddressSanitizer build of the same tree, for the device's random
   // test; only when asked for (npm test), as it takes a few minutes.
-  const qemuAsan = process.argv.includes('--asan')
-    ? await cached('qemu-asan', { files: [...qemuInputs, 'kernel-driver/ossa_regs.h'] }, async (dir) => {
-        await execa('bash', [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir, 'asan'], {
-          stdout: 'inherit',
-          stderr: 'inherit',
-        }).catch((err: unknown) => {
-          throw new BuildError(`QEMU (ASan) build failed: ${(err as Error).message.split('\n')[0]}`);
-        });
-      })
-    : undefined;
+  const qemuAsan = process.argv.includes('--asan') ? await cached('qemu-asan', qemuFiles, (dir) => buildQemu(dir, 'asan')) : undefined;
 
   const release = await step('kernel: choosing a Debian 6.12 build', selectKernelRelease);
   log(`kernel: ${release}`);
@@ -115,10 +107,10 @@ async function main(): Promise<void> {
       const src = join(repoRoot, 'ci/guest/bench');
       const flags = ['-O2', '-static', '-Wall', '-Wextra', '-Werror'];
       await run('nvme-read build', 'cc', [...flags, '-o', join(dir, 'nvme-read'), join(src, 'nvme-read.c')]);
-      await run('ioctl-loop build', 'cc', [
-        ...flags, '-D__user=', '-I', join(repoRoot, 'kernel-driver/include/uapi/drm'), '-I', join(kernel.uapiDir, 'drm'),
-        '-o', join(dir, 'ioctl-loop'), join(src, 'ioctl-loop.c'),
-      ]);
+      const uapi = ['-D__user=', '-I', join(repoRoot, 'kernel-driver/include/uapi/drm'), '-I', join(kernel.uapiDir, 'drm')];
+      for (const tool of ['ioctl-loop', 'nop-loop']) {
+        await run(`${tool} build`, 'cc', [...flags, ...uapi, '-o', join(dir, tool), join(src, `${tool}.c`)]);
+      }
     },
   );
 

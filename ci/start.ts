@@ -4,6 +4,7 @@
  */
 import { coverageMatrix, formatMatrix } from './lib/coverage.js';
 import { bootGuestSuite, conformancePath, describeFailure } from './lib/guest-session.js';
+import { startupLines } from './lib/startup.js';
 
 const run = await bootGuestSuite();
 
@@ -24,7 +25,8 @@ for (const w of run.kernelWarnings) out.push(`kernel: ${w}`);
 out.push('', `coverage (tests per ioctl or command and category; - does not apply; written to ${conformancePath}):`, '');
 out.push(formatMatrix(coverageMatrix(run.tests)));
 const t = run.timings;
-out.push('', `boot to first test ${t.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole guest run ${t.total.toFixed(1)} s`);
+out.push('', `boot to first test ${t.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole guest run ${t.total.toFixed(1)} s; start-up steps:`);
+out.push(...startupLines(t.steps));
 const failure = describeFailure(run);
 if (failure) out.push('', `FAILED: ${failure}`);
 process.stdout.write(`${out.join('\n')}\n`);

@@ -10,6 +10,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 
 # Buffer objects are shmem: let them use 2 MiB pages where they can, so
 # that the device sees long contiguous runs (see docs/hardware.md, 11).

@@ -83,7 +83,10 @@ fi
 
 build=$WORK/build
 [ "$VARIANT" = default ] || build=$WORK/build-$VARIANT
+# Whether this build starts from nothing, for the benchmark's build times.
+kind=incremental
 if [ ! -f "$build/build.ninja" ]; then
+	kind=cold
 	say "configuring (x86_64-softmmu only${EXTRA_CONFIGURE[*]:+, ${EXTRA_CONFIGURE[*]}})"
 	rm -rf "$build"
 	mkdir -p "$build"
@@ -112,4 +115,5 @@ ninja -C "$build" qemu-system-x86_64 > "$build.log" 2>&1 ||
 mkdir -p "$OUT/bin"
 cp "$build/qemu-system-x86_64" "$OUT/bin/qemu-system-x86_64.tmp"
 mv "$OUT/bin/qemu-system-x86_64.tmp" "$OUT/bin/qemu-system-x86_64"
+echo "$kind" > "$OUT/build-kind"
 say "built $OUT/bin/qemu-system-x86_64"

@@ -13,7 +13,10 @@ import { join } from 'node:path';
 import { CommandStream, Device, type Fence } from '../../userspace/src/index.js';
 import { Struct } from '../../userspace/src/struct.js';
 import { DRM_IOCTL_VERSION, DrmVersion } from '../../userspace/src/drm.js';
+import { native } from '../../userspace/src/native.js';
+import { DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, Param } from '../../userspace/src/uapi.js';
 import type { GuestMessage } from '../lib/protocol.js';
+import { traceNopJobs } from './kernel-trace.js';
 
 const portPath = process.argv[2];
 if (!portPath) {
@@ -125,30 +128,70 @@ async function throughputInFlight(dev: Device): Promise<void> {
   report('jobs', { rows });
 }
 
-/** Cost per ioctl: the library against the C loop (the floor). */
+/**
+ * Cost per ioctl: the library, the bare binding call (the floor for any
+ * N-API binding) and the C loop (the floor), in alternating rounds so that
+ * JIT compilation and noise fall on all of them alike; medians of rounds.
+ */
 function ioctlCost(dev: Device): void {
-  const n = 20_000;
+  const n = 5000;
+  const rounds = 5;
   const v = new Struct(DrmVersion);
-  // Warm up first: under TCG the JIT compiling these paths takes long.
-  for (let i = 0; i < 5000; i++) {
-    dev.param('numQueues');
-    v.bytes.fill(0);
-    dev.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, v.bytes);
-  }
-  let t0 = nowNs();
-  for (let i = 0; i < n; i++) dev.param('numQueues');
-  const tsParam = (nowNs() - t0) / n;
-  t0 = nowNs();
-  for (let i = 0; i < n; i++) {
-    v.bytes.fill(0);
-    dev.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, v.bytes);
-  }
-  const tsVersion = (nowNs() - t0) / n;
-  const c = JSON.parse(execFileSync('/ossa/bench/ioctl-loop', [dev.path, String(n)], { encoding: 'utf8' })) as {
-    version_ns: number;
-    get_param_ns: number;
+  const p = new Struct(DrmOssaGetParam);
+  const fd = dev.fd;
+  const bind = native();
+  const loops: Record<string, () => void> = {
+    tsGetParamNs: () => {
+      dev.param('numQueues');
+    },
+    bindingGetParamNs: () => {
+      p.bytes.fill(0);
+      p.set('param', Param.numQueues);
+      bind.ioctl(fd, DRM_IOCTL_OSSA_GET_PARAM, p.bytes);
+    },
+    tsVersionNs: () => {
+      v.bytes.fill(0);
+      dev.ioctl('DRM_IOCTL_VERSION', DRM_IOCTL_VERSION, v.bytes);
+    },
+    bindingVersionNs: () => {
+      v.bytes.fill(0);
+      bind.ioctl(fd, DRM_IOCTL_VERSION, v.bytes);
+    },
   };
-  report('ioctl', { iterations: n, tsGetParamNs: tsParam, tsVersionNs: tsVersion, cGetParamNs: c.get_param_ns, cVersionNs: c.version_ns });
+  const samples: Record<string, number[]> = {};
+  const time = (f: () => void): number => {
+    const t0 = nowNs();
+    for (let i = 0; i < n; i++) f();
+    return (nowNs() - t0) / n;
+  };
+  // Warm up first: under TCG the JIT compiling these paths takes long.
+  for (const f of Object.values(loops)) time(f);
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, f] of Object.entries(loops)) (samples[name] ??= []).push(time(f));
+    const c = JSON.parse(execFileSync('/ossa/bench/ioctl-loop', [dev.path, String(n)], { encoding: 'utf8' })) as {
+      version_ns: number;
+      get_param_ns: number;
+    };
+    (samples.cGetParamNs ??= []).push(c.get_param_ns);
+    (samples.cVersionNs ??= []).push(c.version_ns);
+  }
+  report('ioctl', {
+    iterations: n,
+    rounds,
+    ...Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)])),
+  });
+}
+
+/** The floor of the NOP round trip: the same job from C, one at a time. */
+function nopFloor(dev: Device): void {
+  report('nop-c', JSON.parse(execFileSync('/ossa/bench/nop-loop', [dev.path, '300'], { encoding: 'utf8' })) as unknown);
+}
+
+/** Where the NOP round trip goes in the kernel (ftrace), for the C loop. */
+function kernelTrace(dev: Device): void {
+  const t = traceNopJobs(dev.path);
+  if (!t) throw new Error('no tracefs at /sys/kernel/tracing');
+  report('kernel-trace', t);
 }
 
 /** The NVMe peer: O_DIRECT reads, one request at a time. */
@@ -225,14 +268,16 @@ function guestMemcpy(): void {
   report('guest-memcpy', { size: 64 << 20, GBps: (64 << 20) / median(times) });
 }
 
-const started = process.uptime();
-send({ type: 'suite-start', uptime: started, files: 0 });
+send({ type: 'phase', name: 'node process start', ago: process.uptime() });
+send({ type: 'suite-start', uptime: process.uptime(), files: 0 });
 let failed = 0;
 try {
   using dev: Device = Device.open();
   const steps: Array<[string, () => Promise<void> | void]> = [
     ['ioctl', () => ioctlCost(dev)],
     ['nop', () => nopLatency(dev)],
+    ['nop-c', () => nopFloor(dev)],
+    ['kernel-trace', () => kernelTrace(dev)],
     ['jobs', () => throughputInFlight(dev)],
     ['copy', () => copyThroughput(dev)],
     ['nvme', () => nvme()],

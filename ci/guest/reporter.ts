@@ -29,6 +29,20 @@ export class ChannelReporter implements Reporter {
     this.send({ type: 'suite-start', uptime: uptime(), files: specifications.length });
   }
 
+  // The first file's way to its first test, for the start-up breakdown.
+  #queued = false;
+  #collected = false;
+
+  onTestModuleQueued(): void {
+    if (!this.#queued) this.send({ type: 'phase', name: 'first file queued (worker ready)' });
+    this.#queued = true;
+  }
+
+  onTestModuleCollected(): void {
+    if (!this.#collected) this.send({ type: 'phase', name: 'first file collected (imports done)' });
+    this.#collected = true;
+  }
+
   onTestCaseResult(testCase: TestCase): void {
     const result = testCase.result();
     const diagnostic = testCase.diagnostic();

@@ -57,10 +57,18 @@ export interface CachedOutput {
  * it is not there. The build writes into a temporary folder that is renamed
  * into place only on success, so an interrupted build leaves nothing behind.
  */
+/**
+ * What a build may say of itself: `incremental` when it reused a work tree
+ * kept outside the cache (its time is then not a cold build's).
+ */
+export interface BuildKind {
+  incremental: boolean;
+}
+
 export async function cached(
   name: string,
   inputs: Inputs,
-  build: (dir: string) => Promise<void>,
+  build: (dir: string) => Promise<void | BuildKind>,
   options: { quiet?: boolean } = {},
 ): Promise<CachedOutput> {
   const key = await hashInputs(inputs);
@@ -74,25 +82,29 @@ export async function cached(
   await mkdir(tmp, { recursive: true });
   const start = performance.now();
   log(`${name}: building (${key}) ...`);
+  let kind: void | BuildKind;
   try {
-    await build(tmp);
+    kind = await build(tmp);
   } catch (err) {
     log(`${name}: failed after ${formatSeconds(performance.now() - start)}`);
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
   const seconds = (performance.now() - start) / 1000;
-  await writeFile(join(tmp, '.complete'), `${JSON.stringify({ built: new Date().toISOString(), seconds })}\n`);
+  const record = { built: new Date().toISOString(), seconds, incremental: kind?.incremental ?? false };
+  await writeFile(join(tmp, '.complete'), `${JSON.stringify(record)}\n`);
+  // The last cold build of this part, whatever its key: what the benchmark reports.
+  if (!record.incremental) await writeFile(join(cacheDir(), name, 'last-cold.json'), `${JSON.stringify({ ...record, key })}\n`);
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
   log(`${name}: built in ${formatSeconds(performance.now() - start)}`);
   return { dir, key, built: true };
 }
 
-/** How long a cached output took to build, if it recorded it. */
-export async function buildSeconds(dir: string): Promise<number | undefined> {
+/** How long the last cold build of a part (e.g. 'qemu') took, if one was recorded. */
+export async function coldBuildSeconds(name: string): Promise<number | undefined> {
   try {
-    const v: unknown = JSON.parse(await readFile(join(dir, '.complete'), 'utf8'));
+    const v: unknown = JSON.parse(await readFile(join(cacheDir(), name, 'last-cold.json'), 'utf8'));
     return typeof v === 'object' && v !== null && typeof (v as { seconds?: unknown }).seconds === 'number'
       ? (v as { seconds: number }).seconds
       : undefined;

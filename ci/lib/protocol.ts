@@ -25,6 +25,11 @@ export type GuestMessage =
   | { type: 'boot'; uptime: number }
   /** A setup step of /init, e.g. loading the driver. */
   | { type: 'setup'; step: string; ok: boolean; message?: string; uptime?: number }
+  /**
+   * A step of the guest runner's start-up, e.g. "vitest loaded"; `ago`:
+   * how many seconds before this message it happened (default 0).
+   */
+  | { type: 'phase'; name: string; ago?: number }
   /** The test runner started. */
   | { type: 'suite-start'; uptime: number; files: number }
   | ({ type: 'test' } & GuestTestResult)

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { classifyConsoleLine } from './console.js';
 import { type GuestMessage, type GuestTestResult, parseGuestMessage, RESULTS_PORT } from './protocol.js';
+import type { StartupStep } from './startup.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -65,7 +66,13 @@ export interface GuestRun {
   consoleLog: string;
   accel: Accel;
   /** Seconds, measured on the host from QEMU's start. */
-  timings: { toInit?: number; toFirstTest?: number; total: number };
+  timings: {
+    toInit?: number;
+    toFirstTest?: number;
+    total: number;
+    /** Each start-up step as it reached the host, seconds from QEMU's start. */
+    steps: StartupStep[];
+  };
 }
 
 const env = (name: string, fallback: number): number => {
@@ -108,7 +115,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     suiteEnded: false,
     consoleLog: o.consoleLog,
     accel: o.accel,
-    timings: { total: 0 },
+    timings: { total: 0, steps: [] },
   };
   const start = performance.now();
   const elapsed = (): number => (performance.now() - start) / 1000;
@@ -142,14 +149,26 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
         cause: 'hung',
         message: `guest hung: no result for ${silenceTimeout / 1000} s (last console lines: ${lastLines()})`,
       }));
+      const step = (name: string, ago = 0): void => {
+        run.timings.steps.push({ step: name, seconds: elapsed() - ago });
+      };
       switch (m.type) {
         case 'boot':
           run.timings.toInit = elapsed();
+          step('/init');
+          break;
+        case 'phase':
+          step(m.name, m.ago ?? 0);
+          break;
+        case 'suite-start':
+          step('suite start');
           break;
         case 'setup':
+          if (m.ok) step(m.step);
           if (!m.ok) stop({ cause: 'setup', message: `guest setup step "${m.step}" failed: ${m.message ?? ''}` }, 5000);
           break;
         case 'test':
+          if (run.timings.toFirstTest === undefined) step('first test result');
           run.timings.toFirstTest ??= elapsed();
           run.tests.push({ file: m.file, name: m.name, state: m.state, durationMs: m.durationMs, ...(m.message ? { message: m.message } : {}) });
           break;
@@ -160,6 +179,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
           run.suiteEnded = true;
           break;
         case 'bench':
+          if (run.timings.toFirstTest === undefined) step('first measurement');
           run.timings.toFirstTest ??= elapsed();
           run.bench.push({ name: m.name, data: m.data });
           break;
