@@ -19,6 +19,7 @@ import { cacheDir, outDir, repoRoot } from './lib/paths.js';
 import { log } from './lib/progress.js';
 import { type StartupStep, startupLines } from './lib/startup.js';
 import type { JobTimeline, SubmitGraph } from './guest/kernel-trace.js';
+import { percentile } from './guest/stats.js';
 
 interface KernelTrace {
   submit: SubmitGraph;
@@ -98,8 +99,7 @@ async function deviceLatency(file: string): Promise<{ jobs: number; p50Us: numbe
     }
   }
   if (!lat.length) return null;
-  lat.sort((a, b) => a - b);
-  return { jobs: lat.length, p50Us: lat[Math.floor(lat.length / 2)] ?? NaN, p99Us: lat[Math.floor(lat.length * 0.99)] ?? NaN };
+  return { jobs: lat.length, p50Us: percentile(lat, 50), p99Us: percentile(lat, 99) };
 }
 
 const gb = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));

@@ -17,6 +17,7 @@ import { native } from '../../userspace/src/native.js';
 import { DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, Param } from '../../userspace/src/uapi.js';
 import type { GuestMessage } from '../lib/protocol.js';
 import { traceNopJobs } from './kernel-trace.js';
+import { median, percentile } from './stats.js';
 
 const portPath = process.argv[2];
 if (!portPath) {
@@ -32,14 +33,6 @@ const report = (name: string, data: unknown): void => send({ type: 'bench', name
 const SIZES = [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
 const WAIT_MS = 60_000;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-};
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const nowNs = (): number => Number(process.hrtime.bigint());
 
 async function settle(f: Fence): Promise<void> {

@@ -16,6 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DRM_IOCTL_SYNCOBJ_WAIT } from '../../userspace/src/drm.js';
 import { DRM_IOCTL_OSSA_SUBMIT } from '../../userspace/src/uapi.js';
+import { median } from './stats.js';
 
 const TRACEFS = '/sys/kernel/tracing';
 const NOP_LOOP = '/ossa/bench/nop-loop';
@@ -62,11 +63,6 @@ function tracedRun(device: string): string {
   }
   return readFileSync(join(TRACEFS, 'trace'), 'utf8');
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-};
 
 /**
  * function_graph lines: "cpu) [marker] duration us | <indent>name();" for

@@ -152,6 +152,12 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
       const step = (name: string, ago = 0): void => {
         run.timings.steps.push({ step: name, seconds: elapsed() - ago });
       };
+      // The first test result, or in bench mode the first measurement.
+      const firstResult = (name: string): void => {
+        if (run.timings.toFirstTest !== undefined) return;
+        run.timings.toFirstTest = elapsed();
+        step(name);
+      };
       switch (m.type) {
         case 'boot':
           run.timings.toInit = elapsed();
@@ -165,11 +171,10 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
           break;
         case 'setup':
           if (m.ok) step(m.step);
-          if (!m.ok) stop({ cause: 'setup', message: `guest setup step "${m.step}" failed: ${m.message ?? ''}` }, 5000);
+          else stop({ cause: 'setup', message: `guest setup step "${m.step}" failed: ${m.message ?? ''}` }, 5000);
           break;
         case 'test':
-          if (run.timings.toFirstTest === undefined) step('first test result');
-          run.timings.toFirstTest ??= elapsed();
+          firstResult('first test result');
           run.tests.push({ file: m.file, name: m.name, state: m.state, durationMs: m.durationMs, ...(m.message ? { message: m.message } : {}) });
           break;
         case 'error':
@@ -179,8 +184,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
           run.suiteEnded = true;
           break;
         case 'bench':
-          if (run.timings.toFirstTest === undefined) step('first measurement');
-          run.timings.toFirstTest ??= elapsed();
+          firstResult('first measurement');
           run.bench.push({ name: m.name, data: m.data });
           break;
         default:
