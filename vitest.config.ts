@@ -9,6 +9,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     teardownTimeout: 10_000,
     fileParallelism: false,
+    // Line coverage of driver and device, gathered over the whole run.
+    globalSetup: ['ci/tests/coverage-report.ts'],
     // One line per test, so each guest test shows as its own result.
     reporters: ['verbose'],
   },

@@ -9,9 +9,10 @@ import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { buildImage } from '../images/image.js';
-import { type BuildKind, cached, hashInputs } from './lib/cache.js';
+import { type BuildKind, cached, type CachedOutput, hashInputs } from './lib/cache.js';
+import { buildDebugKernel } from './lib/debug-kernel.js';
 import { fetchKernel, selectKernelRelease } from './lib/kernel.js';
-import { type BuildManifest, writeManifest } from './lib/manifest.js';
+import { type BuildManifest, type DebugGuest, writeManifest } from './lib/manifest.js';
 import { cacheDir, repoRoot } from './lib/paths.js';
 import { BuildError, formatSeconds, log, step } from './lib/progress.js';
 
@@ -57,16 +58,16 @@ async function main(): Promise<void> {
   log(`kernel: ${release}`);
   const kernel = await fetchKernel(release);
 
-  const driver = await cached(
-    'driver',
-    { files: ['kernel-driver'], values: { kernel: kernel.cache.key } },
-    async (dir) => {
+  // The driver, out of tree against a kernel's build headers; `extra`
+  // make variables (GCOV_PROFILE=y for the debug kernel).
+  const buildDriver = (name: string, kdir: string, kernelKey: string, extra: string[] = []): Promise<CachedOutput> =>
+    cached(name, { files: ['kernel-driver'], values: { kernel: kernelKey, make: extra.join(' ') } }, async (dir) => {
       const src = join(dir, 'src');
       await cp(join(repoRoot, 'kernel-driver'), src, { recursive: true });
-      await run('driver build', 'make', ['-C', src, `KDIR=${kernel.headersDir}`, 'modules']);
+      await run(`${name} build`, 'make', ['-C', src, `KDIR=${kdir}`, ...extra, 'modules']);
       await copyFile(join(src, 'ossa.ko'), join(dir, 'ossa.ko'));
-    },
-  );
+    });
+  const driver = await buildDriver('driver', kernel.headersDir, kernel.cache.key);
 
   const nodeHeaders = join(dirname(process.execPath), '..', 'include', 'node');
   const native = await cached(
@@ -114,37 +115,74 @@ async function main(): Promise<void> {
     },
   );
 
-  const image = await cached(
-    'image',
-    {
-      files: ['images'],
-      values: {
-        kernel: kernel.cache.key,
-        driver: driver.key,
-        native: native.key,
-        userspace: userspace.key,
-        benchTools: benchTools.key,
-        modules: await hashInputs({ files: ['package-lock.json'] }),
-        node: process.version,
-      },
+  // The conformance suite's C tools (the allocation-failure sweep), static too.
+  const testTools = await cached(
+    'test-tools',
+    { files: ['userspace/tests/guest/tools', 'kernel-driver/include', 'kernel-driver/ossa_regs.h'], values: { uapi: kernel.cache.key } },
+    async (dir) => {
+      const src = join(repoRoot, 'userspace/tests/guest/tools');
+      const flags = ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-D__user='];
+      const includes = ['-I', join(repoRoot, 'kernel-driver/include/uapi/drm'), '-I', join(kernel.uapiDir, 'drm'), '-I', join(repoRoot, 'kernel-driver')];
+      for (const file of readdirSync(src).filter((f) => f.endsWith('.c'))) {
+        const tool = file.replace(/\.c$/, '');
+        await run(`${tool} build`, 'cc', [...flags, ...includes, '-o', join(dir, tool), join(src, file)]);
+      }
     },
-    (dir) =>
-      buildImage(
-        {
-          modulesDir: kernel.modulesDir,
-          driverKo: join(driver.dir, 'ossa.ko'),
-          stageDir: userspace.dir,
-          nativeBinding: join(native.dir, 'ossa_native.node'),
-          nodeModules: join(repoRoot, 'node_modules'),
-          benchTools: benchTools.dir,
-          init: join(repoRoot, 'images/init.sh'),
-          probeInit: join(repoRoot, 'images/probe-init.sh'),
-        },
-        dir,
-      ),
   );
 
-  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, image };
+  const guestImage = (name: string, modulesDir: string, kernelKey: string, driverOut: CachedOutput): Promise<CachedOutput> =>
+    cached(
+      name,
+      {
+        files: ['images'],
+        values: {
+          kernel: kernelKey,
+          driver: driverOut.key,
+          native: native.key,
+          userspace: userspace.key,
+          benchTools: benchTools.key,
+          testTools: testTools.key,
+          modules: modulesKey,
+          node: process.version,
+        },
+      },
+      (dir) =>
+        buildImage(
+          {
+            modulesDir,
+            driverKo: join(driverOut.dir, 'ossa.ko'),
+            stageDir: userspace.dir,
+            nativeBinding: join(native.dir, 'ossa_native.node'),
+            nodeModules: join(repoRoot, 'node_modules'),
+            benchTools: benchTools.dir,
+            testTools: testTools.dir,
+            init: join(repoRoot, 'images/init.sh'),
+            probeInit: join(repoRoot, 'images/probe-init.sh'),
+          },
+          dir,
+        ),
+    );
+  const modulesKey = await hashInputs({ files: ['package-lock.json'] });
+  const image = await guestImage('image', kernel.modulesDir, kernel.cache.key, driver);
+
+  // The debug kernel (KASAN, lockdep, kmemleak, gcov, ...), its driver
+  // built with gcov, and its image; only when asked for (npm test).
+  let debug: DebugGuest | undefined;
+  const debugParts: Record<string, CachedOutput> = {};
+  if (process.argv.includes('--debug-kernel')) {
+    const dk = await buildDebugKernel(kernel);
+    const debugDriver = await buildDriver('driver-debug', dk.headersDir, dk.cache.key, ['GCOV_PROFILE=y']);
+    const debugImage = await guestImage('image-debug', dk.modulesDir, dk.cache.key, debugDriver);
+    Object.assign(debugParts, { debugKernel: dk.cache, debugDriver, debugImage });
+    debug = {
+      kernelRelease: dk.release,
+      vmlinuz: dk.vmlinuz,
+      initrd: join(debugImage.dir, 'initramfs.cpio'),
+      driverBuild: join(debugDriver.dir, 'src'),
+    };
+  }
+
+  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, testTools, image, ...debugParts };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
@@ -155,6 +193,7 @@ async function main(): Promise<void> {
     initrd: join(image.dir, 'initramfs.cpio'),
     probeInitrd: join(image.dir, 'probe.cpio'),
     nativeBinding: join(native.dir, 'ossa_native.node'),
+    ...(debug ? { debug } : {}),
     keys: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.key])),
     built: Object.entries(parts).filter(([, v]) => v.built).map(([k]) => k),
   };

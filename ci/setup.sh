@@ -65,6 +65,8 @@ PKGS=(
 	seabios qemu-system-data
 	# kernel module build and the guest image
 	pahole kmod cpio busybox-static zstd
+	# the debug kernel (objtool needs libelf; timeconst needs bc) and coverage reports
+	libelf-dev bc lcov
 	# driver checks: checkpatch.pl and kernel-doc from Debian's kernel source, sparse
 	linux-source-6.12 sparse
 	# tools

@@ -23,7 +23,9 @@ for (const t of run.tests.filter((x) => x.state === 'fail')) out.push('', `FAIL 
 for (const e of run.errors) out.push('', `ERROR ${e.file ?? '(suite)'}`, e.message);
 for (const w of run.kernelWarnings) out.push(`kernel: ${w}`);
 out.push('', `coverage (tests per ioctl or command and category; - does not apply; written to ${conformancePath}):`, '');
-out.push(formatMatrix(coverageMatrix(run.tests)));
+const matrix = coverageMatrix(run.tests);
+out.push(formatMatrix(matrix));
+for (const u of matrix.unobserved) out.push(`claimed but not issued: ${u.test}: ${u.row} (${u.why})`);
 const t = run.timings;
 out.push('', `boot to first test ${t.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole guest run ${t.total.toFixed(1)} s; start-up steps:`);
 out.push(...startupLines(t.steps));
@@ -31,4 +33,5 @@ const failure = describeFailure(run);
 if (failure) out.push('', `FAILED: ${failure}`);
 process.stdout.write(`${out.join('\n')}\n`);
 
-process.exitCode = failure || count('fail') > 0 || run.errors.length > 0 || run.kernelWarnings.length > 0 ? 1 : 0;
+process.exitCode =
+  failure || count('fail') > 0 || run.errors.length > 0 || run.kernelWarnings.length > 0 || matrix.unobserved.length > 0 ? 1 : 0;

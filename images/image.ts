@@ -23,6 +23,8 @@ export interface ImageInputs {
   nodeModules: string;
   /** Static benchmark programs (nvme-read, ioctl-loop), for /ossa/bench. */
   benchTools: string;
+  /** Static programs of the conformance suite (alloc-sweep), for /ossa/tools. */
+  testTools: string;
   /** The guest's /init and the probe image's /init. */
   init: string;
   probeInit: string;
@@ -54,11 +56,19 @@ async function moduleClosure(modulesDir: string, roots: string[], neededBy: stri
     const mod = line.split(':')[0];
     if (mod) paths.set(basename(mod).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''), mod);
   }
+  // Built into the kernel (the debug kernel has most of them so): nothing to load.
+  const builtinPath = join(modulesDir, 'modules.builtin');
+  const builtin = new Set(
+    existsSync(builtinPath)
+      ? (await readFile(builtinPath, 'utf8')).split('\n').filter(Boolean).map((m) => basename(m).replace(/\.ko$/, '').replace(/-/g, '_'))
+      : [],
+  );
   const order: string[] = [];
   const visit = (name: string): void => {
     const n = name.replace(/-/g, '_');
     const key = paths.has(n) ? n : name;
     if (order.includes(key)) return;
+    if (!paths.has(key) && builtin.has(n)) return;
     const path = paths.get(key);
     if (!path) throw new BuildError(`kernel module ${name}, needed by ${neededBy}, is not in ${modulesDir}`);
     for (const d of deps.get(key) ?? []) visit(basename(d).replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''));
@@ -165,6 +175,7 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
     filter: (src) => !skip.has(src),
   });
   await cp(inputs.benchTools, join(ossa, 'bench'), { recursive: true });
+  await cp(inputs.testTools, join(ossa, 'tools'), { recursive: true });
   await mkdir(join(ossa, 'native'), { recursive: true });
   await copyFile(inputs.nativeBinding, join(ossa, 'native/ossa_native.node'));
   await writeFile(join(ossa, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);

@@ -142,7 +142,7 @@ static const struct drm_driver ossa_drm_driver = {
 	.open = ossa_open,
 	.postclose = ossa_postclose,
 	.gem_create_object = ossa_gem_create_object,
-	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
+	.gem_prime_import_sg_table = ossa_gem_prime_import_sg_table,
 	.ioctls = ossa_ioctls,
 	.num_ioctls = ARRAY_SIZE(ossa_ioctls),
 	.fops = &ossa_accel_fops,
@@ -180,6 +180,11 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(52));
 	if (ret)
 		return dev_err_probe(&pdev->dev, ret, "no usable DMA mask\n");
+	/*
+	 * The device MMU maps each page on its own (ossa_mmu_map() walks the
+	 * table page by page), so a DMA segment may be of any length.
+	 */
+	dma_set_max_seg_size(&pdev->dev, UINT_MAX);
 	pci_set_master(pdev);
 
 	ret = ossa_sched_init(odev);

@@ -212,8 +212,39 @@ struct drm_gem_object *ossa_gem_create_object(struct drm_device *drm,
 	mutex_init(&bo->lock);
 	INIT_LIST_HEAD(&bo->mappings);
 	bo->base.base.funcs = &ossa_gem_funcs;
-	atomic_inc(&to_ossa_device(drm)->bo_count);
+	/*
+	 * Not counted here: when the shmem helper fails after this call it
+	 * kfree()s the object without calling &drm_gem_object_funcs.free.
+	 * A BO counts once the helper returned it (ossa_bo_counted()).
+	 */
 	return &bo->base.base;
+}
+
+/* Counts a BO that the shmem helper created; ossa_bo_free() uncounts it. */
+static void ossa_bo_counted(struct drm_gem_object *obj)
+{
+	atomic_inc(&to_ossa_device(obj->dev)->bo_count);
+}
+
+/**
+ * ossa_gem_prime_import_sg_table() - &drm_driver.gem_prime_import_sg_table
+ * @drm: the DRM device
+ * @attach: the dma-buf attachment
+ * @sgt: its pages
+ *
+ * Return: the imported object, or an ERR_PTR() from the shmem helper.
+ */
+struct drm_gem_object *
+ossa_gem_prime_import_sg_table(struct drm_device *drm,
+			       struct dma_buf_attachment *attach,
+			       struct sg_table *sgt)
+{
+	struct drm_gem_object *obj;
+
+	obj = drm_gem_shmem_prime_import_sg_table(drm, attach, sgt);
+	if (!IS_ERR(obj))
+		ossa_bo_counted(obj);
+	return obj;
 }
 
 /* The BO's VA in the file's context, 0 if it has none. */
@@ -245,8 +276,10 @@ int ossa_bo_create_ioctl(struct drm_device *drm, void *data,
 	size = PAGE_ALIGN(args->size);
 
 	shmem = drm_gem_shmem_create(drm, size);
+	/* shmem reports a failed inode allocation as -ENOSPC: no memory. */
 	if (IS_ERR(shmem))
-		return PTR_ERR(shmem);
+		return PTR_ERR(shmem) == -ENOSPC ? -ENOMEM : PTR_ERR(shmem);
+	ossa_bo_counted(&shmem->base);
 	to_ossa_bo(&shmem->base)->flags = args->flags;
 
 	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);

@@ -53,6 +53,10 @@ static inline struct ossa_bo *to_ossa_bo(struct drm_gem_object *obj)
 
 struct drm_gem_object *ossa_gem_create_object(struct drm_device *drm,
 					      size_t size);
+struct drm_gem_object *
+ossa_gem_prime_import_sg_table(struct drm_device *drm,
+			       struct dma_buf_attachment *attach,
+			       struct sg_table *sgt);
 struct ossa_bo_mapping *ossa_bo_mapping_get(struct ossa_bo *bo,
 					    struct ossa_ctx *ctx);
 void ossa_bo_mapping_put(struct ossa_bo_mapping *map);

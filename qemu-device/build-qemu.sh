@@ -6,7 +6,10 @@
 #            tree and a meson build tree per variant (reused, so a device
 #            change only recompiles what changed)
 #   OUTDIR   receives bin/qemu-system-x86_64
-#   asan     build with AddressSanitizer (for the device's random test)
+#   asan     build with AddressSanitizer and gcov (the device's random test,
+#            the qtest suite and the debug guest's run; OUTDIR/gcno/ gets
+#            the device's gcov notes, OUTDIR/gcov-build-dir the folder the
+#            data files are written under)
 #
 # QEMU's source is Debian's orig tarball of qemu_10.0.2+ds (bookworm-backports),
 # checked against its SHA-256. The device's files from this folder and the
@@ -27,7 +30,7 @@ OUT=$2
 VARIANT=${3:-default}
 case "$VARIANT" in
 default) EXTRA_CONFIGURE=() ;;
-asan) EXTRA_CONFIGURE=(--enable-asan) ;;
+asan) EXTRA_CONFIGURE=(--enable-asan --enable-gcov) ;;
 *) die "unknown variant $VARIANT (want asan)" ;;
 esac
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -56,16 +59,11 @@ if [ ! -f "$tarball" ]; then
 		die "$TARBALL: SHA-256 mismatch (want $TARBALL_SHA256)"
 fi
 
-# 2. The patched source tree, made again only when the tarball or this
-# script changes; then the variant's configured build tree.
+# 2. The patched source tree, made again when the tarball or the way it
+# is patched (patch_tree) changes; then the variant's build tree,
+# configured again when its configure arguments change.
 src=$WORK/qemu-$QEMU_VERSION
-stamp=$(sha256sum < "$0" | cut -c1-16)-$TARBALL_SHA256
-if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
-	say "unpacking $TARBALL"
-	rm -rf "$src" "$WORK"/build* "$WORK/tree.stamp"
-	tar -xf "$tarball" -C "$WORK"
-	[ -d "$src" ] || die "$TARBALL did not unpack to qemu-$QEMU_VERSION/"
-
+patch_tree() {
 	mkdir -p "$src/hw/ossa"
 	echo "source ossa/Kconfig" >> "$src/hw/Kconfig"
 	echo "subdir('ossa')" >> "$src/hw/meson.build"
@@ -76,30 +74,40 @@ if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
 	grep -q 'unpack_edk2_blobs = bzip2.found()' "$src/meson.build" ||
 		die "meson.build: edk2 blob switch not found"
 	sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
-
 	cp "$REGS" "${DEVICE_FILES[@]/#/$HERE/}" "$src/hw/ossa/"
+}
+stamp=$(declare -f patch_tree | sha256sum | cut -c1-16)-$TARBALL_SHA256
+if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
+	say "unpacking $TARBALL"
+	rm -rf "$src" "$WORK"/build* "$WORK/tree.stamp"
+	tar -xf "$tarball" -C "$WORK"
+	[ -d "$src" ] || die "$TARBALL did not unpack to qemu-$QEMU_VERSION/"
+	patch_tree
 	echo "$stamp" > "$WORK/tree.stamp"
 fi
 
 build=$WORK/build
 [ "$VARIANT" = default ] || build=$WORK/build-$VARIANT
+CONFIGURE_ARGS=(
+	--python=/usr/bin/python3
+	--target-list=x86_64-softmmu
+	--without-default-features
+	--disable-docs --disable-user --disable-tools
+	--disable-download --disable-install-blobs
+	--enable-trace-backends=log
+	"${EXTRA_CONFIGURE[@]}"
+	--prefix="$WORK/unused-prefix"
+)
 # Whether this build starts from nothing, for the benchmark's build times.
 kind=incremental
-if [ ! -f "$build/build.ninja" ]; then
+if [ ! -f "$build/build.ninja" ] || [ "$(cat "$build.args" 2>/dev/null)" != "${CONFIGURE_ARGS[*]}" ]; then
 	kind=cold
 	say "configuring (x86_64-softmmu only${EXTRA_CONFIGURE[*]:+, ${EXTRA_CONFIGURE[*]}})"
-	rm -rf "$build"
+	rm -rf "$build" "$build.args"
 	mkdir -p "$build"
-	(cd "$build" && "$src/configure" \
-		--python=/usr/bin/python3 \
-		--target-list=x86_64-softmmu \
-		--without-default-features \
-		--disable-docs --disable-user --disable-tools \
-		--disable-download --disable-install-blobs \
-		--enable-trace-backends=log \
-		"${EXTRA_CONFIGURE[@]}" \
-		--prefix="$WORK/unused-prefix") > "$build.configure.log" 2>&1 ||
+	(cd "$build" && "$src/configure" "${CONFIGURE_ARGS[@]}") > "$build.configure.log" 2>&1 ||
 		{ tail -n 30 "$build.configure.log" >&2; rm -rf "$build"; die "configure failed; log: $build.configure.log"; }
+	echo "${CONFIGURE_ARGS[*]}" > "$build.args"
 fi
 
 # 3. The device's current files; copy only what changed so that ninja
@@ -116,4 +124,10 @@ mkdir -p "$OUT/bin"
 cp "$build/qemu-system-x86_64" "$OUT/bin/qemu-system-x86_64.tmp"
 mv "$OUT/bin/qemu-system-x86_64.tmp" "$OUT/bin/qemu-system-x86_64"
 echo "$kind" > "$OUT/build-kind"
+if [ "$VARIANT" = asan ]; then
+	mkdir -p "$OUT/gcno"
+	find "$build" -name 'hw_ossa_*.gcno' -exec cp {} "$OUT/gcno/" \;
+	[ -n "$(ls "$OUT/gcno")" ] || die "no gcov notes (hw_ossa_*.gcno) in $build"
+	echo "$build" > "$OUT/gcov-build-dir"
+fi
 say "built $OUT/bin/qemu-system-x86_64"

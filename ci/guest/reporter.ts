@@ -5,6 +5,7 @@
 import { writeSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Reporter, TestCase, TestModule, TestSpecification } from 'vitest/node';
+import type { IoctlRecord } from '../lib/coverage.js';
 import type { GuestMessage, TestState } from '../lib/protocol.js';
 
 function uptime(): number {
@@ -50,7 +51,8 @@ export class ChannelReporter implements Reporter {
     let message: string | undefined;
     if (result.state === 'failed') {
       state = 'fail';
-      message = result.errors.map((e) => e.stack ?? e.message).join('\n\n');
+      // With the assertion's diff: the host shows only what is sent here.
+      message = result.errors.map((e) => [e.stack ?? e.message, e.diff].filter(Boolean).join('\n')).join('\n\n');
       this.#failed++;
     } else if (result.state === 'skipped') {
       state = 'skip';
@@ -61,6 +63,8 @@ export class ChannelReporter implements Reporter {
       this.#passed++;
     }
     const file = relative(this.root, testCase.module.moduleId);
+    // Set by the suite's setup file from the kernel's syscall trace.
+    const ioctls = (testCase.meta() as { ioctls?: IoctlRecord }).ioctls;
     // One plain line per test on the console too, so that the console log
     // reads as a record of the run next to the kernel's messages.
     process.stdout.write(`ossa-test: ${state.toUpperCase()} ${file} > ${testCase.fullName}\n`);
@@ -71,6 +75,7 @@ export class ChannelReporter implements Reporter {
       state,
       durationMs: diagnostic?.duration ?? 0,
       ...(message ? { message } : {}),
+      ...(ioctls ? { ioctls } : {}),
     });
   }
 

@@ -4,9 +4,19 @@
  *
  * usage: node runner.js PORT_DEVICE SUITE_ROOT
  */
-import { openSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kmemleakAvailable, kmemleakScan } from '../../userspace/tests/guest/support/kmemleak.js';
 import { ChannelReporter } from './reporter.js';
+
+/** The driver's gcov data files (ossa_*.gcda) under debugfs, if the kernel has gcov. */
+function driverGcovFiles(): string[] {
+  const dir = '/sys/kernel/debug/gcov';
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /(^|\/)ossa_[a-z_]+\.gcda$/.test(f))
+    .map((f) => join(dir, f));
+}
 
 const [portPath, root] = process.argv.slice(2);
 if (!portPath || !root) {
@@ -21,7 +31,9 @@ reporter.send({ type: 'phase', name: 'runner start' });
 try {
   const { startVitest } = await import('vitest/node');
   reporter.send({ type: 'phase', name: 'vitest loaded' });
-  const vitest = await startVitest('test', [], {
+  // OSSA_FILTER (from the kernel command line): only these test files.
+  const filters = (process.env.OSSA_FILTER ?? '').split(',').filter(Boolean);
+  const vitest = await startVitest('test', filters, {
     root,
     watch: false,
     config: false,
@@ -40,6 +52,18 @@ try {
     hookTimeout: 60_000,
   });
   await vitest.close();
+  // kmemleak reports objects unreferenced for 5 s: one last scan once the
+  // suite's last objects are that old.
+  if (kmemleakAvailable()) {
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const leaks = kmemleakScan();
+    reporter.send({ type: 'phase', name: 'final kmemleak scan' });
+    if (leaks) reporter.send({ type: 'error', message: `kmemleak after the whole suite:\n${leaks}` });
+  }
+  // Line coverage of the driver (debug kernel, built with gcov).
+  for (const file of driverGcovFiles()) {
+    reporter.send({ type: 'gcov', path: file, data: readFileSync(file).toString('base64') });
+  }
 } catch (err) {
   reporter.send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exitCode = 1;

@@ -1,7 +1,10 @@
 /**
  * The conformance suite's coverage matrix: rows are ioctls and device
  * commands, columns are categories of test, cells count tests. A guest
- * test declares what it covers in its name, through covers():
+ * test declares what it covers in its name, through covers(), and the
+ * guest records the ioctls each test really issued (support/ioctl-trace):
+ * a claimed ioctl counts only when the test issued it.
+ *
  *
  *   test(covers(['SUBMIT', 'COPY'], 'bad-input', 'overlapping ranges'), ...)
  *
@@ -88,25 +91,56 @@ export function parseCoverage(name: string): { rows: Row[]; category: Category }
   return rows.length ? { rows, category } : undefined;
 }
 
+/**
+ * The DRM ioctls one test issued (any process, from the kernel's syscall
+ * trace), by row name ("SUBMIT") or "0xNN" for ioctls outside the matrix:
+ * calls, calls that returned >= 0, and failures by errno code. The key
+ * TRACE_OVERFLOW marks a record that lost calls to a full trace buffer.
+ */
+export type IoctlRecord = Record<string, { calls: number; ok: number; errors: Record<string, number> }>;
+export const TRACE_OVERFLOW = '(trace overflowed)';
+
 export interface CoverageMatrix {
   rows: readonly Row[];
   categories: readonly Category[];
-  /** cells[row][category]: tests that passed / that ran. */
+  /**
+   * cells[row][category]: tests that passed / that ran. An ioctl row counts
+   * a test only when the test both claims the ioctl and issued it; a
+   * command row (the commands are inside SUBMIT's stream) counts claims.
+   */
   cells: Record<string, Record<string, { passed: number; total: number; applies: boolean }>>;
   /** Applicable cells with no test. */
   empty: Array<{ row: Row; category: Category }>;
+  /** Tests that claim an ioctl they never issued (or have no record of their calls). */
+  unobserved: Array<{ test: string; row: Row; why: string }>;
 }
 
-export function coverageMatrix(tests: ReadonlyArray<{ name: string; state: 'pass' | 'fail' | 'skip' }>): CoverageMatrix {
+const IOCTL_ROWS: ReadonlySet<string> = new Set(IOCTLS);
+
+export function coverageMatrix(
+  tests: ReadonlyArray<{ name: string; state: 'pass' | 'fail' | 'skip'; ioctls?: IoctlRecord }>,
+): CoverageMatrix {
   const cells: CoverageMatrix['cells'] = {};
   for (const row of ROWS) {
     cells[row] = {};
     for (const c of CATEGORIES) (cells[row] as Record<string, unknown>)[c] = { passed: 0, total: 0, applies: applies(row, c) };
   }
+  const unobserved: CoverageMatrix['unobserved'] = [];
   for (const t of tests) {
     const cov = parseCoverage(t.name);
     if (!cov || t.state === 'skip') continue;
     for (const row of cov.rows) {
+      if (IOCTL_ROWS.has(row)) {
+        const why = !t.ioctls
+          ? 'no record of its ioctls'
+          : !t.ioctls[row]?.calls
+            ? `never issued it${t.ioctls[TRACE_OVERFLOW] ? ' (the trace overflowed)' : ''}`
+            : undefined;
+        if (why) {
+          unobserved.push({ test: t.name, row, why });
+          continue;
+        }
+      }
       const cell = cells[row]?.[cov.category];
       if (!cell) continue;
       cell.total++;
@@ -120,7 +154,7 @@ export function coverageMatrix(tests: ReadonlyArray<{ name: string; state: 'pass
       if (cell?.applies && cell.total === 0) empty.push({ row, category: c });
     }
   }
-  return { rows: ROWS, categories: CATEGORIES, cells, empty };
+  return { rows: ROWS, categories: CATEGORIES, cells, empty, unobserved };
 }
 
 /** The matrix as text: "n" per cell, "-" where it does not apply, "." when empty. */

@@ -6,32 +6,53 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chooseAccel } from './accel.js';
 import { coverageMatrix } from './coverage.js';
+import { qemuCoverageEnv, saveDriverGcda } from './line-coverage.js';
 import { readManifest } from './manifest.js';
 import { outDir } from './paths.js';
 import { log } from './progress.js';
 import { type GuestRun, runGuest } from './vm.js';
 
+/** Which guest kernel: Debian's, as users run it, or the debug build. */
+export type GuestKernel = 'debian' | 'debug';
+
 export interface SessionOptions {
   /** 'suite' (default): the guest test suite; 'bench': the benchmarks. */
   mode?: 'suite' | 'bench';
+  /** 'debian' (default) or 'debug' (needs a build with --debug-kernel). */
+  kernel?: GuestKernel;
   /** Extra QEMU arguments. */
   extraArgs?: string[];
 }
 
 export async function bootGuestSuite(options: SessionOptions = {}): Promise<GuestRun> {
   const mode = options.mode ?? 'suite';
+  const which = options.kernel ?? 'debian';
   const m = await readManifest();
+  if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
+  const guest = which === 'debug' && m.debug ? m.debug : m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
-  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : 'guest-console.log');
+  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : which === 'debug' ? 'guest-debug-console.log' : 'guest-console.log');
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
-  log(`guest: booting Linux ${m.kernelRelease} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
+  log(`guest: booting Linux ${guest.kernelRelease}${which === 'debug' ? ' (debug)' : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
+  // Every KASAN report, not only the first.
+  // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a or b.
+  const filter = process.env.OSSA_GUEST_FILTER;
+  if (filter && !/^[\w.,/-]+$/.test(filter)) throw new Error(`OSSA_GUEST_FILTER=${filter}: only letters, digits, '.', '_', '-', '/' and ','`);
+  const append = [
+    mode === 'bench' ? 'ossa.mode=bench' : '',
+    which === 'debug' ? 'kasan_multi_shot' : '',
+    filter ? `ossa.filter=${filter}` : '',
+  ].filter(Boolean).join(' ');
+  // The debug lane runs the device instrumented too: QEMU with ASan and gcov.
+  const qemu = which === 'debug' && m.qemuAsan ? m.qemuAsan : m.qemu;
   const run = await runGuest({
-    qemu: m.qemu,
-    kernel: m.vmlinuz,
-    initrd: m.initrd,
+    qemu,
+    env: { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0', ...qemuCoverageEnv() },
+    kernel: guest.vmlinuz,
+    initrd: guest.initrd,
     consoleLog,
     accel,
-    ...(mode === 'bench' ? { append: 'ossa.mode=bench' } : {}),
+    ...(append ? { append } : {}),
     ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
     onMessage: (msg) => {
       if (msg.type === 'boot') log(`guest: /init running (guest uptime ${msg.uptime} s)`);
@@ -46,15 +67,23 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const fmt = (s: number | undefined): string => (s === undefined ? 'n/a' : `${s.toFixed(1)} s`);
   log(`guest: boot to /init ${fmt(t.toInit)}, boot to first test ${fmt(t.toFirstTest)}, whole run ${fmt(t.total)}`);
   if (run.failure) log(`guest: ${run.failure.message} (console log: ${consoleLog})`);
+  if (which === 'debug' && run.gcov.length) await saveDriverGcda(run.gcov);
   if (mode === 'suite') {
     const matrix = coverageMatrix(run.tests);
-    await writeFile(conformancePath, `${JSON.stringify({ timings: run.timings, ...matrix }, null, 2)}\n`);
+    // Each test's recorded ioctls too: what the matrix was computed from.
+    const tests = run.tests.map((t) => ({ file: t.file, name: t.name, state: t.state, ioctls: t.ioctls ?? null }));
+    await writeFile(conformancePathOf(which), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
   }
   return run;
 }
 
-/** Where the coverage matrix of the last run is written. */
-export const conformancePath = join(outDir, 'conformance.json');
+/** Where the coverage matrix of the last run on a kernel is written. */
+export function conformancePathOf(kernel: GuestKernel): string {
+  return join(outDir, kernel === 'debug' ? 'conformance-debug.json' : 'conformance.json');
+}
+
+/** The matrix of the last run on Debian's kernel. */
+export const conformancePath = conformancePathOf('debian');
 
 /** The message for a failed run: its cause, and where the console log is. */
 export function describeFailure(run: GuestRun): string | undefined {

@@ -3,6 +3,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { manifestPath } from './paths.js';
 
+/** The debug lane: the debug kernel and its image (npm test only). */
+export interface DebugGuest {
+  kernelRelease: string;
+  vmlinuz: string;
+  initrd: string;
+  /** The driver's build folder: its sources and gcov notes (.gcno). */
+  driverBuild: string;
+}
+
 /** What `ci/build.ts` built, for the runners. */
 export interface BuildManifest {
   qemu: string;
@@ -17,6 +26,8 @@ export interface BuildManifest {
   initrd: string;
   probeInitrd: string;
   nativeBinding: string;
+  /** Present when the build was asked for the debug lane (--debug-kernel). */
+  debug?: DebugGuest;
   /** Input hash of each part. */
   keys: Record<string, string>;
   /** Parts this build had to make (the rest came from the cache). */

@@ -7,6 +7,8 @@
 
 export const RESULTS_PORT = 'org.ossa.results';
 
+import type { IoctlRecord } from './coverage.js';
+
 export type TestState = 'pass' | 'fail' | 'skip';
 
 export interface GuestTestResult {
@@ -18,6 +20,8 @@ export interface GuestTestResult {
   durationMs: number;
   /** For failures: the message and stack; for skips: the reason, if any. */
   message?: string;
+  /** The DRM ioctls the test issued, when the guest could trace them. */
+  ioctls?: IoctlRecord;
 }
 
 export type GuestMessage =
@@ -36,6 +40,11 @@ export type GuestMessage =
   /** An error outside any test: a file that failed to load, an unhandled error. */
   | { type: 'error'; file?: string; message: string }
   | { type: 'suite-end'; uptime: number; passed: number; failed: number; skipped: number }
+  /**
+   * A gcov data file of the driver (debug kernel, after the suite): its
+   * path under /sys/kernel/debug/gcov and its bytes in base64.
+   */
+  | { type: 'gcov'; path: string; data: string }
   /** A benchmark's measurements (npm run bench). */
   | { type: 'bench'; name: string; data: unknown };
 

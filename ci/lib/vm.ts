@@ -42,6 +42,8 @@ export interface BootOptions {
   append?: string;
   /** Extra QEMU arguments (devices for benchmarks). */
   extraArgs?: string[];
+  /** Extra environment of QEMU (ASan options, gcov prefix). */
+  env?: Record<string, string>;
   /** Seconds from start until /init reports (default 120). */
   bootTimeoutS?: number;
   /** Seconds without a message on the results channel (default 180). */
@@ -60,6 +62,8 @@ export interface GuestRun {
   errors: Array<{ file?: string; message: string }>;
   /** Kernel WARNINGs and hung-task reports seen on the console. */
   kernelWarnings: string[];
+  /** gcov data files the guest sent (the debug kernel's driver coverage). */
+  gcov: Array<{ path: string; data: Buffer }>;
   /** Benchmark results, by name, in the order they came. */
   bench: Array<{ name: string; data: unknown }>;
   suiteEnded: boolean;
@@ -111,6 +115,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     tests: [],
     errors: [],
     kernelWarnings: [],
+    gcov: [],
     bench: [],
     suiteEnded: false,
     consoleLog: o.consoleLog,
@@ -175,13 +180,23 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
           break;
         case 'test':
           firstResult('first test result');
-          run.tests.push({ file: m.file, name: m.name, state: m.state, durationMs: m.durationMs, ...(m.message ? { message: m.message } : {}) });
+          run.tests.push({
+            file: m.file,
+            name: m.name,
+            state: m.state,
+            durationMs: m.durationMs,
+            ...(m.message ? { message: m.message } : {}),
+            ...(m.ioctls ? { ioctls: m.ioctls } : {}),
+          });
           break;
         case 'error':
           run.errors.push({ ...(m.file ? { file: m.file } : {}), message: m.message });
           break;
         case 'suite-end':
           run.suiteEnded = true;
+          break;
+        case 'gcov':
+          run.gcov.push({ path: m.path, data: Buffer.from(m.data, 'base64') });
           break;
         case 'bench':
           firstResult('first measurement');
@@ -206,7 +221,13 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     message: `guest did not reach /init within ${bootTimeout / 1000} s (last console lines: ${lastLines()})`,
   }));
 
-  child = execa(o.qemu, qemuArgs(o, socketPath), { stdin: 'ignore', reject: false, all: false, buffer: { stdout: false, stderr: true } });
+  child = execa(o.qemu, qemuArgs(o, socketPath), {
+    stdin: 'ignore',
+    reject: false,
+    all: false,
+    buffer: { stdout: false, stderr: true },
+    ...(o.env ? { env: o.env } : {}),
+  });
   const consoleLines = createInterface({ input: child.stdout! });
   // Listen for the end of the console now: it may close before QEMU's exit is seen.
   const consoleClosed = new Promise<void>((resolve) => consoleLines.once('close', resolve));

@@ -17,6 +17,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { qemuCoverageEnv } from '../../ci/lib/line-coverage.js';
 import { readManifest } from '../../ci/lib/manifest.js';
 import { onLines, Qmp, QemuError } from './qmp.js';
 
@@ -31,7 +32,10 @@ export interface QemuOptions {
   memory?: string;
   /** More command-line arguments. */
   extraArgs?: string[];
-  /** The QEMU binary; default: $OSSA_QTEST_QEMU, else the `qemu` field of out/build.json. */
+  /**
+   * The QEMU binary; default: $OSSA_QTEST_QEMU, else the ASan and gcov
+   * build when there is one (npm test), else the `qemu` of out/build.json.
+   */
   qemu?: string;
   /** Milliseconds to wait for QEMU to connect (default 20000). */
   startTimeoutMs?: number;
@@ -82,6 +86,11 @@ function listen(path: string): Promise<Server> {
 }
 
 /** A QEMU process driven through qtest. */
+async function defaultQemu(): Promise<string> {
+  const m = await readManifest();
+  return m.qemuAsan ?? m.qemu;
+}
+
 export class QTest implements AsyncDisposable {
   private readonly queue: Pending[] = [];
   private readonly irqLevels = new Map<number, boolean>();
@@ -105,7 +114,7 @@ export class QTest implements AsyncDisposable {
 
   /** Starts QEMU with the ossa device and connects qtest and QMP. */
   static async start(opts: QemuOptions = {}): Promise<QTest> {
-    const qemu = opts.qemu ?? process.env.OSSA_QTEST_QEMU ?? (await readManifest()).qemu;
+    const qemu = opts.qemu ?? process.env.OSSA_QTEST_QEMU ?? (await defaultQemu());
     const dir = await mkdtemp(join(tmpdir(), 'ossa-qtest-'));
     const qtestPath = join(dir, 'qtest.sock');
     const qmpPath = join(dir, 'qmp.sock');
@@ -132,7 +141,8 @@ export class QTest implements AsyncDisposable {
     ];
     // An ASan build must abort on the first error, and not report QEMU's
     // exit-time leaks as one.
-    const env = { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0' };
+    // A gcov build writes its data under the coverage report's prefix.
+    const env = { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0', ...qemuCoverageEnv() };
     const proc = execa(qemu, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false, env });
     let stderr = '';
     proc.stderr?.setEncoding('utf8');

@@ -19,11 +19,11 @@ async function runOk(dev: Device, commands: CommandStream | Buffer, buffers: Par
 }
 
 describe('commands: results', () => {
-  test(covers(['NOP', 'SUBMIT'], 'good', 'a stream of NOPs only, the largest allowed (1 MiB)'), async () => {
+  test(covers(['NOP', 'SUBMIT'], 'good', 'a stream of NOPs only, the largest allowed (DRM_OSSA_PARAM_MAX_CMD_SIZE)'), async () => {
     using dev = Device.open();
     // A zeroed stream is NOPs: opcode 0, reserved word 0.
     using bo = dev.createBuffer(4096);
-    await runOk(dev, Buffer.alloc(1 << 20), [bo]);
+    await runOk(dev, Buffer.alloc(Number(dev.param('maxCmdSize'))), [bo]);
   });
 
   test(covers('COPY', 'good', 'unaligned, page-crossing and 0-byte copies'), async () => {
@@ -135,21 +135,26 @@ describe('commands: malformed commands fail the job with EINVAL', () => {
 });
 
 describe('commands: faults', () => {
-  const OUTSIDE = 0x40_0000_0000n; // in range for the device, never given to a BO here
-  const cases: Array<[Row, (va: bigint) => CommandStream]> = [
-    ['COPY', (va) => new CommandStream().copy(OUTSIDE, va, 64)],
-    ['FILL', () => new CommandStream().fill(OUTSIDE, 64, 1)],
-    ['CRC32C', (va) => new CommandStream().crc32c(va, 64, OUTSIDE)],
-    ['FMA_F32', (va) => new CommandStream().fmaF32(4, va, va, OUTSIDE, va)],
-    ['FENCE', () => new CommandStream().fence(OUTSIDE, 1n)],
-    ['TIMESTAMP', () => new CommandStream().timestamp(OUTSIDE)],
+  /** The middle of the file's VA range (GET_PARAM): in range for the device, never given to the test's one small BO. */
+  const outside = (dev: Device, bo: { va: bigint; size: number }): bigint => {
+    const va = (dev.param('vaStart') + dev.param('vaSize') / 2n) & ~0xfffn;
+    expect(va >= bo.va + BigInt(bo.size) + 4096n || va + 4096n <= bo.va).toBe(true);
+    return va;
+  };
+  const cases: Array<[Row, (va: bigint, out: bigint) => CommandStream]> = [
+    ['COPY', (va, out) => new CommandStream().copy(out, va, 64)],
+    ['FILL', (_va, out) => new CommandStream().fill(out, 64, 1)],
+    ['CRC32C', (va, out) => new CommandStream().crc32c(va, 64, out)],
+    ['FMA_F32', (va, out) => new CommandStream().fmaF32(4, va, va, out, va)],
+    ['FENCE', (_va, out) => new CommandStream().fence(out, 1n)],
+    ['TIMESTAMP', (_va, out) => new CommandStream().timestamp(out)],
   ];
   test.each(cases.map(([row, make]) => [covers([row, 'SUBMIT'], 'fault', `${row} outside the file's buffers: EFAULT, context banned, others unaffected`), make] as const))(
     '%s',
     async (_name, make) => {
       using dev = Device.open();
       using bo = dev.createBuffer(4096);
-      using f = dev.submit({ commands: make(bo.va), buffers: [bo] });
+      using f = dev.submit({ commands: make(bo.va, outside(dev, bo)), buffers: [bo] });
       expect(await f.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
       expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo] }))).toBe('ECANCELED');
       using other = Device.open();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
-import { CommandStream, Device } from '../../../src/index.js';
+import { CommandStream, Device, type DeviceBuffer } from '../../../src/index.js';
 import { Prng } from '../../../src/prng.js';
 import { bytesU32, refFmaF32 } from '../../../src/reference.js';
 import { WAIT_MS } from '../support/ossa.js';
@@ -17,35 +17,43 @@ import { WAIT_MS } from '../support/ossa.js';
 const rng = (i: number): Prng => new Prng(0x1000 + i);
 
 /**
- * One client: its own file, buffers and jobs on both queues; every result
- * checked. Runs as a child process or a worker thread (same code).
+ * One client: its own file, buffers and jobs on every queue, each waited
+ * for with DRM_IOCTL_SYNCOBJ_WAIT (on the thread pool) on a syncobj of its
+ * own; every result checked. Runs as a child process or a worker thread
+ * (same code). Its message names its context and the queues it saw.
  */
 const CLIENT = `
 const { Device, CommandStream } = await import(process.env.OSSA_LIB);
 const { refCrc32c } = await import(process.env.OSSA_REF);
 const id = Number(process.env.OSSA_CLIENT ?? (await import('node:worker_threads')).workerData);
 const dev = Device.open();
+const queues = Number(dev.param('numQueues'));
+const context = dev.param('contextId');
 const src = dev.createBuffer(1 << 18);
 const dst = dev.createBuffer(1 << 18);
 const out = dev.createBuffer(4096);
+const done = dev.createSyncobj();
 const s = src.map();
 for (let i = 0; i < s.length; i++) s[i] = (i * 31 + id) & 0xff;
 let ok = 0;
 for (let round = 0; round < 6; round++) {
   const f = dev.submit({
-    queue: round % 2,
+    queue: round % queues,
     commands: new CommandStream().copy(src.va, dst.va, 1 << 18).fill(out.va, 64, id).crc32c(dst.va, 1 << 18, out.va + 64n).fence(out.va + 72n, BigInt(round)),
     buffers: [{ buffer: src, access: 'read' }, dst, out],
+    signal: done,
   });
-  const st = await f.settle(${WAIT_MS});
+  if (!(await done.wait(${WAIT_MS}))) throw new Error('client ' + id + ' round ' + round + ': SYNCOBJ_WAIT timed out');
+  const st = await f.settle(0);
   f.close();
+  done.reset();
   const o = Buffer.from(out.map());
   if (st.state !== 'signaled') throw new Error('client ' + id + ' round ' + round + ': ' + JSON.stringify(st));
   if (o.readUInt32LE(0) !== id || o.readUInt32LE(64) !== refCrc32c(s) || o.readBigUInt64LE(72) !== BigInt(round)) throw new Error('client ' + id + ': wrong results');
   ok++;
 }
-src.close(); dst.close(); out.close(); dev.close();
-const msg = 'ok ' + id + ' ' + ok;
+done.close(); src.close(); dst.close(); out.close(); dev.close();
+const msg = ['ok', id, ok, 'context', context, 'queues', queues].join(' ');
 if (process.send) process.send(msg); else (await import('node:worker_threads')).parentPort.postMessage(msg);
 `;
 
@@ -91,6 +99,14 @@ describe('concurrency', () => {
       // Meanwhile, this thread shares buffers and syncobjs across files.
       using a = Device.open();
       using b = Device.open();
+      // A host-side gate: waiters in b (SYNCOBJ_WAIT, WAIT_FOR_SUBMIT) on
+      // an imported copy, woken by a's SYNCOBJ_SIGNAL while the clients run.
+      using gate = a.createSyncobj();
+      const gfd = gate.exportFd();
+      using gateInB = b.importSyncobj(gfd);
+      closeSync(gfd);
+      let gateWoken = 0;
+      const gateWaits = [0, 1].map(() => gateInB.wait(WAIT_MS, { forSubmit: true }).finally(() => gateWoken++));
       using bo = a.createBuffer(1 << 16);
       const fd = a.exportBuffer(bo);
       using imported = b.importBuffer(fd);
@@ -102,21 +118,30 @@ describe('concurrency', () => {
       using t = b.importSyncobj(sfd);
       closeSync(sfd);
       using f = b.submit({ commands: new CommandStream().fill(imported.va, 1 << 16, 77), buffers: [imported], waitFor: [t] });
-      expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+      // DRM_IOCTL_SYNCOBJ_WAIT in b on the imported syncobj of a's job.
+      expect(await t.wait(WAIT_MS)).toBe(true);
       expect(await first.settle(0)).toEqual({ state: 'signaled' });
+      expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
       closeSync(fd);
       expect(await bo.wait(WAIT_MS)).toBe('success');
       expect(Buffer.from(bo.map()).readUInt32LE(0)).toBe(77);
-      expect(a.param('numQueues')).toBe(2n);
-      const results = await Promise.all([...procs, ...threads]);
-      expect(results.sort()).toEqual(['ok 1 6', 'ok 11 6', 'ok 12 6', 'ok 13 6', 'ok 14 6', 'ok 2 6', 'ok 3 6', 'ok 4 6']);
+      expect(gateWoken).toBe(0);
+      gate.signal();
+      expect(await Promise.all(gateWaits)).toEqual([true, true]);
+      const queues = a.param('numQueues');
+      const results = (await Promise.all([...procs, ...threads])).map((m) => m.split(' '));
+      // Every client ran its 6 rounds, each in a context of its own, and saw the queues this file sees.
+      expect(results.map((r) => `${r[0]} ${r[1]} ${r[2]}`).sort()).toEqual(['ok 1 6', 'ok 11 6', 'ok 12 6', 'ok 13 6', 'ok 14 6', 'ok 2 6', 'ok 3 6', 'ok 4 6']);
+      expect(new Set(results.map((r) => r[4])).size).toBe(8);
+      expect(results.map((r) => r[6])).toEqual(results.map(() => String(queues)));
     },
     120_000,
   );
 
-  test(covers(['FMA_F32', 'NOP', 'SUBMIT'], 'concurrency', 'FMA_F32 and NOP jobs from 4 files at once on both queues'), async () => {
+  test(covers(['FMA_F32', 'NOP', 'SUBMIT'], 'concurrency', 'FMA_F32 and NOP jobs from 4 files at once on every queue'), async () => {
     const files = Array.from({ length: 4 }, () => Device.open());
     try {
+      const queues = Number(files[0]!.param('numQueues'));
       const n = 8192;
       const runs = files.map(async (dev, i) => {
         using bo = dev.createBuffer(n * 16);
@@ -124,7 +149,7 @@ describe('concurrency', () => {
         bo.map().set(Buffer.from(words.buffer, words.byteOffset, n * 12));
         const va = bo.va;
         using f = dev.submit({
-          queue: i % 2,
+          queue: i % queues,
           commands: new CommandStream().nop().fmaF32(n, va, va + BigInt(n * 4), va + BigInt(n * 8), va + BigInt(n * 12)).nop(),
           buffers: [bo],
         });
@@ -139,19 +164,41 @@ describe('concurrency', () => {
     }
   });
 
-  test(covers(['SUBMIT', 'COPY', 'BO_CREATE'], 'concurrency', "isolation: the same VA in another context never reaches this file's secret"), async () => {
+  test(covers(['SUBMIT', 'COPY', 'BO_CREATE'], 'concurrency', "isolation: two contexts' jobs at the same VA, at once on two queues, each reach only their own memory"), async () => {
     using a = Device.open();
     using b = Device.open();
-    using secret = a.createBuffer(1 << 16);
-    secret.map().fill(0x5e);
-    using mine = b.createBuffer(1 << 16);
-    using out = b.createBuffer(1 << 16);
-    // b copies from a's VA: either it faults, or it reads b's own memory.
-    using f = b.submit({ commands: new CommandStream().copy(secret.va, out.va, 1 << 16), buffers: [mine, out] });
-    const st = await f.settle(WAIT_MS);
-    if (st.state === 'signaled') expect(out.map().includes(0x5e)).toBe(false);
-    else expect(st).toEqual({ state: 'error', errno: 14 });
-    // And a's buffer is untouched.
-    expect(secret.map().every((x) => x === 0x5e)).toBe(true);
+    const last = Number(a.param('numQueues')) - 1;
+    const size = 1 << 20;
+    // Each file has an address space of its own, laid out alike: the
+    // first buffer of each new file is at the same VA (one shared address
+    // space would give them different VAs).
+    using secret = a.createBuffer(size);
+    using pad = a.createBuffer(8 << 20);
+    using far = a.createBuffer(size);
+    using mine = b.createBuffer(size);
+    using out = b.createBuffer(size);
+    expect(mine.va).toBe(secret.va);
+    const overlaps = (va: bigint, x: DeviceBuffer): boolean => va < x.va + BigInt(x.size) && x.va < va + BigInt(size);
+    expect([overlaps(far.va, mine), overlaps(far.va, out)], "a VA of a's that b does not map").toEqual([false, false]);
+    mine.map().fill(0x3c);
+    far.map().fill(0x5f);
+    // a writes its secret while b copies from the same VA on another queue.
+    for (let round = 0; round < 4; round++) {
+      using fa = a.submit({ queue: 0, commands: new CommandStream().fill(secret.va, size, 0x5e5e5e5e + round), buffers: [secret] });
+      using fb = b.submit({ queue: last, commands: new CommandStream().copy(secret.va, out.va, size), buffers: [mine, out] });
+      expect(await Promise.all([fa.settle(WAIT_MS), fb.settle(WAIT_MS)])).toEqual([{ state: 'signaled' }, { state: 'signaled' }]);
+      // b read its own memory; a's fill reached neither b's buffer nor b's output.
+      expect(out.map().every((x) => x === 0x3c)).toBe(true);
+      expect(mine.map().every((x) => x === 0x3c)).toBe(true);
+      const v = Buffer.from(secret.map());
+      expect([v.readUInt32LE(0), v.readUInt32LE(size - 4)]).toEqual([0x5e5e5e5e + round, 0x5e5e5e5e + round]);
+      out.map().fill(0);
+    }
+    // A VA where a has memory and b has none: b's read faults, and reads nothing.
+    using fb = b.submit({ queue: last, commands: new CommandStream().copy(far.va, out.va, size), buffers: [mine, out] });
+    using fa = a.submit({ queue: 0, commands: new CommandStream().copy(far.va, secret.va, size), buffers: [far, secret] });
+    expect(await Promise.all([fb.settle(WAIT_MS), fa.settle(WAIT_MS)])).toEqual([{ state: 'error', errno: 14 }, { state: 'signaled' }]);
+    expect(out.map().includes(0x5f)).toBe(false);
+    expect(secret.map().every((x) => x === 0x5f)).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { covers } from '../../../../ci/lib/coverage.js';
 import { CommandStream, Device } from '../../../src/index.js';
 import { driverStats, inject } from '../support/debugfs.js';
 import { expectKernelLog } from '../support/kernel-log.js';
-import { errnoOf, WAIT_MS } from '../support/ossa.js';
+import { errnoOf, syncobjWait, WAIT_MS } from '../support/ossa.js';
 
 expectKernelLog(/device reset/);
 
@@ -23,14 +23,18 @@ describe('faults', () => {
     const resets = driverStats().resets;
     using dev = Device.open();
     using bo = dev.createBuffer(4096);
-    inject('inject_hang', 2); // queue 1
-    using hung = dev.submit({ queue: 1, commands: new CommandStream().fill(bo.va, 4096, 1), buffers: [bo] });
-    expect(await hung.settle(WAIT_MS)).toEqual({ state: 'error', errno: 110 });
+    const last = Number(dev.param('numQueues')) - 1;
+    inject('inject_hang', 1 << last); // the last queue
+    using hung = dev.submit({ queue: last, commands: new CommandStream().fill(bo.va, 4096, 1), buffers: [bo] });
+    // DRM_IOCTL_SYNCOBJ_WAIT returns once the timeout handler has failed the
+    // job; the fence carries the error.
+    expect(await syncobjWait(dev, [hung.handle], WAIT_MS)).toBe('ok');
+    expect(await hung.settle(0)).toEqual({ state: 'error', errno: 110 });
     expect(driverStats().resets).toBe(resets + 1);
     expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo] }))).toBe('ECANCELED');
     using next = Device.open();
     using nbo = next.createBuffer(4096);
-    using ok = next.submit({ queue: 1, commands: new CommandStream().fill(nbo.va, 4096, 2), buffers: [nbo] });
+    using ok = next.submit({ queue: last, commands: new CommandStream().fill(nbo.va, 4096, 2), buffers: [nbo] });
     expect(await ok.settle(WAIT_MS)).toEqual({ state: 'signaled' });
   });
 
@@ -60,8 +64,9 @@ describe('faults', () => {
     inject('inject_delay_us', 50_000); // 50 ms after each slice
     using f = dev.submit({ commands: new CommandStream().fmaF32(1 << 18, bo.va, bo.va, bo.va, bo.va + (1n << 20n)), buffers: [bo] });
     expect(await bo.wait(1)).toBe('timeout');
-    expect(await f.wait(1)).toBe(false);
-    expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(await syncobjWait(dev, [f.handle], 1)).toBe('ETIME');
+    expect(await syncobjWait(dev, [f.handle], WAIT_MS)).toBe('ok');
+    expect(await f.settle(0)).toEqual({ state: 'signaled' });
   });
 
   test(covers(['SUBMIT', 'TIMESTAMP', 'NOP'], 'fault', 'a device reset through debugfs: jobs on the rings run again and complete'), async () => {

@@ -5,8 +5,8 @@
 import { closeSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
-import { DRM_IOCTL_GEM_CLOSE, DrmGemClose } from '../../../src/drm.js';
-import { CommandStream, Device, SubmitError } from '../../../src/index.js';
+import { DRM_IOCTL_GEM_CLOSE, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, DrmGemClose } from '../../../src/drm.js';
+import { CommandStream, Device, type Fence, SubmitError } from '../../../src/index.js';
 import { native } from '../../../src/native.js';
 import { Struct } from '../../../src/struct.js';
 import {
@@ -25,9 +25,14 @@ import {
   DrmOssaJob,
   DrmOssaSubmit,
   Param,
+  type ParamName,
 } from '../../../src/uapi.js';
+import { runChildren } from '../support/children.js';
 import { liveObjects } from '../support/debugfs.js';
-import { BAD_POINTER, errnoOf, raw, WAIT_MS } from '../support/ossa.js';
+import { BAD_POINTER, errnoOf, raw, syncobjWait, thrownBy, WAIT_MS } from '../support/ossa.js';
+
+/** Parameters of the device, the same in every file (all but contextId). */
+const DEVICE_PARAMS = (Object.keys(Param) as ParamName[]).filter((n) => n !== 'contextId');
 
 describe('GET_PARAM', () => {
   test(covers('GET_PARAM', 'good', 'every parameter answers, per device or per file'), () => {
@@ -35,7 +40,20 @@ describe('GET_PARAM', () => {
     using b = Device.open();
     for (const name of Object.keys(Param) as Array<keyof typeof Param>) expect(typeof a.param(name)).toBe('bigint');
     expect(a.param('contextId')).not.toBe(b.param('contextId'));
-    expect(a.param('vaStart') + a.param('vaSize')).toBe(1n << 39n);
+    for (const name of DEVICE_PARAMS) expect({ name, value: b.param(name) }).toEqual({ name, value: a.param(name) });
+    // The limits are consistent with each other and with what BO_CREATE gives.
+    const [vaStart, vaSize, maxBo, maxCmd] = (['vaStart', 'vaSize', 'maxBoSize', 'maxCmdSize'] as const).map((n) => a.param(n)) as [bigint, bigint, bigint, bigint];
+    expect(a.param('numQueues')).toBeGreaterThanOrEqual(1n);
+    expect({ vaStart: vaStart % 4096n, vaSize: vaSize % 4096n, maxBo: maxBo % 4096n, maxCmd: maxCmd % 8n }).toEqual({ vaStart: 0n, vaSize: 0n, maxBo: 0n, maxCmd: 0n });
+    expect(vaStart).toBeGreaterThan(0n);
+    expect(vaStart + vaSize).toBeLessThanOrEqual(1n << 64n);
+    expect(maxBo).toBeGreaterThan(0n);
+    expect(maxBo).toBeLessThanOrEqual(vaSize);
+    expect(maxCmd).toBeGreaterThan(0n);
+    expect(maxCmd).toBeLessThanOrEqual(maxBo);
+    using bo = a.createBuffer(1 << 20);
+    expect(bo.va).toBeGreaterThanOrEqual(vaStart);
+    expect(bo.va + BigInt(bo.size)).toBeLessThanOrEqual(vaStart + vaSize);
   });
 
   test(covers('GET_PARAM', 'bad-input', 'unknown parameter, non-zero pad, bad pointer'), () => {
@@ -46,11 +64,50 @@ describe('GET_PARAM', () => {
     expect(errnoOf(() => dev.ioctl('GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, null))).toBe('EFAULT');
   });
 
-  test(covers('GET_PARAM', 'concurrency', 'files opened together each get their own context'), () => {
-    const files = Array.from({ length: 16 }, () => Device.open());
+  test(covers('GET_PARAM', 'concurrency', '3 processes and this one open 16 files together: each its own context, the same device'), async () => {
+    const names = JSON.stringify(DEVICE_PARAMS);
+    // Each child opens 4 files and holds them; once all are released at
+    // once, each asks every parameter of every file 50 times.
+    const script = `
+      const files = Array.from({ length: 4 }, () => lib.Device.open());
+      const ask = (f) => JSON.stringify(Object.fromEntries(${names}.map((n) => [n, String(f.param(n))])));
+      const contexts = files.map((f) => f.param('contextId'));
+      report({ contexts, device: JSON.parse(ask(files[0])) });
+      await released();
+      let changed = 0;
+      for (let i = 0; i < 50; i++) {
+        for (const [k, f] of files.entries()) {
+          if (f.param('contextId') !== contexts[k]) changed++;
+          if (ask(f) !== ask(files[0])) changed++;
+        }
+      }
+      for (const f of files) f.close();
+      report({ changed });
+    `;
+    const files = Array.from({ length: 4 }, () => Device.open());
     try {
-      const ids = new Set(files.map((f) => f.param('contextId')));
-      expect(ids.size).toBe(16);
+      const want = Object.fromEntries(DEVICE_PARAMS.map((n) => [n, String(files[0]!.param(n))]));
+      const mine = files.map((f) => String(f.param('contextId')));
+      // Meanwhile this process asks on the thread pool, 4 files at once.
+      let asked: Promise<string[]> = Promise.resolve([]);
+      const results = await runChildren(script, 3, {
+        whileHeld: (first) => {
+          const reports = first as Array<{ contexts: string[]; device: Record<string, string> }>;
+          const all = [...mine, ...reports.flatMap((r) => r.contexts)];
+          expect(new Set(all).size).toBe(16);
+          for (const r of reports) expect(r.device).toEqual(want);
+          asked = Promise.all(
+            files.map(async (f) => {
+              const p = Struct.from(DrmOssaGetParam, { param: Param.contextId });
+              await f.ioctlAsync('GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, p.bytes);
+              return String(p.big('value'));
+            }),
+          );
+          asked.catch(() => {}); // awaited below
+        },
+      });
+      expect(results).toEqual([{ changed: 0 }, { changed: 0 }, { changed: 0 }]);
+      expect(await asked).toEqual(mine);
     } finally {
       for (const f of files) f.close();
     }
@@ -78,7 +135,9 @@ describe('BO_CREATE, BO_INFO, BO_MMAP_OFFSET', () => {
     const create = (fields: Partial<Record<'size' | 'flags' | 'handle' | 'va', number | bigint>>): string =>
       raw(dev, 'BO_CREATE', DRM_IOCTL_OSSA_BO_CREATE, DrmOssaBoCreate, fields).code;
     expect(create({ size: 0 })).toBe('EINVAL');
-    expect(create({ size: (1n << 30n) + 1n })).toBe('EINVAL');
+    const max = dev.param('maxBoSize');
+    expect(create({ size: max + 1n })).toBe('EINVAL');
+    expect(create({ size: max + 4096n })).toBe('EINVAL');
     expect(create({ size: 0xffff_ffff_ffff_f000n })).toBe('EINVAL');
     expect(create({ size: 4096, flags: 2 })).toBe('EINVAL');
     expect(create({ size: 4096, flags: 0x8000_0000 })).toBe('EINVAL');
@@ -119,18 +178,47 @@ describe('BO_CREATE, BO_INFO, BO_MMAP_OFFSET', () => {
     expect(liveObjects().bos).toBe(before.bos);
   });
 
-  test(covers('BO_CREATE', 'concurrency', 'many files create buffers at once; each sees only its own'), () => {
+  test(covers('BO_CREATE', 'concurrency', 'many files create buffers at once (64 creates in flight); each sees only its own'), async () => {
     const files = Array.from({ length: 8 }, () => Device.open());
     try {
-      const bos = files.map((f) => f.createBuffer(4096));
-      // The same handle number in another file is another buffer or nothing.
-      for (let i = 0; i < files.length; i++) {
-        const next = files[(i + 1) % files.length] as Device;
-        const info = Struct.from(DrmOssaBoInfo, { handle: (bos[i] as { handle: number }).handle });
-        const code = errnoOf(() => next.ioctl('BO_INFO', DRM_IOCTL_OSSA_BO_INFO, info.bytes));
-        if (code === 'ok') expect(info.big('va')).toBe((bos[(i + 1) % files.length] as { va: bigint }).va);
+      // File i makes 8 buffers of i + 1 pages: all 64 creates are queued on
+      // libuv's thread pool together.
+      const created = await Promise.all(
+        files.map((f, i) =>
+          Promise.all(
+            Array.from({ length: 8 }, async () => {
+              const s = Struct.from(DrmOssaBoCreate, { size: 4096 * (i + 1) });
+              await f.ioctlAsync('BO_CREATE', DRM_IOCTL_OSSA_BO_CREATE, s.bytes);
+              return { handle: s.num('handle'), size: s.num('size'), va: s.big('va') };
+            }),
+          ),
+        ),
+      );
+      const info = (f: Device, handle: number): { code: string; size: number; va: bigint } => {
+        const s = Struct.from(DrmOssaBoInfo, { handle });
+        const code = errnoOf(() => f.ioctl('BO_INFO', DRM_IOCTL_OSSA_BO_INFO, s.bytes));
+        return { code, size: s.num('size'), va: s.big('va') };
+      };
+      for (const [i, own] of created.entries()) {
+        const file = files[i] as Device;
+        // Its own: distinct handles, the size asked, VAs that do not overlap.
+        expect(new Set(own.map((b) => b.handle)).size).toBe(own.length);
+        expect(own.map((b) => b.size)).toEqual(own.map(() => 4096 * (i + 1)));
+        const ranges = own.map((b) => [b.va, b.va + BigInt(b.size)] as const).sort((x, y) => (x[0] < y[0] ? -1 : 1));
+        for (let k = 1; k < ranges.length; k++) expect(ranges[k]![0]).toBeGreaterThanOrEqual(ranges[k - 1]![1]);
+        for (const b of own) expect(info(file, b.handle)).toEqual({ code: 'ok', size: b.size, va: b.va });
+        // The same handle number in the next file is that file's own buffer, or nothing.
+        const j = (i + 1) % files.length;
+        for (const b of own) {
+          const theirs = created[j]!.find((x) => x.handle === b.handle);
+          const got = info(files[j] as Device, b.handle);
+          if (theirs) expect(got).toEqual({ code: 'ok', size: theirs.size, va: theirs.va });
+          else expect(got.code).toBe('ENOENT');
+        }
       }
-      for (const b of bos) b.close();
+      for (const [i, own] of created.entries()) {
+        for (const b of own) expect(raw(files[i] as Device, 'GEM_CLOSE', DRM_IOCTL_GEM_CLOSE, DrmGemClose, { handle: b.handle }).code).toBe('ok');
+      }
     } finally {
       for (const f of files) f.close();
     }
@@ -158,15 +246,18 @@ describe('SUBMIT', () => {
     using cmd = dev.createBuffer(4096, { deviceReadOnly: true });
     cmd.map().set(new CommandStream().nop().toBuffer());
     const ok = { cmd_va: cmd.va, cmd_size: 8, queue: 0 };
+    const queues = Number(dev.param('numQueues'));
+    const maxCmd = Number(dev.param('maxCmdSize'));
     const refs = [{ handle: cmd.handle, flags: 1 }];
     expect(submitRaw(dev, ok, refs)).toEqual({ code: 'ok', status: 0 });
     const cases: Array<[string, Parameters<typeof submitRaw>[1], Parameters<typeof submitRaw>[2], string]> = [
       ['flags', { ...ok, flags: 1 }, refs, 'EINVAL'],
       ['pad', { ...ok, pad: 1 }, refs, 'EINVAL'],
-      ['queue', { ...ok, queue: 2 }, refs, 'EINVAL'],
+      ['queue', { ...ok, queue: queues }, refs, 'EINVAL'],
+      ['queue huge', { ...ok, queue: 0xffff_ffff }, refs, 'EINVAL'],
       ['cmd_size 0', { ...ok, cmd_size: 0 }, refs, 'EINVAL'],
       ['cmd_size unaligned', { ...ok, cmd_size: 12 }, refs, 'EINVAL'],
-      ['cmd_size huge', { ...ok, cmd_size: (1 << 20) + 8 }, refs, 'EINVAL'],
+      ['cmd_size above the maximum', { ...ok, cmd_size: maxCmd + 8 }, refs, 'EINVAL'],
       ['cmd_va unaligned', { ...ok, cmd_va: cmd.va + 4n }, refs, 'EINVAL'],
       ['stream outside the BOs', { ...ok, cmd_va: cmd.va + 4096n }, refs, 'EINVAL'],
       ['stream overflowing', { ...ok, cmd_va: 0xffff_ffff_ffff_fff8n }, refs, 'EINVAL'],
@@ -199,13 +290,14 @@ describe('SUBMIT', () => {
     expect(submitRaw(dev, ok, refs, { jobs: BAD_POINTER }).code).toBe('EFAULT');
   });
 
-  test(covers('SUBMIT', 'good', 'a batch on both queues, ordered by implicit sync on a shared buffer'), async () => {
+  test(covers('SUBMIT', 'good', 'a batch on the first and last queues, ordered by implicit sync on a shared buffer'), async () => {
     using dev = Device.open();
     using a = dev.createBuffer(1 << 16);
     using b = dev.createBuffer(1 << 16);
+    const last = Number(dev.param('numQueues')) - 1;
     const fences = dev.submitBatch([
       { queue: 0, commands: new CommandStream().fill(a.va, 1 << 16, 0x01020304), buffers: [a] },
-      { queue: 1, commands: new CommandStream().copy(a.va, b.va, 1 << 16), buffers: [{ buffer: a, access: 'read' }, b] },
+      { queue: last, commands: new CommandStream().copy(a.va, b.va, 1 << 16), buffers: [{ buffer: a, access: 'read' }, b] },
     ]);
     expect(await fences[1]?.settle(WAIT_MS)).toEqual({ state: 'signaled' });
     expect(Buffer.from(b.map()).readUInt32LE((1 << 16) - 4)).toBe(0x01020304);
@@ -215,16 +307,15 @@ describe('SUBMIT', () => {
   test(covers('SUBMIT', 'bad-input', 'one bad job in a batch: nothing runs, statuses say which'), async () => {
     using dev = Device.open();
     using a = dev.createBuffer(4096);
-    try {
+    const err = thrownBy(() =>
       dev.submitBatch([
         { commands: new CommandStream().fill(a.va, 4096, 7), buffers: [a] },
-        { queue: 9, commands: new CommandStream().nop(), buffers: [a] },
+        { queue: Number(dev.param('numQueues')), commands: new CommandStream().nop(), buffers: [a] },
         { commands: new CommandStream().fill(a.va, 4096, 8), buffers: [a] },
-      ]);
-      expect.fail('a batch with a bad job was queued');
-    } catch (err) {
-      expect((err as SubmitError).statuses).toEqual([-125, -22, -125]);
-    }
+      ]),
+    );
+    expect(err, 'a batch with a bad job was queued').toBeInstanceOf(SubmitError);
+    expect({ code: (err as SubmitError).code, statuses: (err as SubmitError).statuses }).toEqual({ code: 'EINVAL', statuses: [-125, -22, -125] });
     await new Promise((r) => setTimeout(r, 100));
     expect(Buffer.from(a.map()).readUInt32LE(0)).toBe(0);
   });
@@ -240,11 +331,13 @@ describe('SUBMIT', () => {
     expect(dst.map()[(1 << 20) - 1]).toBe(0x5c);
   });
 
-  test(covers(['SUBMIT', 'SYNCOBJ_WAIT'], 'bad-input', 'waiting for a syncobj that has no fence yet is EINVAL'), () => {
+  test(covers(['SUBMIT', 'SYNCOBJ_WAIT'], 'bad-input', 'waiting for a syncobj that has no fence yet is EINVAL'), async () => {
     using dev = Device.open();
     using bo = dev.createBuffer(4096);
     using empty = dev.createSyncobj();
+    // A job's in-syncobj, and DRM_IOCTL_SYNCOBJ_WAIT without WAIT_FOR_SUBMIT.
     expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo], waitFor: [empty] }))).toBe('EINVAL');
+    expect(await syncobjWait(dev, [empty.handle], WAIT_MS)).toBe('EINVAL');
   });
 
   test(covers(['SUBMIT', 'SYNCOBJ_WAIT', 'SYNCOBJ_CREATE', 'SYNCOBJ_DESTROY'], 'leak', '100 jobs leave no job, buffer or context behind'), async () => {
@@ -252,11 +345,19 @@ describe('SUBMIT', () => {
     {
       using dev = Device.open();
       using bo = dev.createBuffer(4096);
+      const queues = Number(dev.param('numQueues'));
+      // Every 10 jobs, one DRM_IOCTL_SYNCOBJ_WAIT (WAIT_ALL) on their 10 out-syncobjs.
+      let batch: Fence[] = [];
       for (let i = 0; i < 100; i++) {
-        using f = dev.submit({ queue: i % 2, commands: new CommandStream().fill(bo.va, 64, i), buffers: [bo] });
-        if (i % 10 === 9) expect(await f.wait(WAIT_MS)).toBe(true);
+        batch.push(dev.submit({ queue: i % queues, commands: new CommandStream().fill(bo.va, 64, i), buffers: [bo] }));
+        if (i % 10 !== 9) continue;
+        expect(await syncobjWait(dev, batch.map((f) => f.handle), WAIT_MS, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL)).toBe('ok');
+        for (const f of batch) expect(await f.settle(0)).toEqual({ state: 'signaled' });
+        for (const f of batch) f.close();
+        batch = [];
       }
       expect(await bo.wait(WAIT_MS)).toBe('success');
+      expect(Buffer.from(bo.map()).readUInt32LE(0)).toBe(99);
     }
     await new Promise((r) => setTimeout(r, 200));
     expect(liveObjects()).toEqual(before);

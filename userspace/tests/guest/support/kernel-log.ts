@@ -53,7 +53,13 @@ export function expectKernelLog(pattern: RegExp): void {
   expected.push(pattern);
 }
 
-const TROUBLE = /\bWARNING:|\bBUG:|\bOops\b|kernel BUG at|general protection fault|Call Trace:|------------\[ cut here \]/;
+/**
+ * Kernel trouble, including the debug kernel's checkers: KASAN and
+ * sleeping-in-atomic reports start with "BUG:", lockdep's with "WARNING:",
+ * DEBUG_OBJECTS with "ODEBUG:", DMA-API debugging with "DMA-API:".
+ */
+const TROUBLE =
+  /\bWARNING:|\bBUG:|\bOops\b|kernel BUG at|general protection fault|Call Trace:|------------\[ cut here \]|^ODEBUG: |^DMA-API: \S+ \S+: |UBSAN: |INFO: task .* blocked|rcu: INFO: /;
 
 /**
  * Records that fail a test file: kernel warnings, bugs and oopses, and any

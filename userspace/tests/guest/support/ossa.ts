@@ -1,19 +1,40 @@
 /** Helpers of the conformance suite: raw ioctls with chosen fields, errno capture. */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { DRM_IOCTL_SYNCOBJ_WAIT, DrmSyncobjWait } from '../../../src/drm.js';
+import { wrapNativeError } from '../../../src/errors.js';
 import { Device, OssaError } from '../../../src/index.js';
 import { native } from '../../../src/native.js';
 import { Struct, type StructDef } from '../../../src/struct.js';
 
 export const WAIT_MS = 20_000;
 
-/** The errno code an action fails with, or 'ok'. */
+/**
+ * The errno code an action fails with, or 'ok'. Errors of the library
+ * (OssaError) and of the native binding (mmap, close...) both count; any
+ * other error is rethrown.
+ */
 export function errnoOf(fn: () => unknown): string {
   try {
     fn();
   } catch (err) {
-    if (err instanceof OssaError) return err.code;
-    throw err;
+    const e = wrapNativeError(err, 'native');
+    if (e instanceof OssaError) return e.code;
+    throw e;
   }
   return 'ok';
+}
+
+/**
+ * What an action throws, or undefined when it returns: for asserting on
+ * the error outside any try/catch, so that no assertion is swallowed.
+ */
+export function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
 }
 
 export async function errnoOfAsync(fn: () => Promise<unknown>): Promise<string> {
@@ -47,3 +68,42 @@ export function u32Array(values: readonly number[]): { buf: Buffer; addr: bigint
 
 /** An address no process maps: the kernel must answer EFAULT. */
 export const BAD_POINTER = 0xdead_0000_0000n;
+
+/**
+ * DRM_IOCTL_SYNCOBJ_WAIT on libuv's thread pool for up to `timeoutMs`:
+ * 'ok' when the syncobjs signalled (all of them with WAIT_ALL), 'ETIME'
+ * when the time ran out, or the errno code the kernel answered.
+ */
+export async function syncobjWait(dev: Device, handles: readonly number[], timeoutMs: number, flags = 0): Promise<string> {
+  // The struct and the handle array share one buffer, which the binding
+  // keeps alive until the call returns.
+  const mem = Buffer.alloc(DrmSyncobjWait.size + 4 * Math.max(1, handles.length));
+  const arr = mem.subarray(DrmSyncobjWait.size);
+  handles.forEach((h, i) => arr.writeUInt32LE(h, 4 * i));
+  new Struct(DrmSyncobjWait, mem)
+    .set('handles', native().address(arr))
+    .set('count_handles', handles.length)
+    .set('timeout_nsec', process.hrtime.bigint() + BigInt(Math.round(timeoutMs * 1e6)))
+    .set('flags', flags);
+  return errnoOfAsync(() => dev.ioctlAsync('DRM_IOCTL_SYNCOBJ_WAIT', DRM_IOCTL_SYNCOBJ_WAIT, mem));
+}
+
+/**
+ * How many of this process's fds are open on a file of the given kind,
+ * by the target of /proc/self/fd/N: e.g. 'anon_inode:syncobj_file' (a
+ * syncobj fd) or 'anon_inode:sync_file'.
+ */
+export function openFdsOf(target: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === target) n++;
+    } catch {
+      // closed meanwhile (e.g. the directory's own fd)
+    }
+  }
+  return n;
+}
+
+/** The kind of file /proc/self/fd shows for a syncobj fd. */
+export const SYNCOBJ_FD = 'anon_inode:syncobj_file';

@@ -1,24 +1,52 @@
 /**
- * Run before every guest test file (vitest setupFiles): after the file,
- * the kernel log must hold no warning, bug, oops or undeclared ossa error,
- * and the driver's object counts must be back where they were.
+ * Run before every guest test file (vitest setupFiles):
+ * - each test's DRM ioctls are recorded from the kernel's syscall trace,
+ *   for the coverage matrix (support/ioctl-trace.ts);
+ * - after each test, the kernel log since it began must hold no warning,
+ *   bug, oops, debug-checker report or undeclared ossa error, so that a
+ *   KASAN, lockdep, DEBUG_OBJECTS or DMA-API report fails the test that
+ *   was running (the whole report stays in the console log);
+ * - after the file, the driver's object counts must be back where they
+ *   were, and on a kernel with kmemleak a scan must find nothing new.
  */
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { liveObjects, until } from './debugfs.js';
+import { clearIoctlTrace, ioctlTraceAvailable, startIoctlTrace, takeIoctlRecord } from './ioctl-trace.js';
 import { kernelLogSeq, kernelLogSince, kernelTrouble } from './kernel-log.js';
+import { kmemleakAvailable, kmemleakScan } from './kmemleak.js';
 
-let seq = -1;
+let fileSeq = -1;
+let testSeq = -1;
 let baseline: ReturnType<typeof liveObjects> | undefined;
+const tracing = ioctlTraceAvailable();
 
 beforeAll(() => {
-  seq = kernelLogSeq();
+  fileSeq = kernelLogSeq();
   baseline = liveObjects();
+  if (tracing) startIoctlTrace();
+});
+
+beforeEach(() => {
+  testSeq = kernelLogSeq();
+  if (tracing) clearIoctlTrace();
+});
+
+afterEach((context) => {
+  if (tracing) (context.task.meta as { ioctls?: unknown }).ioctls = takeIoctlRecord();
+  const trouble = kernelTrouble(kernelLogSince(testSeq));
+  // Reported once, by the test that was running; the file check skips it.
+  testSeq = kernelLogSeq();
+  fileSeq = Math.max(fileSeq, testSeq);
+  expect(trouble.join('\n'), 'kernel log during this test (whole report: the console log)').toBe('');
 });
 
 afterAll(async () => {
   const want = baseline;
   await until(() => JSON.stringify(liveObjects()) === JSON.stringify(want), 5000);
-  const trouble = kernelTrouble(kernelLogSince(seq));
-  expect(trouble.join('\n'), 'kernel log during this file').toBe('');
+  const trouble = kernelTrouble(kernelLogSince(fileSeq));
+  expect(trouble.join('\n'), 'kernel log after this file\'s last test').toBe('');
   expect(liveObjects(), 'driver objects (debugfs stats) back to their count before this file').toEqual(want);
+  if (kmemleakAvailable()) {
+    expect(kmemleakScan(), 'kmemleak: objects leaked (unreferenced for 5 s or more) by this file or an earlier one').toBe('');
+  }
 });

@@ -1,0 +1,52 @@
+/**
+ * The guest suite, seen from the host: boots the guest on one kernel while
+ * the test file is collected, then turns each guest test into a host test
+ * of its own, so that a guest failure fails that test with the guest's
+ * message. Used once per guest kernel (ci/tests/guest*.test.ts).
+ */
+import { describe, expect, test } from 'vitest';
+import { coverageMatrix } from './coverage.js';
+import { bootGuestSuite, describeFailure, type GuestKernel } from './guest-session.js';
+
+export async function defineGuestSuite(kernel: GuestKernel): Promise<void> {
+  const run = await bootGuestSuite({ kernel });
+
+  describe(kernel === 'debug' ? 'guest (debug kernel)' : 'guest', () => {
+    test('boots, runs its suite and powers off cleanly', () => {
+      const failure = describeFailure(run);
+      if (failure) expect.fail(failure);
+      expect(run.suiteEnded).toBe(true);
+    });
+
+    test('kernel log has no warnings and no debug-checker findings', () => {
+      expect(run.kernelWarnings, `console log: ${run.consoleLog}`).toEqual([]);
+    });
+
+    test('every guest test file loaded and passed its kernel-log and leak checks', () => {
+      const msgs = run.errors.map((e) => `${e.file ?? '(suite)'}: ${e.message}`);
+      expect(msgs, `console log: ${run.consoleLog}`).toEqual([]);
+    });
+
+    const partial = process.env.OSSA_GUEST_FILTER ? `OSSA_GUEST_FILTER=${process.env.OSSA_GUEST_FILTER} ran part of the suite` : undefined;
+    test.skipIf(partial)(`coverage matrix: every applicable cell has a test (out/conformance*.json)${partial ? ` (skipped: ${partial})` : ''}`, () => {
+      const m = coverageMatrix(run.tests);
+      expect(m.empty.map((e) => `${e.row}/${e.category}`)).toEqual([]);
+    });
+
+    test('every ioctl a test claims in its name, it issued (kernel syscall trace)', () => {
+      const m = coverageMatrix(run.tests);
+      expect(m.unobserved.map((u) => `${u.test}: ${u.row}: ${u.why}`)).toEqual([]);
+    });
+
+    for (const r of run.tests) {
+      const name = `${r.file} > ${r.name}`;
+      if (r.state === 'skip') {
+        test.skip(`${name}${r.message ? ` (skipped in guest: ${r.message})` : ' (skipped in guest)'}`, () => {});
+        continue;
+      }
+      test(name, () => {
+        if (r.state === 'fail') expect.fail(`failed in the guest:\n${r.message ?? '(no message)'}`);
+      });
+    }
+  });
+}

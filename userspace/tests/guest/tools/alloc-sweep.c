@@ -1,0 +1,1492 @@
+// SPDX-License-Identifier: MIT
+/*
+ * alloc-sweep: make each kernel allocation on each ossa ioctl path fail once.
+ *
+ *   alloc-sweep NODE PATH...
+ *
+ * NODE is the accel node (/dev/accel/accel0). PATH is one of open, close,
+ * bo-create, submit, bo-wait, prime-export, prime-import, syncobj-create,
+ * or "all"; the paths run in the order given.
+ *
+ * Method. The kernel's /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)
+ * makes the N-th fault-injection point that this thread reaches fail: a
+ * slab allocation with CONFIG_FAILSLAB, a page allocation with
+ * CONFIG_FAIL_PAGE_ALLOC. Which allocations count (sleeping ones, order-0
+ * pages, ...) is set by the caller in /sys/kernel/debug/failslab and
+ * /sys/kernel/debug/fail_page_alloc before running this program. For each
+ * path, for n = 1, 2, 3, ...:
+ *
+ *   1. set up the preconditions, unarmed, in a fresh open file;
+ *   2. write n to fail-nth, make the one system call under test, read
+ *      fail-nth back (0: the n-th point was reached and failed; > 0: the
+ *      call finished before reaching it) and write 0 to disarm. Nothing
+ *      else runs in between: no stdio, no malloc, no other system call;
+ *   3. check what the call left behind (below), tear down, and check that
+ *      the file can still run a NOP job that signals its out-syncobj
+ *      within 10 s (for open and close: the opened file, or a fresh one).
+ *
+ * The sweep of a path stops at the first n whose fault is not injected:
+ * the path has n - 1 injection points. It stops at 10000 iterations
+ * otherwise ("capped"; "points" is then 10000, a lower bound).
+ *
+ * fail-nth is opened once, before any sweep, so that its own open is never
+ * in an armed window. All memory is locked (mlockall) and the stack is
+ * touched beforehand: a page fault of this process in an armed window
+ * would count as an injection point (and an injected failure there would
+ * kill the process). Two files of the device stay open throughout: the
+ * device's open count never drops to 0 between iterations, and the
+ * context-id xarray keeps its node, so that opening a file reaches the same
+ * allocations in every iteration.
+ *
+ * Every iteration starts from a fresh open file, because a file's page
+ * tables, handle idr and reservation objects keep allocations from one
+ * iteration to the next: reusing a file would change how many points the
+ * next call reaches.
+ *
+ * Paths, with what each iteration checks after the call:
+ *   open            open(2) of NODE. On success the file must run a NOP job;
+ *                   it is then closed.
+ *   close           close(2) of a file holding a 64 KiB BO and a syncobj (so
+ *                   that the release path frees a mapping and a syncobj).
+ *                   A fresh file must then run a NOP job.
+ *   bo-create       DRM_IOCTL_OSSA_BO_CREATE of 64 KiB. On success: size and
+ *                   VA as BO_INFO reports them, and a FILL job over the whole
+ *                   BO (its device mapping is complete); then GEM_CLOSE.
+ *   submit          DRM_IOCTL_OSSA_SUBMIT of 3 jobs on 4 BOs (command, SRC,
+ *                   MID, DST), 2 in-syncobjs signalled beforehand with
+ *                   DRM_IOCTL_SYNCOBJ_SIGNAL, an out-syncobj per job:
+ *                     job 0, queue 0: FILL MID;             in: S0
+ *                     job 1, queue 1: COPY SRC -> DST[lo];  in: S0, S1
+ *                     job 2, queue 0: COPY MID -> DST[hi];  (after job 0 and
+ *                                     job 1 by implicit sync on MID and DST)
+ *                   The out-syncobjs of the jobs with status 0 are waited
+ *                   for (10 s), then BO_WAIT on the command BO, which every
+ *                   job reads, waits for any other job that might run.
+ *                   After a success: every status 0, every out-syncobj
+ *                   signalled, and the data the jobs wrote. After a failure:
+ *                   each job with a status other than 0 did not run (its
+ *                   destination holds the old pattern) and its out-syncobj
+ *                   has no fence (SYNCOBJ_WAIT, flags 0, timeout 0: EINVAL
+ *                   for no fence, ETIME for an unsignalled one); a job with
+ *                   status 0 was queued (see below) and is reported as wrong
+ *                   too, since a failed SUBMIT should run no job.
+ *   bo-wait         DRM_IOCTL_OSSA_BO_WAIT, 5 s, on a 1 MiB BO that a job
+ *                   (16 FILLs of the whole BO) is writing. On success the
+ *                   job must be complete and its job_status SUCCESS; in any
+ *                   case the job must complete and leave its data.
+ *   prime-export    DRM_IOCTL_PRIME_HANDLE_TO_FD of a 64 KiB BO. The dma-buf
+ *                   must import back to the same handle; after a failure an
+ *                   unarmed export must work. The fd is closed.
+ *   prime-import    DRM_IOCTL_PRIME_FD_TO_HANDLE of a dma-buf exported from a
+ *                   second open file. On success: BO_INFO, and a FILL job in
+ *                   the importing file whose data the exporter sees; after a
+ *                   failure an unarmed import must work. Then GEM_CLOSE.
+ *   syncobj-create  DRM_IOCTL_SYNCOBJ_CREATE with DRM_SYNCOBJ_CREATE_SIGNALED
+ *                   (the flag adds the stub fence's allocation to the path).
+ *                   The syncobj must be signalled; then SYNCOBJ_DESTROY.
+ *
+ * Output: one JSON object per path on stdout, one line each:
+ *   {"path":"submit","points":N,"capped":false,
+ *    "results":[{"n":1,"injected":true,"ret":-12,"errno":"ENOMEM"},...],
+ *    "unusable":[n,...],"wrong":[{"n":n,"what":"..."},...]}
+ * "ret" is 0 for success (also for open, which returns a file descriptor)
+ * or -errno; "errno" is its name, or null. Results of submit also carry
+ * "status": each job's drm_ossa_job.status after the call (1 when the
+ * kernel did not write it). Results of bo-wait carry "busy": whether the
+ * job was still running just before the fault was armed. "unusable" lists
+ * the iterations after which the NOP job failed (the reason goes to
+ * stderr); "wrong" what a check above found. A success with the fault
+ * injected is not wrong in itself (the allocation had a fallback); the
+ * caller judges the results.
+ *
+ * Reading the results on the debug kernel: with kmemleak, each tracked
+ * slab allocation is followed by a failslab point of kmemleak's own
+ * metadata, which falls back to kmemleak's pool, so many points "succeed
+ * while injected" without any driver code being involved. Points taken
+ * by the page allocator for slab refills, KASAN's stack depot or THP
+ * attempts depend on the allocator's state, so "points" can vary by a few
+ * between runs (and a sweep can stop one point early). The failslab and
+ * fail_page_alloc stack filters (require-start/end), if the caller sets
+ * them, restrict what counts as a point.
+ *
+ * Exit status: 0 when every sweep ran to its end, findings or not; 1 on a
+ * setup error (stderr names the path, iteration, step and errno; the lines
+ * of the paths done so far are on stdout); 2 on bad usage.
+ *
+ * Assumed where the uapi leaves it open (to confirm on the first run):
+ *   - drm_ossa_job.status is output only: the kernel ignores its input
+ *     value, so 1 can mark "not written" (a SUBMIT that fails before it
+ *     looks at the jobs writes none).
+ *   - The uapi header and the design say a SUBMIT is all or nothing;
+ *     docs/uapi.md and ossa_submit_ioctl() say that a failure after every
+ *     job was checked (ossa_job_push(): -ENOMEM or a signal) leaves the
+ *     jobs before the failing one queued, with status 0. Such a job is
+ *     checked for consistency (it ran, its out-syncobj signalled) and still
+ *     reported in "wrong", as "left queued".
+ *   - BO_WAIT's job_status is that of the last job that wrote the BO
+ *     (ossa_bo_last_status()); the NOP and FILL checks read a job's
+ *     status this way, after its out-syncobj signalled.
+ *   - The bo-wait job (16 MiB of FILL) is still running when BO_WAIT is
+ *     called ("busy" says whether it was) and finishes well within the
+ *     driver's job timeout (job_timeout_ms, 2 s by default).
+ *   - Nothing that runs after fail-nth is set in the write(2) that arms
+ *     it, nor in the pread(2) that reads it back, reaches an injection
+ *     point (syzkaller relies on the same).
+ *
+ * Build (static, for the guest):
+ *   cc -O2 -static -Wall -Wextra -Werror -D__user= \
+ *      -I kernel-driver/include/uapi/drm -I <kernel uapi>/drm -I kernel-driver \
+ *      -o alloc-sweep <this file>
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drm.h"
+#include "ossa_accel.h"
+#include "ossa_regs.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+#define __noreturn	__attribute__((noreturn))
+#define noinline	__attribute__((noinline))
+
+#define MAX_ITERATIONS	10000
+#define NSEC_PER_SEC	1000000000LL
+#define WAIT_NS		(10 * NSEC_PER_SEC)	/* usability and teardown waits */
+#define BO_WAIT_NS	(5 * NSEC_PER_SEC)	/* the BO_WAIT under test */
+#define STACK_RESERVE	(128 * 1024)	/* stack touched before mlockall() */
+#define MSG_LEN		160
+
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+
+/* BO of bo-create, close, prime-export and prime-import */
+#define BO_SIZE		(64 * 1024)
+#define BO_FILL		0x600df111u
+#define PRIME_SRC	0x71000000u	/* pattern of the exported BO */
+
+/* submit: 3 jobs over 4 BOs of SUB_SIZE (the command BO: one page) */
+#define SUB_JOBS	3
+#define SUB_SIZE	(16 * 1024)
+#define SUB_HALF	(SUB_SIZE / 2)
+#define SUB_WORDS	(SUB_SIZE / 4)
+#define SUB_HALF_WORDS	(SUB_HALF / 4)
+#define SUB_FILL	0x0ff1ce5au	/* job 0 fills MID with it */
+#define SUB_SRC		0x5a000000u	/* pattern of SRC */
+#define SUB_MID_OLD	0x3c000000u	/* MID before the jobs */
+#define SUB_DST_OLD	0xc3000000u	/* DST before the jobs */
+#define SUB_CMD_STRIDE	64		/* each job's commands, in the command BO */
+#define STATUS_UNSET	1		/* a status the kernel never writes */
+
+/* bo-wait: a job of WAIT_FILLS FILLs of a WAIT_SIZE BO */
+#define WAIT_SIZE	(1024 * 1024)
+#define WAIT_FILLS	16
+#define WAIT_VALUE	0xa5000000u	/* FILL k writes WAIT_VALUE + k */
+
+struct result {
+	unsigned int n;
+	bool injected;
+	bool unusable;
+	int ret;			/* 0, or -errno */
+	int nstatus;			/* submit: entries of status */
+	int32_t status[SUB_JOBS];
+	int busy;			/* bo-wait: 1 or 0; -1 for other paths */
+};
+
+struct finding {
+	unsigned int n;
+	char what[MSG_LEN];
+};
+
+/* A sweep's state, passed to every helper (no global mutable state). */
+struct sweep {
+	const char *node;		/* the accel node */
+	int fail_fd;			/* fail-nth, open throughout */
+	uint32_t queue_hi;		/* queue 1 when the device has it, else 0 */
+	const char *path;		/* the path being swept, for messages */
+	unsigned int n;			/* its iteration, for messages; 0: setup */
+	struct result *res;
+	unsigned int nres, res_cap;
+	struct finding *wrong;
+	unsigned int nwrong, wrong_cap;
+};
+
+struct bo {
+	uint32_t handle;
+	uint64_t va;
+	uint64_t size;
+	uint32_t *map;			/* NULL when not mapped */
+};
+
+struct path {
+	const char *name;
+	void (*iterate)(struct sweep *s, struct result *r);
+};
+
+/* Errno names, also of the kernel-internal values that must not leak out. */
+static const char *errno_name(int err)
+{
+	static const struct {
+		int err;
+		const char *name;
+	} internal[] = {
+		{ 512, "ERESTARTSYS" },
+		{ 513, "ERESTARTNOINTR" },
+		{ 514, "ERESTARTNOHAND" },
+		{ 515, "ENOIOCTLCMD" },
+		{ 516, "ERESTART_RESTARTBLOCK" },
+		{ 517, "EPROBE_DEFER" },
+		{ 524, "ENOTSUPP" },
+		{ 529, "EIOCBQUEUED" },
+	};
+	const char *name = strerrorname_np(err);
+	size_t i;
+
+	if (name)
+		return name;
+	for (i = 0; i < ARRAY_SIZE(internal); i++)
+		if (internal[i].err == err)
+			return internal[i].name;
+	return "EUNKNOWN";
+}
+
+static __noreturn void die(const struct sweep *s, const char *step, int err)
+{
+	if (s->n)
+		fprintf(stderr, "alloc-sweep: %s n=%u: %s: %s (%s)\n",
+			s->path, s->n, step, errno_name(err), strerror(err));
+	else
+		fprintf(stderr, "alloc-sweep: %s: %s: %s (%s)\n",
+			s->path, step, errno_name(err), strerror(err));
+	exit(1);
+}
+
+static void *grow(const struct sweep *s, void *p, unsigned int *cap,
+		  size_t size)
+{
+	unsigned int want = *cap ? *cap * 2 : 64;
+
+	p = realloc(p, (size_t)want * size);
+	if (!p)
+		die(s, "realloc", ENOMEM);
+	*cap = want;
+	return p;
+}
+
+static __printf(3, 4) void
+add_wrong(struct sweep *s, const struct result *r, const char *fmt, ...)
+{
+	struct finding *f;
+	va_list ap;
+
+	if (s->nwrong == s->wrong_cap)
+		s->wrong = grow(s, s->wrong, &s->wrong_cap, sizeof(*s->wrong));
+	f = &s->wrong[s->nwrong++];
+	f->n = r->n;
+	va_start(ap, fmt);
+	vsnprintf(f->what, sizeof(f->what), fmt, ap);
+	va_end(ap);
+}
+
+/* Writes a message for a failed check into @msg; returns false. */
+static __printf(3, 4) bool
+failf(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* fail-nth */
+
+static void fail_write(const struct sweep *s, unsigned int n, const char *step)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+	ssize_t ret = pwrite(s->fail_fd, buf, len, 0);
+
+	if (ret != len)
+		die(s, step, ret < 0 ? errno : EIO);
+}
+
+/* Arms fail-nth: the n-th injection point this thread reaches fails. */
+static void fail_arm(const struct sweep *s, unsigned int n)
+{
+	fail_write(s, n, "write " FAIL_NTH);
+}
+
+/*
+ * Reads fail-nth back and disarms it. Returns whether the armed fault was
+ * injected: the value read is 0 once the n-th point was reached.
+ */
+static bool fail_check(const struct sweep *s)
+{
+	char buf[16], *end;
+	unsigned long left;
+	ssize_t len;
+	int err;
+
+	len = pread(s->fail_fd, buf, sizeof(buf) - 1, 0);
+	err = errno;
+	fail_write(s, 0, "disarm " FAIL_NTH);
+	if (len <= 0)
+		die(s, "read " FAIL_NTH, len < 0 ? err : EIO);
+	buf[len] = '\0';
+	errno = 0;
+	left = strtoul(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n'))
+		die(s, "parse " FAIL_NTH, errno ? errno : EINVAL);
+	return left == 0;
+}
+
+/* Little-endian encoders of the commands (docs/hardware.md, section 6) */
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t cmd_nop(uint8_t *p)
+{
+	put_le32(p, OSSA_CMD_NOP);
+	put_le32(p + 4, 0);
+	return OSSA_CMD_NOP_SIZE;
+}
+
+static uint32_t cmd_fill(uint8_t *p, uint32_t value, uint64_t dst,
+			 uint64_t size)
+{
+	put_le32(p, OSSA_CMD_FILL);
+	put_le32(p + 4, value);
+	put_le64(p + 8, dst);
+	put_le64(p + 16, size);
+	return OSSA_CMD_FILL_SIZE;
+}
+
+static uint32_t cmd_copy(uint8_t *p, uint64_t src, uint64_t dst,
+			 uint64_t size)
+{
+	put_le32(p, OSSA_CMD_COPY);
+	put_le32(p + 4, 0);
+	put_le64(p + 8, src);
+	put_le64(p + 16, dst);
+	put_le64(p + 24, size);
+	return OSSA_CMD_COPY_SIZE;
+}
+
+/* Data patterns: word i of a BO. The device and the CPU are little-endian. */
+
+static void pattern_fill(uint32_t *map, unsigned int words, uint32_t base)
+{
+	unsigned int i;
+
+	for (i = 0; i < words; i++)
+		map[i] = base + i;
+}
+
+static bool pattern_is(const uint32_t *map, unsigned int first,
+		       unsigned int words, uint32_t base)
+{
+	unsigned int i;
+
+	for (i = first; i < first + words; i++)
+		if (map[i] != base + i)
+			return false;
+	return true;
+}
+
+static bool value_is(const uint32_t *map, unsigned int words, uint32_t value)
+{
+	unsigned int i;
+
+	for (i = 0; i < words; i++)
+		if (map[i] != value)
+			return false;
+	return true;
+}
+
+/* ioctl helpers: each returns 0 or an errno value */
+
+static int bo_create(int fd, uint64_t size, struct bo *bo)
+{
+	struct drm_ossa_bo_create args = { .size = size };
+
+	memset(bo, 0, sizeof(*bo));
+	if (ioctl(fd, DRM_IOCTL_OSSA_BO_CREATE, &args))
+		return errno;
+	bo->handle = args.handle;
+	bo->va = args.va;
+	bo->size = args.size;
+	return 0;
+}
+
+static int bo_map(int fd, struct bo *bo)
+{
+	struct drm_ossa_bo_mmap_offset args = { .handle = bo->handle };
+	void *p;
+
+	if (ioctl(fd, DRM_IOCTL_OSSA_BO_MMAP_OFFSET, &args))
+		return errno;
+	p = mmap(NULL, bo->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)args.offset);
+	if (p == MAP_FAILED)
+		return errno;
+	bo->map = p;
+	return 0;
+}
+
+static int gem_close(int fd, uint32_t handle)
+{
+	struct drm_gem_close args = { .handle = handle };
+
+	return ioctl(fd, DRM_IOCTL_GEM_CLOSE, &args) ? errno : 0;
+}
+
+/* Unmaps and closes a BO. */
+static int bo_destroy(int fd, struct bo *bo)
+{
+	int err = 0, ret;
+
+	if (bo->map && munmap(bo->map, bo->size))
+		err = errno;
+	bo->map = NULL;
+	ret = gem_close(fd, bo->handle);
+	return err ? err : ret;
+}
+
+static int bo_wait(int fd, uint32_t handle, int64_t timeout_ns,
+		   uint32_t *job_status)
+{
+	struct drm_ossa_bo_wait args = {
+		.handle = handle,
+		.timeout_ns = timeout_ns,
+	};
+
+	*job_status = DRM_OSSA_JOB_STATUS_ERROR;
+	if (ioctl(fd, DRM_IOCTL_OSSA_BO_WAIT, &args))
+		return errno;
+	*job_status = args.job_status;
+	return 0;
+}
+
+static int syncobj_create(int fd, uint32_t flags, uint32_t *handle)
+{
+	struct drm_syncobj_create args = { .flags = flags };
+
+	if (ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &args))
+		return errno;
+	*handle = args.handle;
+	return 0;
+}
+
+static int syncobj_destroy(int fd, uint32_t handle)
+{
+	struct drm_syncobj_destroy args = { .handle = handle };
+
+	return ioctl(fd, DRM_IOCTL_SYNCOBJ_DESTROY, &args) ? errno : 0;
+}
+
+static int syncobj_signal(int fd, const uint32_t *handles, uint32_t count)
+{
+	struct drm_syncobj_array args = {
+		.handles = (uintptr_t)handles,
+		.count_handles = count,
+	};
+
+	return ioctl(fd, DRM_IOCTL_SYNCOBJ_SIGNAL, &args) ? errno : 0;
+}
+
+/*
+ * The state of a syncobj, without waiting: 0 when its fence is signalled,
+ * ETIME when it has an unsignalled fence, EINVAL when it has no fence.
+ */
+static int syncobj_poll(int fd, uint32_t handle)
+{
+	struct drm_syncobj_wait args = {
+		.handles = (uintptr_t)&handle,
+		.count_handles = 1,
+	};
+
+	return ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, &args) ? errno : 0;
+}
+
+/* Waits up to @timeout_ns for all of @handles to signal. */
+static int syncobj_wait(int fd, const uint32_t *handles, uint32_t count,
+			int64_t timeout_ns)
+{
+	struct drm_syncobj_wait args = {
+		.handles = (uintptr_t)handles,
+		.count_handles = count,
+		.flags = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
+	};
+	struct timespec now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now))
+		return errno;
+	/* The timeout is absolute, CLOCK_MONOTONIC. */
+	args.timeout_nsec = now.tv_sec * NSEC_PER_SEC + now.tv_nsec +
+			    timeout_ns;
+	return ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, &args) ? errno : 0;
+}
+
+static void job_init(struct drm_ossa_job *job, uint64_t cmd_va,
+		     uint32_t cmd_size, uint32_t queue,
+		     const struct drm_ossa_bo_ref *refs, uint32_t nrefs,
+		     const uint32_t *in, uint32_t nin, uint32_t out)
+{
+	memset(job, 0, sizeof(*job));
+	job->cmd_va = cmd_va;
+	job->cmd_size = cmd_size;
+	job->queue = queue;
+	job->bos = (uintptr_t)refs;
+	job->bo_count = nrefs;
+	job->in_syncobjs = (uintptr_t)in;
+	job->in_syncobj_count = nin;
+	job->out_syncobj = out;
+	job->status = STATUS_UNSET;
+}
+
+static int submit(int fd, struct drm_ossa_job *jobs, uint32_t count)
+{
+	struct drm_ossa_submit args = {
+		.jobs = (uintptr_t)jobs,
+		.job_count = count,
+		.job_stride = sizeof(*jobs),
+	};
+
+	return ioctl(fd, DRM_IOCTL_OSSA_SUBMIT, &args) ? errno : 0;
+}
+
+/* Setup steps: a failure is a setup error */
+
+static int dev_open(const struct sweep *s, const char *step)
+{
+	int fd = open(s->node, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		die(s, step, errno);
+	return fd;
+}
+
+static void setup(const struct sweep *s, int err, const char *step)
+{
+	if (err)
+		die(s, step, err);
+}
+
+/* Creates and maps a BO. */
+static void bo_new(const struct sweep *s, int fd, uint64_t size, struct bo *bo)
+{
+	setup(s, bo_create(fd, size, bo), "DRM_IOCTL_OSSA_BO_CREATE");
+	setup(s, bo_map(fd, bo), "mmap of a BO");
+}
+
+/* Teardown steps: the call under test may have broken them, a finding */
+
+static void teardown_step(struct sweep *s, const struct result *r, int err,
+			  const char *step)
+{
+	if (err)
+		add_wrong(s, r, "teardown: %s: %s", step, errno_name(err));
+}
+
+static void file_close(struct sweep *s, const struct result *r, int fd)
+{
+	teardown_step(s, r, close(fd) ? errno : 0, "close of the file");
+}
+
+/*
+ * Runs one job on queue 0 and waits up to 10 s for its out-syncobj, then
+ * reads its status with BO_WAIT on @status_bo, a BO the job writes.
+ */
+static bool run_job(int fd, uint64_t cmd_va, uint32_t cmd_size,
+		    const struct drm_ossa_bo_ref *refs, uint32_t nrefs,
+		    uint32_t status_bo, char *msg, size_t len)
+{
+	struct drm_ossa_job job;
+	uint32_t sync, status;
+	bool ok = false;
+	int err;
+
+	err = syncobj_create(fd, 0, &sync);
+	if (err)
+		return failf(msg, len, "SYNCOBJ_CREATE: %s", errno_name(err));
+	job_init(&job, cmd_va, cmd_size, 0, refs, nrefs, NULL, 0, sync);
+	err = submit(fd, &job, 1);
+	if (err) {
+		failf(msg, len, "SUBMIT: %s (job status %d)", errno_name(err),
+		      job.status);
+		goto out;
+	}
+	err = syncobj_wait(fd, &sync, 1, WAIT_NS);
+	if (err) {
+		failf(msg, len, "SYNCOBJ_WAIT, 10 s: %s", errno_name(err));
+		goto out;
+	}
+	err = bo_wait(fd, status_bo, WAIT_NS, &status);
+	if (err) {
+		failf(msg, len, "BO_WAIT: %s", errno_name(err));
+		goto out;
+	}
+	if (status != DRM_OSSA_JOB_STATUS_SUCCESS) {
+		failf(msg, len, "job status %u", status);
+		goto out;
+	}
+	ok = true;
+out:
+	err = syncobj_destroy(fd, sync);
+	if (err && ok)
+		ok = failf(msg, len, "SYNCOBJ_DESTROY: %s", errno_name(err));
+	return ok;
+}
+
+/* Whether the file still runs a NOP job (@msg says why not). */
+static bool usable(int fd, char *msg, size_t len)
+{
+	struct drm_ossa_bo_ref ref;
+	struct bo cmd;
+	bool ok = false;
+	int err;
+
+	err = bo_create(fd, OSSA_PAGE_SIZE, &cmd);
+	if (err)
+		return failf(msg, len, "BO_CREATE: %s", errno_name(err));
+	err = bo_map(fd, &cmd);
+	if (err) {
+		failf(msg, len, "mmap: %s", errno_name(err));
+	} else {
+		cmd_nop((uint8_t *)cmd.map);
+		/* WRITE too, so that BO_WAIT reports the NOP job's status. */
+		ref.handle = cmd.handle;
+		ref.flags = DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE;
+		ok = run_job(fd, cmd.va, OSSA_CMD_NOP_SIZE, &ref, 1,
+			     cmd.handle, msg, len);
+	}
+	err = bo_destroy(fd, &cmd);
+	if (err && ok)
+		ok = failf(msg, len, "GEM_CLOSE: %s", errno_name(err));
+	return ok;
+}
+
+static void check_usable(struct sweep *s, struct result *r, int fd)
+{
+	char msg[MSG_LEN];
+
+	if (usable(fd, msg, sizeof(msg)))
+		return;
+	r->unusable = true;
+	fprintf(stderr, "alloc-sweep: %s n=%u: NOP job failed: %s\n",
+		s->path, r->n, msg);
+}
+
+/* The usability check on a fresh file (after open failed, or close). */
+static void check_usable_fresh(struct sweep *s, struct result *r)
+{
+	int fd = open(s->node, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		r->unusable = true;
+		fprintf(stderr, "alloc-sweep: %s n=%u: open for the NOP job: %s\n",
+			s->path, r->n, errno_name(errno));
+		return;
+	}
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
+}
+
+/*
+ * FILLs the whole of a BO of this file with @value in a job and checks the
+ * data through @view, or through a mapping of the BO in this file when
+ * @view is NULL.
+ */
+static bool fill_check(int fd, uint32_t handle, uint64_t va, uint64_t size,
+		       uint32_t value, const uint32_t *view, char *msg,
+		       size_t len)
+{
+	struct drm_ossa_bo_ref refs[2];
+	struct bo cmd, target = { .handle = handle, .size = size };
+	bool ok = false;
+	int err;
+
+	err = bo_create(fd, OSSA_PAGE_SIZE, &cmd);
+	if (err)
+		return failf(msg, len, "BO_CREATE: %s", errno_name(err));
+	err = bo_map(fd, &cmd);
+	if (err) {
+		failf(msg, len, "mmap: %s", errno_name(err));
+		goto out;
+	}
+	refs[0].handle = cmd.handle;
+	refs[0].flags = DRM_OSSA_BO_REF_READ;
+	refs[1].handle = handle;
+	refs[1].flags = DRM_OSSA_BO_REF_WRITE;
+	if (!run_job(fd, cmd.va, cmd_fill((uint8_t *)cmd.map, value, va, size),
+		     refs, 2, handle, msg, len))
+		goto out;
+	if (!view) {
+		err = bo_map(fd, &target);
+		if (err) {
+			failf(msg, len, "mmap: %s", errno_name(err));
+			goto out;
+		}
+		view = target.map;
+	}
+	ok = value_is(view, size / 4, value);
+	if (!ok)
+		failf(msg, len, "a FILL job's data is not in the BO");
+	if (target.map && munmap(target.map, size) && ok)
+		ok = failf(msg, len, "munmap: %s", errno_name(errno));
+out:
+	err = bo_destroy(fd, &cmd);
+	if (err && ok)
+		ok = failf(msg, len, "GEM_CLOSE: %s", errno_name(err));
+	return ok;
+}
+
+static void set_ret(struct result *r, int ret, int err)
+{
+	r->ret = ret < 0 ? -err : 0;
+}
+
+/* open */
+
+static void iterate_open(struct sweep *s, struct result *r)
+{
+	int fd, err;
+
+	fail_arm(s, r->n);
+	fd = open(s->node, O_RDWR | O_CLOEXEC);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, fd, err);
+
+	if (fd < 0) {
+		check_usable_fresh(s, r);
+		return;
+	}
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
+}
+
+/* close */
+
+static void iterate_close(struct sweep *s, struct result *r)
+{
+	uint32_t sync;
+	struct bo bo;
+	int fd, ret, err;
+
+	fd = dev_open(s, "open");
+	setup(s, bo_create(fd, BO_SIZE, &bo), "DRM_IOCTL_OSSA_BO_CREATE");
+	setup(s, syncobj_create(fd, 0, &sync), "DRM_IOCTL_SYNCOBJ_CREATE");
+
+	fail_arm(s, r->n);
+	ret = close(fd);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret, err);
+
+	/* The file is gone whatever close() returned. */
+	check_usable_fresh(s, r);
+}
+
+/* bo-create */
+
+static void iterate_bo_create(struct sweep *s, struct result *r)
+{
+	struct drm_ossa_bo_create args = { .size = BO_SIZE };
+	struct drm_ossa_bo_info info;
+	char msg[MSG_LEN];
+	int fd, ret, err;
+
+	fd = dev_open(s, "open");
+
+	fail_arm(s, r->n);
+	ret = ioctl(fd, DRM_IOCTL_OSSA_BO_CREATE, &args);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret, err);
+
+	if (!ret) {
+		if (args.size != BO_SIZE || !args.va)
+			add_wrong(s, r, "BO_CREATE returned size %llu, va 0x%llx",
+				  (unsigned long long)args.size,
+				  (unsigned long long)args.va);
+		memset(&info, 0, sizeof(info));
+		info.handle = args.handle;
+		if (ioctl(fd, DRM_IOCTL_OSSA_BO_INFO, &info))
+			add_wrong(s, r, "BO_INFO of the new BO: %s",
+				  errno_name(errno));
+		else if (info.size != args.size || info.va != args.va ||
+			 info.flags)
+			add_wrong(s, r, "BO_INFO: size %llu, va 0x%llx, flags %u",
+				  (unsigned long long)info.size,
+				  (unsigned long long)info.va, info.flags);
+		else if (!fill_check(fd, args.handle, args.va, args.size,
+				     BO_FILL, NULL, msg, sizeof(msg)))
+			add_wrong(s, r, "the new BO: %s", msg);
+		teardown_step(s, r, gem_close(fd, args.handle), "GEM_CLOSE");
+	}
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
+}
+
+/* submit */
+
+struct batch {
+	struct bo cmd, src, mid, dst;
+	uint32_t in[2];
+	uint32_t out[SUB_JOBS];
+	struct drm_ossa_bo_ref refs[SUB_JOBS][3];
+	struct drm_ossa_job jobs[SUB_JOBS];
+};
+
+static void batch_setup(const struct sweep *s, int fd, struct batch *b)
+{
+	uint8_t *cmd;
+	unsigned int k;
+
+	bo_new(s, fd, OSSA_PAGE_SIZE, &b->cmd);
+	bo_new(s, fd, SUB_SIZE, &b->src);
+	bo_new(s, fd, SUB_SIZE, &b->mid);
+	bo_new(s, fd, SUB_SIZE, &b->dst);
+	pattern_fill(b->src.map, SUB_WORDS, SUB_SRC);
+	pattern_fill(b->mid.map, SUB_WORDS, SUB_MID_OLD);
+	pattern_fill(b->dst.map, SUB_WORDS, SUB_DST_OLD);
+
+	for (k = 0; k < 2; k++)
+		setup(s, syncobj_create(fd, 0, &b->in[k]),
+		      "DRM_IOCTL_SYNCOBJ_CREATE (in)");
+	setup(s, syncobj_signal(fd, b->in, 2), "DRM_IOCTL_SYNCOBJ_SIGNAL");
+	for (k = 0; k < 2; k++)
+		setup(s, syncobj_poll(fd, b->in[k]),
+		      "SYNCOBJ_WAIT on a signalled in-syncobj");
+	for (k = 0; k < SUB_JOBS; k++)
+		setup(s, syncobj_create(fd, 0, &b->out[k]),
+		      "DRM_IOCTL_SYNCOBJ_CREATE (out)");
+
+	cmd = (uint8_t *)b->cmd.map;
+	for (k = 0; k < SUB_JOBS; k++) {
+		b->refs[k][0].handle = b->cmd.handle;
+		b->refs[k][0].flags = DRM_OSSA_BO_REF_READ;
+	}
+
+	/* Job 0, queue 0: FILL MID. In: S0. */
+	b->refs[0][1].handle = b->mid.handle;
+	b->refs[0][1].flags = DRM_OSSA_BO_REF_WRITE;
+	job_init(&b->jobs[0], b->cmd.va,
+		 cmd_fill(cmd, SUB_FILL, b->mid.va, SUB_SIZE), 0,
+		 b->refs[0], 2, b->in, 1, b->out[0]);
+
+	/* Job 1, the other queue: COPY SRC[lo] -> DST[lo]. In: S0, S1. */
+	b->refs[1][1].handle = b->src.handle;
+	b->refs[1][1].flags = DRM_OSSA_BO_REF_READ;
+	b->refs[1][2].handle = b->dst.handle;
+	b->refs[1][2].flags = DRM_OSSA_BO_REF_WRITE;
+	job_init(&b->jobs[1], b->cmd.va + SUB_CMD_STRIDE,
+		 cmd_copy(cmd + SUB_CMD_STRIDE, b->src.va, b->dst.va, SUB_HALF),
+		 s->queue_hi, b->refs[1], 3, b->in, 2, b->out[1]);
+
+	/*
+	 * Job 2, queue 0: COPY MID[lo] -> DST[hi]; implicit sync runs it after
+	 * job 0 (it reads MID) and job 1 (it writes DST).
+	 */
+	b->refs[2][1].handle = b->mid.handle;
+	b->refs[2][1].flags = DRM_OSSA_BO_REF_READ;
+	b->refs[2][2].handle = b->dst.handle;
+	b->refs[2][2].flags = DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE;
+	job_init(&b->jobs[2], b->cmd.va + 2 * SUB_CMD_STRIDE,
+		 cmd_copy(cmd + 2 * SUB_CMD_STRIDE, b->mid.va,
+			  b->dst.va + SUB_HALF, SUB_HALF),
+		 0, b->refs[2], 3, NULL, 0, b->out[2]);
+}
+
+static const char *fence_state(int state)
+{
+	switch (state) {
+	case 0:
+		return "signalled";
+	case ETIME:
+		return "not signalled";
+	case EINVAL:
+		return "no fence";
+	default:
+		return errno_name(state);
+	}
+}
+
+/* What a submission left behind: see the top comment. */
+static void batch_verify(struct sweep *s, struct result *r, int fd,
+			 const struct batch *b)
+{
+	const char *failed = r->ret ? errno_name(-r->ret) : NULL;
+	bool ran[SUB_JOBS], old[SUB_JOBS], written = false, matched = false;
+	const uint32_t *mid = b->mid.map, *dst = b->dst.map;
+	uint32_t queued_out[SUB_JOBS], nqueued = 0, job_status;
+	unsigned int k, i;
+	int err;
+
+	/* The jobs that SUBMIT queued (status 0): wait for their out-syncobjs. */
+	for (k = 0; k < SUB_JOBS; k++)
+		if (!b->jobs[k].status)
+			queued_out[nqueued++] = b->out[k];
+	if (nqueued) {
+		err = syncobj_wait(fd, queued_out, nqueued, WAIT_NS);
+		if (err)
+			add_wrong(s, r, "SYNCOBJ_WAIT for the queued jobs, 10 s: %s",
+				  errno_name(err));
+	}
+	/* Every job reads the command BO: this also waits for a stray one. */
+	err = bo_wait(fd, b->cmd.handle, WAIT_NS, &job_status);
+	if (err)
+		add_wrong(s, r, "BO_WAIT for the batch, 10 s: %s",
+			  errno_name(err));
+
+	/* Job 0 filled MID. */
+	ran[0] = value_is(mid, SUB_WORDS, SUB_FILL);
+	old[0] = pattern_is(mid, 0, SUB_WORDS, SUB_MID_OLD);
+	/* Job 1 copied SRC[lo] to DST[lo]. */
+	ran[1] = pattern_is(dst, 0, SUB_HALF_WORDS, SUB_SRC);
+	old[1] = pattern_is(dst, 0, SUB_HALF_WORDS, SUB_DST_OLD);
+	/* Job 2 copied MID[lo], as job 0 (if it ran) left it, to DST[hi]. */
+	ran[2] = true;
+	for (i = 0; i < SUB_HALF_WORDS; i++)
+		if (dst[SUB_HALF_WORDS + i] != mid[i])
+			ran[2] = false;
+	old[2] = pattern_is(dst, SUB_HALF_WORDS, SUB_HALF_WORDS, SUB_DST_OLD);
+
+	for (k = 0; k < SUB_JOBS; k++) {
+		int32_t status = b->jobs[k].status;
+		int state = syncobj_poll(fd, b->out[k]);
+		bool queued = status == 0;
+
+		if (status != STATUS_UNSET)
+			written = true;
+		if (r->ret && status == r->ret)
+			matched = true;
+
+		if (!failed && status)
+			add_wrong(s, r, "SUBMIT succeeded, job %u status %d",
+				  k, status);
+		if (queued && state)
+			add_wrong(s, r, "job %u queued, out-syncobj: %s",
+				  k, fence_state(state));
+		if (!queued && state != EINVAL)
+			add_wrong(s, r, "job %u not queued (status %d), out-syncobj: %s",
+				  k, status, fence_state(state));
+
+		if (ran[k] && failed && queued)
+			add_wrong(s, r, "SUBMIT failed (%s), left job %u queued (status 0), it ran",
+				  failed, k);
+		else if (ran[k] && failed)
+			add_wrong(s, r, "SUBMIT failed (%s), job %u (status %d) ran",
+				  failed, k, status);
+		else if (!ran[k] && old[k] && queued)
+			add_wrong(s, r, "job %u has status 0 but did not run", k);
+		else if (!ran[k] && !old[k])
+			add_wrong(s, r, "job %u: destination has neither result nor old data",
+				  k);
+	}
+	if (failed && written && !matched)
+		add_wrong(s, r, "SUBMIT failed (%s) but no job status says so",
+			  failed);
+}
+
+static void batch_teardown(struct sweep *s, const struct result *r, int fd,
+			   struct batch *b)
+{
+	unsigned int k;
+
+	for (k = 0; k < 2; k++)
+		teardown_step(s, r, syncobj_destroy(fd, b->in[k]),
+			      "SYNCOBJ_DESTROY");
+	for (k = 0; k < SUB_JOBS; k++)
+		teardown_step(s, r, syncobj_destroy(fd, b->out[k]),
+			      "SYNCOBJ_DESTROY");
+	teardown_step(s, r, bo_destroy(fd, &b->cmd), "GEM_CLOSE");
+	teardown_step(s, r, bo_destroy(fd, &b->src), "GEM_CLOSE");
+	teardown_step(s, r, bo_destroy(fd, &b->mid), "GEM_CLOSE");
+	teardown_step(s, r, bo_destroy(fd, &b->dst), "GEM_CLOSE");
+}
+
+static void iterate_submit(struct sweep *s, struct result *r)
+{
+	struct drm_ossa_submit args;
+	struct batch b;
+	int fd, ret, err;
+	unsigned int k;
+
+	fd = dev_open(s, "open");
+	batch_setup(s, fd, &b);
+	memset(&args, 0, sizeof(args));
+	args.jobs = (uintptr_t)b.jobs;
+	args.job_count = SUB_JOBS;
+	args.job_stride = sizeof(b.jobs[0]);
+
+	fail_arm(s, r->n);
+	ret = ioctl(fd, DRM_IOCTL_OSSA_SUBMIT, &args);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret, err);
+
+	r->nstatus = SUB_JOBS;
+	for (k = 0; k < SUB_JOBS; k++)
+		r->status[k] = b.jobs[k].status;
+	batch_verify(s, r, fd, &b);
+	batch_teardown(s, r, fd, &b);
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
+}
+
+/* bo-wait */
+
+static void iterate_bo_wait(struct sweep *s, struct result *r)
+{
+	struct drm_ossa_bo_wait args;
+	struct drm_ossa_bo_ref refs[2];
+	struct drm_ossa_job job;
+	struct bo cmd, data;
+	uint32_t out, size = 0, job_status;
+	int fd, ret, err, state;
+	unsigned int k;
+
+	fd = dev_open(s, "open");
+	bo_new(s, fd, OSSA_PAGE_SIZE, &cmd);
+	bo_new(s, fd, WAIT_SIZE, &data);
+	setup(s, syncobj_create(fd, 0, &out), "DRM_IOCTL_SYNCOBJ_CREATE");
+	for (k = 0; k < WAIT_FILLS; k++)
+		size += cmd_fill((uint8_t *)cmd.map + size, WAIT_VALUE + k,
+				 data.va, WAIT_SIZE);
+	refs[0].handle = cmd.handle;
+	refs[0].flags = DRM_OSSA_BO_REF_READ;
+	refs[1].handle = data.handle;
+	refs[1].flags = DRM_OSSA_BO_REF_WRITE;
+	job_init(&job, cmd.va, size, 0, refs, 2, NULL, 0, out);
+	setup(s, submit(fd, &job, 1), "DRM_IOCTL_OSSA_SUBMIT of the writer");
+	state = syncobj_poll(fd, out);
+	if (state && state != ETIME)
+		die(s, "SYNCOBJ_WAIT on the writer's out-syncobj", state);
+	r->busy = state == ETIME;
+	memset(&args, 0, sizeof(args));
+	args.handle = data.handle;
+	args.timeout_ns = BO_WAIT_NS;
+
+	fail_arm(s, r->n);
+	ret = ioctl(fd, DRM_IOCTL_OSSA_BO_WAIT, &args);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret, err);
+
+	if (!ret) {
+		state = syncobj_poll(fd, out);
+		if (state)
+			add_wrong(s, r, "BO_WAIT returned 0, the writer's out-syncobj: %s",
+				  fence_state(state));
+		if (args.job_status != DRM_OSSA_JOB_STATUS_SUCCESS)
+			add_wrong(s, r, "BO_WAIT returned job_status %u",
+				  args.job_status);
+	}
+	err = syncobj_wait(fd, &out, 1, WAIT_NS);
+	if (err) {
+		add_wrong(s, r, "the writer did not complete in 10 s: %s",
+			  errno_name(err));
+	} else {
+		err = bo_wait(fd, data.handle, WAIT_NS, &job_status);
+		if (err)
+			add_wrong(s, r, "BO_WAIT after the writer completed: %s",
+				  errno_name(err));
+		else if (job_status != DRM_OSSA_JOB_STATUS_SUCCESS)
+			add_wrong(s, r, "the writer's job_status is %u",
+				  job_status);
+		else if (!value_is(data.map, WAIT_SIZE / 4,
+				   WAIT_VALUE + WAIT_FILLS - 1))
+			add_wrong(s, r, "the writer's data is not in the BO");
+	}
+	teardown_step(s, r, syncobj_destroy(fd, out), "SYNCOBJ_DESTROY");
+	teardown_step(s, r, bo_destroy(fd, &cmd), "GEM_CLOSE");
+	teardown_step(s, r, bo_destroy(fd, &data), "GEM_CLOSE");
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
+}
+
+/* prime-export */
+
+static void prime_export_args(struct drm_prime_handle *args, uint32_t handle)
+{
+	memset(args, 0, sizeof(*args));
+	args->handle = handle;
+	args->flags = DRM_CLOEXEC | DRM_RDWR;
+	args->fd = -1;
+}
+
+/* A dma-buf exported from @fd imports back into @fd as @handle. */
+static void check_export(struct sweep *s, const struct result *r, int fd,
+			 int dmabuf, uint32_t handle)
+{
+	struct drm_prime_handle back = { .fd = dmabuf };
+
+	if (ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &back)) {
+		add_wrong(s, r, "import of the exported dma-buf: %s",
+			  errno_name(errno));
+		return;
+	}
+	if (back.handle != handle) {
+		add_wrong(s, r, "the exported dma-buf imports as handle %u, not %u",
+			  back.handle, handle);
+		teardown_step(s, r, gem_close(fd, back.handle), "GEM_CLOSE");
+	}
+}
+
+static void iterate_prime_export(struct sweep *s, struct result *r)
+{
+	struct drm_prime_handle args;
+	struct bo bo;
+	int fd, ret, err;
+
+	fd = dev_open(s, "open");
+	setup(s, bo_create(fd, BO_SIZE, &bo), "DRM_IOCTL_OSSA_BO_CREATE");
+	prime_export_args(&args, bo.handle);
+
+	fail_arm(s, r->n);
+	ret = ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &args);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret, err);
+
+	if (ret) {
+		/*
+		 * The failure must not stop a later export. drm_ioctl() copies
+		 * the struct back even on failure: fill it in again.
+		 */
+		prime_export_args(&args, bo.handle);
+		if (ioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &args)) {
+			add_wrong(s, r, "export again after the failure: %s",
+				  errno_name(errno));
+			args.fd = -1;
+		}
+	}
+	if (args.fd >= 0) {
+		check_export(s, r, fd, args.fd, bo.handle);
+		teardown_step(s, r, close(args.fd) ? errno : 0,
+			      "close of the dma-buf");
+	}
+	teardown_step(s, r, bo_destroy(fd, &bo), "GEM_CLOSE");
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
+}
+
+/* prime-import */
+
+/* The BO imported into @fd is the exporter's: BO_INFO, then a FILL job. */
+static void check_import(struct sweep *s, const struct result *r, int fd,
+			 uint32_t handle, const struct bo *src)
+{
+	struct drm_ossa_bo_info info = { .handle = handle };
+	char msg[MSG_LEN];
+
+	if (ioctl(fd, DRM_IOCTL_OSSA_BO_INFO, &info)) {
+		add_wrong(s, r, "BO_INFO of the imported BO: %s",
+			  errno_name(errno));
+		return;
+	}
+	if (info.size != src->size || !info.va) {
+		add_wrong(s, r, "BO_INFO of the imported BO: size %llu, va 0x%llx",
+			  (unsigned long long)info.size,
+			  (unsigned long long)info.va);
+		return;
+	}
+	if (!fill_check(fd, handle, info.va, info.size, BO_FILL, src->map,
+			msg, sizeof(msg)))
+		add_wrong(s, r, "the imported BO: %s", msg);
+}
+
+static void iterate_prime_import(struct sweep *s, struct result *r)
+{
+	struct drm_prime_handle exp, args;
+	bool imported;
+	struct bo src;
+	int a, b, ret, err;
+
+	a = dev_open(s, "open of the importer");
+	b = dev_open(s, "open of the exporter");
+	bo_new(s, b, BO_SIZE, &src);
+	pattern_fill(src.map, BO_SIZE / 4, PRIME_SRC);
+	prime_export_args(&exp, src.handle);
+	if (ioctl(b, DRM_IOCTL_PRIME_HANDLE_TO_FD, &exp))
+		die(s, "DRM_IOCTL_PRIME_HANDLE_TO_FD in the exporter", errno);
+	memset(&args, 0, sizeof(args));
+	args.fd = exp.fd;
+
+	fail_arm(s, r->n);
+	ret = ioctl(a, DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret, err);
+
+	imported = !ret;
+	if (ret) {
+		/* The failure must not stop a later import. */
+		memset(&args, 0, sizeof(args));
+		args.fd = exp.fd;
+		imported = !ioctl(a, DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
+		if (!imported)
+			add_wrong(s, r, "import again after the failure: %s",
+				  errno_name(errno));
+	}
+	if (imported) {
+		check_import(s, r, a, args.handle, &src);
+		teardown_step(s, r, gem_close(a, args.handle), "GEM_CLOSE");
+	}
+	teardown_step(s, r, close(exp.fd) ? errno : 0, "close of the dma-buf");
+	teardown_step(s, r, bo_destroy(b, &src), "GEM_CLOSE in the exporter");
+	file_close(s, r, b);
+	check_usable(s, r, a);
+	file_close(s, r, a);
+}
+
+/* syncobj-create */
+
+static void iterate_syncobj_create(struct sweep *s, struct result *r)
+{
+	struct drm_syncobj_create args = {
+		.flags = DRM_SYNCOBJ_CREATE_SIGNALED,
+	};
+	int fd, ret, err, state;
+
+	fd = dev_open(s, "open");
+
+	fail_arm(s, r->n);
+	ret = ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &args);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret, err);
+
+	if (!ret) {
+		state = syncobj_poll(fd, args.handle);
+		if (state)
+			add_wrong(s, r, "created SIGNALED, the syncobj: %s",
+				  fence_state(state));
+		teardown_step(s, r, syncobj_destroy(fd, args.handle),
+			      "SYNCOBJ_DESTROY");
+	}
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
+}
+
+static const struct path paths[] = {
+	{ "open", iterate_open },
+	{ "close", iterate_close },
+	{ "bo-create", iterate_bo_create },
+	{ "submit", iterate_submit },
+	{ "bo-wait", iterate_bo_wait },
+	{ "prime-export", iterate_prime_export },
+	{ "prime-import", iterate_prime_import },
+	{ "syncobj-create", iterate_syncobj_create },
+};
+
+#define NUM_PATHS ARRAY_SIZE(paths)
+
+/* Output */
+
+static void json_string(const char *str)
+{
+	putchar('"');
+	for (; *str; str++) {
+		unsigned char c = *str;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_sweep(const struct sweep *s, unsigned int points,
+			bool capped)
+{
+	unsigned int i;
+	int k;
+
+	printf("{\"path\":\"%s\",\"points\":%u,\"capped\":%s,\"results\":[",
+	       s->path, points, capped ? "true" : "false");
+	for (i = 0; i < s->nres; i++) {
+		const struct result *r = &s->res[i];
+
+		printf("%s{\"n\":%u,\"injected\":%s,\"ret\":%d,\"errno\":",
+		       i ? "," : "", r->n, r->injected ? "true" : "false",
+		       r->ret);
+		if (r->ret)
+			json_string(errno_name(-r->ret));
+		else
+			printf("null");
+		if (r->nstatus) {
+			printf(",\"status\":[");
+			for (k = 0; k < r->nstatus; k++)
+				printf("%s%d", k ? "," : "", r->status[k]);
+			printf("]");
+		}
+		if (r->busy >= 0)
+			printf(",\"busy\":%s", r->busy ? "true" : "false");
+		printf("}");
+	}
+	printf("],\"unusable\":[");
+	for (i = 0, k = 0; i < s->nres; i++)
+		if (s->res[i].unusable)
+			printf("%s%u", k++ ? "," : "", s->res[i].n);
+	printf("],\"wrong\":[");
+	for (i = 0; i < s->nwrong; i++) {
+		printf("%s{\"n\":%u,\"what\":", i ? "," : "", s->wrong[i].n);
+		json_string(s->wrong[i].what);
+		printf("}");
+	}
+	printf("]}\n");
+	if (fflush(stdout) || ferror(stdout))
+		die(s, "write of the results", errno ? errno : EIO);
+}
+
+static void run_sweep(struct sweep *s, const struct path *p)
+{
+	unsigned int n, points = MAX_ITERATIONS;
+	bool capped = true;
+	struct result *r;
+
+	s->path = p->name;
+	s->nres = 0;
+	s->nwrong = 0;
+	for (n = 1; n <= MAX_ITERATIONS; n++) {
+		if (s->nres == s->res_cap)
+			s->res = grow(s, s->res, &s->res_cap, sizeof(*s->res));
+		r = &s->res[s->nres++];
+		memset(r, 0, sizeof(*r));
+		r->n = n;
+		r->busy = -1;
+		s->n = n;
+
+		p->iterate(s, r);
+
+		if (!r->injected) {
+			/* The call finished before reaching point n. */
+			if (r->ret)
+				add_wrong(s, r, "failed with %s although no fault was injected",
+					  errno_name(-r->ret));
+			points = n - 1;
+			capped = false;
+			break;
+		}
+	}
+	s->n = 0;
+	if (capped)
+		fprintf(stderr, "alloc-sweep: %s: still injecting after %u iterations\n",
+			s->path, MAX_ITERATIONS);
+	print_sweep(s, points, capped);
+}
+
+/* Touches the stack that the sweeps will use, for mlockall() to lock. */
+static noinline void touch_stack(void)
+{
+	char buf[STACK_RESERVE];
+
+	memset(buf, 0, sizeof(buf));
+	__asm__ __volatile__("" : : "r" (buf) : "memory");
+}
+
+static const struct path *find_path(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NUM_PATHS; i++)
+		if (!strcmp(paths[i].name, name))
+			return &paths[i];
+	return NULL;
+}
+
+static int print_usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: alloc-sweep NODE PATH...\n  PATH: all");
+	for (i = 0; i < NUM_PATHS; i++)
+		fprintf(stderr, ", %s", paths[i].name);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct sweep s = { .path = "setup", .fail_fd = -1 };
+	struct drm_ossa_get_param param = {
+		.param = DRM_OSSA_PARAM_NUM_QUEUES,
+	};
+	int keep[2], i;
+	size_t j;
+
+	if (argc < 3)
+		return print_usage();
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "all") && !find_path(argv[i])) {
+			fprintf(stderr, "alloc-sweep: unknown path '%s'\n",
+				argv[i]);
+			return print_usage();
+		}
+	}
+	s.node = argv[1];
+
+	/* No page fault of this process may fall in an armed window. */
+	touch_stack();
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		die(&s, "mlockall", errno);
+
+	s.fail_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	if (s.fail_fd < 0)
+		die(&s, "open " FAIL_NTH, errno);
+	fail_write(&s, 0, "write 0 to " FAIL_NTH);
+
+	keep[0] = dev_open(&s, "open of the first kept file");
+	keep[1] = dev_open(&s, "open of the second kept file");
+	if (ioctl(keep[0], DRM_IOCTL_OSSA_GET_PARAM, &param))
+		die(&s, "DRM_IOCTL_OSSA_GET_PARAM NUM_QUEUES", errno);
+	s.queue_hi = param.value > 1 ? 1 : 0;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "all")) {
+			run_sweep(&s, find_path(argv[i]));
+			continue;
+		}
+		for (j = 0; j < NUM_PATHS; j++)
+			run_sweep(&s, &paths[j]);
+	}
+
+	s.path = "setup";
+	if (close(keep[0]) || close(keep[1]))
+		die(&s, "close of a kept file", errno);
+	if (close(s.fail_fd))
+		die(&s, "close " FAIL_NTH, errno);
+	free(s.res);
+	free(s.wrong);
+	return 0;
+}
