@@ -7,7 +7,8 @@ export default defineConfig({
     // takes a while, and the runner enforces its own timeouts.
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    teardownTimeout: 10_000,
+    // The global teardown runs gcov and genhtml for the coverage report.
+    teardownTimeout: 120_000,
     fileParallelism: false,
     // Line coverage of driver and device, gathered over the whole run.
     globalSetup: ['ci/tests/coverage-report.ts'],

@@ -53,8 +53,14 @@ done
 	fail device-node "/dev/accel/accel0 missing after loading the driver: no ossa device bound"
 send "{\"type\":\"setup\",\"step\":\"device-node\",\"ok\":true,\"uptime\":$(up)}"
 
-# The debug kernel: what boot left unreferenced is not the suite's to answer for.
-[ -w /sys/kernel/debug/kmemleak ] && echo clear > /sys/kernel/debug/kmemleak
+# The debug kernel: what boot left unreferenced is not the suite's to
+# answer for (a scan reports it, clear marks it seen), and DMA-API
+# debugging reports every error, not only its first.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	echo clear > /sys/kernel/debug/kmemleak
+fi
+[ -w /sys/kernel/debug/dma-api/all_errors ] && echo 1 > /sys/kernel/debug/dma-api/all_errors
 
 # ossa.filter=a,b: run only the guest test files whose path contains a or b.
 for arg in $(cat /proc/cmdline); do

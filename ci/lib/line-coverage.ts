@@ -136,10 +136,9 @@ export async function saveDriverGcda(files: ReadonlyArray<{ path: string; data: 
   for (const f of files) await writeFile(join(driverGcdaDir, basename(f.path)), f.data);
 }
 
-/** Empties the data of earlier runs, before a test run. */
+/** Empties the data and reports of earlier runs, before a test run. */
 export async function resetCoverageData(): Promise<void> {
-  await rm(qemuGcovPrefix, { recursive: true, force: true });
-  await rm(driverGcdaDir, { recursive: true, force: true });
+  await rm(coverageDir, { recursive: true, force: true });
   await mkdir(qemuGcovPrefix, { recursive: true });
 }
 
@@ -165,17 +164,19 @@ export function lineRanges(lines: readonly number[]): string {
   return out.join(', ');
 }
 
-/** The per-file table. */
+/** The per-file table, then the lines never run, per file. */
 export function formatCoverage(parts: PartCoverage[]): string {
   const rows = parts.flatMap((p) => p.files.map((f) => ({ ...f, part: p.part })));
   const w = Math.max(4, ...rows.map((r) => r.file.length));
   const out = [`${'file'.padEnd(w)}  ${'lines'.padStart(6)}  ${'hit'.padStart(6)}  ${'cover'.padStart(8)}`];
+  const missed = rows.filter((f) => f.missed.length).map((f) => `  ${f.file}: ${lineRanges(f.missed)}`);
   for (const p of parts) {
     for (const f of p.files) out.push(`${f.file.padEnd(w)}  ${String(f.lines).padStart(6)}  ${String(f.hit).padStart(6)}  ${pct(f.hit, f.lines).padStart(8)}`);
     const lines = p.files.reduce((a, f) => a + f.lines, 0);
     const hit = p.files.reduce((a, f) => a + f.hit, 0);
     out.push(`${`${p.part} total`.padEnd(w)}  ${String(lines).padStart(6)}  ${String(hit).padStart(6)}  ${pct(hit, lines).padStart(8)}`, '');
   }
+  if (missed.length) out.push('lines never run:', ...missed);
   return out.join('\n');
 }
 

@@ -24,7 +24,7 @@ export async function setup(): Promise<void> {
   await resetCoverageData();
 }
 
-export async function teardown(): Promise<void> {
+async function report(): Promise<void> {
   if (!existsSync(manifestPath)) return;
   const m = await readManifest();
   const parts: PartCoverage[] = [];
@@ -32,10 +32,23 @@ export async function teardown(): Promise<void> {
   if (driver) parts.push(driver);
   const device = m.qemuAsan ? await deviceCoverage(qemuGcnoDir(m.qemuAsan)) : undefined;
   if (device) parts.push(device);
-  if (!parts.length) return;
+  if (!parts.length) {
+    process.stdout.write('\nLine coverage: no gcov data (no test ran QEMU\'s gcov build or the debug guest)\n');
+    return;
+  }
   const index = await htmlReport(parts);
   await writeFile(join(coverageDir, 'summary.json'), `${JSON.stringify(parts, null, 2)}\n`);
   process.stdout.write(
     `\nLine coverage (driver: debug guest; device: qtest suite and debug guest); lcov data and ${index}:\n\n${formatCoverage(parts)}\n`,
   );
+}
+
+export async function teardown(): Promise<void> {
+  // vitest only logs an error thrown here; make it fail the run.
+  try {
+    await report();
+  } catch (err) {
+    process.stderr.write(`ossa: error: line coverage report failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
 }

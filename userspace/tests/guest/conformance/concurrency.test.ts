@@ -130,9 +130,11 @@ describe('concurrency', () => {
       expect(await Promise.all(gateWaits)).toEqual([true, true]);
       const queues = a.param('numQueues');
       const results = (await Promise.all([...procs, ...threads])).map((m) => m.split(' '));
-      // Every client ran its 6 rounds, each in a context of its own, and saw the queues this file sees.
+      // Every client ran its 6 rounds and saw the queues this file sees.
+      // Their context ids may repeat: a client that finished closed its
+      // file, and the id is free for the next (the GET_PARAM concurrency
+      // test checks distinct ids with every file held open at once).
       expect(results.map((r) => `${r[0]} ${r[1]} ${r[2]}`).sort()).toEqual(['ok 1 6', 'ok 11 6', 'ok 12 6', 'ok 13 6', 'ok 14 6', 'ok 2 6', 'ok 3 6', 'ok 4 6']);
-      expect(new Set(results.map((r) => r[4])).size).toBe(8);
       expect(results.map((r) => r[6])).toEqual(results.map(() => String(queues)));
     },
     120_000,

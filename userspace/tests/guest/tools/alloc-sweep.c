@@ -25,9 +25,12 @@
  *      the file can still run a NOP job that signals its out-syncobj
  *      within 10 s (for open and close: the opened file, or a fresh one).
  *
- * The sweep of a path stops at the first n whose fault is not injected:
- * the path has n - 1 injection points. It stops at 10000 iterations
- * otherwise ("capped"; "points" is then 10000, a lower bound).
+ * The sweep of a path stops after STOP_AFTER n in a row whose fault is
+ * not injected: the path has as many injection points as the last n that
+ * was injected. One short iteration is not enough, because the number of
+ * points varies by a few between iterations (see below). It stops at
+ * 10000 iterations otherwise ("capped"; "points" is then 10000, a lower
+ * bound).
  *
  * fail-nth is opened once, before any sweep, so that its own open is never
  * in an armed window. All memory is locked (mlockall) and the stack is
@@ -105,7 +108,8 @@
  * while injected" without any driver code being involved. Points taken
  * by the page allocator for slab refills, KASAN's stack depot or THP
  * attempts depend on the allocator's state, so "points" can vary by a few
- * between runs (and a sweep can stop one point early). The failslab and
+ * between runs, which is why a sweep ends only after STOP_AFTER short
+ * iterations in a row. The failslab and
  * fail_page_alloc stack filters (require-start/end), if the caller sets
  * them, restrict what counts as a point.
  *
@@ -162,6 +166,8 @@
 #define noinline	__attribute__((noinline))
 
 #define MAX_ITERATIONS	10000
+/* Iterations in a row that reach no armed point before a sweep ends. */
+#define STOP_AFTER	3
 #define NSEC_PER_SEC	1000000000LL
 #define WAIT_NS		(10 * NSEC_PER_SEC)	/* usability and teardown waits */
 #define BO_WAIT_NS	(5 * NSEC_PER_SEC)	/* the BO_WAIT under test */
@@ -1371,7 +1377,7 @@ static void print_sweep(const struct sweep *s, unsigned int points,
 
 static void run_sweep(struct sweep *s, const struct path *p)
 {
-	unsigned int n, points = MAX_ITERATIONS;
+	unsigned int n, points = 0, misses = 0;
 	bool capped = true;
 	struct result *r;
 
@@ -1389,16 +1395,22 @@ static void run_sweep(struct sweep *s, const struct path *p)
 
 		p->iterate(s, r);
 
-		if (!r->injected) {
-			/* The call finished before reaching point n. */
-			if (r->ret)
-				add_wrong(s, r, "failed with %s although no fault was injected",
-					  errno_name(-r->ret));
-			points = n - 1;
+		if (r->injected) {
+			points = n;
+			misses = 0;
+			continue;
+		}
+		/* The call finished before reaching point n. */
+		if (r->ret)
+			add_wrong(s, r, "failed with %s although no fault was injected",
+				  errno_name(-r->ret));
+		if (++misses == STOP_AFTER) {
 			capped = false;
 			break;
 		}
 	}
+	if (capped)
+		points = MAX_ITERATIONS;
 	s->n = 0;
 	if (capped)
 		fprintf(stderr, "alloc-sweep: %s: still injecting after %u iterations\n",
