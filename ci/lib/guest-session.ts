@@ -34,12 +34,12 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : which === 'debug' ? 'guest-debug-console.log' : 'guest-console.log');
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
   log(`guest: booting Linux ${guest.kernelRelease}${which === 'debug' ? ' (debug)' : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
-  // Every KASAN report, not only the first.
   // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a or b.
   const filter = process.env.OSSA_GUEST_FILTER;
   if (filter && !/^[\w.,/-]+$/.test(filter)) throw new Error(`OSSA_GUEST_FILTER=${filter}: only letters, digits, '.', '_', '-', '/' and ','`);
   const append = [
     mode === 'bench' ? 'ossa.mode=bench' : '',
+    // Every KASAN report, not only the first.
     which === 'debug' ? 'kasan_multi_shot' : '',
     filter ? `ossa.filter=${filter}` : '',
   ].filter(Boolean).join(' ');

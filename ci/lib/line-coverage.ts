@@ -101,32 +101,33 @@ export interface PartCoverage {
   tracefile: string;
 }
 
+/**
+ * One part's coverage: gcov on its data files, each with the notes of the
+ * same name from `notesDir` copied beside it, keeping the sources of the
+ * repository folder `folder`; writes out/coverage/<part>.info.
+ */
+async function partCoverage(part: PartCoverage['part'], folder: string, gcda: string[], notesDir: string): Promise<PartCoverage | undefined> {
+  if (!gcda.length) return undefined;
+  for (const g of gcda) {
+    const notes = join(notesDir, basename(g).replace(/\.gcda$/, '.gcno'));
+    if (existsSync(notes)) await copyFile(notes, g.replace(/\.gcda$/, '.gcno'));
+  }
+  const lines = await gcovLines(gcda, inFolder(folder, await sourcesOf(folder)));
+  const tracefile = join(coverageDir, `${part}.info`);
+  await writeFile(tracefile, lcovTracefile(part, lines));
+  return { part, files: summarize(lines), tracefile };
+}
+
 /** The driver's coverage from the data files the debug guest sent, with the notes of its build. */
 export async function driverCoverage(driverBuild: string): Promise<PartCoverage | undefined> {
   const gcda = await findFiles(driverGcdaDir, (n) => n.endsWith('.gcda'));
-  if (!gcda.length) return undefined;
-  for (const g of gcda) {
-    const notes = join(driverBuild, basename(g).replace(/\.gcda$/, '.gcno'));
-    if (existsSync(notes)) await copyFile(notes, g.replace(/\.gcda$/, '.gcno'));
-  }
-  const lines = await gcovLines(gcda, inFolder('kernel-driver', await sourcesOf('kernel-driver')));
-  const tracefile = join(coverageDir, 'driver.info');
-  await writeFile(tracefile, lcovTracefile('driver', lines));
-  return { part: 'driver', files: summarize(lines), tracefile };
+  return partCoverage('driver', 'kernel-driver', gcda, driverBuild);
 }
 
 /** The device's coverage from the data files QEMU runs wrote under the prefix. */
 export async function deviceCoverage(gcnoDir: string): Promise<PartCoverage | undefined> {
   const gcda = await findFiles(qemuGcovPrefix, (n) => n.startsWith('hw_ossa_') && n.endsWith('.gcda'));
-  if (!gcda.length) return undefined;
-  for (const g of gcda) {
-    const notes = join(gcnoDir, basename(g).replace(/\.gcda$/, '.gcno'));
-    if (existsSync(notes)) await copyFile(notes, g.replace(/\.gcda$/, '.gcno'));
-  }
-  const lines = await gcovLines(gcda, inFolder('qemu-device', await sourcesOf('qemu-device')));
-  const tracefile = join(coverageDir, 'device.info');
-  await writeFile(tracefile, lcovTracefile('device', lines));
-  return { part: 'device', files: summarize(lines), tracefile };
+  return partCoverage('device', 'qemu-device', gcda, gcnoDir);
 }
 
 /** Writes the driver data files the guest sent (named by their debugfs path). */

@@ -668,6 +668,25 @@ out:
 	return ok;
 }
 
+/*
+ * A one-page command BO of this file, created and mapped; false (@msg says
+ * why) when either step fails, and then nothing is left to destroy.
+ */
+static bool cmd_bo_new(int fd, struct bo *cmd, char *msg, size_t len)
+{
+	int err = bo_create(fd, OSSA_PAGE_SIZE, cmd);
+
+	if (err)
+		return failf(msg, len, "BO_CREATE: %s", errno_name(err));
+	err = bo_map(fd, cmd);
+	if (err) {
+		failf(msg, len, "mmap: %s", errno_name(err));
+		bo_destroy(fd, cmd);
+		return false;
+	}
+	return true;
+}
+
 /* Whether the file still runs a NOP job (@msg says why not). */
 static bool usable(int fd, char *msg, size_t len)
 {
@@ -676,20 +695,14 @@ static bool usable(int fd, char *msg, size_t len)
 	bool ok = false;
 	int err;
 
-	err = bo_create(fd, OSSA_PAGE_SIZE, &cmd);
-	if (err)
-		return failf(msg, len, "BO_CREATE: %s", errno_name(err));
-	err = bo_map(fd, &cmd);
-	if (err) {
-		failf(msg, len, "mmap: %s", errno_name(err));
-	} else {
-		cmd_nop((uint8_t *)cmd.map);
-		/* WRITE too, so that BO_WAIT reports the NOP job's status. */
-		ref.handle = cmd.handle;
-		ref.flags = DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE;
-		ok = run_job(fd, cmd.va, OSSA_CMD_NOP_SIZE, &ref, 1,
-			     cmd.handle, msg, len);
-	}
+	if (!cmd_bo_new(fd, &cmd, msg, len))
+		return false;
+	cmd_nop((uint8_t *)cmd.map);
+	/* WRITE too, so that BO_WAIT reports the NOP job's status. */
+	ref.handle = cmd.handle;
+	ref.flags = DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE;
+	ok = run_job(fd, cmd.va, OSSA_CMD_NOP_SIZE, &ref, 1, cmd.handle, msg,
+		     len);
 	err = bo_destroy(fd, &cmd);
 	if (err && ok)
 		ok = failf(msg, len, "GEM_CLOSE: %s", errno_name(err));
@@ -736,14 +749,8 @@ static bool fill_check(int fd, uint32_t handle, uint64_t va, uint64_t size,
 	bool ok = false;
 	int err;
 
-	err = bo_create(fd, OSSA_PAGE_SIZE, &cmd);
-	if (err)
-		return failf(msg, len, "BO_CREATE: %s", errno_name(err));
-	err = bo_map(fd, &cmd);
-	if (err) {
-		failf(msg, len, "mmap: %s", errno_name(err));
-		goto out;
-	}
+	if (!cmd_bo_new(fd, &cmd, msg, len))
+		return false;
 	refs[0].handle = cmd.handle;
 	refs[0].flags = DRM_OSSA_BO_REF_READ;
 	refs[1].handle = handle;
