@@ -3,7 +3,10 @@
  * commands, columns are categories of test, cells count tests. A guest
  * test declares what it covers in its name, through covers(), and the
  * guest records the ioctls each test really issued (support/ioctl-trace):
- * a claimed ioctl counts only when the test issued it.
+ * a claimed ioctl counts only when the test issued it, and for bad input
+ * only when the ioctl refused at least one of those calls (bad input that
+ * the ioctl accepts, such as a malformed command inside a SUBMIT, is
+ * claimed by the command's row).
  *
  *
  *   test(covers(['SUBMIT', 'COPY'], 'bad-input', 'overlapping ranges'), ...)
@@ -60,7 +63,7 @@ const NOT_APPLICABLE: Partial<Record<Row, readonly Category[]>> = {
   SYNCOBJ_RESET: ['fault', 'concurrency', 'leak'],
   SYNCOBJ_SIGNAL: ['fault', 'leak'],
   SYNCOBJ_WAIT: ['leak'],
-  NOP: ['bad-input', 'lifetime', 'leak'],
+  NOP: ['lifetime', 'leak'],
   TIMESTAMP: ['lifetime', 'leak', 'concurrency'],
   FENCE: ['lifetime', 'leak'],
   FILL: ['lifetime', 'leak'],
@@ -105,13 +108,14 @@ export interface CoverageMatrix {
   categories: readonly Category[];
   /**
    * cells[row][category]: tests that passed / that ran. An ioctl row counts
-   * a test only when the test both claims the ioctl and issued it; a
-   * command row (the commands are inside SUBMIT's stream) counts claims.
+   * a test only when the test both claims the ioctl and issued it (for
+   * bad-input: and the ioctl refused a call); a command row (the commands
+   * are inside SUBMIT's stream) counts claims.
    */
   cells: Record<string, Record<string, { passed: number; total: number; applies: boolean }>>;
   /** Applicable cells with no test. */
   empty: Array<{ row: Row; category: Category }>;
-  /** Tests that claim an ioctl they never issued (or have no record of their calls). */
+  /** Tests that claim an ioctl they never issued, or bad input it never refused (or have no record of their calls). */
   unobserved: Array<{ test: string; row: Row; why: string }>;
 }
 
@@ -131,11 +135,15 @@ export function coverageMatrix(
     if (!cov || t.state === 'skip') continue;
     for (const row of cov.rows) {
       if (IOCTL_ROWS.has(row)) {
+        const calls = t.ioctls?.[row];
+        const overflow = t.ioctls?.[TRACE_OVERFLOW] ? ' (the trace overflowed)' : '';
         const why = !t.ioctls
           ? 'no record of its ioctls'
-          : !t.ioctls[row]?.calls
-            ? `never issued it${t.ioctls[TRACE_OVERFLOW] ? ' (the trace overflowed)' : ''}`
-            : undefined;
+          : !calls?.calls
+            ? `never issued it${overflow}`
+            : cov.category === 'bad-input' && calls.ok === calls.calls
+              ? `claims bad input, but every call of it succeeded${overflow}`
+              : undefined;
         if (why) {
           unobserved.push({ test: t.name, row, why });
           continue;

@@ -32,11 +32,16 @@ export interface FileCoverage {
   hit: number;
   /** Line numbers never run. */
   missed: number[];
+  /** The function each line never run is in (by line number). */
+  missedIn: Record<number, string>;
 }
 
 interface GcovJson {
-  files: Array<{ file: string; lines: Array<{ line_number: number; count: number }> }>;
+  files: Array<{ file: string; lines: Array<{ line_number: number; count: number; function_name?: string }> }>;
 }
+
+/** Per source file: each line's run count and function. */
+type LineCounts = Map<number, { count: number; fn: string }>;
 
 async function findFiles(dir: string, test: (name: string) => boolean): Promise<string[]> {
   if (!existsSync(dir)) return [];
@@ -48,8 +53,8 @@ async function findFiles(dir: string, test: (name: string) => boolean): Promise<
  * Runs gcov on data files whose notes (.gcno, same stem) sit beside them;
  * keeps the source files that `repoPathOf` maps into the repository.
  */
-async function gcovLines(gcdaFiles: string[], repoPathOf: (source: string) => string | undefined): Promise<Map<string, Map<number, number>>> {
-  const out = new Map<string, Map<number, number>>();
+async function gcovLines(gcdaFiles: string[], repoPathOf: (source: string) => string | undefined): Promise<Map<string, LineCounts>> {
+  const out = new Map<string, LineCounts>();
   for (const gcda of gcdaFiles) {
     const { stdout } = await execa('gcov', ['--json-format', '--stdout', gcda], { cwd: join(gcda, '..') });
     for (const doc of stdout.split('\n').filter((l) => l.startsWith('{'))) {
@@ -57,8 +62,11 @@ async function gcovLines(gcdaFiles: string[], repoPathOf: (source: string) => st
       for (const f of json.files) {
         const repoPath = repoPathOf(f.file);
         if (!repoPath) continue;
-        const lines = out.get(repoPath) ?? new Map<number, number>();
-        for (const l of f.lines) lines.set(l.line_number, (lines.get(l.line_number) ?? 0) + l.count);
+        const lines: LineCounts = out.get(repoPath) ?? new Map();
+        for (const l of f.lines) {
+          const seen = lines.get(l.line_number);
+          lines.set(l.line_number, { count: (seen?.count ?? 0) + l.count, fn: seen?.fn ?? l.function_name ?? '' });
+        }
         out.set(repoPath, lines);
       }
     }
@@ -66,22 +74,23 @@ async function gcovLines(gcdaFiles: string[], repoPathOf: (source: string) => st
   return out;
 }
 
-function summarize(lines: Map<string, Map<number, number>>): FileCoverage[] {
+function summarize(lines: Map<string, LineCounts>): FileCoverage[] {
   return [...lines.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([file, counts]) => {
-      const missed = [...counts.entries()].filter(([, c]) => c === 0).map(([n]) => n).sort((a, b) => a - b);
-      return { file, lines: counts.size, hit: counts.size - missed.length, missed };
+      const missed = [...counts.entries()].filter(([, c]) => c.count === 0).map(([n]) => n).sort((a, b) => a - b);
+      const missedIn = Object.fromEntries(missed.map((n) => [n, counts.get(n)?.fn ?? '']));
+      return { file, lines: counts.size, hit: counts.size - missed.length, missed, missedIn };
     });
 }
 
-function lcovTracefile(name: string, lines: Map<string, Map<number, number>>): string {
+function lcovTracefile(name: string, lines: Map<string, LineCounts>): string {
   const out: string[] = [];
   for (const [file, counts] of [...lines.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     out.push(`TN:${name}`, `SF:${join(repoRoot, file)}`);
     const sorted = [...counts.entries()].sort(([a], [b]) => a - b);
-    for (const [n, c] of sorted) out.push(`DA:${n},${c}`);
-    out.push(`LF:${sorted.length}`, `LH:${sorted.filter(([, c]) => c > 0).length}`, 'end_of_record');
+    for (const [n, c] of sorted) out.push(`DA:${n},${c.count}`);
+    out.push(`LF:${sorted.length}`, `LH:${sorted.filter(([, c]) => c.count > 0).length}`, 'end_of_record');
   }
   return `${out.join('\n')}\n`;
 }

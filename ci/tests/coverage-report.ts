@@ -4,9 +4,12 @@
  * (debug guest) and the device (qtest suite and debug guest, on the gcov
  * build of QEMU) to out/coverage/ and prints the per-file table.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { COVERAGE_EXCEPTIONS, COVERAGE_GOALS } from '../coverage-exceptions.js';
+import { judgeCoverage } from '../lib/coverage-gate.js';
 import {
   coverageDir,
   deviceCoverage,
@@ -18,10 +21,42 @@ import {
   resetCoverageData,
 } from '../lib/line-coverage.js';
 import { readManifest } from '../lib/manifest.js';
-import { manifestPath } from '../lib/paths.js';
+import { manifestPath, repoRoot } from '../lib/paths.js';
 
-export async function setup(): Promise<void> {
+let project: TestProject | undefined;
+
+export async function setup(p: TestProject): Promise<void> {
+  project = p;
   await resetCoverageData();
+}
+
+/** Why this run cannot be judged against the goals, or undefined when it ran everything. */
+async function partialRun(): Promise<string | undefined> {
+  if (process.env.OSSA_GUEST_FILTER) return `OSSA_GUEST_FILTER=${process.env.OSSA_GUEST_FILTER}`;
+  if (!project) return 'no vitest project';
+  if (project.vitest.config.testNamePattern) return 'a test name filter';
+  const all = (await project.globTestFiles()).testFiles.length;
+  const ran = project.vitest.state.getFiles().length;
+  return ran < all ? `${ran} of ${all} test files ran` : undefined;
+}
+
+/** The goals and the explained lines, for a run of the whole suite. */
+async function judge(parts: PartCoverage[]): Promise<void> {
+  const partial = await partialRun();
+  if (partial) {
+    process.stdout.write(`\nCoverage goals and exceptions: not judged (${partial})\n`);
+    return;
+  }
+  const source = (file: string): string[] => readFileSync(join(repoRoot, file), 'utf8').split('\n');
+  const { problems, explained } = judgeCoverage(parts, source, COVERAGE_EXCEPTIONS, COVERAGE_GOALS);
+  const goals = Object.entries(COVERAGE_GOALS).map(([part, pct]) => `${part} ${pct} %`).join(', ');
+  if (explained.length) process.stdout.write(`\nLines never run, and why (ci/coverage-exceptions.ts):\n${explained.join('\n')}\n`);
+  if (!problems.length) {
+    process.stdout.write(`\nCoverage goals (${goals}) met; every line never run is explained.\n`);
+    return;
+  }
+  process.stderr.write(`\nossa: error: line coverage (goals: ${goals}):\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exitCode = 1;
 }
 
 async function report(): Promise<void> {
@@ -41,6 +76,7 @@ async function report(): Promise<void> {
   process.stdout.write(
     `\nLine coverage (driver: debug guest; device: qtest suite and debug guest); lcov data and ${index}:\n\n${formatCoverage(parts)}\n`,
   );
+  await judge(parts);
 }
 
 export async function teardown(): Promise<void> {

@@ -52,6 +52,17 @@ describe('coverage matrix from recorded calls', () => {
     ]);
   });
 
+  test('a bad-input claim counts only when the ioctl refused a call', () => {
+    const m = coverageMatrix([
+      { name: covers('SUBMIT', 'bad-input', 'accepted'), state: 'pass', ioctls: { SUBMIT: { calls: 2, ok: 2, errors: {} } } },
+      { name: covers('SUBMIT', 'bad-input', 'refused'), state: 'pass', ioctls: { SUBMIT: { calls: 2, ok: 1, errors: { EINVAL: 1 } } } },
+    ]);
+    expect(m.cells.SUBMIT?.['bad-input']?.total).toBe(1);
+    expect(m.unobserved).toEqual([
+      { test: '[SUBMIT/bad-input] accepted', row: 'SUBMIT', why: 'claims bad input, but every call of it succeeded' },
+    ]);
+  });
+
   test('command rows count the claim: commands travel inside SUBMIT', () => {
     const m = coverageMatrix([{ name: covers(['SUBMIT', 'COPY'], 'good', 'copy'), state: 'pass', ioctls: { SUBMIT: ok } }]);
     expect(m.cells.COPY?.good?.total).toBe(1);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatCoverage, lineRanges } from '../lib/line-coverage.js';
+import { judgeCoverage } from '../lib/coverage-gate.js';
+import { formatCoverage, lineRanges, type PartCoverage } from '../lib/line-coverage.js';
 
 describe('line coverage report', () => {
   test('missed lines read as ranges', () => {
@@ -9,13 +10,49 @@ describe('line coverage report', () => {
 
   test('the table has a line per file, a total per part, and the lines never run', () => {
     const text = formatCoverage([
-      { part: 'driver', tracefile: 'x', files: [{ file: 'kernel-driver/ossa_job.c', lines: 10, hit: 7, missed: [4, 5, 9] }] },
-      { part: 'device', tracefile: 'y', files: [{ file: 'qemu-device/ossa.c', lines: 4, hit: 4, missed: [] }] },
+      { part: 'driver', tracefile: 'x', files: [{ file: 'kernel-driver/ossa_job.c', lines: 10, hit: 7, missed: [4, 5, 9], missedIn: {} }] },
+      { part: 'device', tracefile: 'y', files: [{ file: 'qemu-device/ossa.c', lines: 4, hit: 4, missed: [], missedIn: {} }] },
     ]);
     expect(text).toMatch(/kernel-driver\/ossa_job\.c\s+10\s+7\s+70\.0 %/);
     expect(text).toMatch(/driver total\s+10\s+7\s+70\.0 %/);
     expect(text).toMatch(/device total\s+4\s+4\s+100\.0 %/);
     expect(text).toContain('kernel-driver/ossa_job.c: 4-5, 9');
     expect(text).not.toContain('qemu-device/ossa.c:');
+  });
+
+  describe('goals and exceptions', () => {
+    const source = ['int f(void)', '{', '\tif (bad)', '\t\treturn -ENODEV;', '\treturn 0;', '}', 'void g(void)', '{', '\tx();', '}'];
+    const parts = (missed: number[], missedIn: Record<number, string>, lines = 10): PartCoverage[] => [
+      { part: 'driver', tracefile: 'x', files: [{ file: 'k/a.c', lines, hit: lines - missed.length, missed, missedIn }] },
+    ];
+    const judge = (p: PartCoverage[], exceptions: Parameters<typeof judgeCoverage>[2], goal = 50) =>
+      judgeCoverage(p, () => source, exceptions, { driver: goal, device: 95 });
+
+    test('a line never run that an entry explains passes, and is listed with the reason', () => {
+      const v = judge(parts([4], { 4: 'f' }), [{ file: 'k/a.c', function: 'f', lines: ['return -ENODEV'], reason: 'the device says who it is' }]);
+      expect(v.problems).toEqual([]);
+      expect(v.explained).toEqual(['  k/a.c:4 f(): the device says who it is']);
+    });
+
+    test('an unexplained line, a stale entry and a part below its goal each fail', () => {
+      const v = judge(
+        parts([4, 9], { 4: 'f', 9: 'g' }, 4),
+        [
+          { file: 'k/a.c', function: 'f', lines: ['return 0'], reason: 'stale' },
+          { file: 'k/a.c', function: 'g', reason: 'g is never called' },
+        ],
+        60,
+      );
+      expect(v.problems).toEqual([
+        'driver: 50.0 % of its lines run, below the goal of 60 %',
+        'k/a.c:4 (f) `return -ENODEV;`: never run, and ci/coverage-exceptions.ts does not say why',
+        'ci/coverage-exceptions.ts: the entry for k/a.c f() explains no line never run: a test reaches it now, or the code moved',
+      ]);
+      expect(v.explained).toEqual(['  k/a.c:9 g(): g is never called']);
+    });
+
+    test('entries of a file not measured are not judged', () => {
+      expect(judge(parts([], {}), [{ file: 'q/b.c', function: 'h', reason: 'not in this run' }]).problems).toEqual([]);
+    });
   });
 });

@@ -6,7 +6,7 @@
 import { cmd, type Descriptor, type JobResult, stream } from './commands.js';
 import { Context } from './context.js';
 import { ContextTable, GuestMemory, PAGE, PageTables } from './memory.js';
-import { assignBars, findPciFunction, MsiX, type PciFunction } from './pci.js';
+import { assignBars, findPciFunction, MsiX, PciFunction } from './pci.js';
 import { QTest, type QemuOptions } from './qtest.js';
 import { Queue, type WaitOptions } from './queue.js';
 import { R } from './regs.js';
@@ -17,6 +17,8 @@ export type { Descriptor, JobResult, WaitOptions };
 export interface OssaOptions extends QemuOptions {
   /** Enable MSI-X with every vector pointed at the mailbox (default true). */
   msix?: boolean;
+  /** The PCI bus the device is on (default 0; another one behind a bridge the caller set up). */
+  pciBus?: number;
 }
 
 /** A QEMU instance with one ossa device, set up like a driver would. */
@@ -40,7 +42,11 @@ export class Ossa implements AsyncDisposable {
   }
 
   static async start(opts: OssaOptions = {}): Promise<Ossa> {
-    const qt = await QTest.start(opts);
+    return Ossa.attach(await QTest.start(opts), opts);
+  }
+
+  /** Sets up the device of a running QEMU like a driver would; closes QEMU on failure. */
+  static async attach(qt: QTest, opts: OssaOptions = {}): Promise<Ossa> {
     const dev = new Ossa(qt, opts);
     try {
       await dev.setupPci();
@@ -52,9 +58,28 @@ export class Ossa implements AsyncDisposable {
     return dev;
   }
 
+  /**
+   * The same device in another QEMU that took over this one's state (a
+   * migration destination): the same PCI function, BARs, MSI-X mailbox,
+   * context table and guest-RAM allocations, taken as they are; nothing is
+   * written to the device. Contexts and queues are not carried over.
+   */
+  static async adopt(qt: QTest, from: Ossa): Promise<Ossa> {
+    const dev = new Ossa(qt, from.opts);
+    dev.pci = new PciFunction(qt, from.pci.devfn, from.pci.bus);
+    dev.bars = new Map(from.bars);
+    dev.bar0 = from.bar0;
+    // what the source allocated is in the migrated RAM: allocate past it
+    dev.mem.alloc(from.mem.used, 1);
+    dev.mailbox = from.mailbox;
+    dev.msix = await MsiX.setup(dev.pci, dev.bars, dev.mailbox);
+    dev.ctxTable = ContextTable.at(qt, from.ctxTable.base);
+    return dev;
+  }
+
   /** Enumerates, assigns the BARs, enables memory and bus mastering, sets up MSI-X. */
   async setupPci(): Promise<void> {
-    this.pci = await findPciFunction(this.qt, R.PCI_VENDOR_ID, R.PCI_DEVICE_ID);
+    this.pci = await findPciFunction(this.qt, R.PCI_VENDOR_ID, R.PCI_DEVICE_ID, this.opts.pciBus);
     this.bars = await assignBars(this.pci);
     const bar0 = this.bars.get(R.BAR_REGS);
     if (bar0 === undefined) throw new Error('BAR0 not assigned');

@@ -255,6 +255,19 @@ describe('12. fault injection QOM properties (fault-injection=on)', () => {
     expect(await qomGetNumber(d, 'inject-fault')).toBe(Number(0x22_3456_7001n));
   });
 
+  test('the properties of the 32-bit registers refuse a value that does not fit them, and a non-number; nothing changes', async () => {
+    const d = dev();
+    await d.write(R.REG_INJECT_DELAY_US, 7);
+    for (const prop of ['inject-hang', 'inject-fail', 'inject-delay-us']) {
+      await expect(d.qt.qmp.qomSet(DEVICE_QOM_PATH, prop, 2 ** 32), prop).rejects.toThrow(/does not fit 32 bits/);
+      await expect(d.qt.qmp.qomSet(DEVICE_QOM_PATH, prop, 'one'), prop).rejects.toThrow(/QMP error/);
+    }
+    expect([await d.read(R.REG_INJECT_HANG), await d.read(R.REG_INJECT_FAIL), await d.read(R.REG_INJECT_DELAY_US)]).toEqual([0, 0, 7]);
+    // inject-fault is a u64: the whole VA range and more are taken (reserved bits ignored)
+    await d.qt.qmp.qomSet(DEVICE_QOM_PATH, 'inject-fault', 2 ** 40 + 0x3000 + 1);
+    expect(await qomGetNumber(d, 'inject-fault')).toBe(0x3001);
+  });
+
   test('a soft reset clears inject-hang and inject-fail and keeps inject-delay-us and inject-fault', async () => {
     const d = dev();
     await d.qt.qmp.qomSet(DEVICE_QOM_PATH, 'inject-hang', 1);

@@ -217,6 +217,11 @@ export class ContextTable {
     return new ContextTable(qt, await mem.allocZeroed(PAGE));
   }
 
+  /** The table already at `base` (in a QEMU that took over another's RAM). */
+  static at(qt: QTest, base: number): ContextTable {
+    return new ContextTable(qt, base);
+  }
+
   entryAddr(ctx: number): number {
     return this.base + ctx * R.CTX_ENTRY_SIZE;
   }

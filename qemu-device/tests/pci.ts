@@ -183,14 +183,14 @@ export class PciFunction {
   }
 }
 
-/** Finds a function on bus 0 by vendor and device id. */
-export async function findPciFunction(qt: QTest, vendor: number, device: number): Promise<PciFunction> {
+/** Finds a function on `bus` (default 0) by vendor and device id. */
+export async function findPciFunction(qt: QTest, vendor: number, device: number, bus = 0): Promise<PciFunction> {
   for (let devfn = 0; devfn < 256; devfn += 1) {
-    const f = new PciFunction(qt, devfn);
+    const f = new PciFunction(qt, devfn, bus);
     const id = await f.read32(PCI_VENDOR_ID);
     if (id === ((device << 16) | vendor) >>> 0) return f;
   }
-  throw new Error(`no PCI function ${vendor.toString(16)}:${device.toString(16)} on bus 0`);
+  throw new Error(`no PCI function ${vendor.toString(16)}:${device.toString(16)} on bus ${bus}`);
 }
 
 /**

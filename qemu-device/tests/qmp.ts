@@ -34,7 +34,7 @@ export class Qmp {
   private readonly pending = new Map<string, { resolve: (v: JsonValue) => void; reject: (e: Error) => void }>();
   private greeted: Promise<void>;
   readonly events: JsonObject[] = [];
-  private eventWaiters: Array<{ name: string; resolve: (e: JsonObject) => void }> = [];
+  private eventWaiters: Array<{ name: string; resolve: (e: JsonObject) => void; reject: (e: Error) => void }> = [];
   private closedError: Error | undefined;
 
   constructor(private readonly sock: Socket) {
@@ -70,6 +70,7 @@ export class Qmp {
     this.closedError ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    for (const w of this.eventWaiters.splice(0)) w.reject(err);
   }
 
   async handshake(timeoutMs = 20_000): Promise<void> {
@@ -100,6 +101,7 @@ export class Qmp {
   waitEvent(name: string, since = 0, timeoutMs = 10_000): Promise<JsonObject> {
     const seen = this.events.slice(since).find((e) => e.event === name);
     if (seen) return Promise.resolve(seen);
+    if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new QemuError(`no QMP event ${name}`)), timeoutMs);
       this.eventWaiters.push({
@@ -107,6 +109,10 @@ export class Qmp {
         resolve: (e) => {
           clearTimeout(timer);
           resolve(e);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
         },
       });
     });

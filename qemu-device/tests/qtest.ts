@@ -32,19 +32,24 @@ export interface QemuOptions {
   memory?: string;
   /** More command-line arguments. */
   extraArgs?: string[];
+  /** Command-line arguments placed before the device's `-device` (e.g. the bus it plugs into). */
+  beforeDevice?: string[];
   /**
    * The QEMU binary; default: $OSSA_QTEST_QEMU, else the ASan and gcov
    * build when there is one (npm test), else the `qemu` of out/build.json.
    */
   qemu?: string;
+  /** ASAN_OPTIONS of an AddressSanitizer build (default: abort on the first error, no leak report). */
+  asanOptions?: string;
   /** Milliseconds to wait for QEMU to connect (default 20000). */
   startTimeoutMs?: number;
   /** Milliseconds to wait for any single answer (default 20000). */
   commandTimeoutMs?: number;
 }
 
-/** The QOM path of the device under test. */
-export const DEVICE_QOM_PATH = '/machine/peripheral/ossa0';
+/** The qdev id of the device under test, and its QOM path. */
+export const DEVICE_ID = 'ossa0';
+export const DEVICE_QOM_PATH = `/machine/peripheral/${DEVICE_ID}`;
 
 interface Pending {
   command: string;
@@ -122,7 +127,7 @@ export class QTest implements AsyncDisposable {
     const qtestServer = await listen(qtestPath);
     const qmpServer = await listen(qmpPath);
     const deviceOptions = opts.deviceOptions ?? 'fault-injection=on';
-    const device = ['ossa', 'id=ossa0', ...(deviceOptions ? [deviceOptions] : [])].join(',');
+    const device = ['ossa', `id=${DEVICE_ID}`, ...(deviceOptions ? [deviceOptions] : [])].join(',');
     const args = [
       '-machine', 'q35',
       '-accel', 'qtest',
@@ -136,13 +141,14 @@ export class QTest implements AsyncDisposable {
       '-mon', 'chardev=qmp0,mode=control',
       '-d', 'guest_errors',
       '-D', logFile,
+      ...(opts.beforeDevice ?? []),
       '-device', device,
       ...(opts.extraArgs ?? []),
     ];
     // An ASan build must abort on the first error, and not report QEMU's
     // exit-time leaks as one.
     // A gcov build writes its data under the coverage report's prefix.
-    const env = { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0', ...qemuCoverageEnv() };
+    const env = { ASAN_OPTIONS: opts.asanOptions ?? 'abort_on_error=1:detect_leaks=0', ...qemuCoverageEnv() };
     const proc = execa(qemu, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false, env });
     let stderr = '';
     proc.stderr?.setEncoding('utf8');

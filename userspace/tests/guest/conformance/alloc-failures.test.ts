@@ -47,15 +47,22 @@ function armInjection(on: boolean): void {
 }
 
 async function sweep(path: string): Promise<SweepResult> {
-  using dev = Device.open();
-  const { stdout } = await promisify(execFile)(SWEEP, [dev.path, path], { maxBuffer: 64 << 20, timeout: SWEEP_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  // The tool opens its own files; none of this process stays open meanwhile.
+  const node = (() => {
+    using dev = Device.open();
+    return dev.path;
+  })();
+  const { stdout } = await promisify(execFile)(SWEEP, [node, path], { maxBuffer: 64 << 20, timeout: SWEEP_TIMEOUT_MS, killSignal: 'SIGKILL' });
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as SweepResult);
   const result = lines.find((l) => l.path === path);
   if (!result) throw new Error(`alloc-sweep printed no result for ${path}: ${stdout.slice(0, 500)}`);
   return result;
 }
 
-/** rows: the ioctl under test, for the coverage matrix; none for open(2) and close(2). */
+/**
+ * rows: the ioctl under test, for the coverage matrix; none for open(2) and
+ * close(2). The tool's probe path is not swept here: see alloc-sweep.c.
+ */
 const PATHS: ReadonlyArray<{ path: string; rows: Row[]; what: string }> = [
   { path: 'open', rows: [], what: 'open(2) of the accel node' },
   { path: 'close', rows: [], what: 'close(2) of a file with buffers, syncobjs and a finished job' },
@@ -64,6 +71,7 @@ const PATHS: ReadonlyArray<{ path: string; rows: Row[]; what: string }> = [
   { path: 'bo-wait', rows: ['BO_WAIT'], what: 'BO_WAIT on a buffer a job is writing' },
   { path: 'prime-export', rows: ['PRIME_HANDLE_TO_FD'], what: 'PRIME export' },
   { path: 'prime-import', rows: ['PRIME_FD_TO_HANDLE'], what: 'PRIME import from another file' },
+  { path: 'prime-import-udmabuf', rows: ['PRIME_FD_TO_HANDLE'], what: 'PRIME import of a dma-buf of another exporter (udmabuf)' },
   { path: 'syncobj-create', rows: ['SYNCOBJ_CREATE'], what: 'SYNCOBJ_CREATE' },
 ];
 

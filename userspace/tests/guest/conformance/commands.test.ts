@@ -114,7 +114,7 @@ describe('commands: malformed commands fail the job with EINVAL', () => {
     ['TIMESTAMP', 'reserved word set', (va) => rawCmd(6, 1, va)],
     ['TIMESTAMP', 'unaligned address', (va) => rawCmd(6, 0, va + 4n)],
   ];
-  test.each(cases.map(([row, what, make]) => [covers([row, 'SUBMIT'], 'bad-input', `${row}: ${what}`), make] as const))('%s', async (_name, make) => {
+  test.each(cases.map(([row, what, make]) => [covers(row, 'bad-input', `${row}: ${what}`), make] as const))('%s', async (_name, make) => {
     using dev = Device.open();
     using bo = dev.createBuffer(1 << 16);
     using f = dev.submit({ commands: make(bo.va), buffers: [bo] });
@@ -124,7 +124,8 @@ describe('commands: malformed commands fail the job with EINVAL', () => {
     expect(await g.settle(WAIT_MS)).toEqual({ state: 'signaled' });
   });
 
-  test(covers('SUBMIT', 'bad-input', 'an unknown opcode, and a command cut off by the end of the stream'), async () => {
+  // No row: SUBMIT accepts the stream, and the bad input is no one command's.
+  test('an unknown opcode, and a command cut off by the end of the stream', async () => {
     using dev = Device.open();
     using bo = dev.createBuffer(4096);
     for (const cmd of [rawCmd(0x7f, 0), Buffer.concat([rawCmd(1, 0, bo.va, bo.va + 64n, 8n)]).subarray(0, 16)]) {

@@ -3,9 +3,10 @@
  * lifetimes of buffers and files, and leaks.
  */
 import { closeSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { DRM_IOCTL_GEM_CLOSE, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, DrmGemClose } from '../../../src/drm.js';
+import { encodeCommand } from '../../../src/commands.js';
 import { CommandStream, Device, type Fence, SubmitError } from '../../../src/index.js';
 import { native } from '../../../src/native.js';
 import { Struct } from '../../../src/struct.js';
@@ -28,8 +29,16 @@ import {
   type ParamName,
 } from '../../../src/uapi.js';
 import { runChildren } from '../support/children.js';
-import { liveObjects } from '../support/debugfs.js';
+import { driverStats, inject, liveObjects } from '../support/debugfs.js';
+import { fenceTrace } from '../support/fence-trace.js';
 import { BAD_POINTER, errnoOf, raw, syncobjWait, thrownBy, WAIT_MS } from '../support/ossa.js';
+
+/** An address no context maps: the MMU faults on it. */
+const UNMAPPED_VA = 0x7000_0000_00n;
+
+afterEach(() => {
+  inject('inject_delay_us', 0);
+});
 
 /** Parameters of the device, the same in every file (all but contextId). */
 const DEVICE_PARAMS = (Object.keys(Param) as ParamName[]).filter((n) => n !== 'contextId');
@@ -108,6 +117,27 @@ describe('GET_PARAM', () => {
       });
       expect(results).toEqual([{ changed: 0 }, { changed: 0 }, { changed: 0 }]);
       expect(await asked).toEqual(mine);
+    } finally {
+      for (const f of files) f.close();
+    }
+  });
+});
+
+describe('open', () => {
+  test('each open file takes one of the 64 hardware contexts: the next open is EBUSY until a file closes', () => {
+    const node = (() => {
+      using dev = Device.open();
+      return dev.path;
+    })();
+    const files: Device[] = [];
+    try {
+      let code = 'ok';
+      while (files.length < 256 && code === 'ok') code = errnoOf(() => files.push(Device.open(node)));
+      expect(code, 'the open after the last free context').toBe('EBUSY');
+      expect(driverStats().contexts, 'contexts in use (debugfs stats), the datasheet\'s 64').toBe(64);
+      files.pop()?.close();
+      expect(errnoOf(() => files.push(Device.open(node)))).toBe('ok');
+      expect(errnoOf(() => Device.open(node).close())).toBe('EBUSY');
     } finally {
       for (const f of files) f.close();
     }
@@ -304,6 +334,20 @@ describe('SUBMIT', () => {
     for (const f of fences) f.close();
   });
 
+  test(covers('SUBMIT', 'good', 'a job\'s hardware fence names the driver and its queue in the dma_fence trace events'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    const last = Number(dev.param('numQueues')) - 1;
+    const trace = await fenceTrace(async () => {
+      using f = dev.submit({ queue: last, commands: new CommandStream().fill(bo.va, 4096, 7), buffers: [bo] });
+      expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    });
+    const init = new RegExp(`dma_fence_init: driver=ossa timeline=ossa-q${last} context=(\\d+) seqno=(\\d+)`).exec(trace);
+    expect(init, `an ossa fence on queue ${last} in:\n${trace}`).not.toBeNull();
+    const [, context, seqno] = init ?? [];
+    expect(trace).toContain(`dma_fence_signaled: driver=ossa timeline=ossa-q${last} context=${context} seqno=${seqno}`);
+  });
+
   test(covers('SUBMIT', 'bad-input', 'one bad job in a batch: nothing runs, statuses say which'), async () => {
     using dev = Device.open();
     using a = dev.createBuffer(4096);
@@ -404,6 +448,27 @@ describe('BO_WAIT', () => {
     using f = dev.submit({ commands: new CommandStream().fill(bo.va, 8 << 20, 3), buffers: [bo] });
     expect(await bo.wait(WAIT_MS)).toBe('success');
     expect(await f.wait(0)).toBe(true);
+  });
+
+  test(covers(['BO_WAIT', 'SUBMIT'], 'fault', 'job_status names how the last writer ended: an invalid command; canceled when its context faulted while it waited'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    using bad = dev.submit({ commands: encodeCommand(0xff, 0, []), buffers: [bo] });
+    expect(await bad.settle(WAIT_MS)).toEqual({ state: 'error', errno: 22 });
+    expect(await bo.wait(WAIT_MS)).toBe('invalid');
+
+    // A slow job that ends in an MMU fault, and a job that waits for it:
+    // when the waiter's turn comes its context is banned, so it is
+    // canceled without running.
+    using big = dev.createBuffer(4 << 20);
+    using target = dev.createBuffer(4096);
+    inject('inject_delay_us', 50_000);
+    using faulting = dev.submit({ commands: new CommandStream().fill(big.va, 4 << 20, 1).fill(UNMAPPED_VA, 4096, 2), buffers: [big] });
+    using waiter = dev.submit({ commands: new CommandStream().fill(target.va, 4096, 3), buffers: [{ buffer: target, access: 'write' }], waitFor: [faulting] });
+    expect(await faulting.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
+    expect(await waiter.settle(WAIT_MS)).toEqual({ state: 'error', errno: 125 });
+    expect(await target.wait(WAIT_MS)).toBe('canceled');
+    expect(new Uint32Array(target.map().buffer, 0, 1)[0], 'the canceled job wrote nothing').toBe(0);
   });
 
   test(covers('BO_WAIT', 'bad-input', 'unknown handle, flags, pad, negative timeout'), () => {

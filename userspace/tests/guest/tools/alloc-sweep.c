@@ -5,8 +5,8 @@
  *   alloc-sweep NODE PATH...
  *
  * NODE is the accel node (/dev/accel/accel0). PATH is one of open, close,
- * bo-create, submit, bo-wait, prime-export, prime-import, syncobj-create,
- * or "all"; the paths run in the order given.
+ * bo-create, submit, bo-wait, prime-export, prime-import,
+ * prime-import-udmabuf, syncobj-create, probe, or "all"; the paths run in the order given.
  *
  * Method. The kernel's /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)
  * makes the N-th fault-injection point that this thread reaches fail: a
@@ -22,8 +22,10 @@
  *      call finished before reaching it) and write 0 to disarm. Nothing
  *      else runs in between: no stdio, no malloc, no other system call;
  *   3. check what the call left behind (below), tear down, and check that
- *      the file can still run a NOP job that signals its out-syncobj
- *      within 10 s (for open and close: the opened file, or a fresh one).
+ *      the file holds no GEM handle and no syncobj any more (the next of
+ *      each gets handle 1) and can still run a NOP job that signals its
+ *      out-syncobj within 10 s (for open and close: the opened file, or a
+ *      fresh one).
  *
  * The sweep of a path stops after STOP_AFTER n in a row whose fault is
  * not injected: the path has as many injection points as the last n that
@@ -84,9 +86,35 @@
  *                   second open file. On success: BO_INFO, and a FILL job in
  *                   the importing file whose data the exporter sees; after a
  *                   failure an unarmed import must work. Then GEM_CLOSE.
+ *   prime-import-udmabuf
+ *                   DRM_IOCTL_PRIME_FD_TO_HANDLE of a dma-buf of another
+ *                   exporter: udmabuf (CONFIG_UDMABUF) over a sealed memfd.
+ *                   Unlike a dma-buf of ossa itself, which the import finds
+ *                   as the BO it already is, this attaches and maps the
+ *                   foreign buffer (ossa_gem_prime_import_sg_table()). The
+ *                   same checks as prime-import, the data seen through the
+ *                   memfd.
  *   syncobj-create  DRM_IOCTL_SYNCOBJ_CREATE with DRM_SYNCOBJ_CREATE_SIGNALED
  *                   (the flag adds the stub fence's allocation to the path).
  *                   The syncobj must be signalled; then SYNCOBJ_DESTROY.
+ *   probe           the driver's probe: the device is unbound (sysfs
+ *                   "unbind" of the ossa PCI driver), then the write(2) of
+ *                   its PCI address to "bind" is the call under test; the
+ *                   driver core runs ossa_probe() in this thread. After a
+ *                   failure the device is bound again unarmed; either way
+ *                   its new accel node must run a NOP job. No file of the
+ *                   device is open during this path (the kept files below
+ *                   are closed first), and the caller must hold none.
+ *                   The guest suite does not run this path: on Linux
+ *                   6.12.117 (debug kernel) it reaches defects outside the
+ *                   driver, in error paths of the DRM core (a failure in
+ *                   drm_sysfs_minor_alloc() leaves ERR_PTR(-ENOMEM) in
+ *                   minor->kdev, which drm_minor_alloc_release() passes to
+ *                   put_device(): oops) and of ACPICA (a failure while
+ *                   evaluating _PRT in pci_enable_device() leaves the
+ *                   namespace node PRTA without its object: KASAN
+ *                   slab-use-after-free in acpi_ns_get_attached_object()
+ *                   on the next evaluation). Run it by hand to look again.
  *
  * Output: one JSON object per path on stdout, one line each:
  *   {"path":"submit","points":N,"capped":false,
@@ -143,6 +171,7 @@
  *      -o alloc-sweep <this file>
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -155,6 +184,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/udmabuf.h>
 
 #include "drm.h"
 #include "ossa_accel.h"
@@ -217,6 +248,9 @@ struct finding {
 /* A sweep's state, passed to every helper (no global mutable state). */
 struct sweep {
 	const char *node;		/* the accel node */
+	char node_buf[64];		/* the node, found again after a bind */
+	char pci[32];			/* the device's PCI address */
+	int bind_fd, unbind_fd;		/* the ossa PCI driver's bind, unbind */
 	int fail_fd;			/* fail-nth, open throughout */
 	uint32_t queue_hi;		/* queue 1 when the device has it, else 0 */
 	const char *path;		/* the path being swept, for messages */
@@ -237,6 +271,7 @@ struct bo {
 struct path {
 	const char *name;
 	void (*iterate)(struct sweep *s, struct result *r);
+	bool rebinds;			/* unbinds the device: no file may be open */
 };
 
 /* Errno names, also of the kernel-internal values that must not leak out. */
@@ -709,10 +744,46 @@ static bool usable(int fd, char *msg, size_t len)
 	return ok;
 }
 
+/*
+ * Whether the file holds no GEM handle and no syncobj (@msg says which it
+ * holds): both handle spaces hand out the lowest free handle from 1, so
+ * the first of each created now must be 1. Every path has closed all it
+ * made when this runs; a handle the kernel installed and left would show.
+ */
+static bool no_handles_left(int fd, char *msg, size_t len)
+{
+	struct bo bo;
+	uint32_t sync = 0;
+	bool ok = true;
+	int err;
+
+	err = syncobj_create(fd, 0, &sync);
+	if (err)
+		return failf(msg, len, "SYNCOBJ_CREATE: %s", errno_name(err));
+	if (sync != 1)
+		ok = failf(msg, len, "a new syncobj got handle %u, not 1: a syncobj was left behind",
+			   sync);
+	err = syncobj_destroy(fd, sync);
+	if (err && ok)
+		ok = failf(msg, len, "SYNCOBJ_DESTROY: %s", errno_name(err));
+	err = bo_create(fd, OSSA_PAGE_SIZE, &bo);
+	if (err)
+		return failf(msg, len, "BO_CREATE: %s", errno_name(err));
+	if (bo.handle != 1 && ok)
+		ok = failf(msg, len, "a new BO got handle %u, not 1: a GEM handle was left behind",
+			   bo.handle);
+	err = gem_close(fd, bo.handle);
+	if (err && ok)
+		ok = failf(msg, len, "GEM_CLOSE: %s", errno_name(err));
+	return ok;
+}
+
 static void check_usable(struct sweep *s, struct result *r, int fd)
 {
 	char msg[MSG_LEN];
 
+	if (!no_handles_left(fd, msg, sizeof(msg)))
+		add_wrong(s, r, "after the teardown: %s", msg);
 	if (usable(fd, msg, sizeof(msg)))
 		return;
 	r->unusable = true;
@@ -1235,25 +1306,19 @@ static void check_import(struct sweep *s, const struct result *r, int fd,
 		add_wrong(s, r, "the imported BO: %s", msg);
 }
 
-static void iterate_prime_import(struct sweep *s, struct result *r)
+/*
+ * The call under test: DRM_IOCTL_PRIME_FD_TO_HANDLE of @dmabuf into @fd,
+ * then the checks of the imported BO against @src and its GEM_CLOSE.
+ */
+static void import_under_test(struct sweep *s, struct result *r, int fd,
+			      int dmabuf, const struct bo *src)
 {
-	struct drm_prime_handle exp, args;
+	struct drm_prime_handle args = { .fd = dmabuf };
 	bool imported;
-	struct bo src;
-	int a, b, ret, err;
-
-	a = dev_open(s, "open of the importer");
-	b = dev_open(s, "open of the exporter");
-	bo_new(s, b, BO_SIZE, &src);
-	pattern_fill(src.map, BO_SIZE / 4, PRIME_SRC);
-	prime_export_args(&exp, src.handle);
-	if (ioctl(b, DRM_IOCTL_PRIME_HANDLE_TO_FD, &exp))
-		die(s, "DRM_IOCTL_PRIME_HANDLE_TO_FD in the exporter", errno);
-	memset(&args, 0, sizeof(args));
-	args.fd = exp.fd;
+	int ret, err;
 
 	fail_arm(s, r->n);
-	ret = ioctl(a, DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
+	ret = ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
 	err = errno;
 	r->injected = fail_check(s);
 	set_ret(r, ret, err);
@@ -1262,21 +1327,100 @@ static void iterate_prime_import(struct sweep *s, struct result *r)
 	if (ret) {
 		/* The failure must not stop a later import. */
 		memset(&args, 0, sizeof(args));
-		args.fd = exp.fd;
-		imported = !ioctl(a, DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
+		args.fd = dmabuf;
+		imported = !ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &args);
 		if (!imported)
 			add_wrong(s, r, "import again after the failure: %s",
 				  errno_name(errno));
 	}
 	if (imported) {
-		check_import(s, r, a, args.handle, &src);
-		teardown_step(s, r, gem_close(a, args.handle), "GEM_CLOSE");
+		check_import(s, r, fd, args.handle, src);
+		teardown_step(s, r, gem_close(fd, args.handle), "GEM_CLOSE");
 	}
+}
+
+static void iterate_prime_import(struct sweep *s, struct result *r)
+{
+	struct drm_prime_handle exp;
+	struct bo src;
+	int a, b;
+
+	a = dev_open(s, "open of the importer");
+	b = dev_open(s, "open of the exporter");
+	bo_new(s, b, BO_SIZE, &src);
+	pattern_fill(src.map, BO_SIZE / 4, PRIME_SRC);
+	prime_export_args(&exp, src.handle);
+	if (ioctl(b, DRM_IOCTL_PRIME_HANDLE_TO_FD, &exp))
+		die(s, "DRM_IOCTL_PRIME_HANDLE_TO_FD in the exporter", errno);
+
+	import_under_test(s, r, a, exp.fd, &src);
+
 	teardown_step(s, r, close(exp.fd) ? errno : 0, "close of the dma-buf");
 	teardown_step(s, r, bo_destroy(b, &src), "GEM_CLOSE in the exporter");
 	file_close(s, r, b);
 	check_usable(s, r, a);
 	file_close(s, r, a);
+}
+
+/* prime-import-udmabuf */
+
+#define UDMABUF		"/dev/udmabuf"
+
+/*
+ * A dma-buf of another exporter: udmabuf over a sealed memfd of BO_SIZE
+ * bytes filled with PRIME_SRC's pattern, mapped at @view->map.
+ */
+static int udmabuf_new(const struct sweep *s, struct bo *view)
+{
+	struct udmabuf_create args = {
+		.flags = UDMABUF_FLAGS_CLOEXEC,
+		.size = BO_SIZE,
+	};
+	int memfd, dev, buf;
+	void *map;
+
+	memfd = memfd_create("ossa-alloc-sweep", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (memfd < 0)
+		die(s, "memfd_create", errno);
+	if (ftruncate(memfd, BO_SIZE))
+		die(s, "ftruncate of the memfd", errno);
+	if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK))
+		die(s, "F_SEAL_SHRINK on the memfd", errno);
+	map = mmap(NULL, BO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (map == MAP_FAILED)
+		die(s, "mmap of the memfd", errno);
+	memset(view, 0, sizeof(*view));
+	view->size = BO_SIZE;
+	view->map = map;
+	pattern_fill(view->map, BO_SIZE / 4, PRIME_SRC);
+
+	dev = open(UDMABUF, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		die(s, "open " UDMABUF, errno);
+	args.memfd = memfd;
+	buf = ioctl(dev, UDMABUF_CREATE, &args);
+	if (buf < 0)
+		die(s, "UDMABUF_CREATE", errno);
+	if (close(dev) || close(memfd))
+		die(s, "close of " UDMABUF " or the memfd", errno);
+	return buf;
+}
+
+static void iterate_prime_import_udmabuf(struct sweep *s, struct result *r)
+{
+	struct bo view;
+	int fd, buf;
+
+	fd = dev_open(s, "open of the importer");
+	buf = udmabuf_new(s, &view);
+
+	import_under_test(s, r, fd, buf, &view);
+
+	teardown_step(s, r, close(buf) ? errno : 0, "close of the dma-buf");
+	teardown_step(s, r, munmap(view.map, BO_SIZE) ? errno : 0,
+		      "munmap of the memfd");
+	check_usable(s, r, fd);
+	file_close(s, r, fd);
 }
 
 /* syncobj-create */
@@ -1308,15 +1452,98 @@ static void iterate_syncobj_create(struct sweep *s, struct result *r)
 	file_close(s, r, fd);
 }
 
+/* probe */
+
+#define PCI_DRIVER	"/sys/bus/pci/drivers/ossa"
+
+/* The PCI address of NODE's device, from /sys/class/accel/<node>/device. */
+static void find_pci(struct sweep *s)
+{
+	const char *name = strrchr(s->node, '/');
+	char link[128], target[256];
+	const char *addr;
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/sys/class/accel/%s/device",
+		 name ? name + 1 : s->node);
+	len = readlink(link, target, sizeof(target) - 1);
+	if (len < 0)
+		die(s, "readlink of the node's device", errno);
+	target[len] = '\0';
+	addr = strrchr(target, '/');
+	addr = addr ? addr + 1 : target;
+	if (strlen(addr) >= sizeof(s->pci))
+		die(s, "the node's PCI address", ENAMETOOLONG);
+	strcpy(s->pci, addr);
+}
+
+/* The accel node of the bound device: /sys/bus/pci/devices/ADDR/accel/accelN. */
+static bool find_node(struct sweep *s)
+{
+	char dir[96];
+	unsigned int minor;
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/accel", s->pci);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)))
+		found = sscanf(e->d_name, "accel%u", &minor) == 1;
+	closedir(d);
+	if (found)
+		snprintf(s->node_buf, sizeof(s->node_buf), "/dev/accel/accel%u",
+			 minor);
+	s->node = s->node_buf;
+	return found;
+}
+
+static bool pci_write(int fd, const char *pci)
+{
+	size_t len = strlen(pci);
+
+	return pwrite(fd, pci, len, 0) == (ssize_t)len;
+}
+
+static void iterate_probe(struct sweep *s, struct result *r)
+{
+	ssize_t ret;
+	int err;
+
+	if (!pci_write(s->unbind_fd, s->pci))
+		die(s, "write of the address to " PCI_DRIVER "/unbind", errno);
+
+	fail_arm(s, r->n);
+	ret = pwrite(s->bind_fd, s->pci, strlen(s->pci), 0);
+	err = errno;
+	r->injected = fail_check(s);
+	set_ret(r, ret < 0 ? -1 : 0, err);
+
+	/* Without a device every later test would fail: stop here. */
+	if (ret < 0 && !pci_write(s->bind_fd, s->pci))
+		die(s, "bind after the failed probe", errno);
+	if (!find_node(s)) {
+		r->unusable = true;
+		fprintf(stderr, "alloc-sweep: probe n=%u: bound, but %s has no accel node\n",
+			r->n, s->pci);
+		return;
+	}
+	check_usable_fresh(s, r);
+}
+
 static const struct path paths[] = {
-	{ "open", iterate_open },
-	{ "close", iterate_close },
-	{ "bo-create", iterate_bo_create },
-	{ "submit", iterate_submit },
-	{ "bo-wait", iterate_bo_wait },
-	{ "prime-export", iterate_prime_export },
-	{ "prime-import", iterate_prime_import },
-	{ "syncobj-create", iterate_syncobj_create },
+	{ "open", iterate_open, false },
+	{ "close", iterate_close, false },
+	{ "bo-create", iterate_bo_create, false },
+	{ "submit", iterate_submit, false },
+	{ "bo-wait", iterate_bo_wait, false },
+	{ "prime-export", iterate_prime_export, false },
+	{ "prime-import", iterate_prime_import, false },
+	{ "prime-import-udmabuf", iterate_prime_import_udmabuf, false },
+	{ "syncobj-create", iterate_syncobj_create, false },
+	{ "probe", iterate_probe, true },
 };
 
 #define NUM_PATHS ARRAY_SIZE(paths)
@@ -1455,13 +1682,60 @@ static int print_usage(void)
 	return 2;
 }
 
-int main(int argc, char **argv)
+/*
+ * Two files of the device stay open during the ioctl paths (see Method);
+ * a path that unbinds the device runs with none open.
+ */
+static void keep_files(struct sweep *s, int keep[2], bool open_them)
 {
-	struct sweep s = { .path = "setup", .fail_fd = -1 };
 	struct drm_ossa_get_param param = {
 		.param = DRM_OSSA_PARAM_NUM_QUEUES,
 	};
-	int keep[2], i;
+
+	if (!open_them) {
+		if (keep[0] >= 0 && (close(keep[0]) || close(keep[1])))
+			die(s, "close of a kept file", errno);
+		keep[0] = keep[1] = -1;
+		return;
+	}
+	if (keep[0] >= 0)
+		return;
+	keep[0] = dev_open(s, "open of the first kept file");
+	keep[1] = dev_open(s, "open of the second kept file");
+	if (ioctl(keep[0], DRM_IOCTL_OSSA_GET_PARAM, &param))
+		die(s, "DRM_IOCTL_OSSA_GET_PARAM NUM_QUEUES", errno);
+	s->queue_hi = param.value > 1 ? 1 : 0;
+}
+
+/* The PCI driver's bind and unbind files, opened outside any armed window. */
+static void open_binding(struct sweep *s)
+{
+	if (s->bind_fd >= 0)
+		return;
+	find_pci(s);
+	s->bind_fd = open(PCI_DRIVER "/bind", O_WRONLY | O_CLOEXEC);
+	if (s->bind_fd < 0)
+		die(s, "open " PCI_DRIVER "/bind", errno);
+	s->unbind_fd = open(PCI_DRIVER "/unbind", O_WRONLY | O_CLOEXEC);
+	if (s->unbind_fd < 0)
+		die(s, "open " PCI_DRIVER "/unbind", errno);
+}
+
+static void run_path(struct sweep *s, int keep[2], const struct path *p)
+{
+	s->path = "setup";
+	keep_files(s, keep, !p->rebinds);
+	if (p->rebinds)
+		open_binding(s);
+	run_sweep(s, p);
+}
+
+int main(int argc, char **argv)
+{
+	struct sweep s = {
+		.path = "setup", .fail_fd = -1, .bind_fd = -1, .unbind_fd = -1,
+	};
+	int keep[2] = { -1, -1 }, i;
 	size_t j;
 
 	if (argc < 3)
@@ -1485,26 +1759,21 @@ int main(int argc, char **argv)
 		die(&s, "open " FAIL_NTH, errno);
 	fail_write(&s, 0, "write 0 to " FAIL_NTH);
 
-	keep[0] = dev_open(&s, "open of the first kept file");
-	keep[1] = dev_open(&s, "open of the second kept file");
-	if (ioctl(keep[0], DRM_IOCTL_OSSA_GET_PARAM, &param))
-		die(&s, "DRM_IOCTL_OSSA_GET_PARAM NUM_QUEUES", errno);
-	s.queue_hi = param.value > 1 ? 1 : 0;
-
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "all")) {
-			run_sweep(&s, find_path(argv[i]));
+			run_path(&s, keep, find_path(argv[i]));
 			continue;
 		}
 		for (j = 0; j < NUM_PATHS; j++)
-			run_sweep(&s, &paths[j]);
+			run_path(&s, keep, &paths[j]);
 	}
 
 	s.path = "setup";
-	if (close(keep[0]) || close(keep[1]))
-		die(&s, "close of a kept file", errno);
+	keep_files(&s, keep, false);
 	if (close(s.fail_fd))
 		die(&s, "close " FAIL_NTH, errno);
+	if (s.bind_fd >= 0 && (close(s.bind_fd) || close(s.unbind_fd)))
+		die(&s, "close of bind or unbind", errno);
 	free(s.res);
 	free(s.wrong);
 	return 0;

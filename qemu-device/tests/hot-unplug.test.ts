@@ -1,0 +1,160 @@
+/**
+ * Hot-unplug of the device from a PCI Express root port's slot (QMP
+ * `device_del`, then the guest powers the slot off as Linux's pciehp does),
+ * with the device idle and with a job in the middle of a command. QEMU (the
+ * AddressSanitizer build under `npm test`) must remove the device without an
+ * error report and go on answering QMP; nothing of the device may run after
+ * it is gone, also when its injected delay (section 12) was pending, and
+ * nothing it allocated may be left behind (LeakSanitizer, at QEMU's exit).
+ */
+import { describe, expect, test } from 'vitest';
+import { cmd } from './commands.js';
+import { Ossa } from './device.js';
+import { PAGE } from './memory.js';
+import { PCI_VENDOR_ID, PciFunction } from './pci.js';
+import type { JsonObject } from './qmp.js';
+import { DEVICE_ID, QTest } from './qtest.js';
+import { refFill } from '../../userspace/src/reference.js';
+import { R } from './regs.js';
+import { ROOT_PORT_ARGS, ROOT_PORT_ID, ROOT_PORT_SECONDARY_BUS, RootPort } from './root-port.js';
+
+/** A FILL this long takes many 1 MiB slices (section 11). */
+const LONG_FILL = 64 * 1024 * 1024;
+/** FILLs of the largest size (section 6) in one job: 8192 slices back to back, far from done when the slot is powered off. */
+const LONGEST_FILL = R.DATA_SIZE_MAX;
+const LONGEST_FILLS = 8;
+const FILL_VALUE = 0x0f11_0f11;
+/** Long enough that, without stepping the clock, the job stays between slices. */
+const DELAY_US = 1000;
+
+interface Setup {
+  d: Ossa;
+  port: RootPort;
+}
+
+/**
+ * QEMU with the device (fault-injection=on) behind a hot-plug capable root
+ * port, set up like a driver would; an ASan build reports leaks at exit.
+ */
+async function startBehindRootPort(): Promise<Setup> {
+  const qt = await QTest.start({
+    deviceOptions: `fault-injection=on,bus=${ROOT_PORT_ID}`,
+    beforeDevice: ROOT_PORT_ARGS,
+    asanOptions: 'abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0',
+  });
+  let port: RootPort;
+  try {
+    port = await RootPort.setup(qt);
+  } catch (err) {
+    await qt.close();
+    throw err;
+  }
+  const d = await Ossa.attach(qt, { pciBus: ROOT_PORT_SECONDARY_BUS });
+  return { d, port };
+}
+
+/** LeakSanitizer's reports (at QEMU's exit) of memory allocated in the device's functions and never freed. */
+function deviceLeaks(qt: QTest): string[] {
+  return qt.stderrText
+    .split(/\n(?=(?:Direct|Indirect) leak of )/)
+    .filter((block) => /^(Direct|Indirect) leak of /.test(block) && / in ossa_\w+ /.test(block))
+    .map((block) => `${block.split('\n')[0] ?? ''} ${/ in (ossa_\w+) /.exec(block)?.[1] ?? ''}`);
+}
+
+/** Runs `body` on a device behind the root port; after QEMU exits, checks that the device leaked nothing. */
+async function withDeviceOnSlot(body: (s: Setup) => Promise<void>): Promise<void> {
+  const s = await startBehindRootPort();
+  try {
+    await body(s);
+  } finally {
+    await s.d.close();
+  }
+  expect(deviceLeaks(s.d.qt), 'memory of the removed device never freed').toEqual([]);
+}
+
+/** Signs of a memory error or undefined behaviour in QEMU's stderr. */
+function sanitizerReports(qt: QTest): string[] {
+  return qt.stderrText.split('\n').filter((l) => /AddressSanitizer|LeakSanitizer|runtime error:|SUMMARY: /.test(l));
+}
+
+/** device_del, the guest's power-off of the slot (after `beforePowerOff`), DEVICE_DELETED. */
+async function unplug({ d, port }: Setup, beforePowerOff?: () => Promise<void>): Promise<void> {
+  const qmp = d.qt.qmp;
+  expect(await port.hotplugCapable(), 'the slot is hot-plug capable').toBe(true);
+  expect(await port.presenceDetected()).toBe(true);
+  const since = qmp.events.length;
+  await qmp.execute('device_del', { id: DEVICE_ID });
+  // A powered slot: QEMU presses the attention button and waits for the guest.
+  expect(await port.attentionButtonPressed()).toBe(true);
+  expect(qmp.events.slice(since).some((e) => e.event === 'DEVICE_DELETED'), 'not removed before the guest powers the slot off').toBe(false);
+  await beforePowerOff?.();
+  await port.powerOff();
+  const ev = await qmp.waitEvent('DEVICE_DELETED', since).catch((err: unknown) => {
+    throw new Error(`${String(err)}; QEMU stderr:\n${d.qt.stderrText}`);
+  });
+  expect((ev.data as JsonObject | undefined)?.device).toBe(DEVICE_ID);
+}
+
+/** The device is gone and QEMU is alive, answers QMP and qtest, and reported nothing. */
+async function expectGoneAndHealthy({ d, port }: Setup): Promise<void> {
+  const qt = d.qt;
+  const peripherals = await qt.qmp.qomList('/machine/peripheral');
+  expect(peripherals.map((p) => p.name)).not.toContain(DEVICE_ID);
+  expect(await qt.qmp.execute('query-status')).toMatchObject({ status: 'running' });
+  expect(await port.presenceDetected()).toBe(false);
+  // nothing answers at the device's place on the bus behind the port
+  expect(await new PciFunction(qt, d.pci.devfn, ROOT_PORT_SECONDARY_BUS).read32(PCI_VENDOR_ID)).toBe(0xffff_ffff);
+  expect(qt.alive, `QEMU died:\n${qt.stderrText}`).toBe(true);
+  expect(sanitizerReports(qt)).toEqual([]);
+}
+
+describe('hot-unplug from a PCI Express root port (device_del)', () => {
+  test('an idle device is removed; QEMU goes on', async () => {
+    await withDeviceOnSlot(async (s) => {
+      // it worked where it was
+      const ctx = await s.d.context(1);
+      const out = await ctx.alloc(8);
+      expect((await s.d.run(ctx, [cmd.fence(out, 0x1d1en)])).status).toBe(R.JOB_OK);
+      await unplug(s);
+      await expectGoneAndHealthy(s);
+    });
+  });
+
+  test('a device in the middle of a long FILL, with its injected delay pending, is removed; the delay expiring later runs nothing', async () => {
+    await withDeviceOnSlot(async (s) => {
+      const { d } = s;
+      await d.write(R.REG_INJECT_DELAY_US, DELAY_US);
+      const ctx = await d.context(1);
+      // every page of the destination is the same physical page: 64 MiB of VA cheaply
+      const dst = await ctx.allocAliased(LONG_FILL);
+      const queue = await d.queue(0);
+      await queue.submit(await ctx.job(cmd.fill(dst.va, LONG_FILL, FILL_VALUE)));
+      // the first slice ran at once: the page is filled, the job is not done
+      expect((await d.qt.read(dst.pa, PAGE)).equals(refFill(FILL_VALUE, PAGE)), 'the first slice ran').toBe(true);
+      expect(await queue.head()).toBe(0);
+      expect((await queue.status()) & R.Q_STATUS_BUSY).toBe(R.Q_STATUS_BUSY);
+      await unplug(s);
+      // past the delay: a timer or bottom half of the removed device would run now
+      await d.qt.clockStep(10 * DELAY_US * 1000);
+      await d.qt.clockStep(10 * DELAY_US * 1000);
+      await expectGoneAndHealthy(s);
+    });
+  });
+
+  test('a device running slices back to back (no delay) is removed mid-job; its next slice never runs', async () => {
+    await withDeviceOnSlot(async (s) => {
+      const { d } = s;
+      const ctx = await d.context(1);
+      const dst = await ctx.allocAliased(LONGEST_FILL);
+      const queue = await d.queue(0);
+      const fills = Array.from({ length: LONGEST_FILLS }, () => cmd.fill(dst.va, LONGEST_FILL, FILL_VALUE));
+      await queue.submit(await ctx.job(fills));
+      await unplug(s, async () => {
+        expect(await queue.head(), 'the job is still running when the slot is powered off').toBe(0);
+        expect((await queue.status()) & R.Q_STATUS_BUSY).toBe(R.Q_STATUS_BUSY);
+      });
+      expect(await d.qt.readl(dst.pa), 'slices ran').toBe(FILL_VALUE);
+      await expectGoneAndHealthy(s);
+    });
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * The kernel's dma_fence trace events (dma_fence_init, dma_fence_signaled)
+ * while an action runs, in a tracefs instance of their own so that the
+ * suite's ioctl trace (support/ioctl-trace.ts) is left alone.
+ */
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const INSTANCE = '/sys/kernel/tracing/instances/ossa-fences';
+const EVENTS = ['dma_fence/dma_fence_init', 'dma_fence/dma_fence_signaled'];
+
+/** The text of the instance's trace buffer after `action` ran. */
+export async function fenceTrace(action: () => Promise<void>): Promise<string> {
+  mkdirSync(INSTANCE);
+  try {
+    for (const e of EVENTS) writeFileSync(join(INSTANCE, 'events', e, 'enable'), '1');
+    await action();
+    for (const e of EVENTS) writeFileSync(join(INSTANCE, 'events', e, 'enable'), '0');
+    return readFileSync(join(INSTANCE, 'trace'), 'utf8');
+  } finally {
+    rmdirSync(INSTANCE);
+  }
+}

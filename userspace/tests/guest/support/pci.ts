@@ -1,0 +1,34 @@
+/**
+ * The ossa device's PCI binding, through sysfs: unbind it from the driver,
+ * bind it again, and choose whether its next probe may use MSI/MSI-X.
+ * Only for files whose tests hold no file of the device open while they
+ * unbind it (guest test files run one at a time).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Device } from '../../../src/index.js';
+
+const DRIVER = '/sys/bus/pci/drivers/ossa';
+
+/** The PCI address of the (first) ossa device, e.g. 0000:00:01.0. */
+export function ossaPciAddress(): string {
+  using dev = Device.open();
+  return dev.busId();
+}
+
+export function unbind(address: string): void {
+  writeFileSync(join(DRIVER, 'unbind'), address);
+}
+
+/** Binds the device; the driver's probe runs in this call and its errno is thrown. */
+export function bind(address: string): void {
+  writeFileSync(join(DRIVER, 'bind'), address);
+}
+
+/**
+ * Allows or disallows MSI and MSI-X for the device's next probe (the
+ * function's msi_bus attribute); without them the driver gets one INTx.
+ */
+export function allowMsi(address: string, allow: boolean): void {
+  writeFileSync(join('/sys/bus/pci/devices', address, 'msi_bus'), allow ? '1' : '0');
+}
