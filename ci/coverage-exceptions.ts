@@ -13,20 +13,31 @@ export const COVERAGE_GOALS: CoverageGoals = { driver: 90, device: 95 };
 /** The device's identity checks: they guard against another device on the ID. */
 const OTHER_DEVICE = 'the ossa device model always reports the datasheet\'s identity, version and capabilities; only a different device would fail these checks';
 
+/** Probe failures: the sweep that would make them (alloc-sweep probe) is not run by the suite. */
+const PROBE_FAILURE =
+  "a failed probe: the allocation sweep of the probe (userspace/tests/guest/tools/alloc-sweep.c, path probe) reaches defects of Linux 6.12's DRM core and ACPICA error paths first (an oops and a KASAN use-after-free, described there), so the suite does not run it";
+
 export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
   // --- The driver ---
   {
+    file: 'kernel-driver/ossa_drv.c',
+    function: 'ossa_probe',
+    reason: `${PROBE_FAILURE}; the DMA mask cannot fail on x86-64, which accepts 52 bits with or without an IOMMU`,
+  },
+  { file: 'kernel-driver/ossa_hw.c', function: 'ossa_hw_init', reason: PROBE_FAILURE },
+  { file: 'kernel-driver/ossa_job.c', function: 'ossa_sched_init', reason: PROBE_FAILURE },
+  {
     file: 'kernel-driver/ossa_hw.c',
     function: 'ossa_hw_identify',
-    lines: ['drm_err(', 'return -ENODEV;'],
+    lines: ['"identity register reads', 'id, OSSA_ID_MAGIC);\nreturn -ENODEV;', '"interface version', 'OSSA_VERSION_MAJOR);\nreturn -ENODEV;', '"capabilities 0x%08x', 'caps);\nreturn -ENODEV;'],
     reason: OTHER_DEVICE,
   },
   {
     file: 'kernel-driver/ossa_hw.c',
     function: 'ossa_hw_handle_misc',
-    lines: ['qstatus = ', 'drm_err(', 'drm_sched_fault('],
+    lines: ['qstatus = ', '"queue %u stopped', 'drm_sched_fault('],
     reason:
-      'a queue error (BAD_RING, TAIL_OVERRUN, RING_DMA: datasheet 5.2) means the driver programmed its ring wrongly; the driver never does, and userspace cannot reach the ring registers (issue 15 turns this into a driver-fault path with its own test)',
+      'a queue error (datasheet 5.2): BAD_RING and TAIL_OVERRUN only when the driver programs its ring wrongly, RING_DMA when the device cannot read the ring (bus mastering off); no test provokes one yet (issue 15 makes queue errors driver faults, with a test)',
   },
   {
     file: 'kernel-driver/ossa_drv.c',
@@ -34,19 +45,7 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
     lines: ['goto err_entities;', 'while (i--)', 'drm_sched_entity_destroy(', 'ossa_ctx_put('],
     reason: 'drm_sched_entity_init() fails only on invalid arguments (no scheduler list), which ossa_open() never passes',
   },
-  {
-    file: 'kernel-driver/ossa_drv.c',
-    function: 'ossa_probe',
-    lines: ['return dev_err_probe(&pdev->dev, ret, "no usable DMA mask\\n");'],
-    reason: 'x86-64 with or without an IOMMU accepts a 52-bit DMA mask',
-  },
-  {
-    file: 'kernel-driver/ossa_job.c',
-    function: 'ossa_job_run',
-    lines: ['drm_dev_exit(idx);', 'return ERR_PTR(-ENOMEM);'],
-    reason:
-      'the hardware fence is a GFP_ATOMIC allocation in the scheduler\'s worker, where /proc/thread-self/fail-nth cannot reach; issue 15 moves it out of run_job',
-  },
+
   {
     file: 'kernel-driver/ossa_job.c',
     function: 'ossa_job_run',
@@ -55,31 +54,44 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
   },
   {
     file: 'kernel-driver/ossa_job.c',
-    function: 'ossa_job_lookup_bos',
-    lines: ['ret = -ENOENT;', 'goto out;'],
+    function: 'ossa_job_run',
+    lines: ['spin_unlock_irqrestore(&q->lock, flags);\ndrm_dev_exit(idx);', 'return ERR_PTR(-ENOMEM);'],
     reason:
-      'a handle of the file whose BO has no mapping in the file\'s context: every handle gets its mapping when it is created or imported (ossa_gem_object_open()), so the lookup cannot miss it',
+      "the hardware fence is a GFP_ATOMIC allocation in the scheduler's worker, where /proc/thread-self/fail-nth cannot reach; issue 15 moves it out of run_job",
+  },
+  {
+    file: 'kernel-driver/ossa_job.c',
+    function: 'ossa_queue_complete',
+    lines: ['continue;'],
+    reason: 'a completed descriptor with no job in its slot: HEAD never passes TAIL (datasheet 5.1), and the driver clears the slots only with the ring (reset)',
+  },
+  {
+    file: 'kernel-driver/ossa_job.c',
+    function: 'ossa_job_lookup_bos',
+    lines: ['if (!job->maps[i]) {\nret = -ENOENT;\ngoto out;'],
+    reason:
+      'a GEM_CLOSE of the same handle in another thread between drm_gem_object_lookup() and ossa_bo_mapping_get(): a race no test can make certain',
   },
   {
     file: 'kernel-driver/ossa_job.c',
     function: 'ossa_job_push',
-    lines: ['goto out;'],
+    lines: ['ret = drm_gem_lock_reservations(objs, job->bo_count, &ticket);\nif (ret)\ngoto out;'],
     reason:
-      'drm_gem_lock_reservations() fails only on a signal or a ww deadlock with another submitter; issue 15 (all-or-nothing SUBMIT) makes the interruption certain in a test',
+      'drm_gem_lock_reservations() retries ww deadlocks itself and fails only when a signal arrives while it waits for a lock another submitter holds; issue 15 tests interrupted SUBMITs',
   },
   {
     file: 'kernel-driver/ossa_gem.c',
     function: 'ossa_bo_map',
     lines: ['goto err_free;'],
     reason:
-      'the file\'s device VA space (GET_PARAM VA_SIZE, 512 GiB) is full: more BO memory than the guest has, since every mapping pins its pages',
+      "the file's device VA space (GET_PARAM VA_SIZE, 512 GiB) is full: even with BOs that share pages (udmabufs of one memfd) the device page tables for 512 GiB take about 1 GiB, more than the guest has",
   },
 
   // --- The device ---
   {
     file: 'qemu-device/ossa-mmu.c',
     function: 'ossa_map_ram',
-    lines: ['dma_memory_unmap(as, ptr, plen, dir, 0);', 'return NULL;'],
+    lines: ['dma_memory_unmap(as, ptr, plen, dir, 0);', 'dma_memory_unmap(as, ptr, plen, dir, 0);\nreturn NULL;'],
     reason:
       'dma_memory_map() repeats the address_space_translate() just before it on the same memory map under the same lock, so it cannot come back shorter unless the map or a vIOMMU mapping changes between the two calls from another thread',
   },

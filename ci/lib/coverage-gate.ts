@@ -1,9 +1,10 @@
 /**
  * The line-coverage goals of driver and device, and the check that every
  * line no test runs is explained (ci/coverage-exceptions.ts). What is
- * wrong: a part below its goal; a line never run that no entry explains;
- * an entry that explains no line never run (a test reaches it now, so the
- * entry goes; or the code moved, so the entry is fixed).
+ * wrong: a part without data or below its goal; a line never run that no
+ * entry explains; an entry's text that is not on exactly one line of its
+ * function; an entry or a text of one that explains no line never run (a
+ * test reaches it now, so it goes; or the code moved, so it is fixed).
  */
 import { lineRanges, type PartCoverage } from './line-coverage.js';
 
@@ -13,8 +14,10 @@ export interface CoverageException {
   /** The function the lines are in, as gcov names it. */
   function: string;
   /**
-   * Text the lines contain: each line never run of the function that
-   * contains one of these (trimmed) is explained. Omitted: all of them.
+   * Text of the lines, each found on exactly one line of the function:
+   * that line, never run, is explained. A text with newlines matches
+   * consecutive lines, part by part, and names the last (for a line whose
+   * own text is not unique). Omitted: every line of the function.
    */
   lines?: readonly string[];
   /** Why no test runs them: cannot be reached, or need not be. */
@@ -36,6 +39,16 @@ const percent = (hit: number, lines: number): number => (lines ? (100 * hit) / l
  * Judges the parts measured; `source(file)` gives a repository file's
  * lines. Entries of parts not measured are not judged.
  */
+/** The 1-based lines of `text` in [first, last] where the parts of `t` (split at newlines) begin, each on its own line. */
+function matchesOf(text: readonly string[], first: number, last: number, t: string): number[] {
+  const parts = t.split('\n');
+  const out: number[] = [];
+  for (let n = first; n + parts.length - 1 <= last; n++) {
+    if (parts.every((p, j) => (text[n - 1 + j] ?? '').includes(p))) out.push(n + parts.length - 1);
+  }
+  return out;
+}
+
 export function judgeCoverage(
   parts: readonly PartCoverage[],
   source: (file: string) => readonly string[],
@@ -43,6 +56,31 @@ export function judgeCoverage(
   goals: CoverageGoals,
 ): CoverageVerdict {
   const problems: string[] = [];
+  const files = new Map(parts.flatMap((p) => p.files.map((f) => [f.file, f] as const)));
+  for (const part of Object.keys(goals) as Array<PartCoverage['part']>) {
+    if (!parts.some((p) => p.part === part)) problems.push(`${part}: no coverage data from this run`);
+  }
+
+  // Which line each text names: exactly one line of its function, so
+  // that it cannot explain a line it was not written for.
+  const named = new Map<CoverageException, Map<string, number>>();
+  for (const e of exceptions) {
+    const f = files.get(e.file);
+    if (!f) continue;
+    const range = f.functions[e.function];
+    if (!range) {
+      problems.push(`ci/coverage-exceptions.ts: ${e.file} has no function ${e.function}()`);
+      continue;
+    }
+    const lines = new Map<string, number>();
+    for (const t of e.lines ?? []) {
+      const at = matchesOf(source(e.file), range[0], range[1], t);
+      if (at.length === 1 && at[0] !== undefined) lines.set(t, at[0]);
+      else problems.push(`ci/coverage-exceptions.ts: ${JSON.stringify(t)} is on ${at.length} lines of ${e.file} ${e.function}(), not one`);
+    }
+    named.set(e, lines);
+  }
+
   const byEntry = new Map<CoverageException, number[]>();
   for (const part of parts) {
     const lines = part.files.reduce((a, f) => a + f.lines, 0);
@@ -52,18 +90,24 @@ export function judgeCoverage(
     for (const f of part.files) {
       const text = source(f.file);
       for (const n of f.missed) {
-        const line = (text[n - 1] ?? '').trim();
         const fn = f.missedIn[n] ?? '';
-        const entry = exceptions.find((e) => e.file === f.file && e.function === fn && (!e.lines || e.lines.some((t) => line.includes(t))));
+        const entry = exceptions.find(
+          (e) => e.file === f.file && e.function === fn && (!e.lines || [...(named.get(e)?.values() ?? [])].includes(n)),
+        );
         if (entry) byEntry.set(entry, [...(byEntry.get(entry) ?? []), n]);
-        else problems.push(`${f.file}:${n} (${fn}) \`${line}\`: never run, and ci/coverage-exceptions.ts does not say why`);
+        else problems.push(`${f.file}:${n} (${fn}) \`${(text[n - 1] ?? '').trim()}\`: never run, and ci/coverage-exceptions.ts does not say why`);
       }
     }
   }
-  const measured = new Set(parts.flatMap((p) => p.files.map((f) => f.file)));
-  for (const e of exceptions) {
-    if (measured.has(e.file) && !byEntry.has(e)) {
+
+  for (const [e, lines] of named) {
+    const explained = byEntry.get(e) ?? [];
+    if (!explained.length) {
       problems.push(`ci/coverage-exceptions.ts: the entry for ${e.file} ${e.function}() explains no line never run: a test reaches it now, or the code moved`);
+      continue;
+    }
+    for (const [t, n] of lines) {
+      if (!explained.includes(n)) problems.push(`ci/coverage-exceptions.ts: ${JSON.stringify(t)} in ${e.file} ${e.function}() is run now: take it out of the entry`);
     }
   }
   const explained = [...byEntry.entries()].map(([e, ns]) => `  ${e.file}:${lineRanges(ns)} ${e.function}(): ${e.reason}`);

@@ -34,6 +34,8 @@ export interface FileCoverage {
   missed: number[];
   /** The function each line never run is in (by line number). */
   missedIn: Record<number, string>;
+  /** Each function's first and last line with code. */
+  functions: Record<string, [number, number]>;
 }
 
 interface GcovJson {
@@ -80,7 +82,12 @@ function summarize(lines: Map<string, LineCounts>): FileCoverage[] {
     .map(([file, counts]) => {
       const missed = [...counts.entries()].filter(([, c]) => c.count === 0).map(([n]) => n).sort((a, b) => a - b);
       const missedIn = Object.fromEntries(missed.map((n) => [n, counts.get(n)?.fn ?? '']));
-      return { file, lines: counts.size, hit: counts.size - missed.length, missed, missedIn };
+      const functions: Record<string, [number, number]> = {};
+      for (const [n, { fn }] of counts) {
+        const r = functions[fn];
+        functions[fn] = r ? [Math.min(r[0], n), Math.max(r[1], n)] : [n, n];
+      }
+      return { file, lines: counts.size, hit: counts.size - missed.length, missed, missedIn, functions };
     });
 }
 

@@ -34,7 +34,10 @@ export async function setup(p: TestProject): Promise<void> {
 async function partialRun(): Promise<string | undefined> {
   if (process.env.OSSA_GUEST_FILTER) return `OSSA_GUEST_FILTER=${process.env.OSSA_GUEST_FILTER}`;
   if (!project) return 'no vitest project';
-  if (project.vitest.config.testNamePattern) return 'a test name filter';
+  const config = project.vitest.config;
+  if (config.testNamePattern) return 'a test name filter';
+  if (config.cliExclude?.length) return `--exclude ${config.cliExclude.join(' ')}`;
+  if (config.tagsFilter?.length) return 'a tags filter';
   const all = (await project.globTestFiles()).testFiles.length;
   const ran = project.vitest.state.getFiles().length;
   return ran < all ? `${ran} of ${all} test files ran` : undefined;

@@ -10,8 +10,8 @@ describe('line coverage report', () => {
 
   test('the table has a line per file, a total per part, and the lines never run', () => {
     const text = formatCoverage([
-      { part: 'driver', tracefile: 'x', files: [{ file: 'kernel-driver/ossa_job.c', lines: 10, hit: 7, missed: [4, 5, 9], missedIn: {} }] },
-      { part: 'device', tracefile: 'y', files: [{ file: 'qemu-device/ossa.c', lines: 4, hit: 4, missed: [], missedIn: {} }] },
+      { part: 'driver', tracefile: 'x', files: [{ file: 'kernel-driver/ossa_job.c', lines: 10, hit: 7, missed: [4, 5, 9], missedIn: {}, functions: {} }] },
+      { part: 'device', tracefile: 'y', files: [{ file: 'qemu-device/ossa.c', lines: 4, hit: 4, missed: [], missedIn: {}, functions: {} }] },
     ]);
     expect(text).toMatch(/kernel-driver\/ossa_job\.c\s+10\s+7\s+70\.0 %/);
     expect(text).toMatch(/driver total\s+10\s+7\s+70\.0 %/);
@@ -22,8 +22,10 @@ describe('line coverage report', () => {
 
   describe('goals and exceptions', () => {
     const source = ['int f(void)', '{', '\tif (bad)', '\t\treturn -ENODEV;', '\treturn 0;', '}', 'void g(void)', '{', '\tx();', '}'];
+    const functions: Record<string, [number, number]> = { f: [1, 6], g: [7, 10] };
     const parts = (missed: number[], missedIn: Record<number, string>, lines = 10): PartCoverage[] => [
-      { part: 'driver', tracefile: 'x', files: [{ file: 'k/a.c', lines, hit: lines - missed.length, missed, missedIn }] },
+      { part: 'driver', tracefile: 'x', files: [{ file: 'k/a.c', lines, hit: lines - missed.length, missed, missedIn, functions }] },
+      { part: 'device', tracefile: 'y', files: [] },
     ];
     const judge = (p: PartCoverage[], exceptions: Parameters<typeof judgeCoverage>[2], goal = 50) =>
       judgeCoverage(p, () => source, exceptions, { driver: goal, device: 95 });
@@ -49,6 +51,27 @@ describe('line coverage report', () => {
         'ci/coverage-exceptions.ts: the entry for k/a.c f() explains no line never run: a test reaches it now, or the code moved',
       ]);
       expect(v.explained).toEqual(['  k/a.c:9 g(): g is never called']);
+    });
+
+    test('a text on more than one line of its function, a text run now, and a part without data each fail', () => {
+      const v = judge(parts([4], { 4: 'f' }), [
+        { file: 'k/a.c', function: 'f', lines: ['return'], reason: 'two returns' },
+        { file: 'k/a.c', function: 'g', lines: ['x();'], reason: 'g is run now' },
+      ]);
+      expect(v.problems).toEqual([
+        'ci/coverage-exceptions.ts: "return" is on 2 lines of k/a.c f(), not one',
+        'k/a.c:4 (f) `return -ENODEV;`: never run, and ci/coverage-exceptions.ts does not say why',
+        'ci/coverage-exceptions.ts: the entry for k/a.c f() explains no line never run: a test reaches it now, or the code moved',
+        'ci/coverage-exceptions.ts: the entry for k/a.c g() explains no line never run: a test reaches it now, or the code moved',
+      ]);
+      // With the line before it, the text names one line.
+      expect(judge(parts([4], { 4: 'f' }), [{ file: 'k/a.c', function: 'f', lines: ['if (bad)\nreturn'], reason: 'two lines' }]).problems).toEqual([]);
+      const partial = judge(parts([4, 5], { 4: 'f', 5: 'f' }), [{ file: 'k/a.c', function: 'f', lines: ['return -ENODEV', 'if (bad)'], reason: 'half stale' }]);
+      expect(partial.problems).toEqual([
+        'k/a.c:5 (f) `return 0;`: never run, and ci/coverage-exceptions.ts does not say why',
+        'ci/coverage-exceptions.ts: "if (bad)" in k/a.c f() is run now: take it out of the entry',
+      ]);
+      expect(judgeCoverage(parts([], {}).slice(0, 1), () => source, [], { driver: 50, device: 95 }).problems).toEqual(['device: no coverage data from this run']);
     });
 
     test('entries of a file not measured are not judged', () => {

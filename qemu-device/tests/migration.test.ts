@@ -189,8 +189,10 @@ describe('a job in the middle of a command, migrated', () => {
   const CRC_SIZE = 3 * 1024 * 1024;
   const FILL_SIZE = 2 * 1024 * 1024;
   const FILL_VALUE = 0xf1_11_f1_11;
-  /** Between slices; the test steps the clock only on the destination. */
+  /** Between slices; before the save, the test steps no clock. */
   const DELAY_US = 1000;
+  /** Clock steps on the source after the save: twice the job's slices. */
+  const SOURCE_STEPS = (2 * (CRC_SIZE + FILL_SIZE)) / (1024 * 1024);
 
   test('CRC32C and FILL over several slices with INJECT_DELAY_US: the destination ends the job with the right results', async () => {
     await using streams = await StreamDir.create();
@@ -211,6 +213,13 @@ describe('a job in the middle of a command, migrated', () => {
 
     const file = streams.path('mid-job');
     await saveTo(src.qt, file);
+    // The source, stopped after the save, must not go on with the job: its
+    // clock stepped far past the delay, again and again (a running device
+    // would run one more slice each time, and end the job), nothing the job
+    // writes may change there (checked at the end).
+    const past = 100n * BigInt(DELAY_US) * 1000n;
+    expect(await src.qt.clockStep(past), 'the source\'s clock went past the delay').toBeGreaterThanOrEqual(past);
+    for (let i = 1; i < SOURCE_STEPS; i += 1) await src.qt.clockStep(past);
     await using qt = await startDestination();
     expect((await loadFrom(qt, file)).status).toBe('completed');
     const dst = await Ossa.adopt(qt, src);
@@ -222,7 +231,9 @@ describe('a job in the middle of a command, migrated', () => {
     expect(await dst.qt.readl(ctx.phys(out))).toBe(refCrc32c(crcData));
     expect((await dst.qt.read(fill.pa, PAGE)).equals(refFill(FILL_VALUE, PAGE))).toBe(true);
     expect(await dst.qt.readq(ctx.phys(out + 8n))).toBe(MARK);
-    // nothing ran on the source after the save
-    expect(await src.qt.readq(ctx.phys(out + 8n))).toBe(0n);
+    // nothing ran on the source after the save, its clock stepped as above
+    expect(await src.readQ(0, R.REG_Q_HEAD)).toBe(0);
+    expect(await src.qt.read(ctx.phys(out), 16), 'the CRC32C result and the FENCE value, on the source').toEqual(Buffer.alloc(16));
+    expect((await src.qt.read(fill.pa, PAGE)).equals(Buffer.alloc(PAGE)), 'the FILL, on the source').toBe(true);
   });
 });

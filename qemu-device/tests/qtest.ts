@@ -16,6 +16,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { execa, type ResultPromise } from 'execa';
 import { qemuCoverageEnv } from '../../ci/lib/line-coverage.js';
 import { readManifest } from '../../ci/lib/manifest.js';
@@ -55,6 +56,13 @@ interface Pending {
   command: string;
   resolve: (answer: string) => void;
   reject: (err: Error) => void;
+}
+
+/** How QEMU ended after `quit`: its exit code or the signal that ended it, and all it wrote to stderr. */
+export interface QemuExit {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stderr: string;
 }
 
 export interface IrqEvent {
@@ -210,6 +218,20 @@ export class QTest implements AsyncDisposable {
     return this.stderr;
   }
 
+  /**
+   * Polls what QEMU wrote to stderr until it matches `re` or `timeoutMs`
+   * passes; returns whether it matched. stderr is a pipe of its own, so a
+   * message written before a QMP answer may arrive after it.
+   */
+  async waitStderr(re: RegExp, timeoutMs = 5000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      if (re.test(this.stderr)) return true;
+      if (Date.now() >= end) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   private onLine(line: string): void {
     const irq = /^IRQ (raise|lower) (\d+)$/.exec(line);
     if (irq) {
@@ -354,6 +376,38 @@ export class QTest implements AsyncDisposable {
   }
 
   // --- lifetime --------------------------------------------------------------
+
+  /**
+   * Asks QEMU to quit (QMP `quit`) and waits for it to exit by itself, with
+   * all it writes to stderr, up to `timeoutMs`: unlike `close`, nothing cuts
+   * short what runs at its exit (a LeakSanitizer check, gcov's data). Kills
+   * it and throws if it does not exit in time. Removes its sockets and log.
+   */
+  async quit(timeoutMs: number): Promise<QemuExit> {
+    if (this.closing) throw new QemuError('QEMU was closed');
+    this.closing = true;
+    // QEMU answers, then closes the socket; either may come first
+    const answered = this.qmp.execute('quit').catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const r = await Promise.race([this.proc, timedOut]);
+    clearTimeout(timer);
+    this.die('quit');
+    this.qmp.close();
+    this.sock.destroy();
+    if (r === 'timeout') {
+      this.proc.kill('SIGKILL');
+      await this.proc;
+      await rm(this.dir, { recursive: true, force: true });
+      throw new QemuError(`QEMU did not exit within ${timeoutMs} ms of quit; QEMU stderr:\n${this.stderr.trim()}`);
+    }
+    await answered;
+    if (this.proc.stderr) await finished(this.proc.stderr).catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true });
+    return { exitCode: r.exitCode, signal: r.signal, stderr: this.stderr };
+  }
 
   /** Kills QEMU and removes its sockets and log. */
   async close(): Promise<void> {

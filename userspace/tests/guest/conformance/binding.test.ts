@@ -12,7 +12,7 @@ import { covers } from '../../../../ci/lib/coverage.js';
 import { CommandStream, Device } from '../../../src/index.js';
 import { kernelLogSeq, kernelLogSince } from '../support/kernel-log.js';
 import { errnoOf, WAIT_MS } from '../support/ossa.js';
-import { allowMsi, bind, ossaPciAddress, unbind } from '../support/pci.js';
+import { allowMsi, bind, msiAllowed, ossaPciAddress, unbind } from '../support/pci.js';
 
 const address = ossaPciAddress();
 /** An address no context maps: the MMU faults on it. */
@@ -37,10 +37,13 @@ async function fillWorks(dev: Device, queue: number, value: number): Promise<voi
 
 afterEach(() => {
   // Whatever a test did, the next one finds the device bound with MSI-X.
-  if (!existsSync(`/sys/bus/pci/drivers/ossa/${address}`)) {
-    allowMsi(address, true);
-    bind(address);
-  }
+  const bound = existsSync(`/sys/bus/pci/drivers/ossa/${address}`);
+  if (bound && msiAllowed(address)) return;
+  if (bound) unbind(address);
+  allowMsi(address, true);
+  const seq = kernelLogSeq();
+  bind(address);
+  expect(vectorsSince(seq)[0], 'vectors after putting MSI back').toBeGreaterThan(1);
 });
 
 describe('PCI binding', () => {

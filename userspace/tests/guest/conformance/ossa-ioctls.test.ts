@@ -457,14 +457,21 @@ describe('BO_WAIT', () => {
     expect(await bad.settle(WAIT_MS)).toEqual({ state: 'error', errno: 22 });
     expect(await bo.wait(WAIT_MS)).toBe('invalid');
 
-    // A slow job that ends in an MMU fault, and a job that waits for it:
-    // when the waiter's turn comes its context is banned, so it is
-    // canceled without running.
+    // One batch: a slow job that ends in an MMU fault and, on the other
+    // queue, a job that waits for it by implicit sync (it reads what the
+    // first writes). When the waiter's turn comes its context is banned,
+    // so it is canceled without running.
     using big = dev.createBuffer(4 << 20);
     using target = dev.createBuffer(4096);
+    const last = Number(dev.param('numQueues')) - 1;
     inject('inject_delay_us', 50_000);
-    using faulting = dev.submit({ commands: new CommandStream().fill(big.va, 4 << 20, 1).fill(UNMAPPED_VA, 4096, 2), buffers: [big] });
-    using waiter = dev.submit({ commands: new CommandStream().fill(target.va, 4096, 3), buffers: [{ buffer: target, access: 'write' }], waitFor: [faulting] });
+    const [faulting, waiter] = dev.submitBatch([
+      { queue: 0, commands: new CommandStream().fill(big.va, 4 << 20, 1).fill(UNMAPPED_VA, 4096, 2), buffers: [big] },
+      { queue: last, commands: new CommandStream().fill(target.va, 4096, 3), buffers: [{ buffer: big, access: 'read' }, { buffer: target, access: 'write' }] },
+    ]);
+    if (!faulting || !waiter) throw new Error('submitBatch returned fewer fences than jobs');
+    using _f = faulting;
+    using _w = waiter;
     expect(await faulting.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
     expect(await waiter.settle(WAIT_MS)).toEqual({ state: 'error', errno: 125 });
     expect(await target.wait(WAIT_MS)).toBe('canceled');

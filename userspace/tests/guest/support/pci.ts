@@ -4,7 +4,7 @@
  * Only for files whose tests hold no file of the device open while they
  * unbind it (guest test files run one at a time).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Device } from '../../../src/index.js';
 
@@ -31,4 +31,9 @@ export function bind(address: string): void {
  */
 export function allowMsi(address: string, allow: boolean): void {
   writeFileSync(join('/sys/bus/pci/devices', address, 'msi_bus'), allow ? '1' : '0');
+}
+
+/** Whether the device's next probe may use MSI/MSI-X. */
+export function msiAllowed(address: string): boolean {
+  return readFileSync(join('/sys/bus/pci/devices', address, 'msi_bus'), 'utf8').trim() === '1';
 }

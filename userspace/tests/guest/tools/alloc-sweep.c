@@ -6,7 +6,8 @@
  *
  * NODE is the accel node (/dev/accel/accel0). PATH is one of open, close,
  * bo-create, submit, bo-wait, prime-export, prime-import,
- * prime-import-udmabuf, syncobj-create, probe, or "all"; the paths run in the order given.
+ * prime-import-udmabuf, syncobj-create, probe, or "all" (every path but
+ * probe); the paths run in the order given.
  *
  * Method. The kernel's /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)
  * makes the N-th fault-injection point that this thread reaches fail: a
@@ -1524,12 +1525,8 @@ static void iterate_probe(struct sweep *s, struct result *r)
 	/* Without a device every later test would fail: stop here. */
 	if (ret < 0 && !pci_write(s->bind_fd, s->pci))
 		die(s, "bind after the failed probe", errno);
-	if (!find_node(s)) {
-		r->unusable = true;
-		fprintf(stderr, "alloc-sweep: probe n=%u: bound, but %s has no accel node\n",
-			r->n, s->pci);
-		return;
-	}
+	if (!find_node(s))
+		die(s, "the accel node of the bound device", ENOENT);
 	check_usable_fresh(s, r);
 }
 
@@ -1764,8 +1761,10 @@ int main(int argc, char **argv)
 			run_path(&s, keep, find_path(argv[i]));
 			continue;
 		}
+		/* Not the probe: see its description above. */
 		for (j = 0; j < NUM_PATHS; j++)
-			run_path(&s, keep, &paths[j]);
+			if (!paths[j].rebinds)
+				run_path(&s, keep, &paths[j]);
 	}
 
 	s.path = "setup";
