@@ -45,7 +45,6 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
     lines: ['goto err_entities;', 'while (i--)', 'drm_sched_entity_destroy(', 'ossa_ctx_put('],
     reason: 'drm_sched_entity_init() fails only on invalid arguments (no scheduler list), which ossa_open() never passes',
   },
-
   {
     file: 'kernel-driver/ossa_job.c',
     function: 'ossa_job_run',

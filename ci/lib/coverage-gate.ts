@@ -6,7 +6,7 @@
  * function; an entry or a text of one that explains no line never run (a
  * test reaches it now, so it goes; or the code moved, so it is fixed).
  */
-import { lineRanges, type PartCoverage } from './line-coverage.js';
+import { type FileCoverage, lineRanges, type PartCoverage, partTotals } from './line-coverage.js';
 
 export interface CoverageException {
   /** Repository path of the source file. */
@@ -33,12 +33,6 @@ export interface CoverageVerdict {
   explained: string[];
 }
 
-const percent = (hit: number, lines: number): number => (lines ? (100 * hit) / lines : 100);
-
-/**
- * Judges the parts measured; `source(file)` gives a repository file's
- * lines. Entries of parts not measured are not judged.
- */
 /** The 1-based lines of `text` in [first, last] where the parts of `t` (split at newlines) begin, each on its own line. */
 function matchesOf(text: readonly string[], first: number, last: number, t: string): number[] {
   const parts = t.split('\n');
@@ -49,6 +43,15 @@ function matchesOf(text: readonly string[], first: number, last: number, t: stri
   return out;
 }
 
+/** The function whose lines span line `n` of a file. */
+function functionAt(f: FileCoverage, n: number): string {
+  return Object.entries(f.functions).find(([, [first, last]]) => first <= n && n <= last)?.[0] ?? '';
+}
+
+/**
+ * Judges the parts measured; `source(file)` gives a repository file's
+ * lines. Entries of parts not measured are not judged.
+ */
 export function judgeCoverage(
   parts: readonly PartCoverage[],
   source: (file: string) => readonly string[],
@@ -83,14 +86,13 @@ export function judgeCoverage(
 
   const byEntry = new Map<CoverageException, number[]>();
   for (const part of parts) {
-    const lines = part.files.reduce((a, f) => a + f.lines, 0);
-    const hit = part.files.reduce((a, f) => a + f.hit, 0);
-    const pct = percent(hit, lines);
+    const { lines, hit } = partTotals(part);
+    const pct = lines ? (100 * hit) / lines : 100;
     if (pct < goals[part.part]) problems.push(`${part.part}: ${pct.toFixed(1)} % of its lines run, below the goal of ${goals[part.part]} %`);
     for (const f of part.files) {
       const text = source(f.file);
       for (const n of f.missed) {
-        const fn = f.missedIn[n] ?? '';
+        const fn = functionAt(f, n);
         const entry = exceptions.find(
           (e) => e.file === f.file && e.function === fn && (!e.lines || [...(named.get(e)?.values() ?? [])].includes(n)),
         );

@@ -32,8 +32,6 @@ export interface FileCoverage {
   hit: number;
   /** Line numbers never run. */
   missed: number[];
-  /** The function each line never run is in (by line number). */
-  missedIn: Record<number, string>;
   /** Each function's first and last line with code. */
   functions: Record<string, [number, number]>;
 }
@@ -81,13 +79,12 @@ function summarize(lines: Map<string, LineCounts>): FileCoverage[] {
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([file, counts]) => {
       const missed = [...counts.entries()].filter(([, c]) => c.count === 0).map(([n]) => n).sort((a, b) => a - b);
-      const missedIn = Object.fromEntries(missed.map((n) => [n, counts.get(n)?.fn ?? '']));
       const functions: Record<string, [number, number]> = {};
       for (const [n, { fn }] of counts) {
         const r = functions[fn];
         functions[fn] = r ? [Math.min(r[0], n), Math.max(r[1], n)] : [n, n];
       }
-      return { file, lines: counts.size, hit: counts.size - missed.length, missed, missedIn, functions };
+      return { file, lines: counts.size, hit: counts.size - missed.length, missed, functions };
     });
 }
 
@@ -167,6 +164,11 @@ export async function htmlReport(parts: PartCoverage[]): Promise<string> {
   return join(html, 'index.html');
 }
 
+/** A part's lines with code, and those run. */
+export function partTotals(part: PartCoverage): { lines: number; hit: number } {
+  return { lines: part.files.reduce((a, f) => a + f.lines, 0), hit: part.files.reduce((a, f) => a + f.hit, 0) };
+}
+
 const pct = (hit: number, lines: number): string => (lines ? `${((100 * hit) / lines).toFixed(1)} %` : 'n/a');
 
 /** Lines "ranges" like 12-15, 40. */
@@ -189,8 +191,7 @@ export function formatCoverage(parts: PartCoverage[]): string {
   const missed = rows.filter((f) => f.missed.length).map((f) => `  ${f.file}: ${lineRanges(f.missed)}`);
   for (const p of parts) {
     for (const f of p.files) out.push(`${f.file.padEnd(w)}  ${String(f.lines).padStart(6)}  ${String(f.hit).padStart(6)}  ${pct(f.hit, f.lines).padStart(8)}`);
-    const lines = p.files.reduce((a, f) => a + f.lines, 0);
-    const hit = p.files.reduce((a, f) => a + f.hit, 0);
+    const { lines, hit } = partTotals(p);
     out.push(`${`${p.part} total`.padEnd(w)}  ${String(lines).padStart(6)}  ${String(hit).padStart(6)}  ${pct(hit, lines).padStart(8)}`, '');
   }
   if (missed.length) out.push('lines never run:', ...missed);

@@ -10,8 +10,8 @@ describe('line coverage report', () => {
 
   test('the table has a line per file, a total per part, and the lines never run', () => {
     const text = formatCoverage([
-      { part: 'driver', tracefile: 'x', files: [{ file: 'kernel-driver/ossa_job.c', lines: 10, hit: 7, missed: [4, 5, 9], missedIn: {}, functions: {} }] },
-      { part: 'device', tracefile: 'y', files: [{ file: 'qemu-device/ossa.c', lines: 4, hit: 4, missed: [], missedIn: {}, functions: {} }] },
+      { part: 'driver', tracefile: 'x', files: [{ file: 'kernel-driver/ossa_job.c', lines: 10, hit: 7, missed: [4, 5, 9], functions: {} }] },
+      { part: 'device', tracefile: 'y', files: [{ file: 'qemu-device/ossa.c', lines: 4, hit: 4, missed: [], functions: {} }] },
     ]);
     expect(text).toMatch(/kernel-driver\/ossa_job\.c\s+10\s+7\s+70\.0 %/);
     expect(text).toMatch(/driver total\s+10\s+7\s+70\.0 %/);
@@ -23,22 +23,22 @@ describe('line coverage report', () => {
   describe('goals and exceptions', () => {
     const source = ['int f(void)', '{', '\tif (bad)', '\t\treturn -ENODEV;', '\treturn 0;', '}', 'void g(void)', '{', '\tx();', '}'];
     const functions: Record<string, [number, number]> = { f: [1, 6], g: [7, 10] };
-    const parts = (missed: number[], missedIn: Record<number, string>, lines = 10): PartCoverage[] => [
-      { part: 'driver', tracefile: 'x', files: [{ file: 'k/a.c', lines, hit: lines - missed.length, missed, missedIn, functions }] },
+    const parts = (missed: number[], lines = 10): PartCoverage[] => [
+      { part: 'driver', tracefile: 'x', files: [{ file: 'k/a.c', lines, hit: lines - missed.length, missed, functions }] },
       { part: 'device', tracefile: 'y', files: [] },
     ];
     const judge = (p: PartCoverage[], exceptions: Parameters<typeof judgeCoverage>[2], goal = 50) =>
       judgeCoverage(p, () => source, exceptions, { driver: goal, device: 95 });
 
     test('a line never run that an entry explains passes, and is listed with the reason', () => {
-      const v = judge(parts([4], { 4: 'f' }), [{ file: 'k/a.c', function: 'f', lines: ['return -ENODEV'], reason: 'the device says who it is' }]);
+      const v = judge(parts([4]), [{ file: 'k/a.c', function: 'f', lines: ['return -ENODEV'], reason: 'the device says who it is' }]);
       expect(v.problems).toEqual([]);
       expect(v.explained).toEqual(['  k/a.c:4 f(): the device says who it is']);
     });
 
     test('an unexplained line, a stale entry and a part below its goal each fail', () => {
       const v = judge(
-        parts([4, 9], { 4: 'f', 9: 'g' }, 4),
+        parts([4, 9], 4),
         [
           { file: 'k/a.c', function: 'f', lines: ['return 0'], reason: 'stale' },
           { file: 'k/a.c', function: 'g', reason: 'g is never called' },
@@ -54,7 +54,7 @@ describe('line coverage report', () => {
     });
 
     test('a text on more than one line of its function, a text run now, and a part without data each fail', () => {
-      const v = judge(parts([4], { 4: 'f' }), [
+      const v = judge(parts([4]), [
         { file: 'k/a.c', function: 'f', lines: ['return'], reason: 'two returns' },
         { file: 'k/a.c', function: 'g', lines: ['x();'], reason: 'g is run now' },
       ]);
@@ -65,17 +65,17 @@ describe('line coverage report', () => {
         'ci/coverage-exceptions.ts: the entry for k/a.c g() explains no line never run: a test reaches it now, or the code moved',
       ]);
       // With the line before it, the text names one line.
-      expect(judge(parts([4], { 4: 'f' }), [{ file: 'k/a.c', function: 'f', lines: ['if (bad)\nreturn'], reason: 'two lines' }]).problems).toEqual([]);
-      const partial = judge(parts([4, 5], { 4: 'f', 5: 'f' }), [{ file: 'k/a.c', function: 'f', lines: ['return -ENODEV', 'if (bad)'], reason: 'half stale' }]);
+      expect(judge(parts([4]), [{ file: 'k/a.c', function: 'f', lines: ['if (bad)\nreturn'], reason: 'two lines' }]).problems).toEqual([]);
+      const partial = judge(parts([4, 5]), [{ file: 'k/a.c', function: 'f', lines: ['return -ENODEV', 'if (bad)'], reason: 'half stale' }]);
       expect(partial.problems).toEqual([
         'k/a.c:5 (f) `return 0;`: never run, and ci/coverage-exceptions.ts does not say why',
         'ci/coverage-exceptions.ts: "if (bad)" in k/a.c f() is run now: take it out of the entry',
       ]);
-      expect(judgeCoverage(parts([], {}).slice(0, 1), () => source, [], { driver: 50, device: 95 }).problems).toEqual(['device: no coverage data from this run']);
+      expect(judgeCoverage(parts([]).slice(0, 1), () => source, [], { driver: 50, device: 95 }).problems).toEqual(['device: no coverage data from this run']);
     });
 
     test('entries of a file not measured are not judged', () => {
-      expect(judge(parts([], {}), [{ file: 'q/b.c', function: 'h', reason: 'not in this run' }]).problems).toEqual([]);
+      expect(judge(parts([]), [{ file: 'q/b.c', function: 'h', reason: 'not in this run' }]).problems).toEqual([]);
     });
   });
 });

@@ -14,9 +14,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { covers, type Row } from '../../../../ci/lib/coverage.js';
-import { Device } from '../../../src/index.js';
 import { liveObjects, until } from '../support/debugfs.js';
 import { kmemleakAvailable, kmemleakScan } from '../support/kmemleak.js';
+import { ossaNode } from '../support/ossa.js';
 
 const SWEEP = '/ossa/tools/alloc-sweep';
 const FAIL_NTH = '/proc/thread-self/fail-nth';
@@ -48,11 +48,7 @@ function armInjection(on: boolean): void {
 
 async function sweep(path: string): Promise<SweepResult> {
   // The tool opens its own files; none of this process stays open meanwhile.
-  const node = (() => {
-    using dev = Device.open();
-    return dev.path;
-  })();
-  const { stdout } = await promisify(execFile)(SWEEP, [node, path], { maxBuffer: 64 << 20, timeout: SWEEP_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const { stdout } = await promisify(execFile)(SWEEP, [ossaNode(), path], { maxBuffer: 64 << 20, timeout: SWEEP_TIMEOUT_MS, killSignal: 'SIGKILL' });
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as SweepResult);
   const result = lines.find((l) => l.path === path);
   if (!result) throw new Error(`alloc-sweep printed no result for ${path}: ${stdout.slice(0, 500)}`);

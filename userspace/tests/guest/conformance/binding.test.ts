@@ -11,13 +11,10 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { CommandStream, Device } from '../../../src/index.js';
 import { kernelLogSeq, kernelLogSince } from '../support/kernel-log.js';
-import { errnoOf, WAIT_MS } from '../support/ossa.js';
+import { errnoOf, ossaNode, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 import { allowMsi, bind, msiAllowed, ossaPciAddress, unbind } from '../support/pci.js';
 
 const address = ossaPciAddress();
-/** An address no context maps: the MMU faults on it. */
-const UNMAPPED_VA = 0x7000_0000_00n;
-
 /** The interrupt vectors the driver's probe reported since `seq` ("N interrupt vector(s)"). */
 function vectorsSince(seq: number): number[] {
   return kernelLogSince(seq)
@@ -48,10 +45,7 @@ afterEach(() => {
 
 describe('PCI binding', () => {
   test(covers(['BO_CREATE', 'SUBMIT'], 'lifetime', 'unbinding an idle device removes its node and debugfs folder; bound again, it runs jobs'), async () => {
-    const node = (() => {
-      using dev = Device.open();
-      return dev.path;
-    })();
+    const node = ossaNode();
     unbind(address);
     expect(existsSync(node), `${node} after unbind`).toBe(false);
     expect(existsSync(`/sys/kernel/debug/accel/${address}`), 'debugfs folder after unbind').toBe(false);

@@ -11,9 +11,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { CommandStream, Device } from '../../../src/index.js';
 import { debugfsDir, driverStats, inject, until } from '../support/debugfs.js';
 import { expectKernelLog } from '../support/kernel-log.js';
-import { WAIT_MS } from '../support/ossa.js';
-
-const UNMAPPED_VA = 0x7000_0000_00n;
+import { UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 
 const read = (name: string): string => readFileSync(join(debugfsDir(), name), 'utf8');
 

@@ -31,10 +31,7 @@ import {
 import { runChildren } from '../support/children.js';
 import { driverStats, inject, liveObjects } from '../support/debugfs.js';
 import { fenceTrace } from '../support/fence-trace.js';
-import { BAD_POINTER, errnoOf, raw, syncobjWait, thrownBy, WAIT_MS } from '../support/ossa.js';
-
-/** An address no context maps: the MMU faults on it. */
-const UNMAPPED_VA = 0x7000_0000_00n;
+import { BAD_POINTER, errnoOf, ossaNode, raw, syncobjWait, thrownBy, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 
 afterEach(() => {
   inject('inject_delay_us', 0);
@@ -125,10 +122,7 @@ describe('GET_PARAM', () => {
 
 describe('open', () => {
   test('each open file takes one of the 64 hardware contexts: the next open is EBUSY until a file closes', () => {
-    const node = (() => {
-      using dev = Device.open();
-      return dev.path;
-    })();
+    const node = ossaNode();
     const files: Device[] = [];
     try {
       let code = 'ok';

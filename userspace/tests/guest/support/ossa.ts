@@ -8,6 +8,15 @@ import { Struct, type StructDef } from '../../../src/struct.js';
 
 export const WAIT_MS = 20_000;
 
+/** A device VA no context maps (in range, far from any test's buffers): the MMU faults on it. */
+export const UNMAPPED_VA = 0x7000_0000_00n;
+
+/** The first ossa device's node, with no file of it left open. */
+export function ossaNode(): string {
+  using dev = Device.open();
+  return dev.path;
+}
+
 /**
  * The errno code an action fails with, or 'ok'. Errors of the library
  * (OssaError) and of the native binding (mmap, close...) both count; any
