@@ -42,6 +42,19 @@ describe('5. queue registers', () => {
     expect(await queue.status()).toBe(0);
   });
 
+  test.each(QUEUES)('queue %i: Q_CONTROL reserved bits are ignored and logged; ENABLE in the same write takes effect', async (q) => {
+    const d = dev();
+    const queue = await d.queue(q, 3);
+    await queue.disable();
+    const logs = await logCount(d);
+    await d.writeQ(q, R.REG_Q_CONTROL, 0xffff_fffe | R.Q_CONTROL_ENABLE);
+    expect(await logCount(d)).toBeGreaterThan(logs);
+    expect(await d.readQ(q, R.REG_Q_CONTROL)).toBe(R.Q_CONTROL_ENABLE);
+    expect(await queue.status()).toBe(R.Q_STATUS_ENABLED);
+    const ctx = await d.context(1);
+    expect((await queue.run(await ctx.job(cmd.nop()))).status).toBe(R.JOB_OK);
+  });
+
   test.each(QUEUES)('queue %i: Q_HEAD and Q_STATUS are read-only (writes ignored and logged)', async (q) => {
     const d = dev();
     const queue = await d.queue(q, 2);
