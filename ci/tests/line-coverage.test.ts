@@ -74,6 +74,17 @@ describe('line coverage report', () => {
       expect(judgeCoverage(parts([]).slice(0, 1), () => source, [], { driver: 50, device: 95 }).problems).toEqual(['device: no coverage data from this run']);
     });
 
+    test("a race's entry explains its line when it is not run, and is not stale when it is", () => {
+      const race = { file: 'k/a.c', function: 'f', lines: ['return -ENODEV'], reason: 'a close in another thread', race: true } as const;
+      const missed = judge(parts([4]), [race]);
+      expect(missed.problems).toEqual([]);
+      expect(missed.explained).toEqual(['  k/a.c:4 f(): a close in another thread']);
+      expect(judge(parts([]), [race])).toEqual({ problems: [], explained: [] });
+      expect(judge(parts([]), [{ ...race, race: undefined }]).problems).toEqual([
+        'ci/coverage-exceptions.ts: the entry for k/a.c f() explains no line never run: a test reaches it now, or the code moved',
+      ]);
+    });
+
     test('entries of a file not measured are not judged', () => {
       expect(judge(parts([]), [{ file: 'q/b.c', function: 'h', reason: 'not in this run' }]).problems).toEqual([]);
     });
