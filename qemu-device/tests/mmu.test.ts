@@ -240,28 +240,18 @@ describe('7.4 fault causes', () => {
     expect(await d.faultAddr()).toBe(BigInt(desc.cmdAddr));
   });
 
-  test('BUS_ERROR (6): a page at an unassigned bus address, read and write', async () => {
+  test.each([
+    ['COPY reading', (va: bigint, ok: bigint) => cmd.copy(va + 0x30n, ok, 8), false, 0x30n],
+    ['COPY writing', (va: bigint, ok: bigint) => cmd.copy(ok, va + 0x38n, 8), true, 0x38n],
+    ['FMA_F32 reading (a staged access)', (va: bigint, ok: bigint) => cmd.fmaF32(4, ok, va + 0x40n, ok, ok + 0x100n), false, 0x40n],
+    ['FENCE writing (a staged access)', (va: bigint) => cmd.fence(va + 0x48n, 1n), true, 0x48n],
+  ] as const)('BUS_ERROR (6): %s a page at an unassigned bus address', async (_, command, write, offset) => {
     const d = dev();
     const ctx = await d.context(14);
     const va = await ctx.alloc(PAGE);
     const ok = await ctx.alloc(PAGE);
     await ctx.pt.map(va, UNASSIGNED_BUS_ADDR, PERM_RW);
-    await expectFault(d, ctx, [cmd.copy(va + 0x30n, ok, 8)], { cause: R.FAULT_BUS_ERROR, write: false, addr: va + 0x30n });
-    await d.write(R.REG_FAULT_INFO, R.FAULT_INFO_VALID);
-    await d.write(R.REG_CTX_STOPPED_LO, 1 << 14);
-    await expectFault(d, ctx, [cmd.copy(ok, va + 0x38n, 8)], { cause: R.FAULT_BUS_ERROR, write: true, addr: va + 0x38n });
-  });
-
-  test('BUS_ERROR (6): the staged accesses of FMA (read) and FENCE (write) to a page at an unassigned bus address', async () => {
-    const d = dev();
-    const ctx = await d.context(14);
-    const va = await ctx.alloc(PAGE);
-    const ok = await ctx.alloc(PAGE);
-    await ctx.pt.map(va, UNASSIGNED_BUS_ADDR, PERM_RW);
-    await expectFault(d, ctx, [cmd.fmaF32(4, ok, va + 0x40n, ok, ok + 0x100n)], { cause: R.FAULT_BUS_ERROR, write: false, addr: va + 0x40n });
-    await d.write(R.REG_FAULT_INFO, R.FAULT_INFO_VALID);
-    await d.write(R.REG_CTX_STOPPED_LO, 1 << 14);
-    await expectFault(d, ctx, [cmd.fence(va + 0x48n, 1n)], { cause: R.FAULT_BUS_ERROR, write: true, addr: va + 0x48n });
+    await expectFault(d, ctx, [command(va, ok)], { cause: R.FAULT_BUS_ERROR, write, addr: va + offset });
   });
 
   test('INJECTED (7): the fault-injection page faults in every context', async () => {
