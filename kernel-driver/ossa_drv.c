@@ -42,6 +42,7 @@ static int ossa_open(struct drm_device *drm, struct drm_file *file)
 	if (!ofile)
 		return -ENOMEM;
 	ofile->odev = odev;
+	mutex_init(&ofile->submit_lock);
 
 	ofile->ctx = ossa_ctx_create(odev);
 	if (IS_ERR(ofile->ctx)) {
@@ -66,6 +67,7 @@ err_entities:
 		drm_sched_entity_destroy(&ofile->entities[i]);
 	ossa_ctx_put(ofile->ctx);
 err_free:
+	mutex_destroy(&ofile->submit_lock);
 	kfree(ofile);
 	return ret;
 }
@@ -82,6 +84,7 @@ static void ossa_postclose(struct drm_device *drm, struct drm_file *file)
 	for (i = 0; i < OSSA_NUM_QUEUES; i++)
 		drm_sched_entity_destroy(&ofile->entities[i]);
 	ossa_ctx_put(ofile->ctx);
+	mutex_destroy(&ofile->submit_lock);
 	kfree(ofile);
 }
 

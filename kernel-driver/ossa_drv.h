@@ -100,11 +100,15 @@ struct ossa_device {
  * @odev: the device
  * @ctx: the file's device context and address space
  * @entities: the file's scheduler entity on each queue
+ * @submit_lock: held from a submission's first drm_sched_job_arm() to its
+ *	last drm_sched_entity_push_job(), so that the file's jobs reach each
+ *	entity in the order of their fences (ossa_submit.c)
  */
 struct ossa_file {
 	struct ossa_device *odev;
 	struct ossa_ctx *ctx;
 	struct drm_sched_entity entities[OSSA_NUM_QUEUES];
+	struct mutex submit_lock; /* orders arm and push */
 };
 
 static inline struct ossa_device *to_ossa_device(struct drm_device *drm)

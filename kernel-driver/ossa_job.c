@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ossa: jobs, their scheduling, completion and recovery
+ * ossa: jobs on the device: their fences, scheduling, completion and recovery
+ * (the SUBMIT ioctl that makes them is in ossa_submit.c)
  *
  * Each hardware queue has a drm_gpu_scheduler; each file has an entity on
  * each. A job's run writes its descriptor into the queue's ring and rings
@@ -33,9 +34,6 @@
 #include "ossa_gem.h"
 #include "ossa_hw.h"
 #include "ossa_job.h"
-
-#define OSSA_MAX_BO_REFS	256
-#define OSSA_MAX_IN_SYNCOBJS	64
 
 static unsigned int ossa_job_timeout_ms = 2000;
 module_param_named(job_timeout_ms, ossa_job_timeout_ms, uint, 0444);
@@ -285,7 +283,11 @@ static enum drm_gpu_sched_stat ossa_job_timedout(struct drm_sched_job *sched_job
 	return DRM_GPU_SCHED_STAT_NOMINAL;
 }
 
-static void ossa_job_put_resources(struct ossa_job *job)
+/**
+ * ossa_job_release() - drop what a job holds and free it
+ * @job: a job whose scheduler part is cleaned up, or was never set up
+ */
+void ossa_job_release(struct ossa_job *job)
 {
 	u32 i;
 
@@ -302,11 +304,15 @@ static void ossa_job_put_resources(struct ossa_job *job)
 	kfree(job);
 }
 
-/* Drops a job that was initialised but never armed: it will not run. */
-static void ossa_job_discard(struct ossa_job *job)
+/**
+ * ossa_job_discard() - drop a job that was never queued
+ * @job: a job set up with drm_sched_job_init(), armed or not, never pushed
+ *	and with no fence published
+ */
+void ossa_job_discard(struct ossa_job *job)
 {
 	drm_sched_job_cleanup(&job->base);
-	ossa_job_put_resources(job);
+	ossa_job_release(job);
 }
 
 static void ossa_job_free(struct drm_sched_job *sched_job)
@@ -314,7 +320,7 @@ static void ossa_job_free(struct drm_sched_job *sched_job)
 	struct ossa_job *job = to_ossa_job(sched_job);
 
 	drm_sched_job_cleanup(sched_job);
-	ossa_job_put_resources(job);
+	ossa_job_release(job);
 }
 
 static const struct drm_sched_backend_ops ossa_sched_ops = {
@@ -366,277 +372,4 @@ int ossa_sched_init(struct ossa_device *odev)
 			return ret;
 	}
 	return 0;
-}
-
-/* SUBMIT */
-
-static bool ossa_job_cmd_in_bo(struct ossa_job *job)
-{
-	u32 i;
-
-	for (i = 0; i < job->bo_count; i++) {
-		struct drm_mm_node *va = &job->maps[i]->va;
-		u64 size = job->maps[i]->bo->base.base.size;
-
-		if (job->cmd_va >= va->start &&
-		    job->cmd_size <= size &&
-		    job->cmd_va - va->start <= size - job->cmd_size)
-			return true;
-	}
-	return false;
-}
-
-static int ossa_job_lookup_bos(struct ossa_job *job, struct drm_file *file,
-			       const struct drm_ossa_job *args)
-{
-	struct drm_ossa_bo_ref *refs;
-	u32 i, j;
-	int ret = 0;
-
-	refs = kvmalloc_array(args->bo_count, sizeof(*refs), GFP_KERNEL);
-	job->maps = kvcalloc(args->bo_count, sizeof(*job->maps), GFP_KERNEL);
-	job->bo_flags = kvmalloc_array(args->bo_count, sizeof(u32), GFP_KERNEL);
-	if (!refs || !job->maps || !job->bo_flags) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	job->bo_count = args->bo_count;
-	if (copy_from_user(refs, u64_to_user_ptr(args->bos),
-			   args->bo_count * sizeof(*refs))) {
-		ret = -EFAULT;
-		goto out;
-	}
-
-	for (i = 0; i < args->bo_count; i++) {
-		u32 flags = refs[i].flags;
-		struct drm_gem_object *obj;
-
-		if (!flags || flags & ~(DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE)) {
-			ret = -EINVAL;
-			goto out;
-		}
-		for (j = 0; j < i; j++) {
-			if (refs[j].handle == refs[i].handle) {
-				ret = -EINVAL;
-				goto out;
-			}
-		}
-		obj = drm_gem_object_lookup(file, refs[i].handle);
-		if (!obj) {
-			ret = -ENOENT;
-			goto out;
-		}
-		job->maps[i] = ossa_bo_mapping_get(to_ossa_bo(obj), job->ctx);
-		drm_gem_object_put(obj);
-		if (!job->maps[i]) {
-			ret = -ENOENT;
-			goto out;
-		}
-		job->bo_flags[i] = flags;
-	}
-	if (!ossa_job_cmd_in_bo(job))
-		ret = -EINVAL;
-out:
-	kvfree(refs);
-	return ret;
-}
-
-static int ossa_job_add_syncobjs(struct ossa_job *job, struct drm_file *file,
-				 const struct drm_ossa_job *args)
-{
-	u32 *handles;
-	u32 i;
-	int ret = 0;
-
-	if (!args->in_syncobj_count)
-		return 0;
-	handles = kvmalloc_array(args->in_syncobj_count, sizeof(u32), GFP_KERNEL);
-	if (!handles)
-		return -ENOMEM;
-	if (copy_from_user(handles, u64_to_user_ptr(args->in_syncobjs),
-			   args->in_syncobj_count * sizeof(u32))) {
-		ret = -EFAULT;
-		goto out;
-	}
-	for (i = 0; i < args->in_syncobj_count && !ret; i++)
-		ret = drm_sched_job_add_syncobj_dependency(&job->base, file,
-							   handles[i], 0);
-out:
-	kvfree(handles);
-	return ret;
-}
-
-/* Checks one job of a submission and gathers what it needs. */
-static int ossa_job_create(struct drm_file *file,
-			   const struct drm_ossa_job *args,
-			   struct ossa_job **out)
-{
-	struct ossa_file *ofile = file->driver_priv;
-	struct ossa_device *odev = ofile->odev;
-	struct ossa_job *job;
-	int ret;
-
-	if (args->flags || args->pad || args->queue >= OSSA_NUM_QUEUES ||
-	    !args->cmd_size || args->cmd_size % 8 ||
-	    args->cmd_size > OSSA_CMD_SIZE_MAX || args->cmd_va % 8 ||
-	    !args->bo_count || args->bo_count > OSSA_MAX_BO_REFS ||
-	    args->in_syncobj_count > OSSA_MAX_IN_SYNCOBJS)
-		return -EINVAL;
-
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
-	if (!job)
-		return -ENOMEM;
-	atomic_inc(&odev->job_count);
-	job->queue = &odev->queues[args->queue];
-	job->ctx = ossa_ctx_get(ofile->ctx);
-	job->cmd_va = args->cmd_va;
-	job->cmd_size = args->cmd_size;
-
-	ret = ossa_job_lookup_bos(job, file, args);
-	if (ret)
-		goto err_put;
-
-	if (args->out_syncobj) {
-		job->out_syncobj = drm_syncobj_find(file, args->out_syncobj);
-		if (!job->out_syncobj) {
-			ret = -ENOENT;
-			goto err_put;
-		}
-	}
-
-	ret = drm_sched_job_init(&job->base, &ofile->entities[args->queue], 1,
-				 ofile, file->client_id);
-	if (ret)
-		goto err_put;
-	ret = ossa_job_add_syncobjs(job, file, args);
-	if (ret)
-		goto err_cleanup;
-
-	*out = job;
-	return 0;
-
-err_cleanup:
-	ossa_job_discard(job);
-	return ret;
-err_put:
-	ossa_job_put_resources(job);
-	return ret;
-}
-
-/* Adds implicit dependencies, arms and queues a checked job. */
-static int ossa_job_push(struct ossa_job *job)
-{
-	struct drm_gem_object **objs;
-	struct ww_acquire_ctx ticket;
-	u32 i;
-	int ret;
-
-	objs = kvmalloc_array(job->bo_count, sizeof(*objs), GFP_KERNEL);
-	if (!objs)
-		return -ENOMEM;
-	for (i = 0; i < job->bo_count; i++)
-		objs[i] = &job->maps[i]->bo->base.base;
-
-	ret = drm_gem_lock_reservations(objs, job->bo_count, &ticket);
-	if (ret)
-		goto out;
-	for (i = 0; i < job->bo_count && !ret; i++) {
-		bool write = job->bo_flags[i] & DRM_OSSA_BO_REF_WRITE;
-
-		ret = dma_resv_reserve_fences(objs[i]->resv, 1);
-		if (!ret)
-			ret = drm_sched_job_add_implicit_dependencies(&job->base,
-								      objs[i],
-								      write);
-	}
-	if (ret) {
-		drm_gem_unlock_reservations(objs, job->bo_count, &ticket);
-		goto out;
-	}
-
-	drm_sched_job_arm(&job->base);
-	for (i = 0; i < job->bo_count; i++)
-		dma_resv_add_fence(objs[i]->resv, &job->base.s_fence->finished,
-				   job->bo_flags[i] & DRM_OSSA_BO_REF_WRITE ?
-				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
-	drm_gem_unlock_reservations(objs, job->bo_count, &ticket);
-
-	if (job->out_syncobj)
-		drm_syncobj_replace_fence(job->out_syncobj,
-					  &job->base.s_fence->finished);
-	drm_sched_entity_push_job(&job->base);
-out:
-	kvfree(objs);
-	return ret;
-}
-
-static int ossa_submit_report(struct drm_ossa_submit *args, u32 index,
-			      s32 status)
-{
-	u64 at = args->jobs + (u64)index * args->job_stride +
-		 offsetof(struct drm_ossa_job, status);
-
-	return put_user(status, (s32 __user *)u64_to_user_ptr(at)) ? -EFAULT : 0;
-}
-
-int ossa_submit_ioctl(struct drm_device *drm, void *data,
-		      struct drm_file *file)
-{
-	struct ossa_file *ofile = file->driver_priv;
-	struct drm_ossa_submit *args = data;
-	struct ossa_job **jobs;
-	int ret = 0, first = 0;
-	u32 i;
-
-	if (args->flags || args->pad || !args->job_count ||
-	    args->job_count > OSSA_MAX_JOBS_PER_SUBMIT ||
-	    args->job_stride < sizeof(struct drm_ossa_job))
-		return -EINVAL;
-	if (ossa_ctx_banned(ofile->ctx))
-		return -ECANCELED;
-
-	jobs = kcalloc(args->job_count, sizeof(*jobs), GFP_KERNEL);
-	if (!jobs)
-		return -ENOMEM;
-
-	/* Check every job before queueing any. */
-	for (i = 0; i < args->job_count; i++) {
-		struct drm_ossa_job job_args;
-		u64 at = args->jobs + (u64)i * args->job_stride;
-
-		if (copy_from_user(&job_args, u64_to_user_ptr(at),
-				   sizeof(job_args)))
-			ret = -EFAULT;
-		else
-			ret = ossa_job_create(file, &job_args, &jobs[i]);
-		if (ret && !first)
-			first = ret;
-		if (ossa_submit_report(args, i, ret) && !first)
-			first = -EFAULT;
-	}
-
-	if (first) {
-		for (i = 0; i < args->job_count; i++) {
-			if (!jobs[i])
-				continue;
-			ossa_submit_report(args, i, -ECANCELED);
-			ossa_job_discard(jobs[i]);
-		}
-		kfree(jobs);
-		return first;
-	}
-
-	for (i = 0; i < args->job_count; i++) {
-		ret = ossa_job_push(jobs[i]);
-		if (ret) {
-			/* Only -ENOMEM or a signal can get here: drop the rest. */
-			for (; i < args->job_count; i++) {
-				ossa_submit_report(args, i, ret);
-				ossa_job_discard(jobs[i]);
-			}
-			break;
-		}
-	}
-	kfree(jobs);
-	return ret;
 }

@@ -47,6 +47,8 @@ void ossa_queue_clear(struct ossa_queue *q);
 void ossa_queue_complete(struct ossa_queue *q);
 void ossa_reset_device(struct ossa_device *odev, struct drm_sched_job *bad);
 u32 ossa_job_status_from_error(int error);
+void ossa_job_release(struct ossa_job *job);
+void ossa_job_discard(struct ossa_job *job);
 int ossa_submit_ioctl(struct drm_device *drm, void *data,
 		      struct drm_file *file);
 

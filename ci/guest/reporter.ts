@@ -4,6 +4,7 @@
  */
 import { writeSync } from 'node:fs';
 import { relative } from 'node:path';
+import type { UserConsoleLog } from 'vitest';
 import type { Reporter, TestCase, TestModule, TestSpecification } from 'vitest/node';
 import type { IoctlRecord } from '../lib/coverage.js';
 import type { GuestMessage, TestState } from '../lib/protocol.js';
@@ -77,6 +78,11 @@ export class ChannelReporter implements Reporter {
       ...(message ? { message } : {}),
       ...(ioctls ? { ioctls } : {}),
     });
+  }
+
+  // What a test prints (measurements) goes to the console log, marked.
+  onUserConsoleLog(log: UserConsoleLog): void {
+    for (const line of log.content.trimEnd().split('\n')) process.stdout.write(`ossa-test: ${log.type}: ${line}\n`);
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string; stack?: string }>): void {

@@ -63,7 +63,7 @@ const PATHS: ReadonlyArray<{ path: string; rows: Row[]; what: string }> = [
   { path: 'open', rows: [], what: 'open(2) of the accel node' },
   { path: 'close', rows: [], what: 'close(2) of a file with buffers, syncobjs and a finished job' },
   { path: 'bo-create', rows: ['BO_CREATE'], what: 'BO_CREATE' },
-  { path: 'submit', rows: ['SUBMIT'], what: 'SUBMIT of three jobs with in- and out-syncobjs and several buffers' },
+  { path: 'submit', rows: ['SUBMIT'], what: 'SUBMIT of three jobs with in- and out-syncobjs and several buffers (all or nothing: no job of a failed SUBMIT runs)' },
   { path: 'bo-wait', rows: ['BO_WAIT'], what: 'BO_WAIT on a buffer a job is writing' },
   { path: 'prime-export', rows: ['PRIME_HANDLE_TO_FD'], what: 'PRIME export' },
   { path: 'prime-import', rows: ['PRIME_FD_TO_HANDLE'], what: 'PRIME import from another file' },
@@ -79,25 +79,9 @@ function problems(r: SweepResult, before: ReturnType<typeof liveObjects>, after:
     if (x.injected && x.ret < 0 && x.errno !== 'ENOMEM') out.push(`n=${x.n}: an injected allocation failure returned ${x.ret} (${x.errno ?? '?'}), not ENOMEM`);
   }
   for (const n of r.unusable) out.push(`n=${n}: the file could not run a job afterwards`);
-  for (const w of r.wrong.filter((x) => !partialSubmit(x))) out.push(`n=${w.n}: ${w.what}`);
+  for (const w of r.wrong) out.push(`n=${w.n}: ${w.what}`);
   if (JSON.stringify(after) !== JSON.stringify(before)) out.push(`driver objects ${JSON.stringify(after)}, were ${JSON.stringify(before)}`);
   return out;
-}
-
-/** A failed SUBMIT that left earlier jobs of its batch queued: issue 15's all-or-nothing defect. */
-function partialSubmit(w: { what: string }): boolean {
-  return /left job \d+ queued/.test(w.what);
-}
-
-/** One sweep per path, shared by the tests that judge it. */
-const sweeps = new Map<string, Promise<SweepResult>>();
-function sweepOnce(path: string): Promise<SweepResult> {
-  let p = sweeps.get(path);
-  if (!p) {
-    p = sweep(path);
-    sweeps.set(path, p);
-  }
-  return p;
 }
 
 describe('allocation failures on every ioctl path (fail-nth)', () => {
@@ -113,7 +97,7 @@ describe('allocation failures on every ioctl path (fail-nth)', () => {
     test(rows.length ? covers(rows, 'fault', name) : name, { timeout: SWEEP_TIMEOUT_MS + 30_000 }, async (ctx) => {
       if (!available) ctx.skip(WHY_SKIPPED);
       const before = liveObjects();
-      const r = await sweepOnce(path);
+      const r = await sweep(path);
       const injected = r.results.filter((x) => x.injected).length;
       process.stdout.write(`alloc-sweep ${path}: ${r.points} injection points, ${injected} failures injected\n`);
       await until(() => JSON.stringify(liveObjects()) === JSON.stringify(before), 10_000);
@@ -122,20 +106,6 @@ describe('allocation failures on every ioctl path (fail-nth)', () => {
       if (path !== 'bo-wait') expect(r.points, 'injection points on the path').toBeGreaterThan(0);
     });
   }
-
-  // Known defect, issue 15 (all-or-nothing SUBMIT): an allocation that
-  // fails after the first job of a batch was pushed leaves that job queued,
-  // and it runs although SUBMIT returned an error. This test asserts that
-  // the sweep shows exactly that, so it turns red once the defect is fixed
-  // (then it becomes "no job of a failed SUBMIT runs"). It judges the
-  // submit sweep above and issues no ioctl itself, so it claims none.
-  test('KNOWN DEFECT (issue 15): a SUBMIT that fails on an allocation after queueing part of its batch runs that part', async (ctx) => {
-    if (!available) ctx.skip(WHY_SKIPPED);
-    const r = await sweepOnce('submit');
-    const partial = r.wrong.filter(partialSubmit);
-    process.stdout.write(`alloc-sweep submit: ${partial.length} iterations left part of a failed batch queued\n`);
-    expect(partial.length, 'iterations whose failed SUBMIT left earlier jobs queued').toBeGreaterThan(0);
-  }, SWEEP_TIMEOUT_MS + 30_000);
 
   test('kmemleak finds nothing once the sweeps\' objects are 5 s old', async (ctx) => {
     if (!available || !kmemleakAvailable()) ctx.skip(WHY_SKIPPED);

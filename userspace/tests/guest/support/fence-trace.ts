@@ -13,6 +13,10 @@ const EVENTS = ['dma_fence/dma_fence_init', 'dma_fence/dma_fence_signaled'];
 export async function fenceTrace(action: () => Promise<void>): Promise<string> {
   mkdirSync(INSTANCE);
   try {
+    // Per CPU; a stress test signals tens of thousands of fences.
+    writeFileSync(join(INSTANCE, 'buffer_size_kb'), '8192');
+    // Events of several CPUs are merged by time: a clock that all CPUs share.
+    writeFileSync(join(INSTANCE, 'trace_clock'), 'global');
     for (const e of EVENTS) writeFileSync(join(INSTANCE, 'events', e, 'enable'), '1');
     await action();
     for (const e of EVENTS) writeFileSync(join(INSTANCE, 'events', e, 'enable'), '0');

@@ -1,5 +1,5 @@
 /** Helpers of the conformance suite: raw ioctls with chosen fields, errno capture. */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { DRM_IOCTL_SYNCOBJ_WAIT, DrmSyncobjWait } from '../../../src/drm.js';
 import { wrapNativeError } from '../../../src/errors.js';
 import { Device, OssaError } from '../../../src/index.js';
@@ -10,6 +10,13 @@ export const WAIT_MS = 20_000;
 
 /** A device VA no context maps (in range, far from any test's buffers): the MMU faults on it. */
 export const UNMAPPED_VA = 0x7000_0000_00n;
+
+/**
+ * Whether the guest runs the debug kernel (lockdep, KASAN...), on which
+ * ioctls are many times slower: stress tests size their load by it, so
+ * that they stay within the runner's time for one test.
+ */
+export const DEBUG_KERNEL = existsSync('/proc/lockdep');
 
 /** The first ossa device's node, with no file of it left open. */
 export function ossaNode(): string {

@@ -65,6 +65,17 @@
  *                     job 1, queue 1: COPY SRC -> DST[lo];  in: S0, S1
  *                     job 2, queue 0: COPY MID -> DST[hi];  (after job 0 and
  *                                     job 1 by implicit sync on MID and DST)
+ *                   Beforehand a NOP on queue 0 that lists MID as WRITE has
+ *                   run, so that jobs 0 and 2 take an implicit dependency on
+ *                   a fence from before the batch. A job's second
+ *                   dependency of another fence context is the one that
+ *                   needs memory (an xarray node; the first is kept without
+ *                   one), so each kind allocates: an in-syncobj (job 1's
+ *                   S1), a fence on a BO from before the batch (job 0, after
+ *                   S0) and an earlier job of the batch on the other queue
+ *                   (job 2, after the NOP's fence on MID). xa_alloc()
+ *                   retries a failed node allocation with GFP_KERNEL, so
+ *                   the call must then succeed.
  *                   The out-syncobjs of the jobs with status 0 are waited
  *                   for (10 s), then BO_WAIT on the command BO, which every
  *                   job reads, waits for any other job that might run.
@@ -150,12 +161,10 @@
  *   - drm_ossa_job.status is output only: the kernel ignores its input
  *     value, so 1 can mark "not written" (a SUBMIT that fails before it
  *     looks at the jobs writes none).
- *   - The uapi header and the design say a SUBMIT is all or nothing;
- *     docs/uapi.md and ossa_submit_ioctl() say that a failure after every
- *     job was checked (ossa_job_push(): -ENOMEM or a signal) leaves the
- *     jobs before the failing one queued, with status 0. Such a job is
- *     checked for consistency (it ran, its out-syncobj signalled) and still
- *     reported in "wrong", as "left queued".
+ *   - A SUBMIT is all or nothing (docs/uapi.md): after a failure no job
+ *     of the batch runs. A job with status 0 after a failed SUBMIT is
+ *     still checked for consistency (it ran, its out-syncobj signalled)
+ *     and reported in "wrong", as "left queued".
  *   - BO_WAIT's job_status is that of the last job that wrote the BO
  *     (ossa_bo_last_status()); the NOP and FILL checks read a job's
  *     status this way, after its out-syncobj signalled.
@@ -944,12 +953,13 @@ struct batch {
 	struct bo cmd, src, mid, dst;
 	uint32_t in[2];
 	uint32_t out[SUB_JOBS];
-	struct drm_ossa_bo_ref refs[SUB_JOBS][3];
+	struct drm_ossa_bo_ref refs[SUB_JOBS + 1][3];	/* the last: MID's earlier writer */
 	struct drm_ossa_job jobs[SUB_JOBS];
 };
 
 static void batch_setup(const struct sweep *s, int fd, struct batch *b)
 {
+	uint32_t status;
 	uint8_t *cmd;
 	unsigned int k;
 
@@ -977,6 +987,18 @@ static void batch_setup(const struct sweep *s, int fd, struct batch *b)
 		b->refs[k][0].handle = b->cmd.handle;
 		b->refs[k][0].flags = DRM_OSSA_BO_REF_READ;
 	}
+
+	/* The earlier writer of MID: a NOP (the command BO reads as zero). */
+	b->refs[SUB_JOBS][0] = b->refs[0][0];
+	b->refs[SUB_JOBS][1].handle = b->mid.handle;
+	b->refs[SUB_JOBS][1].flags = DRM_OSSA_BO_REF_WRITE;
+	job_init(&b->jobs[0], b->cmd.va + SUB_JOBS * SUB_CMD_STRIDE, 8,
+		 0, b->refs[SUB_JOBS], 2, NULL, 0, 0);
+	setup(s, submit(fd, b->jobs, 1), "DRM_IOCTL_OSSA_SUBMIT of MID's earlier writer");
+	setup(s, bo_wait(fd, b->mid.handle, WAIT_NS, &status),
+	      "BO_WAIT for MID's earlier writer");
+	if (status != DRM_OSSA_JOB_STATUS_SUCCESS)
+		die(s, "MID's earlier writer did not succeed", EIO);
 
 	/* Job 0, queue 0: FILL MID. In: S0. */
 	b->refs[0][1].handle = b->mid.handle;

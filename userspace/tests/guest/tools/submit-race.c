@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * submit-race: several threads submit on one open file at once.
+ *
+ *   submit-race NODE THREADS SUBMITS BOS
+ *
+ * Opens NODE once; THREADS threads then each make SUBMITS calls of
+ * DRM_IOCTL_OSSA_SUBMIT on that one file, each with one NOP job on queue 0.
+ * Every thread has buffers of its own, so that no reservation lock orders
+ * the threads: the even threads' jobs list BOS buffers (their command BO
+ * and BOS - 1 data BOs, READ), the odd threads' only their command BO. A
+ * SUBMIT of an even thread spends long between arming its job and queueing
+ * it (it adds its fence to every BO), while an odd thread's SUBMIT can run
+ * from start to end inside that time. Then it waits, with BO_WAIT, for the
+ * last job on every BO.
+ *
+ * It checks nothing about order itself: the caller reads the kernel's
+ * dma_fence trace events, in which the fences of one scheduler entity
+ * must signal in the order of their sequence numbers.
+ *
+ * Output: "submitted N" on stdout. Exit status: 0; 1 when a call fails
+ * (stderr says which); 2 on bad usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "drm.h"
+#include "ossa_accel.h"
+#include "ossa_regs.h"
+
+#define MAX_THREADS	16
+#define MAX_BOS		256
+#define WAIT_NS		(30LL * 1000 * 1000 * 1000)
+
+struct submitter {
+	int fd;
+	unsigned int submits;
+	struct drm_ossa_bo_ref refs[MAX_BOS];
+	unsigned int nrefs;
+	uint64_t cmd_va;
+};
+
+static void fail(const char *what, int err)
+{
+	fprintf(stderr, "submit-race: %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
+static void call(int fd, unsigned long request, void *arg, const char *what)
+{
+	if (ioctl(fd, request, arg))
+		fail(what, errno);
+}
+
+static void *submit_loop(void *arg)
+{
+	const struct submitter *r = arg;
+	struct drm_ossa_job job;
+	struct drm_ossa_submit args;
+	unsigned int i;
+
+	for (i = 0; i < r->submits; i++) {
+		memset(&job, 0, sizeof(job));
+		job.cmd_va = r->cmd_va;
+		job.cmd_size = OSSA_CMD_NOP_SIZE;
+		job.bos = (uintptr_t)r->refs;
+		job.bo_count = r->nrefs;
+		memset(&args, 0, sizeof(args));
+		args.jobs = (uintptr_t)&job;
+		args.job_count = 1;
+		args.job_stride = sizeof(job);
+		call(r->fd, DRM_IOCTL_OSSA_SUBMIT, &args, "DRM_IOCTL_OSSA_SUBMIT");
+	}
+	return NULL;
+}
+
+/* The thread's buffers; the first is its command BO, holding a NOP. */
+static void buffers_new(struct submitter *r)
+{
+	struct drm_ossa_bo_mmap_offset off = { 0 };
+	unsigned int i;
+	uint8_t *cmd;
+
+	for (i = 0; i < r->nrefs; i++) {
+		struct drm_ossa_bo_create bo = { .size = OSSA_PAGE_SIZE };
+
+		call(r->fd, DRM_IOCTL_OSSA_BO_CREATE, &bo, "DRM_IOCTL_OSSA_BO_CREATE");
+		r->refs[i].handle = bo.handle;
+		r->refs[i].flags = DRM_OSSA_BO_REF_READ;
+		if (i == 0)
+			r->cmd_va = bo.va;
+	}
+	off.handle = r->refs[0].handle;
+	call(r->fd, DRM_IOCTL_OSSA_BO_MMAP_OFFSET, &off,
+	     "DRM_IOCTL_OSSA_BO_MMAP_OFFSET");
+	cmd = mmap(NULL, OSSA_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   r->fd, off.offset);
+	if (cmd == MAP_FAILED)
+		fail("mmap of a command BO", errno);
+	memset(cmd, 0, OSSA_CMD_NOP_SIZE);	/* NOP: opcode 0, all zero */
+	munmap(cmd, OSSA_PAGE_SIZE);
+}
+
+int main(int argc, char **argv)
+{
+	static struct submitter subs[MAX_THREADS];
+	pthread_t threads[MAX_THREADS];
+	unsigned int nthreads, submits, nbos, i, j;
+	int fd;
+
+	if (argc != 5)
+		goto usage;
+	nthreads = strtoul(argv[2], NULL, 0);
+	submits = strtoul(argv[3], NULL, 0);
+	nbos = strtoul(argv[4], NULL, 0);
+	if (!nthreads || nthreads > MAX_THREADS || !submits || !nbos ||
+	    nbos > MAX_BOS)
+		goto usage;
+
+	fd = open(argv[1], O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fail(argv[1], errno);
+	for (i = 0; i < nthreads; i++) {
+		subs[i].fd = fd;
+		subs[i].submits = submits;
+		subs[i].nrefs = i % 2 ? 1 : nbos;
+		buffers_new(&subs[i]);
+	}
+
+	for (i = 0; i < nthreads; i++) {
+		int err = pthread_create(&threads[i], NULL, submit_loop, &subs[i]);
+
+		if (err)
+			fail("pthread_create", err);
+	}
+	for (i = 0; i < nthreads; i++)
+		pthread_join(threads[i], NULL);
+
+	for (i = 0; i < nthreads; i++) {
+		for (j = 0; j < subs[i].nrefs; j++) {
+			struct drm_ossa_bo_wait wait = {
+				.handle = subs[i].refs[j].handle,
+				.timeout_ns = WAIT_NS,
+			};
+
+			call(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait,
+			     "DRM_IOCTL_OSSA_BO_WAIT");
+		}
+	}
+	printf("submitted %u\n", nthreads * submits);
+	return close(fd) ? 1 : 0;
+
+usage:
+	fprintf(stderr, "usage: submit-race NODE THREADS(1-%d) SUBMITS BOS(1-%d)\n",
+		MAX_THREADS, MAX_BOS);
+	return 2;
+}
