@@ -29,6 +29,22 @@ static void ossa_ctx_write_entry(struct ossa_ctx *ctx, u64 root)
 }
 
 /**
+ * ossa_ctx_ban() - ban a context after one of its jobs faulted or hung
+ * @ctx: the context
+ *
+ * SUBMIT refuses new jobs, and run_job cancels those not yet on a ring.
+ * Its entry in the context table is invalidated too, so that the jobs
+ * already on the rings, of either queue, complete in their order with
+ * INVALID_CONTEXT without running (docs/hardware.md, 7.1). Callable in
+ * interrupt context.
+ */
+void ossa_ctx_ban(struct ossa_ctx *ctx)
+{
+	WRITE_ONCE(ctx->banned, true);
+	ossa_ctx_write_entry(ctx, 0);
+}
+
+/**
  * ossa_ctx_create() - allocate a hardware context with an empty address space
  * @odev: the device
  *
@@ -52,8 +68,8 @@ struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev)
 	if (ret)
 		goto err_free;
 
-	ret = xa_alloc_irq(&odev->ctx_ids, &ctx->id, ctx,
-			   XA_LIMIT(0, OSSA_NUM_CONTEXTS - 1), GFP_KERNEL);
+	ret = xa_alloc(&odev->ctx_ids, &ctx->id, ctx,
+		       XA_LIMIT(0, OSSA_NUM_CONTEXTS - 1), GFP_KERNEL);
 	if (ret)
 		goto err_mmu;
 
@@ -84,7 +100,7 @@ static void ossa_ctx_release(struct kref *ref)
 
 	/* No job of this context is queued or running any more. */
 	ossa_ctx_write_entry(ctx, 0);
-	xa_erase_irq(&odev->ctx_ids, ctx->id);
+	xa_erase(&odev->ctx_ids, ctx->id);
 	ossa_mmu_fini(&ctx->mmu);
 	drm_mm_takedown(&ctx->va_mm);
 	mutex_destroy(&ctx->va_lock);
@@ -99,26 +115,6 @@ static void ossa_ctx_release(struct kref *ref)
 void ossa_ctx_put(struct ossa_ctx *ctx)
 {
 	kref_put(&ctx->ref, ossa_ctx_release);
-}
-
-/**
- * ossa_ctx_ban_id() - ban the context with a hardware id
- * @odev: the device
- * @id: hardware context id
- *
- * Its queued jobs are canceled and new submissions refused. Callable in
- * interrupt context.
- */
-void ossa_ctx_ban_id(struct ossa_device *odev, u32 id)
-{
-	struct ossa_ctx *ctx;
-	unsigned long flags;
-
-	xa_lock_irqsave(&odev->ctx_ids, flags);
-	ctx = xa_load(&odev->ctx_ids, id);
-	if (ctx)
-		WRITE_ONCE(ctx->banned, true);
-	xa_unlock_irqrestore(&odev->ctx_ids, flags);
 }
 
 /**

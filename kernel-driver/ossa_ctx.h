@@ -35,7 +35,6 @@ struct ossa_ctx {
 
 struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev);
 void ossa_ctx_put(struct ossa_ctx *ctx);
-void ossa_ctx_ban_id(struct ossa_device *odev, u32 id);
 int ossa_ctx_alloc_va(struct ossa_ctx *ctx, u64 size, struct drm_mm_node *node);
 void ossa_ctx_free_va(struct ossa_ctx *ctx, struct drm_mm_node *node);
 
@@ -44,6 +43,8 @@ static inline struct ossa_ctx *ossa_ctx_get(struct ossa_ctx *ctx)
 	kref_get(&ctx->ref);
 	return ctx;
 }
+
+void ossa_ctx_ban(struct ossa_ctx *ctx);
 
 static inline bool ossa_ctx_banned(struct ossa_ctx *ctx)
 {

@@ -2,10 +2,10 @@
 /*
  * ossa: debugfs, under /sys/kernel/debug/accel/<PCI address>/
  *
- *   stats     objects alive and resets, for leak checks
+ *   stats     objects alive (for leak checks), device resets and queue recoveries
  *   queues    each queue's ring state, as the driver and the device see it
  *   contexts  hardware contexts in use
- *   reset     write 1 to reset the device (jobs on the rings run again)
+ *   reset     write 1 to reset the device (running jobs fail, queued ones run)
  *   inject_*  the device's fault-injection registers, when it has them
  *
  * Copyright (c) 2026 The ossa developers
@@ -32,6 +32,7 @@ static int ossa_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "contexts %d\n", atomic_read(&odev->ctx_count));
 	seq_printf(m, "jobs %d\n", atomic_read(&odev->job_count));
 	seq_printf(m, "resets %d\n", atomic_read(&odev->reset_count));
+	seq_printf(m, "recoveries %d\n", atomic_read(&odev->recovery_count));
 	return 0;
 }
 
@@ -70,11 +71,11 @@ static int ossa_contexts_show(struct seq_file *m, void *unused)
 	struct ossa_ctx *ctx;
 	unsigned long id;
 
-	xa_lock_irq(&odev->ctx_ids);
+	xa_lock(&odev->ctx_ids);
 	xa_for_each(&odev->ctx_ids, id, ctx)
 		seq_printf(m, "context %lu%s\n", id,
 			   ossa_ctx_banned(ctx) ? " banned" : "");
-	xa_unlock_irq(&odev->ctx_ids);
+	xa_unlock(&odev->ctx_ids);
 	return 0;
 }
 
@@ -98,7 +99,7 @@ static ssize_t ossa_reset_write(struct file *file, const char __user *buf,
 		return len;
 	if (!drm_dev_enter(&odev->drm, &idx))
 		return -ENODEV;
-	ossa_reset_device(odev, NULL);
+	ossa_reset_device(odev);
 	drm_dev_exit(idx);
 	return len;
 }

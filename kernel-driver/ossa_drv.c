@@ -165,7 +165,7 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (IS_ERR(odev))
 		return PTR_ERR(odev);
 	pci_set_drvdata(pdev, odev);
-	xa_init_flags(&odev->ctx_ids, XA_FLAGS_ALLOC | XA_FLAGS_LOCK_IRQ);
+	xa_init_flags(&odev->ctx_ids, XA_FLAGS_ALLOC);
 	ret = drmm_mutex_init(&odev->drm, &odev->reset_lock);
 	if (ret)
 		return ret;

@@ -37,10 +37,12 @@ struct ossa_job;
  * @sched: the DRM scheduler feeding this queue
  * @ring: descriptor ring, in coherent DMA memory
  * @ring_dma: bus address of @ring
- * @lock: protects @tail, @head and @jobs; taken in the interrupt handler
+ * @lock: protects @tail, @head, @jobs and @stopped, and is the lock of
+ *	the queue's hardware fences; taken in the interrupt handler
  * @tail: index of the next descriptor to fill (free running)
  * @head: index of the next descriptor to complete (free running)
  * @jobs: the job in each ring slot between @head and @tail
+ * @stopped: the queue is disabled for a reset: no doorbell, no completion
  * @fence_context: dma_fence context of the queue's hardware fences
  * @seqno: last hardware fence sequence number handed out
  * @name: scheduler and fence timeline name
@@ -55,6 +57,7 @@ struct ossa_queue {
 	u32 tail;
 	u32 head;
 	struct ossa_job *jobs[OSSA_RING_ENTRIES];
+	bool stopped;
 	u64 fence_context;
 	u64 seqno;
 	char name[16];
@@ -68,11 +71,11 @@ struct ossa_queue {
  * @fault_injection: the device has the fault-injection registers
  * @ctx_table: the device's context table, in coherent DMA memory
  * @ctx_table_dma: bus address of @ctx_table
- * @ctx_ids: hardware context ids in use, with their struct ossa_ctx;
- *	the xarray's lock is taken in the interrupt handler
+ * @ctx_ids: hardware context ids in use, with their struct ossa_ctx
  * @queues: the hardware queues
- * @reset_lock: serialises device resets against each other
+ * @reset_lock: serialises device resets and queue recoveries
  * @reset_count: number of device resets since probe
+ * @recovery_count: number of queue recoveries (job timeout, queue error) since probe
  * @bo_count: buffer objects alive
  * @ctx_count: contexts alive
  * @job_count: jobs alive
@@ -87,8 +90,9 @@ struct ossa_device {
 	dma_addr_t ctx_table_dma;
 	struct xarray ctx_ids;
 	struct ossa_queue queues[OSSA_NUM_QUEUES];
-	struct mutex reset_lock; /* serialises resets */
+	struct mutex reset_lock; /* serialises resets and recoveries */
 	atomic_t reset_count;
+	atomic_t recovery_count;
 	atomic_t bo_count;
 	atomic_t ctx_count;
 	atomic_t job_count;

@@ -20,6 +20,7 @@
 #include "ossa_drv.h"
 #include "ossa_hw.h"
 #include "ossa_job.h"
+#include "ossa_queue.h"
 
 #define OSSA_CTX_TABLE_SIZE	(OSSA_NUM_CONTEXTS * OSSA_CTX_ENTRY_SIZE)
 #define OSSA_RING_BYTES		(OSSA_RING_ENTRIES * OSSA_DESC_SIZE)
@@ -56,7 +57,10 @@ static int ossa_hw_identify(struct ossa_device *odev)
 	return 0;
 }
 
-/* Programs the registers a reset clears: context table, rings, interrupts. */
+/*
+ * Programs the registers a reset clears: context table, rings, interrupts;
+ * the queues are enabled by ossa_queue_restart().
+ */
 static void ossa_hw_start(struct ossa_device *odev)
 {
 	unsigned int i;
@@ -70,7 +74,6 @@ static void ossa_hw_start(struct ossa_device *odev)
 		ossa_queue_reg_write(q, OSSA_REG_Q_BASE_LO, lower_32_bits(q->ring_dma));
 		ossa_queue_reg_write(q, OSSA_REG_Q_BASE_HI, upper_32_bits(q->ring_dma));
 		ossa_queue_reg_write(q, OSSA_REG_Q_SIZE, OSSA_RING_SIZE_LOG2);
-		ossa_queue_reg_write(q, OSSA_REG_Q_CONTROL, OSSA_Q_CONTROL_ENABLE);
 	}
 
 	ossa_reg_write(odev, OSSA_REG_IRQ_STATUS, OSSA_IRQ_ALL);
@@ -81,17 +84,20 @@ static void ossa_hw_start(struct ossa_device *odev)
  * ossa_hw_reset() - soft-reset the device and program it again
  * @odev: the device
  *
- * Jobs on the rings are lost; the caller has stopped the schedulers and
- * resubmits them. Called with &ossa_device.reset_lock held, or at probe.
+ * The job each queue was running fails with -EIO; the jobs after it stay on
+ * the ring and run once the queue is enabled again. Called with
+ * &ossa_device.reset_lock held, or at probe.
  */
 void ossa_hw_reset(struct ossa_device *odev)
 {
 	unsigned int i;
 
-	ossa_reg_write(odev, OSSA_REG_RESET, OSSA_RESET_MAGIC);
 	for (i = 0; i < OSSA_NUM_QUEUES; i++)
-		ossa_queue_clear(&odev->queues[i]);
+		ossa_queue_stop(&odev->queues[i]);
+	ossa_reg_write(odev, OSSA_REG_RESET, OSSA_RESET_MAGIC);
 	ossa_hw_start(odev);
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		ossa_queue_restart(&odev->queues[i]);
 }
 
 static void ossa_hw_free_dma(struct drm_device *drm, void *arg)
@@ -170,6 +176,10 @@ static void ossa_hw_handle_misc(struct ossa_device *odev, u32 status)
 		u64 addr = ossa_reg_read(odev, OSSA_REG_FAULT_ADDR_LO) |
 			   (u64)ossa_reg_read(odev, OSSA_REG_FAULT_ADDR_HI) << 32;
 
+		/*
+		 * The faulting job's status bans its context; the id here may
+		 * already be another file's.
+		 */
 		if (info & OSSA_FAULT_INFO_VALID) {
 			/* A fault is userspace's doing: not worth more than debug. */
 			drm_dbg_driver(&odev->drm,
@@ -179,7 +189,6 @@ static void ossa_hw_handle_misc(struct ossa_device *odev, u32 status)
 				       info & OSSA_FAULT_INFO_WRITE ? "write" : "read",
 				       addr, (info & OSSA_FAULT_INFO_CAUSE_MASK) >>
 				       OSSA_FAULT_INFO_CAUSE_SHIFT);
-			ossa_ctx_ban_id(odev, info & OSSA_FAULT_INFO_CONTEXT_MASK);
 			ossa_reg_write(odev, OSSA_REG_FAULT_INFO, OSSA_FAULT_INFO_VALID);
 		}
 	}
@@ -190,10 +199,10 @@ static void ossa_hw_handle_misc(struct ossa_device *odev, u32 status)
 
 		if (!(status & OSSA_IRQ_QUEUE_ERROR(i)))
 			continue;
-		qstatus = ossa_queue_reg_read(q, OSSA_REG_Q_STATUS);
-		drm_err(&odev->drm, "queue %u stopped, status 0x%08x: resetting\n",
-			i, qstatus);
-		drm_sched_fault(&q->sched);
+		qstatus = ossa_queue_recover_error(q);
+		drm_err_ratelimited(&odev->drm,
+				    "queue %u stopped, status 0x%08x: its job fails, the queue restarts\n",
+				    i, qstatus);
 	}
 }
 
@@ -240,8 +249,9 @@ static irqreturn_t ossa_hw_irq_single(int irq, void *arg)
  * ossa_hw_irq_init() - allocate interrupt vectors and install handlers
  * @odev: the device
  *
- * MSI-X with one vector per queue and one for errors; else MSI or INTx
- * with a single handler. Vectors and handlers are device-managed.
+ * MSI-X with one vector per queue and one for errors, all three or none;
+ * else MSI or INTx with a single handler. Vectors and handlers are
+ * device-managed.
  *
  * Return: 0 or a negative errno.
  */
@@ -251,8 +261,15 @@ int ossa_hw_irq_init(struct ossa_device *odev)
 	unsigned int i;
 	int ret;
 
-	odev->nvec = pci_alloc_irq_vectors(pdev, 1, OSSA_MSIX_VECTORS,
-					   PCI_IRQ_ALL_TYPES);
+	/*
+	 * The device sends queue completions on MSI-X vectors 1 and 2: with
+	 * fewer vectors than three they would be lost, so MSI or INTx then.
+	 */
+	odev->nvec = pci_alloc_irq_vectors(pdev, OSSA_MSIX_VECTORS,
+					   OSSA_MSIX_VECTORS, PCI_IRQ_MSIX);
+	if (odev->nvec < 0)
+		odev->nvec = pci_alloc_irq_vectors(pdev, 1, 1,
+						   PCI_IRQ_MSI | PCI_IRQ_INTX);
 	if (odev->nvec < 0)
 		return odev->nvec;
 

@@ -6,13 +6,15 @@
  * Each hardware queue has a drm_gpu_scheduler; each file has an entity on
  * each. A job's run writes its descriptor into the queue's ring and rings
  * the doorbell; the queue's interrupt completes it from the descriptor's
- * status. A job that does not complete in time resets the device: its
- * context is banned, its fence fails with -ETIMEDOUT, and the other jobs on
- * the rings are run again.
+ * status (ossa_queue.c). A job that does not complete in time stops its
+ * queue: it fails with -ETIMEDOUT, its context is banned, and the jobs
+ * after it on that queue run; the other queue goes on untouched. No job
+ * runs twice: drm_sched never runs a job again here.
  *
  * Locking: ossa_queue.lock (a spinlock, taken in the interrupt handler)
- * protects a ring's indices and job slots. ossa_device.reset_lock
- * serialises resets, which stop every scheduler before touching the device.
+ * protects a ring. ossa_device.reset_lock serialises a queue's recovery
+ * with a reset of the whole device; the timeout handlers of both queues
+ * run one at a time on one ordered workqueue.
  *
  * Copyright (c) 2026 The ossa developers
  */
@@ -34,6 +36,7 @@
 #include "ossa_gem.h"
 #include "ossa_hw.h"
 #include "ossa_job.h"
+#include "ossa_queue.h"
 
 static unsigned int ossa_job_timeout_ms = 2000;
 module_param_named(job_timeout_ms, ossa_job_timeout_ms, uint, 0444);
@@ -63,50 +66,20 @@ static const struct dma_fence_ops ossa_fence_ops = {
 	.get_timeline_name = ossa_fence_timeline_name,
 };
 
-/* Called with q->lock held. */
-static struct dma_fence *ossa_fence_create(struct ossa_queue *q)
+/*
+ * Makes the job's hardware fence, in memory allocated at SUBMIT: nothing
+ * on the way to the device allocates. Called with q->lock held.
+ */
+static struct dma_fence *ossa_job_fence_init(struct ossa_job *job)
 {
-	struct dma_fence *fence = kzalloc(sizeof(*fence), GFP_ATOMIC);
+	struct ossa_queue *q = job->queue;
+	struct dma_fence *fence = job->fence_mem;
 
-	if (!fence)
-		return NULL;
+	job->fence_mem = NULL;
 	dma_fence_init(fence, &ossa_fence_ops, &q->lock, q->fence_context,
 		       ++q->seqno);
+	job->hw_fence = dma_fence_get(fence);
 	return fence;
-}
-
-/* A fence that is already signalled with @error: the job does not run. */
-static struct dma_fence *ossa_fence_failed(struct ossa_queue *q, int error)
-{
-	struct dma_fence *fence;
-	unsigned long flags;
-
-	spin_lock_irqsave(&q->lock, flags);
-	fence = ossa_fence_create(q);
-	if (fence) {
-		dma_fence_set_error(fence, error);
-		dma_fence_signal_locked(fence);
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-	return fence ?: ERR_PTR(-ENOMEM);
-}
-
-/* The fence error for a job status of the device (docs/hardware.md, 5.4). */
-static int ossa_error_from_hw_status(u32 status)
-{
-	switch (status) {
-	case OSSA_JOB_OK:
-		return 0;
-	case OSSA_JOB_MMU_FAULT:
-		return -EFAULT;
-	case OSSA_JOB_INVALID_COMMAND:
-	case OSSA_JOB_INVALID_DESCRIPTOR:
-		return -EINVAL;
-	case OSSA_JOB_CONTEXT_STOPPED:
-		return -ECANCELED;
-	default:
-		return -EIO;
-	}
 }
 
 /**
@@ -140,147 +113,77 @@ static struct dma_fence *ossa_job_run(struct drm_sched_job *sched_job)
 	struct ossa_device *odev = q->odev;
 	struct dma_fence *fence;
 	unsigned long flags;
-	u8 *desc;
-	u32 slot;
+	int error = 0;
 	int idx;
 
-	if (job->hw_fence) {
-		/* A run again after a reset: the earlier run is gone. */
-		dma_fence_put(job->hw_fence);
-		job->hw_fence = NULL;
-	}
-	if (job->timed_out)
-		return ossa_fence_failed(q, -ETIMEDOUT);
+	/* A job that does not run gets a fence that has failed. */
 	if (sched_job->s_fence->finished.error || ossa_ctx_banned(job->ctx))
-		return ossa_fence_failed(q, -ECANCELED);
-	if (!drm_dev_enter(&odev->drm, &idx))
-		return ossa_fence_failed(q, -ENODEV);
+		error = -ECANCELED;
+	else if (!drm_dev_enter(&odev->drm, &idx))
+		error = -ENODEV;
 
 	spin_lock_irqsave(&q->lock, flags);
-	fence = ossa_fence_create(q);
-	if (!fence) {
-		spin_unlock_irqrestore(&q->lock, flags);
-		drm_dev_exit(idx);
-		return ERR_PTR(-ENOMEM);
+	fence = ossa_job_fence_init(job);
+	if (error) {
+		dma_fence_set_error(fence, error);
+		dma_fence_signal_locked(fence);
+	} else {
+		ossa_queue_push_locked(q, job);
 	}
-	job->hw_fence = dma_fence_get(fence);
-
-	/* The scheduler's credit limit keeps the ring from overflowing. */
-	slot = q->tail % OSSA_RING_ENTRIES;
-	desc = (u8 *)q->ring + slot * OSSA_DESC_SIZE;
-	memset(desc, 0, OSSA_DESC_SIZE);
-	put_unaligned_le32(OSSA_DESC_FLAG_IRQ, desc + OSSA_DESC_FLAGS);
-	put_unaligned_le32(job->ctx->id, desc + OSSA_DESC_CONTEXT);
-	put_unaligned_le64(job->cmd_va, desc + OSSA_DESC_CMD_ADDR);
-	put_unaligned_le32(job->cmd_size, desc + OSSA_DESC_CMD_SIZE);
-	put_unaligned_le64(fence->seqno, desc + OSSA_DESC_USER_DATA);
-	q->jobs[slot] = job;
-	q->tail++;
-	/* writel() orders the descriptor's stores before the doorbell. */
-	ossa_queue_reg_write(q, OSSA_REG_Q_TAIL, q->tail);
 	spin_unlock_irqrestore(&q->lock, flags);
 
-	drm_dev_exit(idx);
+	if (!error)
+		drm_dev_exit(idx);
 	return fence;
 }
 
 /**
- * ossa_queue_complete() - complete the jobs the device has finished
- * @q: the queue
- *
- * Called from the queue's interrupt handler.
- */
-void ossa_queue_complete(struct ossa_queue *q)
-{
-	unsigned long flags;
-	u32 head;
-
-	spin_lock_irqsave(&q->lock, flags);
-	head = ossa_queue_reg_read(q, OSSA_REG_Q_HEAD);
-	/* Read the descriptors' results only after HEAD says they are there. */
-	dma_rmb();
-	while (q->head != head && q->head != q->tail) {
-		u32 slot = q->head % OSSA_RING_ENTRIES;
-		u8 *desc = (u8 *)q->ring + slot * OSSA_DESC_SIZE;
-		struct ossa_job *job = q->jobs[slot];
-		u32 status = get_unaligned_le32(desc + OSSA_DESC_STATUS);
-		int error = ossa_error_from_hw_status(status);
-
-		q->jobs[slot] = NULL;
-		q->head++;
-		if (!job)
-			continue;
-		if (status == OSSA_JOB_MMU_FAULT)
-			WRITE_ONCE(job->ctx->banned, true);
-		if (error)
-			dma_fence_set_error(job->hw_fence, error);
-		dma_fence_signal_locked(job->hw_fence);
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
-}
-
-/**
- * ossa_queue_clear() - forget the jobs on a ring after a device reset
- * @q: the queue, its scheduler stopped
- */
-void ossa_queue_clear(struct ossa_queue *q)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&q->lock, flags);
-	memset(q->jobs, 0, sizeof(q->jobs));
-	q->head = 0;
-	q->tail = 0;
-	spin_unlock_irqrestore(&q->lock, flags);
-}
-
-/**
- * ossa_reset_device() - reset the device and run the innocent jobs again
+ * ossa_reset_device() - reset the device
  * @odev: the device
- * @bad: the job that hung, or NULL for a reset asked for by debugfs
  *
- * The bad job's context is banned and its fence fails with -ETIMEDOUT;
- * that context's other jobs are canceled; the jobs of other contexts that
- * were on the rings run again.
+ * The job each queue was running fails with -EIO (it is not run again);
+ * the jobs queued after it run once the device is back (docs/uapi.md,
+ * "Recovery").
  */
-void ossa_reset_device(struct ossa_device *odev, struct drm_sched_job *bad)
+void ossa_reset_device(struct ossa_device *odev)
 {
-	unsigned int i;
-
 	mutex_lock(&odev->reset_lock);
-	for (i = 0; i < OSSA_NUM_QUEUES; i++)
-		drm_sched_stop(&odev->queues[i].sched, bad);
-	if (bad) {
-		struct ossa_job *job = to_ossa_job(bad);
-
-		job->timed_out = true;
-		WRITE_ONCE(job->ctx->banned, true);
-		drm_sched_increase_karma(bad);
-	}
-
 	ossa_hw_reset(odev);
 	atomic_inc(&odev->reset_count);
-	drm_warn(&odev->drm, "device reset%s\n",
-		 bad ? " after a job timeout" : "");
-
-	for (i = 0; i < OSSA_NUM_QUEUES; i++)
-		drm_sched_resubmit_jobs(&odev->queues[i].sched);
-	for (i = 0; i < OSSA_NUM_QUEUES; i++)
-		drm_sched_start(&odev->queues[i].sched);
+	drm_warn(&odev->drm, "device reset\n");
 	mutex_unlock(&odev->reset_lock);
 }
+
+static const char *const ossa_recovery_what[] = {
+	[OSSA_RECOVERY_TIMEOUT] = "a job timed out; its context is banned",
+	[OSSA_RECOVERY_QUEUE_ERROR] = "it had stopped on a queue error; the job it ran failed",
+	[OSSA_RECOVERY_LATE] = "the job completed as it timed out; the next one, stopped, failed",
+};
 
 static enum drm_gpu_sched_stat ossa_job_timedout(struct drm_sched_job *sched_job)
 {
 	struct ossa_job *job = to_ossa_job(sched_job);
-	struct ossa_device *odev = job->queue->odev;
+	struct ossa_queue *q = job->queue;
+	struct ossa_device *odev = q->odev;
+	enum ossa_recovery found;
 	int idx;
 
 	if (!drm_dev_enter(&odev->drm, &idx))
 		return DRM_GPU_SCHED_STAT_ENODEV;
-	ossa_reset_device(odev, sched_job);
+	mutex_lock(&odev->reset_lock);
+	found = ossa_queue_recover(q, job);
+	if (found != OSSA_RECOVERY_NONE) {
+		atomic_inc(&odev->recovery_count);
+		drm_warn(&odev->drm, "%s recovered: %s (context %u)\n", q->name,
+			 ossa_recovery_what[found], job->ctx->id);
+	}
+	mutex_unlock(&odev->reset_lock);
 	drm_dev_exit(idx);
-	return DRM_GPU_SCHED_STAT_NOMINAL;
+	/*
+	 * The device was not reset, and the job's hardware fence is signalled
+	 * (failed or completed): drm_sched keeps it to free it.
+	 */
+	return DRM_GPU_SCHED_STAT_NO_HANG;
 }
 
 /**
@@ -298,6 +201,7 @@ void ossa_job_release(struct ossa_job *job)
 	kvfree(job->bo_flags);
 	if (job->out_syncobj)
 		drm_syncobj_put(job->out_syncobj);
+	kfree(job->fence_mem);
 	dma_fence_put(job->hw_fence);
 	ossa_ctx_put(job->ctx);
 	atomic_dec(&job->queue->odev->job_count);
@@ -329,6 +233,11 @@ static const struct drm_sched_backend_ops ossa_sched_ops = {
 	.free_job = ossa_job_free,
 };
 
+static void ossa_timeout_wq_destroy(struct drm_device *drm, void *arg)
+{
+	destroy_workqueue(arg);
+}
+
 static void ossa_sched_fini(struct drm_device *drm, void *arg)
 {
 	struct ossa_queue *q = arg;
@@ -344,13 +253,24 @@ static void ossa_sched_fini(struct drm_device *drm, void *arg)
  */
 int ossa_sched_init(struct ossa_device *odev)
 {
+	struct workqueue_struct *timeout_wq;
 	unsigned int i;
 	int ret;
+
+	/* Before the schedulers, so that it is destroyed after them. */
+	timeout_wq = alloc_ordered_workqueue("ossa-timeout", 0);
+	if (!timeout_wq)
+		return -ENOMEM;
+	ret = drmm_add_action_or_reset(&odev->drm, ossa_timeout_wq_destroy,
+				       timeout_wq);
+	if (ret)
+		return ret;
 
 	for (i = 0; i < OSSA_NUM_QUEUES; i++) {
 		struct ossa_queue *q = &odev->queues[i];
 		struct drm_sched_init_args args = {
 			.ops = &ossa_sched_ops,
+			.timeout_wq = timeout_wq,
 			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
 			.credit_limit = OSSA_RING_ENTRIES,
 			.timeout = msecs_to_jiffies(ossa_job_timeout_ms),

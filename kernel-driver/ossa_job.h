@@ -25,8 +25,8 @@ struct ossa_queue;
  * @bo_flags: DRM_OSSA_BO_REF_* of each of @maps
  * @bo_count: entries in @maps
  * @out_syncobj: the syncobj to receive its fence, or NULL
- * @hw_fence: the fence of its latest run on the device
- * @timed_out: it hung and the device was reset
+ * @fence_mem: memory for @hw_fence, allocated at SUBMIT; NULL once used
+ * @hw_fence: the fence of its run on the device, once run_job made it
  */
 struct ossa_job {
 	struct drm_sched_job base;
@@ -38,14 +38,12 @@ struct ossa_job {
 	u32 *bo_flags;
 	u32 bo_count;
 	struct drm_syncobj *out_syncobj;
+	struct dma_fence *fence_mem;
 	struct dma_fence *hw_fence;
-	bool timed_out;
 };
 
 int ossa_sched_init(struct ossa_device *odev);
-void ossa_queue_clear(struct ossa_queue *q);
-void ossa_queue_complete(struct ossa_queue *q);
-void ossa_reset_device(struct ossa_device *odev, struct drm_sched_job *bad);
+void ossa_reset_device(struct ossa_device *odev);
 u32 ossa_job_status_from_error(int error);
 void ossa_job_release(struct ossa_job *job);
 void ossa_job_discard(struct ossa_job *job);

@@ -169,6 +169,12 @@ static int ossa_job_create(struct drm_file *file,
 	job->ctx = ossa_ctx_get(ofile->ctx);
 	job->cmd_va = args->cmd_va;
 	job->cmd_size = args->cmd_size;
+	/* run_job, on the way to the device, must not allocate. */
+	job->fence_mem = kzalloc(sizeof(*job->fence_mem), GFP_KERNEL);
+	if (!job->fence_mem) {
+		ret = -ENOMEM;
+		goto err_put;
+	}
 
 	ret = ossa_job_lookup_bos(job, file, args);
 	if (ret)

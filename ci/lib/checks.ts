@@ -24,8 +24,8 @@ const sourcesOf = (dir: string, re: RegExp): string[] =>
     .sort()
     .map((f) => join(dir, f));
 
-/** The driver's C files and headers, and its uapi header. */
-export const driverFiles = (): string[] => [...sourcesOf(driverDir, /\.[ch]$/), uapiHeader];
+/** The driver's C files and headers, its compat layer for older kernels, and its uapi header. */
+export const driverFiles = (): string[] => [...sourcesOf(driverDir, /\.[ch]$/), ...sourcesOf(join(driverDir, 'compat'), /\.[ch]$/), uapiHeader];
 
 /** The device model's C files and headers, and the register header it shares. */
 export const deviceFiles = (): string[] => [
@@ -73,20 +73,12 @@ export async function kernelBuildWarnings(): Promise<string[]> {
   try {
     const src = join(tmp, 'kernel-driver');
     await cp(driverDir, src, { recursive: true, filter: (f) => !/\.(o|ko|mod|cmd)$|\.mod\.c$/.test(f) });
-    const r = await execa(
-      'make',
-      [
-        '-C',
-        m.kernelHeaders,
-        `M=${src}`,
-        'CONFIG_DRM_ACCEL_OSSA=m',
-        `KCPPFLAGS=-I${src}/include -I$(srctree)/include/uapi/drm`,
-        'W=1',
-        'C=1',
-        'modules',
-      ],
-      { reject: false, all: true, env: { LC_ALL: 'C' } },
-    );
+    // The driver's own Makefile: its include paths and compat layer.
+    const r = await execa('make', ['-C', src, `KDIR=${m.kernelHeaders}`, 'W=1', 'C=1', 'modules'], {
+      reject: false,
+      all: true,
+      env: { LC_ALL: 'C' },
+    });
     const lines = String(r.all)
       .split('\n')
       .filter((l) => /warning:|error:/i.test(l))

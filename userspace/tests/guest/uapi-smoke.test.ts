@@ -192,11 +192,11 @@ describe('PRIME and syncobj fds', () => {
   });
 });
 
-expectKernelLog(/device reset/);
+expectKernelLog(/device reset|ossa-q\d recovered: a job timed out/);
 
 describe('recovery (debugfs fault injection)', () => {
-  test('a hung job times out with ETIMEDOUT; the device resets; the innocent job queued behind it runs', async () => {
-    const before = driverStats().resets ?? 0;
+  test('a hung job times out with ETIMEDOUT; its queue recovers without a device reset; the innocent job queued behind it runs', async () => {
+    const before = driverStats();
     using guilty = Device.open();
     using innocent = Device.open();
     using gbo = guilty.createBuffer(4096);
@@ -207,7 +207,7 @@ describe('recovery (debugfs fault injection)', () => {
     expect(await g.settle(WAIT_MS)).toEqual({ state: 'error', errno: 110 });
     expect(await i.settle(WAIT_MS)).toEqual({ state: 'signaled' });
     expect(Buffer.from(ibo.map()).readUInt32LE(0)).toBe(2);
-    expect(driverStats().resets).toBe(before + 1);
+    expect(driverStats()).toMatchObject({ recoveries: before.recoveries + 1, resets: before.resets });
     expect(errnoOf(() => guilty.submit({ commands: new CommandStream().nop(), buffers: [gbo] }))).toBe('ECANCELED');
     using after = innocent.submit({ queue: 0, commands: new CommandStream().fill(ibo.va, 4096, 3), buffers: [ibo] });
     expect(await after.settle(WAIT_MS)).toEqual({ state: 'signaled' });

@@ -239,9 +239,9 @@ struct drm_ossa_submit {
 #define DRM_OSSA_JOB_STATUS_MMU_FAULT   1
 /** @DRM_OSSA_JOB_STATUS_INVALID: the device refused a command */
 #define DRM_OSSA_JOB_STATUS_INVALID     2
-/** @DRM_OSSA_JOB_STATUS_ERROR: another device error */
+/** @DRM_OSSA_JOB_STATUS_ERROR: stopped by a reset or queue error, or another device error */
 #define DRM_OSSA_JOB_STATUS_ERROR       3
-/** @DRM_OSSA_JOB_STATUS_TIMEOUT: it hung; the device was reset */
+/** @DRM_OSSA_JOB_STATUS_TIMEOUT: it hung and was stopped; its context is banned */
 #define DRM_OSSA_JOB_STATUS_TIMEOUT     4
 /** @DRM_OSSA_JOB_STATUS_CANCELED: not run: its context was banned */
 #define DRM_OSSA_JOB_STATUS_CANCELED    5

@@ -1,16 +1,19 @@
 /**
  * Tier 2, ossa: faults injected into the device (debugfs): a hang is
- * timed out, the device reset and the next job runs; an injected job
+ * timed out, its queue recovered and the next job runs; an injected job
  * error fails only that job; slow DMA makes waits time out honestly.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
-import { CommandStream, Device } from '../../../src/index.js';
-import { driverStats, inject } from '../support/debugfs.js';
+import { CommandStream, Device, type Fence } from '../../../src/index.js';
+import { debugfsDir, driverStats, inject, until } from '../support/debugfs.js';
 import { expectKernelLog } from '../support/kernel-log.js';
+import { ossaPciAddress, setBusMaster } from '../support/pci.js';
 import { errnoOf, syncobjWait, WAIT_MS } from '../support/ossa.js';
 
-expectKernelLog(/device reset/);
+expectKernelLog(/device reset|ossa-q\d recovered: (a job timed out|it had stopped on a queue error)/);
 
 afterEach(() => {
   inject('inject_hang', 0);
@@ -19,8 +22,8 @@ afterEach(() => {
 });
 
 describe('faults', () => {
-  test(covers(['SUBMIT', 'SYNCOBJ_WAIT', 'FILL'], 'fault', 'a hung queue: the job fails with ETIMEDOUT, the device resets, the next job succeeds'), async () => {
-    const resets = driverStats().resets;
+  test(covers(['SUBMIT', 'SYNCOBJ_WAIT', 'FILL'], 'fault', 'a hung queue: the job fails with ETIMEDOUT, the queue recovers (no device reset), the next job succeeds'), async () => {
+    const before = driverStats();
     using dev = Device.open();
     using bo = dev.createBuffer(4096);
     const last = Number(dev.param('numQueues')) - 1;
@@ -30,7 +33,7 @@ describe('faults', () => {
     // job; the fence carries the error.
     expect(await syncobjWait(dev, [hung.handle], WAIT_MS)).toBe('ok');
     expect(await hung.settle(0)).toEqual({ state: 'error', errno: 110 });
-    expect(driverStats().resets).toBe(resets + 1);
+    expect(driverStats()).toMatchObject({ recoveries: before.recoveries + 1, resets: before.resets });
     expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo] }))).toBe('ECANCELED');
     using next = Device.open();
     using nbo = next.createBuffer(4096);
@@ -69,16 +72,57 @@ describe('faults', () => {
     expect(await f.settle(0)).toEqual({ state: 'signaled' });
   });
 
-  test(covers(['SUBMIT', 'TIMESTAMP', 'NOP'], 'fault', 'a device reset through debugfs: jobs on the rings run again and complete'), async () => {
+  test(covers(['SUBMIT', 'FILL'], 'fault', "a queue error (bus mastering off: the device cannot read its ring) is not the job's fault: it fails with EIO, its file is not banned, the next job runs"), async () => {
+    const address = ossaPciAddress();
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    const before = driverStats();
+    // The queue's status in debugfs: "queue 0: ... hw-status 0x..."; ERROR is bit 2 (datasheet 5.2).
+    const queueError = (): boolean => {
+      const m = /^queue 0: .* hw-status (0x[0-9a-f]+)/m.exec(readFileSync(join(debugfsDir(), 'queues'), 'utf8'));
+      return m ? (Number(m[1]) & 0x4) !== 0 : false;
+    };
+    setBusMaster(address, false);
+    let stopped: Fence | undefined;
+    try {
+      stopped = dev.submit({ queue: 0, commands: new CommandStream().fill(bo.va, 4096, 1), buffers: [bo] });
+      expect(await until(queueError, WAIT_MS), 'queue 0 stopped on RING_DMA').toBe(true);
+    } finally {
+      setBusMaster(address, true);
+    }
+    using s = stopped;
+    // Its interrupt (an MSI write) was lost with bus mastering: the job timeout finds the queue stopped.
+    expect(await s.settle(WAIT_MS)).toEqual({ state: 'error', errno: 5 });
+    expect(driverStats()).toMatchObject({ recoveries: before.recoveries + 1, resets: before.resets });
+    using next = dev.submit({ queue: 0, commands: new CommandStream().fill(bo.va, 4096, 2), buffers: [bo] });
+    expect(await next.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(Buffer.from(bo.map()).readUInt32LE(0)).toBe(2);
+  });
+
+  test(covers(['SUBMIT', 'TIMESTAMP', 'FILL', 'NOP'], 'fault', 'a device reset through debugfs: the running job fails with EIO and is not run again; the job queued after it runs once'), async () => {
     using dev = Device.open();
     using bo = dev.createBuffer(1 << 20);
-    inject('inject_delay_us', 20_000);
-    using f = dev.submit({ commands: new CommandStream().timestamp(bo.va).fill(bo.va + 64n, (1 << 20) - 64, 3).nop(), buffers: [bo] });
-    const { writeFileSync } = await import('node:fs');
-    const { debugfsDir } = await import('../support/debugfs.js');
-    writeFileSync(`${debugfsDir()}/reset`, '1');
+    using stamp = dev.createBuffer(4096);
+    using other = dev.createBuffer(4096);
+    inject('inject_delay_us', 50_000); // after each slice: eight FILLs of 1 MiB take 400 ms
+    const fills = new CommandStream();
+    for (let i = 0; i < 8; i++) fills.fill(bo.va, 1 << 20, i);
+    using running = dev.submit({ queue: 0, commands: fills.timestamp(stamp.va), buffers: [bo, stamp] });
+    using queued = dev.submit({ queue: 0, commands: new CommandStream().fill(other.va, 64, 4).nop(), buffers: [other] });
+    // Both on queue 0's ring (debugfs queues: "queue 0: head H tail T ...").
+    const onRing = (): number => {
+      const m = /^queue 0: head (\d+) tail (\d+)/m.exec(readFileSync(join(debugfsDir(), 'queues'), 'utf8'));
+      return m ? Number(m[2]) - Number(m[1]) : -1;
+    };
+    expect(await until(() => onRing() === 2, WAIT_MS), 'both jobs on the ring').toBe(true);
+    const resets = driverStats().resets;
+    writeFileSync(join(debugfsDir(), 'reset'), '1');
     inject('inject_delay_us', 0);
-    expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
-    expect(Buffer.from(bo.map()).readUInt32LE((1 << 20) - 4)).toBe(3);
+    expect(driverStats().resets).toBe(resets + 1);
+    expect(await running.settle(WAIT_MS)).toEqual({ state: 'error', errno: 5 });
+    expect(await queued.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    // The stopped job's TIMESTAMP never ran: it was not run again.
+    expect(Buffer.from(stamp.map()).readBigUInt64LE(0)).toBe(0n);
+    expect(Buffer.from(other.map()).readUInt32LE(0)).toBe(4);
   });
 });

@@ -17,7 +17,10 @@ export interface DriverStats {
   bos: number;
   contexts: number;
   jobs: number;
+  /** Resets of the whole device (debugfs reset). */
   resets: number;
+  /** Queues recovered from a job timeout or a queue error. */
+  recoveries: number;
 }
 
 export function driverStats(): DriverStats {
@@ -28,11 +31,17 @@ export function driverStats(): DriverStats {
       .map((l) => l.split(' ') as [string, string])
       .map(([k, v]) => [k, Number(v)]),
   );
-  return { bos: values.bos ?? NaN, contexts: values.contexts ?? NaN, jobs: values.jobs ?? NaN, resets: values.resets ?? NaN };
+  return {
+    bos: values.bos ?? NaN,
+    contexts: values.contexts ?? NaN,
+    jobs: values.jobs ?? NaN,
+    resets: values.resets ?? NaN,
+    recoveries: values.recoveries ?? NaN,
+  };
 }
 
 /** Objects alive: what must return to its baseline after a test file. */
-export function liveObjects(): Omit<DriverStats, 'resets'> {
+export function liveObjects(): Omit<DriverStats, 'resets' | 'recoveries'> {
   const { bos, contexts, jobs } = driverStats();
   return { bos, contexts, jobs };
 }

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ossa: what the driver uses of the newest kernel's interfaces, for older
+ * kernels. Not part of the driver that goes upstream (docs/upstream.md):
+ * the out-of-tree Makefile force-includes this header into every file of
+ * the driver when the kernel lacks DRM_GPU_SCHED_STAT_NO_HANG (before
+ * Linux 6.17), so that the driver's own files are written once, against
+ * the newest interface.
+ *
+ * Copyright (c) 2026 The ossa developers
+ */
+#ifndef __OSSA_COMPAT_H__
+#define __OSSA_COMPAT_H__
+
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <drm/gpu_scheduler.h>
+
+/*
+ * DRM_GPU_SCHED_STAT_NO_HANG: the timeout handler did not reset the
+ * device; the job goes back on the scheduler's pending list, which is
+ * where drm_sched frees it once its fence has signalled. Older schedulers
+ * forget the job instead, so the driver's timeout handler is wrapped and
+ * does, for this value, what drm_sched_job_reinsert_on_false_timeout()
+ * does in 6.17.
+ */
+#define DRM_GPU_SCHED_STAT_NO_HANG \
+	((enum drm_gpu_sched_stat)(DRM_GPU_SCHED_STAT_ENODEV + 1))
+
+/* The driver's own ops: one driver, one set of scheduler ops. */
+static inline const struct drm_sched_backend_ops **ossa_compat_driver_ops(void)
+{
+	static const struct drm_sched_backend_ops *ops;
+
+	return &ops;
+}
+
+static inline enum drm_gpu_sched_stat
+ossa_compat_timedout_job(struct drm_sched_job *job)
+{
+	struct drm_gpu_scheduler *sched = job->sched;
+	enum drm_gpu_sched_stat stat;
+	struct drm_sched_job *first;
+
+	stat = (*ossa_compat_driver_ops())->timedout_job(job);
+	if (stat != DRM_GPU_SCHED_STAT_NO_HANG)
+		return stat;
+
+	spin_lock(&sched->job_list_lock);
+	list_add(&job->list, &sched->pending_list);
+	first = list_first_entry(&sched->pending_list, struct drm_sched_job,
+				 list);
+	/* Its fence may have signalled while it was off the list. */
+	if (dma_fence_is_signaled(&first->s_fence->finished) &&
+	    !READ_ONCE(sched->pause_submit))
+		queue_work(sched->submit_wq, &sched->work_free_job);
+	spin_unlock(&sched->job_list_lock);
+	return DRM_GPU_SCHED_STAT_NOMINAL;
+}
+
+static inline int ossa_compat_sched_init(struct drm_gpu_scheduler *sched,
+					 const struct drm_sched_init_args *args)
+{
+	static struct drm_sched_backend_ops ops;
+	struct drm_sched_init_args wrapped = *args;
+
+	/* Filled by the first scheduler's init, before any can time out. */
+	if (!*ossa_compat_driver_ops()) {
+		*ossa_compat_driver_ops() = args->ops;
+		ops = *args->ops;
+		ops.timedout_job = ossa_compat_timedout_job;
+	}
+	wrapped.ops = &ops;
+	return (drm_sched_init)(sched, &wrapped);
+}
+
+#define drm_sched_init(sched, args) ossa_compat_sched_init(sched, args)
+
+#endif /* __OSSA_COMPAT_H__ */

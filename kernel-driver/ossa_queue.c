@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ossa: the hardware queues' rings: pushing jobs, completing them, and
+ * recovering a queue or the whole device without running a job twice
+ *
+ * A queue runs its ring's jobs in order, one at a time (docs/hardware.md,
+ * 5.1): when a queue is stopped, the jobs below Q_HEAD are complete, the
+ * job at Q_HEAD may have started (it is abandoned, its effects so far
+ * remain), and the jobs after it have not started. Recovery therefore
+ * completes the first, fails the second, and writes the third into the
+ * ring again with their existing hardware fences: no job runs twice, and
+ * a job that did not start is not lost (docs/uapi.md, "Recovery").
+ *
+ * Locking: ossa_queue.lock protects a ring (indices, slots, the queue's
+ * registers other than reads of Q_HEAD and Q_STATUS) and is the lock of
+ * the queue's hardware fences; it is taken in interrupt handlers, so
+ * everything here runs with interrupts off and does not sleep.
+ *
+ * Copyright (c) 2026 The ossa developers
+ */
+
+#include <linux/dma-fence.h>
+#include <linux/string.h>
+#include <linux/unaligned.h>
+#include <drm/drm_print.h>
+
+#include "ossa_ctx.h"
+#include "ossa_drv.h"
+#include "ossa_job.h"
+#include "ossa_queue.h"
+
+/* Writes @job's descriptor in slot @index of the ring. */
+static void ossa_queue_write_desc(struct ossa_queue *q, u32 index,
+				  struct ossa_job *job)
+{
+	u32 slot = index % OSSA_RING_ENTRIES;
+	u8 *desc = (u8 *)q->ring + slot * OSSA_DESC_SIZE;
+
+	memset(desc, 0, OSSA_DESC_SIZE);
+	put_unaligned_le32(OSSA_DESC_FLAG_IRQ, desc + OSSA_DESC_FLAGS);
+	put_unaligned_le32(job->ctx->id, desc + OSSA_DESC_CONTEXT);
+	put_unaligned_le64(job->cmd_va, desc + OSSA_DESC_CMD_ADDR);
+	put_unaligned_le32(job->cmd_size, desc + OSSA_DESC_CMD_SIZE);
+	put_unaligned_le64(job->hw_fence->seqno, desc + OSSA_DESC_USER_DATA);
+	q->jobs[slot] = job;
+}
+
+/**
+ * ossa_queue_push_locked() - put a job on the ring and ring the doorbell
+ * @q: the queue, its lock held
+ * @job: the job, its hardware fence set
+ *
+ * The scheduler's credit limit keeps the ring from overflowing. While the
+ * queue is stopped for a reset, the doorbell waits for the restart.
+ */
+void ossa_queue_push_locked(struct ossa_queue *q, struct ossa_job *job)
+{
+	lockdep_assert_held(&q->lock);
+	ossa_queue_write_desc(q, q->tail, job);
+	q->tail++;
+	/* writel() orders the descriptor's stores before the doorbell. */
+	if (!q->stopped)
+		ossa_queue_reg_write(q, OSSA_REG_Q_TAIL, q->tail);
+}
+
+/* Signals @job's hardware fence, with @error unless it is 0. */
+static void ossa_queue_signal(struct ossa_job *job, int error)
+{
+	if (error)
+		dma_fence_set_error(job->hw_fence, error);
+	dma_fence_signal_locked(job->hw_fence);
+}
+
+/* The fence error for a job status of the device (docs/hardware.md, 5.4). */
+static int ossa_error_from_hw_status(u32 status)
+{
+	switch (status) {
+	case OSSA_JOB_OK:
+		return 0;
+	case OSSA_JOB_MMU_FAULT:
+		return -EFAULT;
+	case OSSA_JOB_INVALID_COMMAND:
+	case OSSA_JOB_INVALID_DESCRIPTOR:
+		return -EINVAL;
+	case OSSA_JOB_CONTEXT_STOPPED:
+	/* The driver invalidates the entry of a banned context only. */
+	case OSSA_JOB_INVALID_CONTEXT:
+		return -ECANCELED;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * Completes the jobs below Q_HEAD from their descriptors; nothing while
+ * the queue is stopped, when Q_HEAD may have been reset.
+ */
+static void ossa_queue_harvest_locked(struct ossa_queue *q)
+{
+	u32 head;
+
+	if (q->stopped)
+		return;
+	head = ossa_queue_reg_read(q, OSSA_REG_Q_HEAD);
+	/*
+	 * HEAD never passes TAIL (docs/hardware.md, 5.1): a value outside the
+	 * driver's head..tail is not the running device's (all ones: it is
+	 * gone; or a reset the driver did not make), and completes nothing.
+	 */
+	if (head - q->head > q->tail - q->head)
+		return;
+	/* Read the descriptors' results only after HEAD says they are there. */
+	dma_rmb();
+	while (q->head != head) {
+		u32 slot = q->head % OSSA_RING_ENTRIES;
+		u8 *desc = (u8 *)q->ring + slot * OSSA_DESC_SIZE;
+		struct ossa_job *job = q->jobs[slot];
+		u32 status = get_unaligned_le32(desc + OSSA_DESC_STATUS);
+
+		q->jobs[slot] = NULL;
+		q->head++;
+		if (status == OSSA_JOB_MMU_FAULT)
+			ossa_ctx_ban(job->ctx);
+		ossa_queue_signal(job, ossa_error_from_hw_status(status));
+	}
+}
+
+/**
+ * ossa_queue_complete() - complete the jobs the device has finished
+ * @q: the queue
+ *
+ * Called from the queue's interrupt handler.
+ */
+void ossa_queue_complete(struct ossa_queue *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	ossa_queue_harvest_locked(q);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/*
+ * Stops the queue: completes what it finished, and fails the job it was
+ * running, which is not run again: with @error if it is the job @guilty,
+ * else with -EIO (a reset or queue error it did not cause stopped it).
+ * Returns the job that was failed, or NULL if the queue was idle.
+ */
+static struct ossa_job *ossa_queue_stop_locked(struct ossa_queue *q,
+					       struct ossa_job *guilty,
+					       int error)
+{
+	struct ossa_job *job;
+	u32 slot;
+
+	ossa_queue_reg_write(q, OSSA_REG_Q_CONTROL, 0);
+	/* Q_HEAD keeps its value until the queue is enabled again. */
+	ossa_queue_harvest_locked(q);
+	q->stopped = true;
+	if (q->head == q->tail)
+		return NULL;
+
+	slot = q->head % OSSA_RING_ENTRIES;
+	job = q->jobs[slot];
+	q->jobs[slot] = NULL;
+	q->head++;
+	ossa_queue_signal(job, job == guilty ? error : -EIO);
+	return job;
+}
+
+/* Reverses the job slots [@from, @to). */
+static void ossa_queue_reverse_slots(struct ossa_queue *q, u32 from, u32 to)
+{
+	for (; from + 1 < to; from++, to--)
+		swap(q->jobs[from], q->jobs[to - 1]);
+}
+
+/*
+ * Enables the stopped queue again (the device sets Q_HEAD = Q_TAIL = 0)
+ * and writes the jobs that were after the one it ran into the ring again,
+ * from slot 0, in their order, with their hardware fences. The jobs of a
+ * banned context among them complete without running (ossa_ctx_ban()).
+ */
+static void ossa_queue_restart_locked(struct ossa_queue *q)
+{
+	u32 first = q->head % OSSA_RING_ENTRIES;
+	u32 i, n = q->tail - q->head;
+
+	/* Rotate the slots in place so that the first job is in slot 0. */
+	ossa_queue_reverse_slots(q, 0, first);
+	ossa_queue_reverse_slots(q, first, OSSA_RING_ENTRIES);
+	ossa_queue_reverse_slots(q, 0, OSSA_RING_ENTRIES);
+
+	ossa_queue_reg_write(q, OSSA_REG_Q_CONTROL, OSSA_Q_CONTROL_ENABLE);
+	q->head = 0;
+	q->tail = 0;
+	q->stopped = false;
+	for (i = 0; i < n; i++)
+		ossa_queue_write_desc(q, q->tail++, q->jobs[i]);
+	if (q->tail)
+		ossa_queue_reg_write(q, OSSA_REG_Q_TAIL, q->tail);
+}
+
+/* Q_STATUS says the queue stopped on an error, and the device is there. */
+static bool ossa_queue_in_error(struct ossa_queue *q)
+{
+	u32 status = ossa_queue_reg_read(q, OSSA_REG_Q_STATUS);
+
+	return status != U32_MAX && (status & OSSA_Q_STATUS_ERROR);
+}
+
+/**
+ * ossa_queue_recover() - recover a queue whose job timed out
+ * @q: the queue
+ * @job: the job the scheduler timed out
+ *
+ * If the queue stopped on a queue error (whose interrupt may have been
+ * lost), the job it ran fails with -EIO and no context is banned. Else, if
+ * @job has completed meanwhile, nothing is done. Else the queue is
+ * stopped: @job, which the queue was running, fails with -ETIMEDOUT and
+ * its context is banned. Either way the jobs queued after the stopped one
+ * run as if nothing happened, and the other queue is not touched. Called
+ * from the timeout handler, with &ossa_device.reset_lock held; does not
+ * sleep.
+ *
+ * Return: what was found.
+ */
+enum ossa_recovery ossa_queue_recover(struct ossa_queue *q,
+				      struct ossa_job *job)
+{
+	enum ossa_recovery found = OSSA_RECOVERY_NONE;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (ossa_queue_in_error(q)) {
+		ossa_queue_stop_locked(q, NULL, 0);
+		ossa_queue_restart_locked(q);
+		found = OSSA_RECOVERY_QUEUE_ERROR;
+		goto out;
+	}
+	/* A job that completed just as its time ran out is not blamed. */
+	ossa_queue_harvest_locked(q);
+	if (!job->hw_fence || dma_fence_is_signaled_locked(job->hw_fence))
+		goto out;
+
+	/* Banned before the restart, so that its later jobs do not run. */
+	if (ossa_queue_stop_locked(q, job, -ETIMEDOUT) == job) {
+		ossa_ctx_ban(job->ctx);
+		found = OSSA_RECOVERY_TIMEOUT;
+	} else {
+		found = OSSA_RECOVERY_LATE;
+	}
+	ossa_queue_restart_locked(q);
+out:
+	spin_unlock_irqrestore(&q->lock, flags);
+	return found;
+}
+
+/**
+ * ossa_queue_recover_error() - restart a queue that stopped on an error
+ * @q: the queue
+ *
+ * A queue error (docs/hardware.md, 5.2) is the driver's or the bus's
+ * doing, not a job's: the job the queue was running fails with -EIO, no
+ * context is banned, and the jobs after it run. Called from the interrupt
+ * handler; a queue stopped for a device reset is left to the reset.
+ *
+ * Return: the queue's status before the restart.
+ */
+u32 ossa_queue_recover_error(struct ossa_queue *q)
+{
+	unsigned long flags;
+	u32 status;
+
+	spin_lock_irqsave(&q->lock, flags);
+	status = ossa_queue_reg_read(q, OSSA_REG_Q_STATUS);
+	if (!q->stopped && ossa_queue_in_error(q)) {
+		ossa_queue_stop_locked(q, NULL, 0);
+		ossa_queue_restart_locked(q);
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	return status;
+}
+
+/**
+ * ossa_queue_stop() - stop a queue for a device reset
+ * @q: the queue
+ *
+ * The job it was running fails with -EIO; jobs pushed until
+ * ossa_queue_restart() wait on the ring.
+ */
+void ossa_queue_stop(struct ossa_queue *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	ossa_queue_stop_locked(q, NULL, 0);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
+ * ossa_queue_restart() - start a queue after a device reset
+ * @q: the queue, its base and size programmed
+ *
+ * The jobs on its ring that had not started run now.
+ */
+void ossa_queue_restart(struct ossa_queue *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	ossa_queue_restart_locked(q);
+	spin_unlock_irqrestore(&q->lock, flags);
+}

@@ -1,0 +1,42 @@
+/**
+ * Tier 2, ossa: recovery from a hung queue (docs/uapi.md, "Recovery").
+ * Other processes run counter jobs on both queues while one file's job
+ * hangs each queue in turn (tools/recovery): the hung job fails with
+ * TIMEOUT and its file is banned, and every other job runs exactly once:
+ * a job lost to the recovery, or run again after it, shows in the
+ * counters. The suite's setup checks afterwards that every object of
+ * these files is gone (debugfs stats).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { covers } from '../../../../ci/lib/coverage.js';
+import { expectKernelLog } from '../support/kernel-log.js';
+import { ossaNode } from '../support/ossa.js';
+
+expectKernelLog(/ossa-q\d recovered: a job timed out|device reset/);
+
+const TOOL = '/ossa/tools/recovery';
+/** Processes whose jobs must not be touched. */
+const INNOCENT = 3;
+/** Elements of each counter: 4 MiB of data per job, several slices, so a job can be stopped halfway. */
+const COUNT = 1 << 18;
+/** Hangs: queue 0, then queue 1. */
+const ROUNDS = 2;
+
+describe('recovery', () => {
+  test(
+    covers(['SUBMIT', 'BO_WAIT', 'FMA_F32', 'FILL'], 'fault', `a job hangs each queue in turn while ${INNOCENT} other processes run counter jobs on both: it alone fails (TIMEOUT), every other job runs once`),
+    { timeout: 300_000 },
+    async () => {
+      const { stdout } = await promisify(execFile)(TOOL, [ossaNode(), String(INNOCENT), String(COUNT), String(ROUNDS)], { timeout: 240_000 }).catch(
+        (err: { stdout?: string; stderr?: string }) => {
+          throw new Error(`recovery failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+        },
+      );
+      const lines = stdout.trim().split('\n');
+      expect(lines.filter((l) => /^round \d+ queue \d+: timeout after \d+ ms$/.test(l))).toHaveLength(ROUNDS);
+      expect(lines.filter((l) => /^innocent \d+: queue 0 \d+ jobs, queue 1 \d+ jobs$/.test(l))).toHaveLength(INNOCENT);
+    },
+  );
+});
