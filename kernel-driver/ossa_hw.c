@@ -200,9 +200,9 @@ static void ossa_hw_handle_misc(struct ossa_device *odev, u32 status)
 		if (!(status & OSSA_IRQ_QUEUE_ERROR(i)))
 			continue;
 		qstatus = ossa_queue_recover_error(q);
-		drm_err_ratelimited(&odev->drm,
-				    "queue %u stopped, status 0x%08x: its job fails, the queue restarts\n",
-				    i, qstatus);
+		atomic_inc(&odev->recovery_count);
+		drm_err_ratelimited(&odev->drm, "%s recovered: it had stopped on a queue error (status 0x%08x); the job it ran failed\n",
+				    q->name, qstatus);
 	}
 }
 

@@ -15,11 +15,16 @@ import { type GuestRun, runGuest } from './vm.js';
 /** Which guest kernel: Debian's, as users run it, or the debug build. */
 export type GuestKernel = 'debian' | 'debug';
 
+/** How the guest's PCI core lets the driver interrupt: MSI-X (default), or INTx only (pci=nomsi). */
+export type GuestInterrupts = 'msix' | 'intx';
+
 export interface SessionOptions {
   /** 'suite' (default): the guest test suite; 'bench': the benchmarks. */
   mode?: 'suite' | 'bench';
   /** 'debian' (default) or 'debug' (needs a build with --debug-kernel). */
   kernel?: GuestKernel;
+  /** 'msix' (default) or 'intx': the kernel booted with pci=nomsi. */
+  interrupts?: GuestInterrupts;
   /** Extra QEMU arguments. */
   extraArgs?: string[];
 }
@@ -27,13 +32,14 @@ export interface SessionOptions {
 export async function bootGuestSuite(options: SessionOptions = {}): Promise<GuestRun> {
   const mode = options.mode ?? 'suite';
   const which = options.kernel ?? 'debian';
+  const intx = options.interrupts === 'intx';
   const m = await readManifest();
   if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
   const guest = which === 'debug' && m.debug ? m.debug : m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
-  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : which === 'debug' ? 'guest-debug-console.log' : 'guest-console.log');
+  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${which === 'debug' ? '-debug' : ''}${intx ? '-intx' : ''}-console.log`);
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
-  log(`guest: booting Linux ${guest.kernelRelease}${which === 'debug' ? ' (debug)' : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
+  log(`guest: booting Linux ${guest.kernelRelease}${which === 'debug' ? ' (debug)' : ''}${intx ? ' with pci=nomsi' : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
   // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a or b.
   const filter = process.env.OSSA_GUEST_FILTER;
   if (filter && !/^[\w.,/-]+$/.test(filter)) throw new Error(`OSSA_GUEST_FILTER=${filter}: only letters, digits, '.', '_', '-', '/' and ','`);
@@ -41,6 +47,8 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     mode === 'bench' ? 'ossa.mode=bench' : '',
     // Every KASAN report, not only the first.
     which === 'debug' ? 'kasan_multi_shot' : '',
+    // No MSI or MSI-X for any device: the driver takes one INTx.
+    intx ? 'pci=nomsi' : '',
     filter ? `ossa.filter=${filter}` : '',
   ].filter(Boolean).join(' ');
   // The debug lane runs the device instrumented too: QEMU with ASan and gcov.
@@ -72,14 +80,14 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     const matrix = coverageMatrix(run.tests);
     // Each test's recorded ioctls too: what the matrix was computed from.
     const tests = run.tests.map((t) => ({ file: t.file, name: t.name, state: t.state, ioctls: t.ioctls ?? null }));
-    await writeFile(conformancePathOf(which), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
+    await writeFile(conformancePathOf(which, options.interrupts), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
   }
   return run;
 }
 
-/** Where the coverage matrix of the last run on a kernel is written. */
-export function conformancePathOf(kernel: GuestKernel): string {
-  return join(outDir, kernel === 'debug' ? 'conformance-debug.json' : 'conformance.json');
+/** Where the coverage matrix of the last run on a kernel (and interrupt mode) is written. */
+export function conformancePathOf(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix'): string {
+  return join(outDir, `conformance${kernel === 'debug' ? '-debug' : ''}${interrupts === 'intx' ? '-intx' : ''}.json`);
 }
 
 /** The matrix of the last run on Debian's kernel. */

@@ -6,12 +6,13 @@
  */
 import { describe, expect, test } from 'vitest';
 import { coverageMatrix } from './coverage.js';
-import { bootGuestSuite, describeFailure, type GuestKernel } from './guest-session.js';
+import { bootGuestSuite, describeFailure, type GuestInterrupts, type GuestKernel } from './guest-session.js';
 
-export async function defineGuestSuite(kernel: GuestKernel): Promise<void> {
-  const run = await bootGuestSuite({ kernel });
+export async function defineGuestSuite(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix'): Promise<void> {
+  const run = await bootGuestSuite({ kernel, interrupts });
+  const lane = [kernel === 'debug' ? 'debug kernel' : '', interrupts === 'intx' ? 'INTx only: pci=nomsi' : ''].filter(Boolean).join(', ');
 
-  describe(kernel === 'debug' ? 'guest (debug kernel)' : 'guest', () => {
+  describe(lane ? `guest (${lane})` : 'guest', () => {
     test('boots, runs its suite and powers off cleanly', () => {
       const failure = describeFailure(run);
       if (failure) expect.fail(failure);
