@@ -47,9 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drm.h"
-#include "ossa_accel.h"
-#include "ossa_regs.h"
+#include "ossa-tool.h"
 
 #define MAX_INNOCENT	8
 #define WAIT_NS		(120LL * 1000 * 1000 * 1000)
@@ -57,56 +55,6 @@
 #define WAIT_EVERY	8
 #define LONG_TARGET	(16u << 20)
 #define LONG_STREAM	(1u << 20)
-
-static const char *who = "recovery";
-
-static void fail(const char *what, int err)
-{
-	fprintf(stderr, "recovery (%s): %s: %s\n", who, what, strerror(err));
-	exit(1);
-}
-
-static void call(int fd, unsigned long request, void *arg, const char *what)
-{
-	int ret;
-
-	do
-		ret = ioctl(fd, request, arg);
-	while (ret && (errno == EINTR || errno == EAGAIN));
-	if (ret)
-		fail(what, errno);
-}
-
-static struct drm_ossa_bo_create bo_new(int fd, uint64_t size)
-{
-	struct drm_ossa_bo_create bo = { .size = size };
-
-	call(fd, DRM_IOCTL_OSSA_BO_CREATE, &bo, "DRM_IOCTL_OSSA_BO_CREATE");
-	return bo;
-}
-
-static void *bo_map(int fd, uint32_t handle, uint64_t size)
-{
-	struct drm_ossa_bo_mmap_offset off = { .handle = handle };
-	void *p;
-
-	call(fd, DRM_IOCTL_OSSA_BO_MMAP_OFFSET, &off,
-	     "DRM_IOCTL_OSSA_BO_MMAP_OFFSET");
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off.offset);
-	if (p == MAP_FAILED)
-		fail("mmap of a BO", errno);
-	return p;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
 
 static uint32_t bo_wait(int fd, uint32_t handle)
 {
@@ -169,6 +117,19 @@ struct counter_loop {
 	int failed;
 };
 
+/* Waits for the queue's counter jobs; false, failed, if @which did not succeed. */
+static bool counter_waited(struct counter_loop *l, const char *which)
+{
+	uint32_t status = bo_wait(l->fd, l->refs[2].handle);
+
+	if (status == DRM_OSSA_JOB_STATUS_SUCCESS)
+		return true;
+	fprintf(stderr, "%s: %s counter job on queue %u ended with status %u\n",
+		tool_name, which, l->queue, status);
+	l->failed = 1;
+	return false;
+}
+
 /*
  * Submits counter jobs on one queue until told to stop, then checks the
  * counter: every element must equal the number of jobs. Each queue has a
@@ -177,7 +138,7 @@ struct counter_loop {
 static void *counter_loop(void *arg)
 {
 	struct counter_loop *l = arg;
-	uint32_t counter = l->refs[2].handle, status, i;
+	uint32_t counter = l->refs[2].handle, i;
 	unsigned int wrong = 0;
 	float *f;
 
@@ -189,38 +150,28 @@ static void *counter_loop(void *arg)
 			fail("DRM_IOCTL_OSSA_SUBMIT", err);
 		if (++l->jobs % WAIT_EVERY)
 			continue;
-		status = bo_wait(l->fd, counter);
-		if (status != DRM_OSSA_JOB_STATUS_SUCCESS) {
-			fprintf(stderr, "recovery (%s): a counter job on queue %u ended with status %u\n",
-				who, l->queue, status);
-			l->failed = 1;
+		if (!counter_waited(l, "a"))
 			return NULL;
-		}
 		/* Running: the parent may hang a queue now. */
 		if (l->jobs == WAIT_EVERY && write(l->ready_fd, "r", 1) != 1)
 			fail("write to the parent", errno);
 	}
 
-	status = bo_wait(l->fd, counter);
-	if (status != DRM_OSSA_JOB_STATUS_SUCCESS) {
-		fprintf(stderr, "recovery (%s): the last counter job on queue %u ended with status %u\n",
-			who, l->queue, status);
-		l->failed = 1;
+	if (!counter_waited(l, "the last"))
 		return NULL;
-	}
 	f = bo_map(l->fd, counter, l->bytes);
 	for (i = 0; i < l->count; i++) {
 		if (f[i] == (float)l->jobs)
 			continue;
 		if (!wrong++)
-			fprintf(stderr, "recovery (%s): queue %u: counter element %u is %.0f after %u jobs (%s)\n",
-				who, l->queue, i, f[i], l->jobs,
+			fprintf(stderr, "%s: queue %u: counter element %u is %.0f after %u jobs (%s)\n",
+				tool_name, l->queue, i, f[i], l->jobs,
 				f[i] > (float)l->jobs ? "a job ran twice" : "a job was lost");
 	}
 	munmap(f, l->bytes);
 	if (wrong) {
-		fprintf(stderr, "recovery (%s): queue %u: %u of %u counter elements wrong\n",
-			who, l->queue, wrong, l->count);
+		fprintf(stderr, "%s: queue %u: %u of %u counter elements wrong\n",
+			tool_name, l->queue, wrong, l->count);
 		l->failed = 1;
 	}
 	return NULL;
@@ -241,8 +192,8 @@ static int innocent(const char *node, unsigned int id, uint32_t count,
 	uint32_t i, q;
 	int fd, err;
 
-	snprintf(name, sizeof(name), "innocent %u", id);
-	who = name;
+	snprintf(name, sizeof(name), "recovery (innocent %u)", id);
+	tool_name = name;
 	fd = open(node, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fail(node, errno);
@@ -362,6 +313,7 @@ int main(int argc, char **argv)
 	uint32_t count;
 	char c;
 
+	tool_name = "recovery";
 	if (argc != 5)
 		goto usage;
 	innocents = strtoul(argv[2], NULL, 0);

@@ -33,9 +33,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "drm.h"
-#include "ossa_accel.h"
-#include "ossa_regs.h"
+#include "ossa-tool.h"
 
 #define MAX_THREADS	16
 #define MAX_BOS		256
@@ -48,18 +46,6 @@ struct submitter {
 	unsigned int nrefs;
 	uint64_t cmd_va;
 };
-
-static void fail(const char *what, int err)
-{
-	fprintf(stderr, "submit-race: %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
-static void call(int fd, unsigned long request, void *arg, const char *what)
-{
-	if (ioctl(fd, request, arg))
-		fail(what, errno);
-}
 
 static void *submit_loop(void *arg)
 {
@@ -86,26 +72,18 @@ static void *submit_loop(void *arg)
 /* The thread's buffers; the first is its command BO, holding a NOP. */
 static void buffers_new(struct submitter *r)
 {
-	struct drm_ossa_bo_mmap_offset off = { 0 };
 	unsigned int i;
 	uint8_t *cmd;
 
 	for (i = 0; i < r->nrefs; i++) {
-		struct drm_ossa_bo_create bo = { .size = OSSA_PAGE_SIZE };
+		struct drm_ossa_bo_create bo = bo_new(r->fd, OSSA_PAGE_SIZE);
 
-		call(r->fd, DRM_IOCTL_OSSA_BO_CREATE, &bo, "DRM_IOCTL_OSSA_BO_CREATE");
 		r->refs[i].handle = bo.handle;
 		r->refs[i].flags = DRM_OSSA_BO_REF_READ;
 		if (i == 0)
 			r->cmd_va = bo.va;
 	}
-	off.handle = r->refs[0].handle;
-	call(r->fd, DRM_IOCTL_OSSA_BO_MMAP_OFFSET, &off,
-	     "DRM_IOCTL_OSSA_BO_MMAP_OFFSET");
-	cmd = mmap(NULL, OSSA_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   r->fd, off.offset);
-	if (cmd == MAP_FAILED)
-		fail("mmap of a command BO", errno);
+	cmd = bo_map(r->fd, r->refs[0].handle, OSSA_PAGE_SIZE);
 	memset(cmd, 0, OSSA_CMD_NOP_SIZE);	/* NOP: opcode 0, all zero */
 	munmap(cmd, OSSA_PAGE_SIZE);
 }
@@ -117,6 +95,7 @@ int main(int argc, char **argv)
 	unsigned int nthreads, submits, nbos, i, j;
 	int fd;
 
+	tool_name = "submit-race";
 	if (argc != 5)
 		goto usage;
 	nthreads = strtoul(argv[2], NULL, 0);

@@ -49,9 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drm.h"
-#include "ossa_accel.h"
-#include "ossa_regs.h"
+#include "ossa-tool.h"
 
 #define MAX_JOBS	16
 #define CONTENDERS	2
@@ -64,55 +62,6 @@
 enum { REF_CMD, REF_ONE, REF_COUNTER, REF_SHARED };
 
 static atomic_bool stop;
-
-static void fail(const char *what, int err)
-{
-	fprintf(stderr, "submit-signals: %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
-static void call(int fd, unsigned long request, void *arg, const char *what)
-{
-	int ret;
-
-	do
-		ret = ioctl(fd, request, arg);
-	while (ret && (errno == EINTR || errno == EAGAIN));
-	if (ret)
-		fail(what, errno);
-}
-
-static struct drm_ossa_bo_create bo_new(int fd)
-{
-	struct drm_ossa_bo_create bo = { .size = OSSA_PAGE_SIZE };
-
-	call(fd, DRM_IOCTL_OSSA_BO_CREATE, &bo, "DRM_IOCTL_OSSA_BO_CREATE");
-	return bo;
-}
-
-static void *bo_map(int fd, uint32_t handle)
-{
-	struct drm_ossa_bo_mmap_offset off = { .handle = handle };
-	void *p;
-
-	call(fd, DRM_IOCTL_OSSA_BO_MMAP_OFFSET, &off,
-	     "DRM_IOCTL_OSSA_BO_MMAP_OFFSET");
-	p = mmap(NULL, OSSA_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		 off.offset);
-	if (p == MAP_FAILED)
-		fail("mmap of a BO", errno);
-	return p;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
 
 /* Another file: SUBMITs of one NOP job listing every shared buffer. */
 struct contender {
@@ -178,8 +127,8 @@ static void share(int fd, struct drm_ossa_bo_ref *refs, unsigned int nbos,
 
 	for (k = 0; k < CONTENDERS; k++) {
 		struct contender *c = &cs[k];
-		struct drm_ossa_bo_create cmd = bo_new(c->fd);
-		uint8_t *p = bo_map(c->fd, cmd.handle);
+		struct drm_ossa_bo_create cmd = bo_new(c->fd, OSSA_PAGE_SIZE);
+		uint8_t *p = bo_map(c->fd, cmd.handle, OSSA_PAGE_SIZE);
 
 		memset(p, 0, OSSA_CMD_NOP_SIZE);	/* NOP: opcode 0, all zero */
 		munmap(p, OSSA_PAGE_SIZE);
@@ -189,7 +138,7 @@ static void share(int fd, struct drm_ossa_bo_ref *refs, unsigned int nbos,
 		c->nrefs = nbos + 1;
 	}
 	for (i = 0; i < nbos; i++) {
-		struct drm_ossa_bo_create bo = bo_new(fd);
+		struct drm_ossa_bo_create bo = bo_new(fd, OSSA_PAGE_SIZE);
 		struct drm_prime_handle exp = {
 			.handle = bo.handle, .flags = DRM_CLOEXEC,
 		};
@@ -233,6 +182,7 @@ int main(int argc, char **argv)
 	float count;
 	int fd, err;
 
+	tool_name = "submit-signals";
 	if (argc != 8)
 		goto usage;
 	seconds = strtoul(argv[2], NULL, 0);
@@ -255,13 +205,13 @@ int main(int argc, char **argv)
 			fail(argv[1], errno);
 	}
 
-	one = bo_new(fd);
-	p = bo_map(fd, one.handle);
+	one = bo_new(fd, OSSA_PAGE_SIZE);
+	p = bo_map(fd, one.handle, OSSA_PAGE_SIZE);
 	memcpy(p, &(float){ 1.0f }, sizeof(float));
 	munmap(p, OSSA_PAGE_SIZE);
-	counter = bo_new(fd);	/* a new BO reads as zero: counter 0.0f */
-	cmd = bo_new(fd);
-	p = bo_map(fd, cmd.handle);
+	counter = bo_new(fd, OSSA_PAGE_SIZE);	/* a new BO reads as zero: counter 0.0f */
+	cmd = bo_new(fd, OSSA_PAGE_SIZE);
+	p = bo_map(fd, cmd.handle, OSSA_PAGE_SIZE);
 	put32(p, OSSA_CMD_FMA_F32);
 	put32(p + 4, 1);
 	put64(p + 8, one.va);
@@ -353,7 +303,7 @@ int main(int argc, char **argv)
 			wait.job_status);
 		return 1;
 	}
-	p = bo_map(fd, counter.handle);
+	p = bo_map(fd, counter.handle, OSSA_PAGE_SIZE);
 	memcpy(&count, p, sizeof(count));
 	printf("calls %u submits %u interrupted %u counter %.0f ms %llu\n", i,
 	       done, interrupted, count,

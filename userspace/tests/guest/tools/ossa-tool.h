@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the suite's C tools share: failing with a message, ioctls repeated
+ * as libdrm's drmIoctl() repeats them, and BOs made, mapped and filled.
+ * Each tool sets tool_name (used as the prefix of its messages) first.
+ */
+#ifndef OSSA_TOOL_H
+#define OSSA_TOOL_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "drm.h"
+#include "ossa_accel.h"
+#include "ossa_regs.h"
+
+/* The prefix of the tool's messages, e.g. "submit-race". */
+static const char *tool_name;
+
+/* Says what failed and why on stderr, and exits with status 1. */
+static inline void fail(const char *what, int err)
+{
+	fprintf(stderr, "%s: %s: %s\n", tool_name, what, strerror(err));
+	exit(1);
+}
+
+/* An ioctl, repeated on EINTR and EAGAIN as drmIoctl() does; fails otherwise. */
+static inline void call(int fd, unsigned long request, void *arg,
+			const char *what)
+{
+	int ret;
+
+	do
+		ret = ioctl(fd, request, arg);
+	while (ret && (errno == EINTR || errno == EAGAIN));
+	if (ret)
+		fail(what, errno);
+}
+
+static inline struct drm_ossa_bo_create bo_new(int fd, uint64_t size)
+{
+	struct drm_ossa_bo_create bo = { .size = size };
+
+	call(fd, DRM_IOCTL_OSSA_BO_CREATE, &bo, "DRM_IOCTL_OSSA_BO_CREATE");
+	return bo;
+}
+
+static inline void *bo_map(int fd, uint32_t handle, uint64_t size)
+{
+	struct drm_ossa_bo_mmap_offset off = { .handle = handle };
+	void *p;
+
+	call(fd, DRM_IOCTL_OSSA_BO_MMAP_OFFSET, &off,
+	     "DRM_IOCTL_OSSA_BO_MMAP_OFFSET");
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off.offset);
+	if (p == MAP_FAILED)
+		fail("mmap of a BO", errno);
+	return p;
+}
+
+/* Little-endian stores into a command stream. */
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+#endif /* OSSA_TOOL_H */
