@@ -5,11 +5,14 @@
 #ifndef __OSSA_CTX_H__
 #define __OSSA_CTX_H__
 
+#include <linux/dma-fence.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/workqueue.h>
 #include <drm/drm_mm.h>
 
 #include "ossa_mmu.h"
+#include "ossa_regs.h"
 
 struct ossa_device;
 
@@ -22,6 +25,8 @@ struct ossa_device;
  * @va_lock: protects @va_mm
  * @va_mm: allocator of device VAs
  * @banned: set after one of its jobs faulted or hung; read without a lock
+ * @ring_fence: hardware fence of its job last put on each queue's ring;
+ *	protected by that queue's lock (ossa_queue.c)
  */
 struct ossa_ctx {
 	struct kref ref;
@@ -31,10 +36,33 @@ struct ossa_ctx {
 	struct mutex va_lock; /* protects va_mm */
 	struct drm_mm va_mm;
 	bool banned;
+	struct dma_fence *ring_fence[OSSA_NUM_QUEUES];
 };
 
+/**
+ * struct ossa_ctx_idle - work to do once a context's jobs on the device are done
+ * @cb: callback on the fence waited for
+ * @work: goes on to the next fence, or runs @fn
+ * @wq: the device's workqueue for @work
+ * @fences: the context's last fence on each ring when the wait began
+ * @next: index in @fences of the fence waited for
+ * @fn: what to do, in process context
+ */
+struct ossa_ctx_idle {
+	struct dma_fence_cb cb;
+	struct work_struct work;
+	struct workqueue_struct *wq;
+	struct dma_fence *fences[OSSA_NUM_QUEUES];
+	unsigned int next;
+	void (*fn)(struct ossa_ctx_idle *idle);
+};
+
+int ossa_ctx_init(struct ossa_device *odev);
 struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev);
 void ossa_ctx_put(struct ossa_ctx *ctx);
+void ossa_ctx_when_idle(struct ossa_ctx *ctx, struct ossa_ctx_idle *idle,
+			void (*fn)(struct ossa_ctx_idle *idle));
+void ossa_ctx_teardown_all(struct ossa_device *odev);
 int ossa_ctx_alloc_va(struct ossa_ctx *ctx, u64 size, struct drm_mm_node *node);
 void ossa_ctx_free_va(struct ossa_ctx *ctx, struct drm_mm_node *node);
 

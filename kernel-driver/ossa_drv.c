@@ -29,6 +29,7 @@
 #include "ossa_gem.h"
 #include "ossa_hw.h"
 #include "ossa_job.h"
+#include "ossa_queue.h"
 
 static int ossa_open(struct drm_device *drm, struct drm_file *file)
 {
@@ -145,6 +146,7 @@ static const struct drm_driver ossa_drm_driver = {
 	.open = ossa_open,
 	.postclose = ossa_postclose,
 	.gem_create_object = ossa_gem_create_object,
+	.gem_prime_import = ossa_gem_prime_import,
 	.gem_prime_import_sg_table = ossa_gem_prime_import_sg_table,
 	.ioctls = ossa_ioctls,
 	.num_ioctls = ARRAY_SIZE(ossa_ioctls),
@@ -165,8 +167,14 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (IS_ERR(odev))
 		return PTR_ERR(odev);
 	pci_set_drvdata(pdev, odev);
-	xa_init_flags(&odev->ctx_ids, XA_FLAGS_ALLOC);
+	INIT_LIST_HEAD(&odev->bos);
+	ret = drmm_mutex_init(&odev->drm, &odev->bo_lock);
+	if (ret)
+		return ret;
 	ret = drmm_mutex_init(&odev->drm, &odev->reset_lock);
+	if (ret)
+		return ret;
+	ret = ossa_ctx_init(odev);
 	if (ret)
 		return ret;
 
@@ -206,25 +214,50 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	ret = drm_dev_register(&odev->drm, 0);
 	if (ret)
-		goto err_hw;
+		return ret;
 
 	drm_info(&odev->drm, "ossa interface %u.%u, %d interrupt vector(s)%s\n",
 		 odev->hw_version >> OSSA_VERSION_MAJOR_SHIFT,
 		 odev->hw_version & OSSA_VERSION_MINOR_MASK, odev->nvec,
 		 odev->fault_injection ? ", fault injection" : "");
 	return 0;
+}
 
-err_hw:
+/*
+ * The device goes away: calls into it return -ENODEV from now on, every
+ * job on a ring fails with -ENODEV (the jobs it finished keep their
+ * status), and it does no more DMA and raises no more interrupts. Its
+ * files may stay open.
+ */
+static void ossa_unplug(struct ossa_device *odev)
+{
+	unsigned int i;
+
+	if (drm_dev_is_unplugged(&odev->drm))
+		return;
+	/* Waits for every drm_dev_enter() section, run_job's among them. */
+	drm_dev_unplug(&odev->drm);
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		ossa_queue_fail_all(&odev->queues[i]);
 	ossa_hw_fini(odev);
-	return ret;
 }
 
 static void ossa_remove(struct pci_dev *pdev)
 {
 	struct ossa_device *odev = pci_get_drvdata(pdev);
 
-	drm_dev_unplug(&odev->drm);
-	ossa_hw_fini(odev);
+	ossa_unplug(odev);
+	/*
+	 * The DMA memory the device used goes with it; the rings and the
+	 * context table are device-managed (ossa_hw_init()).
+	 */
+	ossa_ctx_teardown_all(odev);
+	ossa_gem_unmap_all(odev);
+}
+
+static void ossa_shutdown(struct pci_dev *pdev)
+{
+	ossa_unplug(pci_get_drvdata(pdev));
 }
 
 static const struct pci_device_id ossa_pci_ids[] = {
@@ -238,9 +271,12 @@ static struct pci_driver ossa_pci_driver = {
 	.id_table = ossa_pci_ids,
 	.probe = ossa_probe,
 	.remove = ossa_remove,
+	.shutdown = ossa_shutdown,
 };
 module_pci_driver(ossa_pci_driver);
 
+/* ossa_gem_unmap_all() undoes imported BOs' dma-buf mappings. */
+MODULE_IMPORT_NS("DMA_BUF");
 MODULE_AUTHOR("The ossa developers");
 MODULE_DESCRIPTION(DRIVER_DESC);
 MODULE_LICENSE("GPL");

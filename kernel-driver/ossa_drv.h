@@ -42,7 +42,8 @@ struct ossa_job;
  * @tail: index of the next descriptor to fill (free running)
  * @head: index of the next descriptor to complete (free running)
  * @jobs: the job in each ring slot between @head and @tail
- * @stopped: the queue is disabled for a reset: no doorbell, no completion
+ * @stopped: the queue is disabled, for a reset or for good once the device
+ *	is gone: no doorbell, no completion
  * @fence_context: dma_fence context of the queue's hardware fences
  * @seqno: last hardware fence sequence number handed out
  * @name: scheduler and fence timeline name
@@ -72,6 +73,12 @@ struct ossa_queue {
  * @ctx_table: the device's context table, in coherent DMA memory
  * @ctx_table_dma: bus address of @ctx_table
  * @ctx_ids: hardware context ids in use, with their struct ossa_ctx
+ * @ctx_lock: held while a context joins or leaves @ctx_ids and while the
+ *	device's removal tears down every context's page tables
+ * @idle_wq: runs what waits for a context's jobs on the device to be done
+ *	(ossa_ctx_when_idle())
+ * @bos: every BO of the device, for undoing their DMA mappings on removal
+ * @bo_lock: protects @bos
  * @queues: the hardware queues
  * @reset_lock: serialises device resets and queue recoveries
  * @reset_count: number of device resets since probe
@@ -89,6 +96,10 @@ struct ossa_device {
 	__le64 *ctx_table;
 	dma_addr_t ctx_table_dma;
 	struct xarray ctx_ids;
+	struct mutex ctx_lock; /* ctx_ids membership against teardown */
+	struct workqueue_struct *idle_wq;
+	struct list_head bos;
+	struct mutex bo_lock; /* protects bos */
 	struct ossa_queue queues[OSSA_NUM_QUEUES];
 	struct mutex reset_lock; /* serialises resets and recoveries */
 	atomic_t reset_count;

@@ -6,20 +6,27 @@
  * of every file that holds a handle to it: the GEM open and close hooks
  * keep one struct ossa_bo_mapping per context, which jobs also hold while
  * they run, so that a BO closed by userspace stays mapped until the last
- * job using it is done.
+ * job using it is done. A mapping's VAs and the BO's pages are released
+ * only once the jobs its context had on the device when it was unmapped
+ * are done (ossa_ctx_when_idle()): such a job may still reach them through
+ * level-0 tables it read before (docs/hardware.md, 7.2).
  *
  * Locking: ossa_bo.lock protects a BO's mapping list and is taken before
  * the BO's reservation lock (inside drm_gem_shmem_get_pages_sgt()) and a
- * context's VA and page-table locks.
+ * context's VA and page-table locks. ossa_device.bo_lock protects the
+ * device's list of BOs and is taken before a BO's reservation lock.
  *
  * Copyright (c) 2026 The ossa developers
  */
 
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/slab.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_prime.h>
 #include <drm/drm_print.h>
 #include <uapi/drm/ossa_accel.h>
 
@@ -47,17 +54,24 @@ static struct ossa_bo_mapping *ossa_bo_map(struct ossa_bo *bo,
 	struct drm_gem_object *obj = &bo->base.base;
 	struct ossa_bo_mapping *map;
 	struct sg_table *sgt;
-	int ret;
+	int ret, idx;
 
 	lockdep_assert_held(&bo->lock);
 
+	/* The DMA mappings made here are undone when the device goes. */
+	if (!drm_dev_enter(obj->dev, &idx))
+		return ERR_PTR(-ENODEV);
 	sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
-	if (IS_ERR(sgt))
-		return ERR_CAST(sgt);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto err_exit;
+	}
 
 	map = kzalloc(sizeof(*map), GFP_KERNEL);
-	if (!map)
-		return ERR_PTR(-ENOMEM);
+	if (!map) {
+		ret = -ENOMEM;
+		goto err_exit;
+	}
 	kref_init(&map->ref);
 
 	ret = ossa_ctx_alloc_va(ctx, obj->size, &map->va);
@@ -72,12 +86,15 @@ static struct ossa_bo_mapping *ossa_bo_map(struct ossa_bo *bo,
 	drm_gem_object_get(obj);
 	map->ctx = ossa_ctx_get(ctx);
 	list_add(&map->node, &bo->mappings);
+	drm_dev_exit(idx);
 	return map;
 
 err_va:
 	ossa_ctx_free_va(ctx, &map->va);
 err_free:
 	kfree(map);
+err_exit:
+	drm_dev_exit(idx);
 	return ERR_PTR(ret);
 }
 
@@ -90,9 +107,27 @@ static void ossa_bo_mapping_unlink(struct kref *ref)
 	list_del(&map->node);
 }
 
+/* Releases an unmapped mapping's VAs and its hold on the BO's pages. */
+static void ossa_bo_mapping_free(struct ossa_ctx_idle *idle)
+{
+	struct ossa_bo_mapping *map = container_of(idle, struct ossa_bo_mapping,
+						   idle);
+	struct ossa_ctx *ctx = map->ctx;
+	struct ossa_bo *bo = map->bo;
+
+	ossa_ctx_free_va(ctx, &map->va);
+	kfree(map);
+	ossa_ctx_put(ctx);
+	drm_gem_object_put(&bo->base.base);
+}
+
 /**
  * ossa_bo_mapping_put() - drop a reference to a BO mapping
  * @map: the mapping; unmapped when the last reference goes
+ *
+ * Jobs that start after the last reference is gone fault at its VAs; the
+ * VAs and the pages are released once the context's jobs now on the
+ * device are done. Must not be called from interrupt context.
  */
 void ossa_bo_mapping_put(struct ossa_bo_mapping *map)
 {
@@ -104,10 +139,7 @@ void ossa_bo_mapping_put(struct ossa_bo_mapping *map)
 	mutex_unlock(&bo->lock);
 
 	ossa_mmu_unmap(&ctx->mmu, map->va.start, bo->base.base.size);
-	ossa_ctx_free_va(ctx, &map->va);
-	kfree(map);
-	ossa_ctx_put(ctx);
-	drm_gem_object_put(&bo->base.base);
+	ossa_ctx_when_idle(ctx, &map->idle, ossa_bo_mapping_free);
 }
 
 /**
@@ -175,7 +207,14 @@ static void ossa_bo_free(struct drm_gem_object *obj)
 
 	WARN_ON(!list_empty(&bo->mappings));
 	mutex_destroy(&bo->lock);
+	/*
+	 * Unlisted and its DMA mapping undone in one go, so that
+	 * ossa_gem_unmap_all() either undoes the mapping or waits for this.
+	 */
+	mutex_lock(&odev->bo_lock);
+	list_del_init(&bo->dev_node);
 	drm_gem_shmem_free(&bo->base);
+	mutex_unlock(&odev->bo_lock);
 	atomic_dec(&odev->bo_count);
 }
 
@@ -211,6 +250,7 @@ struct drm_gem_object *ossa_gem_create_object(struct drm_device *drm,
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&bo->lock);
 	INIT_LIST_HEAD(&bo->mappings);
+	INIT_LIST_HEAD(&bo->dev_node);
 	bo->base.base.funcs = &ossa_gem_funcs;
 	/*
 	 * Not counted here: when the shmem helper fails after this call it
@@ -220,10 +260,75 @@ struct drm_gem_object *ossa_gem_create_object(struct drm_device *drm,
 	return &bo->base.base;
 }
 
-/* Counts a BO that the shmem helper created; ossa_bo_free() uncounts it. */
+/*
+ * Counts and lists a BO that the shmem helper created; ossa_bo_free()
+ * undoes both.
+ */
 static void ossa_bo_counted(struct drm_gem_object *obj)
 {
-	atomic_inc(&to_ossa_device(obj->dev)->bo_count);
+	struct ossa_device *odev = to_ossa_device(obj->dev);
+
+	mutex_lock(&odev->bo_lock);
+	list_add(&to_ossa_bo(obj)->dev_node, &odev->bos);
+	mutex_unlock(&odev->bo_lock);
+	atomic_inc(&odev->bo_count);
+}
+
+/**
+ * ossa_gem_unmap_all() - undo the DMA mapping of every BO for the device
+ * @odev: the device, which no longer reaches any BO
+ *
+ * For a device that is going away: the BOs live on with the files and
+ * dma-bufs holding them, their pages too, but their DMA mappings go with
+ * the device. The reference on the pages that the mapping held is
+ * dropped when the BO is freed, as it would have been.
+ */
+void ossa_gem_unmap_all(struct ossa_device *odev)
+{
+	struct ossa_bo *bo;
+
+	mutex_lock(&odev->bo_lock);
+	list_for_each_entry(bo, &odev->bos, dev_node) {
+		struct drm_gem_shmem_object *shmem = &bo->base;
+		struct drm_gem_object *obj = &shmem->base;
+
+		dma_resv_lock(obj->resv, NULL);
+		if (shmem->sgt && obj->import_attach) {
+			dma_buf_unmap_attachment(obj->import_attach, shmem->sgt,
+						 DMA_BIDIRECTIONAL);
+		} else if (shmem->sgt) {
+			dma_unmap_sgtable(obj->dev->dev, shmem->sgt,
+					  DMA_BIDIRECTIONAL, 0);
+			sg_free_table(shmem->sgt);
+			kfree(shmem->sgt);
+		}
+		shmem->sgt = NULL;
+		dma_resv_unlock(obj->resv);
+	}
+	mutex_unlock(&odev->bo_lock);
+}
+
+/**
+ * ossa_gem_prime_import() - &drm_driver.gem_prime_import
+ * @drm: the DRM device
+ * @buf: the dma-buf to import
+ *
+ * The import maps the dma-buf for the device: not once the device is gone
+ * (ossa_gem_unmap_all()).
+ *
+ * Return: the imported object, or an ERR_PTR().
+ */
+struct drm_gem_object *ossa_gem_prime_import(struct drm_device *drm,
+					     struct dma_buf *buf)
+{
+	struct drm_gem_object *obj;
+	int idx;
+
+	if (!drm_dev_enter(drm, &idx))
+		return ERR_PTR(-ENODEV);
+	obj = drm_gem_prime_import(drm, buf);
+	drm_dev_exit(idx);
+	return obj;
 }
 
 /**

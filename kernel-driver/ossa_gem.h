@@ -11,7 +11,10 @@
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_mm.h>
 
-struct ossa_ctx;
+#include "ossa_ctx.h"
+
+struct dma_buf;
+struct ossa_device;
 
 /**
  * struct ossa_bo - an ossa buffer object
@@ -19,12 +22,14 @@ struct ossa_ctx;
  * @flags: DRM_OSSA_BO_* flags
  * @lock: protects @mappings
  * @mappings: its struct ossa_bo_mapping, one per context it is mapped in
+ * @dev_node: entry in &ossa_device.bos
  */
 struct ossa_bo {
 	struct drm_gem_shmem_object base;
 	u32 flags;
 	struct mutex lock; /* protects mappings */
 	struct list_head mappings;
+	struct list_head dev_node;
 };
 
 /**
@@ -36,6 +41,7 @@ struct ossa_bo {
  * @bo: the BO (a GEM reference is held)
  * @ctx: the context (a reference is held)
  * @va: the device VA range
+ * @idle: releases the VA range and the BO once unmapped and idle
  */
 struct ossa_bo_mapping {
 	struct kref ref;
@@ -44,6 +50,7 @@ struct ossa_bo_mapping {
 	struct ossa_bo *bo;
 	struct ossa_ctx *ctx;
 	struct drm_mm_node va;
+	struct ossa_ctx_idle idle;
 };
 
 static inline struct ossa_bo *to_ossa_bo(struct drm_gem_object *obj)
@@ -53,6 +60,8 @@ static inline struct ossa_bo *to_ossa_bo(struct drm_gem_object *obj)
 
 struct drm_gem_object *ossa_gem_create_object(struct drm_device *drm,
 					      size_t size);
+struct drm_gem_object *ossa_gem_prime_import(struct drm_device *drm,
+					     struct dma_buf *buf);
 struct drm_gem_object *
 ossa_gem_prime_import_sg_table(struct drm_device *drm,
 			       struct dma_buf_attachment *attach,
@@ -60,6 +69,7 @@ ossa_gem_prime_import_sg_table(struct drm_device *drm,
 struct ossa_bo_mapping *ossa_bo_mapping_get(struct ossa_bo *bo,
 					    struct ossa_ctx *ctx);
 void ossa_bo_mapping_put(struct ossa_bo_mapping *map);
+void ossa_gem_unmap_all(struct ossa_device *odev);
 
 int ossa_bo_create_ioctl(struct drm_device *drm, void *data,
 			 struct drm_file *file);

@@ -2,10 +2,12 @@
 /*
  * ossa: device bring-up, reset and interrupts
  *
- * The device's coherent DMA memory (context table, rings) lives as long as
- * the DRM device, since contexts and jobs may outlive the PCI binding
- * while files stay open; register access after unplug is fenced with
- * drm_dev_enter() by the callers that can run then.
+ * The device's coherent DMA memory (context table, rings) and its reset on
+ * the way out are device-managed: they go when the driver unbinds, after
+ * ossa_remove() has failed every job on the rings, while files may stay
+ * open. Every access to the registers or to that memory after probe is
+ * inside drm_dev_enter(), in an interrupt handler, or in ossa_remove()
+ * and the device-managed teardown after it.
  *
  * Copyright (c) 2026 The ossa developers
  */
@@ -100,16 +102,9 @@ void ossa_hw_reset(struct ossa_device *odev)
 		ossa_queue_restart(&odev->queues[i]);
 }
 
-static void ossa_hw_free_dma(struct drm_device *drm, void *arg)
+static void ossa_hw_fini_action(void *odev)
 {
-	struct ossa_device *odev = to_ossa_device(drm);
-	unsigned int i;
-
-	for (i = 0; i < OSSA_NUM_QUEUES; i++)
-		dma_free_coherent(drm->dev, OSSA_RING_BYTES,
-				  odev->queues[i].ring, odev->queues[i].ring_dma);
-	dma_free_coherent(drm->dev, OSSA_CTX_TABLE_SIZE, odev->ctx_table,
-			  odev->ctx_table_dma);
+	ossa_hw_fini(odev);
 }
 
 /**
@@ -128,32 +123,22 @@ int ossa_hw_init(struct ossa_device *odev)
 	if (ret)
 		return ret;
 
-	odev->ctx_table = dma_alloc_coherent(dev, OSSA_CTX_TABLE_SIZE,
-					     &odev->ctx_table_dma, GFP_KERNEL);
+	odev->ctx_table = dmam_alloc_coherent(dev, OSSA_CTX_TABLE_SIZE,
+					      &odev->ctx_table_dma, GFP_KERNEL);
 	if (!odev->ctx_table)
 		return -ENOMEM;
 	for (i = 0; i < OSSA_NUM_QUEUES; i++) {
 		struct ossa_queue *q = &odev->queues[i];
 
-		q->ring = dma_alloc_coherent(dev, OSSA_RING_BYTES, &q->ring_dma,
-					     GFP_KERNEL);
+		q->ring = dmam_alloc_coherent(dev, OSSA_RING_BYTES, &q->ring_dma,
+					      GFP_KERNEL);
 		if (!q->ring)
-			break;
+			return -ENOMEM;
 	}
-	if (i < OSSA_NUM_QUEUES) {
-		while (i--)
-			dma_free_coherent(dev, OSSA_RING_BYTES, odev->queues[i].ring,
-					  odev->queues[i].ring_dma);
-		dma_free_coherent(dev, OSSA_CTX_TABLE_SIZE, odev->ctx_table,
-				  odev->ctx_table_dma);
-		return -ENOMEM;
-	}
-	ret = drmm_add_action_or_reset(&odev->drm, ossa_hw_free_dma, NULL);
-	if (ret)
-		return ret;
 
 	ossa_hw_reset(odev);
-	return 0;
+	/* Before the memory is freed, also when probe fails later. */
+	return devm_add_action_or_reset(dev, ossa_hw_fini_action, odev);
 }
 
 /**

@@ -168,8 +168,12 @@ static enum drm_gpu_sched_stat ossa_job_timedout(struct drm_sched_job *sched_job
 	enum ossa_recovery found;
 	int idx;
 
+	/*
+	 * Unplugged: the job failed with -ENODEV (ossa_queue_fail_all()), or
+	 * will before the device is gone; drm_sched frees it then.
+	 */
 	if (!drm_dev_enter(&odev->drm, &idx))
-		return DRM_GPU_SCHED_STAT_ENODEV;
+		return DRM_GPU_SCHED_STAT_NO_HANG;
 	mutex_lock(&odev->reset_lock);
 	found = ossa_queue_recover(q, job);
 	if (found != OSSA_RECOVERY_NONE) {

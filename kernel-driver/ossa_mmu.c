@@ -4,9 +4,14 @@
  *
  * Each context's address space is a tree of 4 KiB tables of 512 entries in
  * coherent DMA memory: level 2 (the root), level 1, level 0 (pages). Tables
- * are allocated as mappings need them and freed with the address space.
- * The device reads the tables on every access and caches nothing, so an
- * update is visible to the next access without any invalidation.
+ * are allocated as mappings need them and freed with the address space, or
+ * when the device goes away (ossa_mmu_teardown()).
+ *
+ * The device reads each level-0 table once per slice of work and reuses it
+ * for the rest of the slice: an update takes effect at the next slice, and
+ * a job on the device may still reach a page unmapped here until it ends.
+ * So callers free what they unmap only once the context's jobs then on the
+ * device are done (ossa_ctx_when_idle()).
  *
  * Copyright (c) 2026 The ossa developers
  */
@@ -88,6 +93,8 @@ static struct ossa_pt *ossa_mmu_leaf(struct ossa_mmu *mmu, u64 va, bool alloc)
 
 	lockdep_assert_held(&mmu->lock);
 
+	if (!pt)
+		return NULL;
 	for (level = OSSA_PT_LEVELS - 1; level > 0; level--) {
 		unsigned int i = ossa_pt_index(va, level);
 		struct ossa_pt *child = pt->children[i];
@@ -127,12 +134,28 @@ int ossa_mmu_init(struct ossa_mmu *mmu, struct device *dev)
 }
 
 /**
+ * ossa_mmu_teardown() - free all tables of an address space now
+ * @mmu: the address space, which the device no longer walks
+ *
+ * For a device that is going away: its DMA memory goes with it, while the
+ * context may live on with its file. Later maps fail with -ENODEV and
+ * unmaps do nothing.
+ */
+void ossa_mmu_teardown(struct ossa_mmu *mmu)
+{
+	mutex_lock(&mmu->lock);
+	ossa_pt_free(mmu->dev, mmu->root, OSSA_PT_LEVELS - 1);
+	mmu->root = NULL;
+	mutex_unlock(&mmu->lock);
+}
+
+/**
  * ossa_mmu_fini() - free an address space and all its tables
  * @mmu: the address space, which no job may use any more
  */
 void ossa_mmu_fini(struct ossa_mmu *mmu)
 {
-	ossa_pt_free(mmu->dev, mmu->root, OSSA_PT_LEVELS - 1);
+	ossa_mmu_teardown(mmu);
 	mutex_destroy(&mmu->lock);
 }
 
@@ -155,7 +178,8 @@ dma_addr_t ossa_mmu_root_dma(struct ossa_mmu *mmu)
  * @size: bytes to map from the start of @sgt, page-aligned
  * @writable: whether the device may write them
  *
- * Return: 0, or -ENOMEM with nothing left mapped.
+ * Return: 0, or -ENOMEM with nothing left mapped, or -ENODEV once the
+ * tables are torn down.
  */
 int ossa_mmu_map(struct ossa_mmu *mmu, u64 va, struct sg_table *sgt, u64 size,
 		 bool writable)
@@ -166,6 +190,10 @@ int ossa_mmu_map(struct ossa_mmu *mmu, u64 va, struct sg_table *sgt, u64 size,
 	u64 done = 0;
 
 	mutex_lock(&mmu->lock);
+	if (!mmu->root) {
+		mutex_unlock(&mmu->lock);
+		return -ENODEV;
+	}
 	for_each_sgtable_dma_page(sgt, &iter, 0) {
 		dma_addr_t addr = sg_page_iter_dma_address(&iter);
 		struct ossa_pt *leaf;

@@ -55,9 +55,14 @@ static void ossa_queue_write_desc(struct ossa_queue *q, u32 index,
  */
 void ossa_queue_push_locked(struct ossa_queue *q, struct ossa_job *job)
 {
+	struct dma_fence **last = &job->ctx->ring_fence[q->index];
+
 	lockdep_assert_held(&q->lock);
 	ossa_queue_write_desc(q, q->tail, job);
 	q->tail++;
+	/* A ring completes in order: this fence stands for all before it. */
+	dma_fence_put(*last);
+	*last = dma_fence_get(job->hw_fence);
 	/* writel() orders the descriptor's stores before the doorbell. */
 	if (!q->stopped)
 		ossa_queue_reg_write(q, OSSA_REG_Q_TAIL, q->tail);
@@ -310,5 +315,53 @@ void ossa_queue_restart(struct ossa_queue *q)
 
 	spin_lock_irqsave(&q->lock, flags);
 	ossa_queue_restart_locked(q);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
+ * ossa_queue_ctx_fence() - the fence of a context's last job on the ring
+ * @q: the queue
+ * @ctx: the context
+ *
+ * Once it has signalled, no job of @ctx put on the ring before this call
+ * runs on @q any more.
+ *
+ * Return: a reference to the fence, or NULL if @ctx never had a job on @q.
+ */
+struct dma_fence *ossa_queue_ctx_fence(struct ossa_queue *q,
+				       struct ossa_ctx *ctx)
+{
+	struct dma_fence *fence;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	fence = dma_fence_get(ctx->ring_fence[q->index]);
+	spin_unlock_irqrestore(&q->lock, flags);
+	return fence;
+}
+
+/**
+ * ossa_queue_fail_all() - stop a queue for good and fail every job on it
+ * @q: the queue of a device that is going away
+ *
+ * The jobs the queue finished complete with their status; the others,
+ * started or not, fail with -ENODEV. Nothing is put on the ring again:
+ * run_job no longer gets past drm_dev_enter().
+ */
+void ossa_queue_fail_all(struct ossa_queue *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (!q->stopped)
+		ossa_queue_reg_write(q, OSSA_REG_Q_CONTROL, 0);
+	ossa_queue_harvest_locked(q);
+	q->stopped = true;
+	while (q->head != q->tail) {
+		u32 slot = q->head++ % OSSA_RING_ENTRIES;
+
+		ossa_queue_signal(q->jobs[slot], -ENODEV);
+		q->jobs[slot] = NULL;
+	}
 	spin_unlock_irqrestore(&q->lock, flags);
 }

@@ -7,6 +7,8 @@
 
 #include <linux/types.h>
 
+struct dma_fence;
+struct ossa_ctx;
 struct ossa_job;
 struct ossa_queue;
 
@@ -31,6 +33,9 @@ enum ossa_recovery ossa_queue_recover(struct ossa_queue *q,
 				      struct ossa_job *job);
 u32 ossa_queue_recover_error(struct ossa_queue *q);
 void ossa_queue_stop(struct ossa_queue *q);
+void ossa_queue_fail_all(struct ossa_queue *q);
+struct dma_fence *ossa_queue_ctx_fence(struct ossa_queue *q,
+				       struct ossa_ctx *ctx);
 void ossa_queue_restart(struct ossa_queue *q);
 
 #endif /* __OSSA_QUEUE_H__ */

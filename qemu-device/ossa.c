@@ -407,12 +407,15 @@ static void ossa_realize(PCIDevice *pdev, Error **errp)
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64, &s->regs);
 
-    if (msix_init_exclusive_bar(pdev, OSSA_MSIX_VECTORS, OSSA_BAR_MSIX,
-                                errp)) {
-        return;
-    }
-    for (i = 0; i < OSSA_MSIX_VECTORS; i++) {
-        msix_vector_use(pdev, i);
+    /* msix=off: a function without MSI-X (and BAR4), for MSI-only hosts. */
+    if (s->msix) {
+        if (msix_init_exclusive_bar(pdev, OSSA_MSIX_VECTORS, OSSA_BAR_MSIX,
+                                    errp)) {
+            return;
+        }
+        for (i = 0; i < OSSA_MSIX_VECTORS; i++) {
+            msix_vector_use(pdev, i);
+        }
     }
     if (msi_init(pdev, 0, 1, true, false, errp)) {
         goto err_msix;
@@ -538,6 +541,7 @@ static void ossa_set_inject(Object *obj, Visitor *v, const char *name,
 
 static const Property ossa_properties[] = {
     DEFINE_PROP_BOOL("fault-injection", OssaState, fault_injection, false),
+    DEFINE_PROP_BOOL("msix", OssaState, msix, true),
 };
 
 static void ossa_class_init(ObjectClass *oc, void *data)

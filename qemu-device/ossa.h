@@ -102,6 +102,7 @@ struct OssaState {
 
     /* Properties */
     bool fault_injection;
+    bool msix;                  /* MSI-X capability and BAR4 */
 
     /* Registers */
     uint32_t scratch;

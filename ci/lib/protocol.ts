@@ -7,6 +7,22 @@
 
 export const RESULTS_PORT = 'org.ossa.results';
 
+/**
+ * The control channel: a second virtio-serial port on which a guest test
+ * asks the host to act on the machine, one JSON request per line, each
+ * answered by one JSON reply line (ci/lib/hotplug.ts).
+ */
+export const CONTROL_PORT = 'org.ossa.control';
+
+/**
+ * Remove the ossa device from the machine (QMP device_del), or plug it back
+ * (device_add), as it was booted or, with `msix: false`, without MSI-X.
+ */
+export type ControlRequest = { op: 'unplug' } | { op: 'replug'; msix?: boolean };
+
+/** `ms`: how long the host took, until QEMU reported the device gone (unplug) or added. */
+export type ControlReply = { ok: true; ms: number } | { ok: false; message: string };
+
 import type { IoctlRecord } from './coverage.js';
 
 export type TestState = 'pass' | 'fail' | 'skip';

@@ -2,17 +2,21 @@
  * Boots the guest under QEMU and collects what its suite reports: results
  * over a virtio-serial port (a unix socket on the host), the serial console
  * into a log file, scanned for kernel oopses and panics. Enforces a boot
- * timeout, a silence timeout and an overall timeout.
+ * timeout, a silence timeout and an overall timeout. A second port carries
+ * the guest's requests to hot-unplug and plug back the ossa device, which
+ * the host makes over QMP (hotplug.ts).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { classifyConsoleLine } from './console.js';
-import { type GuestMessage, type GuestTestResult, parseGuestMessage, RESULTS_PORT } from './protocol.js';
+import { handleControl, ossaDeviceArgs } from './hotplug.js';
+import { CONTROL_PORT, type GuestMessage, type GuestTestResult, parseGuestMessage, RESULTS_PORT } from './protocol.js';
+import { Qmp } from './qmp.js';
 import type { StartupStep } from './startup.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -84,7 +88,14 @@ const env = (name: string, fallback: number): number => {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
 
-export function qemuArgs(o: BootOptions, socketPath: string): string[] {
+/** The host ends of the guest's channels: unix sockets. */
+export interface VmSockets {
+  results: string;
+  control: string;
+  qmp: string;
+}
+
+export function qemuArgs(o: BootOptions, sockets: VmSockets): string[] {
   return [
     '-L', '/usr/share/seabios', '-L', '/usr/share/qemu',
     '-machine', 'q35',
@@ -97,10 +108,13 @@ export function qemuArgs(o: BootOptions, socketPath: string): string[] {
     '-kernel', o.kernel,
     '-initrd', o.initrd,
     '-append', `console=ttyS0 panic=-1 printk.time=1 ${o.append ?? ''}`.trim(),
-    '-device', 'ossa,fault-injection=on',
+    ...ossaDeviceArgs(),
+    '-qmp', `unix:${sockets.qmp},server=on,wait=off`,
     '-device', 'virtio-serial-pci',
-    '-chardev', `socket,id=results,path=${socketPath}`,
+    '-chardev', `socket,id=results,path=${sockets.results}`,
     '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,
+    '-chardev', `socket,id=control,path=${sockets.control}`,
+    '-device', `virtserialport,chardev=control,name=${CONTROL_PORT}`,
     ...(o.extraArgs ?? []),
   ];
 }
@@ -126,7 +140,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
   const elapsed = (): number => (performance.now() - start) / 1000;
 
   const tmp = await mkdtemp(join(tmpdir(), 'ossa-vm-'));
-  const socketPath = join(tmp, 'results.sock');
+  const sockets: VmSockets = { results: join(tmp, 'results.sock'), control: join(tmp, 'control.sock'), qmp: join(tmp, 'qmp.sock') };
   const log: WriteStream = createWriteStream(o.consoleLog);
   let child: ResultPromise | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -209,7 +223,32 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, resolve);
+    server.listen(sockets.results, resolve);
+  });
+
+  // The guest's requests, one at a time, over QMP (connected on first use).
+  let qmp: Promise<Qmp> | undefined;
+  const connectQmp = (): Promise<Qmp> =>
+    (qmp ??= new Promise<Socket>((resolve, reject) => {
+      const s = connect(sockets.qmp, () => resolve(s));
+      s.once('error', reject);
+    }).then(async (s) => {
+      const q = new Qmp(s);
+      await q.handshake();
+      return q;
+    }));
+  const control = createServer((socket: Socket) => {
+    socket.on('error', () => {}); // a guest that went away: nothing to answer
+    let queue = Promise.resolve();
+    createInterface({ input: socket }).on('line', (line) => {
+      queue = queue.then(async () => {
+        socket.write(`${JSON.stringify(await handleControl(line, connectQmp))}\n`);
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    control.once('error', reject);
+    control.listen(sockets.control, resolve);
   });
 
   const totalTimer = setTimeout(
@@ -221,7 +260,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     message: `guest did not reach /init within ${bootTimeout / 1000} s (last console lines: ${lastLines()})`,
   }));
 
-  child = execa(o.qemu, qemuArgs(o, socketPath), {
+  child = execa(o.qemu, qemuArgs(o, sockets), {
     stdin: 'ignore',
     reject: false,
     all: false,
@@ -252,6 +291,8 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
   clearTimeout(totalTimer);
   clearTimeout(killTimer);
   server.close();
+  control.close();
+  if (qmp) (await qmp.catch(() => undefined))?.close();
   await new Promise<void>((resolve) => log.end(resolve));
   await rm(tmp, { recursive: true, force: true });
   run.timings.total = elapsed();

@@ -5,7 +5,11 @@
  * the out-of-tree Makefile force-includes this header into every file of
  * the driver when the kernel lacks DRM_GPU_SCHED_STAT_NO_HANG (before
  * Linux 6.17), so that the driver's own files are written once, against
- * the newest interface.
+ * the newest interface. What it covers:
+ * - DRM_GPU_SCHED_STAT_NO_HANG (6.17);
+ * - drm_sched_fini() freeing the jobs still on the pending list (6.17,
+ *   with &drm_sched_backend_ops.cancel_job);
+ * - MODULE_IMPORT_NS() taking a string (6.13).
  *
  * Copyright (c) 2026 The ossa developers
  */
@@ -13,6 +17,7 @@
 #define __OSSA_COMPAT_H__
 
 #include <linux/list.h>
+#include <linux/module.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <drm/gpu_scheduler.h>
@@ -76,5 +81,31 @@ static inline int ossa_compat_sched_init(struct drm_gpu_scheduler *sched,
 }
 
 #define drm_sched_init(sched, args) ossa_compat_sched_init(sched, args)
+
+/*
+ * drm_sched_fini() before 6.17 stops the scheduler's work and forgets the
+ * jobs on its pending list, which free_job had not got to: they would
+ * leak. The driver's scheduler is finished only once the device is gone,
+ * when every job on the device has signalled (ossa_queue_fail_all()), so
+ * each is freed here, as drm_sched_fini() does from 6.17 on.
+ */
+static inline void ossa_compat_sched_fini(struct drm_gpu_scheduler *sched)
+{
+	struct drm_sched_job *job, *next;
+
+	drm_sched_wqueue_stop(sched);
+	cancel_delayed_work_sync(&sched->work_tdr);
+	list_for_each_entry_safe(job, next, &sched->pending_list, list) {
+		list_del_init(&job->list);
+		sched->ops->free_job(job);
+	}
+	(drm_sched_fini)(sched);
+}
+
+#define drm_sched_fini(sched) ossa_compat_sched_fini(sched)
+
+/* The namespace as a string, as from 6.13 on. */
+#undef MODULE_IMPORT_NS
+#define MODULE_IMPORT_NS(ns) MODULE_INFO(import_ns, ns)
 
 #endif /* __OSSA_COMPAT_H__ */

@@ -14,7 +14,7 @@ import { cmd } from './commands.js';
 import { Ossa, type Queue } from './device.js';
 import { PAGE } from './memory.js';
 import { PCI_VENDOR_ID, PciFunction } from './pci.js';
-import type { JsonObject } from './qmp.js';
+import type { JsonObject } from '../../ci/lib/qmp.js';
 import { DEVICE_ID, type QemuExit, QTest } from './qtest.js';
 import { refFill } from '../../userspace/src/reference.js';
 import { R } from './regs.js';

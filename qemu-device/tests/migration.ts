@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JsonObject } from './qmp.js';
+import type { JsonObject } from '../../ci/lib/qmp.js';
 import { type QemuOptions, QTest } from './qtest.js';
 
 /** Polls of query-migrate, 10 ms apart, before giving up. */

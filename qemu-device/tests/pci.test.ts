@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { useOssa } from './harness.js';
 import {
+  findPciFunction,
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_MSI,
   PCI_CAP_ID_MSIX,
@@ -26,6 +27,7 @@ import {
   PCI_REVISION_ID,
   PCI_VENDOR_ID,
 } from './pci.js';
+import { QTest } from './qtest.js';
 import { R } from './regs.js';
 
 describe('2. PCI identity', () => {
@@ -89,6 +91,17 @@ describe('2. PCI identity', () => {
   test('exactly these capabilities: MSI-X, MSI and PCI Express', async () => {
     const ids = (await dev().pci.capabilities()).map((c) => c.id).sort((a, b) => a - b);
     expect(ids).toEqual([PCI_CAP_ID_MSI, PCI_CAP_ID_EXP, PCI_CAP_ID_MSIX]);
+  });
+});
+
+describe('2. PCI identity with msix=off (an MSI-only function)', () => {
+  test('no MSI-X capability and no BAR4; MSI and PCI Express as ever', async () => {
+    await using qt = await QTest.start({ deviceOptions: 'msix=off' });
+    const f = await findPciFunction(qt, R.PCI_VENDOR_ID, R.PCI_DEVICE_ID);
+    const ids = (await f.capabilities()).map((c) => c.id).sort((a, b) => a - b);
+    expect(ids).toEqual([PCI_CAP_ID_MSI, PCI_CAP_ID_EXP]);
+    expect((await f.sizeBar(R.BAR_MSIX)).size).toBe(0);
+    expect((await f.sizeBar(R.BAR_REGS)).size).toBe(R.REGS_SIZE);
   });
 });
 

@@ -20,7 +20,7 @@ import { finished } from 'node:stream/promises';
 import { execa, type ResultPromise } from 'execa';
 import { qemuCoverageEnv } from '../../ci/lib/line-coverage.js';
 import { readManifest } from '../../ci/lib/manifest.js';
-import { onLines, Qmp, QemuError } from './qmp.js';
+import { onLines, Qmp, QemuError } from '../../ci/lib/qmp.js';
 
 export { QemuError };
 

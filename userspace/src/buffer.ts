@@ -3,7 +3,7 @@
  * its VA in this file's address space.
  */
 import { DRM_IOCTL_GEM_CLOSE, DrmGemClose } from './drm.js';
-import { OssaError, wrapNativeError } from './errors.js';
+import { isDeviceGone, OssaError, wrapNativeError } from './errors.js';
 import type { Device } from './device.js';
 import { native } from './native.js';
 import { Struct } from './struct.js';
@@ -130,6 +130,8 @@ export class DeviceBuffer implements Disposable {
   /**
    * Unmaps and closes the handle (DRM_IOCTL_GEM_CLOSE). Views from map()
    * become empty. A job still using the buffer keeps it alive in the kernel.
+   * Once the device is gone (ENODEV) there is no handle left to close, and
+   * this does not throw.
    */
   close(): void {
     if (this.#handle === 0) return;
@@ -141,7 +143,12 @@ export class DeviceBuffer implements Disposable {
     this.#handle = 0;
     if (this.device.closed) return;
     const s = Struct.from(DrmGemClose, { handle });
-    this.device.ioctl('DRM_IOCTL_GEM_CLOSE', DRM_IOCTL_GEM_CLOSE, s.bytes);
+    try {
+      this.device.ioctl('DRM_IOCTL_GEM_CLOSE', DRM_IOCTL_GEM_CLOSE, s.bytes);
+    } catch (err) {
+      // A device that is gone took its handles with it.
+      if (!isDeviceGone(err)) throw err;
+    }
   }
 
   [Symbol.dispose](): void {

@@ -363,12 +363,16 @@ export class Device implements Disposable {
     else bo.close();
   }
 
-  /** Closes the file descriptor; closing twice is a no-op. */
+  /**
+   * Closes the file descriptor, and with it every handle of the file;
+   * closing twice is a no-op.
+   */
   close(): void {
     if (this.#fd < 0) return;
-    for (const bo of this.#cmdPool.splice(0)) bo.close();
     const fd = this.#fd;
     this.#fd = -1;
+    // Closing the fd closes every handle: the pooled buffers only unmap.
+    for (const bo of this.#cmdPool.splice(0)) bo.close();
     try {
       native().close(fd);
     } catch (err) {

@@ -28,6 +28,15 @@ export function wrapNativeError(err: unknown, what: string, context = ''): unkno
   return new OssaError(`${where}: ${err.message} (${err.code})`, err.errno, err.code, what, { cause: err });
 }
 
+/**
+ * Whether an error says that the device is gone (unbound or unplugged):
+ * every call on its files then fails with ENODEV, and closing a handle
+ * has nothing left to do.
+ */
+export function isDeviceGone(err: unknown): boolean {
+  return err instanceof OssaError && err.code === 'ENODEV';
+}
+
 /** A DRM_IOCTL_OSSA_SUBMIT that queued nothing, with each job's status. */
 export class SubmitError extends OssaError {
   constructor(

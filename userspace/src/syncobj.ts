@@ -19,7 +19,7 @@ import {
   SyncFileInfo,
 } from './drm.js';
 import type { Device } from './device.js';
-import { OssaError, wrapNativeError } from './errors.js';
+import { isDeviceGone, OssaError, wrapNativeError } from './errors.js';
 import { native } from './native.js';
 import { Struct } from './struct.js';
 
@@ -136,14 +136,22 @@ export class Syncobj implements Disposable {
     return { state: 'error', errno: -status };
   }
 
-  /** Destroys the handle (DRM_IOCTL_SYNCOBJ_DESTROY); again is a no-op. */
+  /**
+   * Destroys the handle (DRM_IOCTL_SYNCOBJ_DESTROY); again is a no-op, and
+   * so is a device that is gone (ENODEV).
+   */
   close(): void {
     if (this.#handle === 0) return;
     const handle = this.#handle;
     this.#handle = 0;
     if (this.device.closed || !this.owned) return;
     const s = Struct.from(DrmSyncobjDestroy, { handle });
-    this.device.ioctl('DRM_IOCTL_SYNCOBJ_DESTROY', DRM_IOCTL_SYNCOBJ_DESTROY, s.bytes);
+    try {
+      this.device.ioctl('DRM_IOCTL_SYNCOBJ_DESTROY', DRM_IOCTL_SYNCOBJ_DESTROY, s.bytes);
+    } catch (err) {
+      // A device that is gone took its handles with it.
+      if (!isDeviceGone(err)) throw err;
+    }
   }
 
   [Symbol.dispose](): void {

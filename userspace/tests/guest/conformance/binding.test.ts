@@ -3,15 +3,20 @@
  * and debugfs folder and binding it again gives a working device; a probe
  * without MSI/MSI-X (as on a machine or bus that lacks them) takes one
  * INTx interrupt for every cause, and jobs, completions and MMU faults
- * still work through it. Every test leaves the device bound with MSI-X.
- * (Unbinding while files are open or jobs run is issue 15's.)
+ * still work through it. Unbinding while a file is open and jobs run fails
+ * every job with ENODEV and wakes every waiter; the file's calls fail with
+ * ENODEV until it is closed. So does removing the device from the running
+ * machine (the host's QMP device_del), after which device_add brings back a
+ * working device. Every test leaves the device bound with MSI-X.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
-import { CommandStream, Device } from '../../../src/index.js';
+import { CommandStream, Device, isDeviceGone } from '../../../src/index.js';
 import { kernelLogSeq, kernelLogSince } from '../support/kernel-log.js';
-import { errnoOf, ossaNode, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
+import { debugfsDir, inject, until } from '../support/debugfs.js';
+import { controlPort, hostRequest } from '../support/host.js';
+import { errnoOf, errnoOfAsync, ossaNode, syncobjWait, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 import { allowMsi, bind, msiAllowed, ossaPciAddress, unbind } from '../support/pci.js';
 
 const address = ossaPciAddress();
@@ -27,6 +32,18 @@ function vectorsSince(seq: number): number[] {
     .map(Number);
 }
 
+const ENODEV = 19;
+const MIB = 1 << 20;
+/** Without the project's guest runner there is no host to ask for a hot-unplug. */
+const NO_HOST = controlPort() ? undefined : 'no host control port: the guest runs outside ci/lib/vm.ts';
+
+/** Jobs on each queue's ring, from debugfs: tail - head of "queue N: head H tail T". */
+function ringJobs(): number[] {
+  return [...readFileSync(`${debugfsDir()}/queues`, 'utf8').matchAll(/^queue \d+: head (\d+) tail (\d+)/gm)].map(
+    ([, head, tail]) => Number(tail) - Number(head),
+  );
+}
+
 /** A FILL on the queue, checked through a mapping of the buffer. */
 async function fillWorks(dev: Device, queue: number, value: number): Promise<void> {
   using bo = dev.createBuffer(1 << 16);
@@ -36,8 +53,28 @@ async function fillWorks(dev: Device, queue: number, value: number): Promise<voi
   expect(words.every((w) => w === value)).toBe(true);
 }
 
-afterEach(() => {
+/**
+ * Every interrupt cause reaches the driver: a job on each queue completes,
+ * an MMU fault bans its context, another file still works.
+ */
+async function interruptsWork(value: number): Promise<void> {
+  using dev = Device.open();
+  const queues = Number(dev.param('numQueues'));
+  for (let q = 0; q < queues; q++) await fillWorks(dev, q, value + q);
+  using bo = dev.createBuffer(4096);
+  using fault = dev.submit({ commands: new CommandStream().fill(UNMAPPED_VA, 4096, 1), buffers: [bo] });
+  expect(await fault.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
+  expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo] }))).toBe('ECANCELED');
+  using other = Device.open();
+  await fillWorks(other, 0, 0x55);
+}
+
+afterEach(async () => {
   // Whatever a test did, the next one finds the device bound with MSI-X.
+  if (!existsSync(`/sys/bus/pci/devices/${address}`)) {
+    await hostRequest({ op: 'replug' });
+    await until(() => existsSync(`/sys/bus/pci/drivers/ossa/${address}`), WAIT_MS);
+  }
   const bound = existsSync(`/sys/bus/pci/drivers/ossa/${address}`);
   if (bound && msiAllowed(address)) return;
   if (bound) unbind(address);
@@ -65,22 +102,133 @@ describe('PCI binding', () => {
     const seq = kernelLogSeq();
     bind(address);
     expect(vectorsSince(seq), 'vectors of the INTx probe').toEqual([1]);
-    {
-      using dev = Device.open();
-      const queues = Number(dev.param('numQueues'));
-      for (let q = 0; q < queues; q++) await fillWorks(dev, q, 0xa0 + q);
-      using bo = dev.createBuffer(4096);
-      using fault = dev.submit({ commands: new CommandStream().fill(UNMAPPED_VA, 4096, 1), buffers: [bo] });
-      expect(await fault.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
-      expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo] }))).toBe('ECANCELED');
-      using other = Device.open();
-      await fillWorks(other, 0, 0x55);
-    }
+    await interruptsWork(0xa0);
     unbind(address);
     allowMsi(address, true);
     const again = kernelLogSeq();
     bind(address);
     const [vectors] = vectorsSince(again);
     expect(vectors, 'vectors once MSI is allowed again').toBe(MSI_VECTORS);
+  });
+
+  test(covers(['BO_CREATE', 'SUBMIT', 'BO_WAIT', 'SYNCOBJ_WAIT', 'FILL'], 'lifetime', 'unbinding with a file open and jobs on both rings: every job fails with ENODEV, every waiter returns, every call fails with ENODEV, closing the file does not throw; bound again, the device works'), async () => {
+    const dev = Device.open();
+    const queues = Number(dev.param('numQueues'));
+    const fill = (bo: { va: bigint }, value: number): CommandStream => new CommandStream().fill(bo.va, 4096, value);
+    // The first job on each queue hangs until the queue is disabled; the
+    // two after it wait on the ring. A fourth writes the first buffer of
+    // the next queue: it waits in the scheduler for that queue's hung job.
+    inject('inject_hang', (1 << queues) - 1);
+    const buffers = Array.from({ length: 3 * queues }, () => dev.createBuffer(4096));
+    const fences = [];
+    for (let q = 0; q < queues; q++) {
+      for (let i = 0; i < 3; i++) fences.push(dev.submit({ queue: q, commands: fill(buffers[3 * q + i]!, i), buffers: [buffers[3 * q + i]!] }));
+    }
+    for (let q = 0; q < queues; q++) {
+      const next = buffers[3 * ((q + 1) % queues)]!;
+      fences.push(dev.submit({ queue: q, commands: fill(next, 9), buffers: [next] }));
+    }
+    expect(await until(() => ringJobs().every((n) => n === 3)), `jobs on the rings: ${ringJobs().join(', ')}`).toBe(true);
+    // The waits run on the thread pool: one that reaches the kernel only
+    // after the unbind fails with ENODEV at once; either way it returns.
+    const waiters = {
+      fences: Promise.all(fences.map((f) => f.settle(WAIT_MS))),
+      boWait: buffers[0]!.wait(WAIT_MS).catch((e: unknown) => (isDeviceGone(e) ? 'ENODEV' : Promise.reject(e))),
+      syncobjWait: syncobjWait(dev, fences.map((f) => f.handle), WAIT_MS, 1 /* WAIT_ALL */),
+    };
+    const start = Date.now();
+    await new Promise((r) => setTimeout(r, 100)); // for the waits to be waiting
+    unbind(address);
+    console.log(`unbound ${Date.now() - start} ms after the jobs were on the rings`);
+
+    expect(await waiters.fences, 'every job').toEqual(fences.map(() => ({ state: 'error', errno: ENODEV })));
+    const boWait = await waiters.boWait;
+    const syncWait = await waiters.syncobjWait;
+    console.log(`BO_WAIT: ${boWait}, SYNCOBJ_WAIT: ${syncWait}`);
+    expect(['error', 'ENODEV'], 'BO_WAIT: the last writer failed, or ENODEV').toContain(boWait);
+    expect(['ok', 'ENODEV'], 'SYNCOBJ_WAIT: signalled, or ENODEV').toContain(syncWait);
+    expect(errnoOf(() => dev.param('numQueues')), 'GET_PARAM').toBe('ENODEV');
+    expect(errnoOf(() => dev.createBuffer(4096)), 'BO_CREATE').toBe('ENODEV');
+    expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [buffers[1]!] })), 'SUBMIT').toBe('ENODEV');
+    expect(await errnoOfAsync(() => buffers[1]!.wait(0)), 'BO_WAIT').toBe('ENODEV');
+    expect(errnoOf(() => Device.open()), 'opening a node').toBe('ENODEV');
+    for (const f of fences) f.close();
+    for (const bo of buffers) bo.close();
+    dev.close();
+
+    bind(address);
+    inject('inject_hang', 0);
+    using again = Device.open();
+    for (let q = 0; q < queues; q++) await fillWorks(again, q, 0x600d + q);
+  });
+
+  test.skipIf(NO_HOST)(covers(['BO_CREATE', 'SUBMIT', 'GET_PARAM'], 'good', `a function without MSI-X (the host plugs in msix=off): the driver takes MSI (INTx under pci=nomsi), jobs on every queue complete and an MMU fault bans the context${NO_HOST ? ` (skipped: ${NO_HOST})` : ''}`), async () => {
+    await hostRequest({ op: 'unplug' });
+    const seq = kernelLogSeq();
+    await hostRequest({ op: 'replug', msix: false });
+    expect(await until(() => vectorsSince(seq).length > 0, WAIT_MS), 'a probe after device_add').toBe(true);
+    expect(vectorsSince(seq), 'vectors of the probe').toEqual([1]);
+    const msiIrqs = `/sys/bus/pci/devices/${address}/msi_irqs`;
+    expect(existsSync(msiIrqs) ? readdirSync(msiIrqs).length : 0, 'MSI vectors in use').toBe(MSI ? 1 : 0);
+    await interruptsWork(0xb0);
+    // Back to the device the machine booted with (MSI-X).
+    await hostRequest({ op: 'unplug' });
+    const again = kernelLogSeq();
+    await hostRequest({ op: 'replug' });
+    expect(await until(() => vectorsSince(again).length > 0, WAIT_MS), 'a probe after device_add').toBe(true);
+    expect(vectorsSince(again), 'vectors once MSI-X is back').toEqual([MSI_VECTORS]);
+  });
+
+  test.skipIf(NO_HOST)(covers(['BO_CREATE', 'SUBMIT', 'BO_WAIT', 'SYNCOBJ_WAIT', 'FILL'], 'lifetime', `hot-unplug (QMP device_del) while jobs run and wait on both queues: each job completes or fails with ENODEV, every waiter returns, the node is gone; device_add brings back a working device${NO_HOST ? ` (skipped: ${NO_HOST})` : ''}`), async () => {
+    const dev = Device.open();
+    const queues = Number(dev.param('numQueues'));
+    // Per queue, a chain of jobs writing one buffer: one runs, the others
+    // wait for it in the scheduler. Each takes eight slices of 100 ms.
+    inject('inject_delay_us', 100_000);
+    const shared = Array.from({ length: queues }, () => dev.createBuffer(MIB));
+    const fences = Array.from({ length: queues }, (_, q) =>
+      Array.from({ length: 6 }, (_, i) => {
+        const cs = new CommandStream();
+        for (let s = 0; s < 8; s++) cs.fill(shared[q]!.va, MIB, i);
+        return dev.submit({ queue: q, commands: cs, buffers: [shared[q]!] });
+      }),
+    );
+    const all = fences.flat();
+    const waiters = {
+      fences: Promise.all(all.map((f) => f.settle(WAIT_MS))),
+      boWait: Promise.all(shared.map((bo) => bo.wait(WAIT_MS).catch((e: unknown) => (isDeviceGone(e) ? 'ENODEV' : Promise.reject(e))))),
+      syncobjWait: syncobjWait(dev, all.map((f) => f.handle), WAIT_MS, 1 /* WAIT_ALL */),
+    };
+    const ms = await hostRequest({ op: 'unplug' });
+    console.log(`device_del: the device was gone ${ms} ms after the request`);
+
+    const states = await waiters.fences;
+    for (let q = 0; q < queues; q++) {
+      const mine = states.slice(6 * q, 6 * q + 6);
+      const firstFailed = mine.findIndex((st) => st.state !== 'signaled');
+      expect(firstFailed, `queue ${q}: a job still running or waiting at the unplug: ${JSON.stringify(mine)}`).toBeGreaterThanOrEqual(0);
+      // In order: the jobs done before the unplug succeeded, every later one failed with ENODEV.
+      expect(mine.slice(firstFailed), `queue ${q}`).toEqual(mine.slice(firstFailed).map(() => ({ state: 'error', errno: ENODEV })));
+    }
+    for (const st of await waiters.boWait) expect(['error', 'ENODEV'], 'BO_WAIT: the last writer failed, or ENODEV').toContain(st);
+    expect(['ok', 'ENODEV'], 'SYNCOBJ_WAIT: signalled, or ENODEV').toContain(await waiters.syncobjWait);
+    expect(errnoOf(() => dev.param('numQueues')), 'GET_PARAM').toBe('ENODEV');
+    expect(errnoOf(() => Device.open()), 'opening a node').toBe('ENODEV');
+    for (const f of all) f.close();
+    for (const bo of shared) bo.close();
+    dev.close();
+
+    await hostRequest({ op: 'replug' });
+    const opens = (): boolean => {
+      try {
+        Device.open().close();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(await until(opens, WAIT_MS), 'an ossa node after device_add').toBe(true);
+    using again = Device.open();
+    for (let q = 0; q < queues; q++) await fillWorks(again, q, 0x9000 + q);
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * The ossa device as a hot-pluggable PCIe function: it sits alone behind a
+ * root port, so that the host can remove it from the running machine and
+ * plug it back, as a guest test asks on the control port (protocol.ts).
+ * The guest sees an ACPI eject request (q35's default hotplug for root
+ * ports) and removes the driver before QEMU deletes the device.
+ */
+import { type ControlReply, type ControlRequest } from './protocol.js';
+import { Qmp } from './qmp.js';
+
+const DEVICE_ID = 'ossa0';
+const PORT_ID = 'ossa-port';
+/** How long the guest may take to release the device once asked. */
+const UNPLUG_TIMEOUT_MS = 120_000;
+
+/** The ossa device's properties, at boot and when it is plugged back. */
+const DEVICE_PROPS = { driver: 'ossa', id: DEVICE_ID, bus: PORT_ID, 'fault-injection': true } as const;
+
+/** QEMU arguments for the root port and the ossa device in it. */
+export function ossaDeviceArgs(): string[] {
+  const props = Object.entries(DEVICE_PROPS).map(([k, v]) => (k === 'driver' ? v : `${k}=${v === true ? 'on' : v}`));
+  return ['-device', `pcie-root-port,id=${PORT_ID},chassis=1`, '-device', props.join(',')];
+}
+
+function isRequest(v: unknown): v is ControlRequest {
+  return typeof v === 'object' && v !== null && ['unplug', 'replug'].includes((v as { op?: unknown }).op as string);
+}
+
+/** Carries out one request line of the guest on the machine behind `qmp`. */
+export async function handleControl(line: string, qmp: () => Promise<Qmp>): Promise<ControlReply> {
+  let request: unknown;
+  try {
+    request = JSON.parse(line);
+  } catch {
+    return { ok: false, message: `not JSON: ${line.slice(0, 80)}` };
+  }
+  if (!isRequest(request)) return { ok: false, message: `unknown request: ${line.slice(0, 80)}` };
+  const start = performance.now();
+  try {
+    const q = await qmp();
+    if (request.op === 'unplug') {
+      let seen = q.events.length;
+      await q.execute('device_del', { id: DEVICE_ID });
+      // QEMU reports the device's own deletion by its id (its parts have none).
+      for (;;) {
+        const e = await q.waitEvent('DEVICE_DELETED', seen, Math.max(1, UNPLUG_TIMEOUT_MS - (performance.now() - start)));
+        if ((e.data as { device?: unknown } | undefined)?.device === DEVICE_ID) break;
+        seen = q.events.indexOf(e) + 1;
+      }
+    } else {
+      await q.execute('device_add', { ...DEVICE_PROPS, ...(request.msix === false ? { msix: false } : {}) });
+    }
+    return { ok: true, ms: Math.round(performance.now() - start) };
+  } catch (err) {
+    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  }
+}
