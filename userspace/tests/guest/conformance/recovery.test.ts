@@ -4,15 +4,17 @@
  * hangs each queue in turn (tools/recovery): the hung job fails with
  * TIMEOUT and its file is banned, and every other job runs exactly once:
  * a job lost to the recovery, or run again after it, shows in the
- * counters. The suite's setup checks afterwards that every object of
- * these files is gone (debugfs stats).
+ * counters. Afterwards every object of these processes is gone (debugfs
+ * stats) and every hardware context can be opened again.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
+import { Device } from '../../../src/index.js';
+import { driverStats, liveObjects, until } from '../support/debugfs.js';
 import { expectKernelLog } from '../support/kernel-log.js';
-import { ossaNode } from '../support/ossa.js';
+import { ossaNode, WAIT_MS } from '../support/ossa.js';
 
 expectKernelLog(/ossa-q\d recovered: a job timed out|device reset/);
 
@@ -23,6 +25,13 @@ const INNOCENT = 3;
 const COUNT = 1 << 18;
 /** Hangs: queue 0, then queue 1. */
 const ROUNDS = 2;
+
+/** The device's hardware contexts (docs/hardware.md, 7.1). */
+const CONTEXTS = 64;
+let before: ReturnType<typeof liveObjects>;
+beforeAll(() => {
+  before = liveObjects();
+});
 
 describe('recovery', () => {
   test(
@@ -39,4 +48,16 @@ describe('recovery', () => {
       expect(lines.filter((l) => /^innocent \d+: queue 0 \d+ jobs, queue 1 \d+ jobs$/.test(l))).toHaveLength(INNOCENT);
     },
   );
+
+  test(covers(['GET_PARAM'], 'lifetime', `after it, every object of those processes is freed (debugfs counts as before) and all ${CONTEXTS} hardware contexts open again`), async () => {
+    expect(await until(() => JSON.stringify(liveObjects()) === JSON.stringify(before), WAIT_MS), `objects alive: ${JSON.stringify(liveObjects())}`).toBe(true);
+    const files: Device[] = [];
+    try {
+      for (let i = 0; i < CONTEXTS - before.contexts; i++) files.push(Device.open(ossaNode()));
+      expect(new Set(files.map((f) => f.param('contextId'))).size, 'distinct contexts').toBe(files.length);
+      expect(driverStats().contexts).toBe(CONTEXTS);
+    } finally {
+      for (const f of files) f.close();
+    }
+  });
 });
