@@ -136,10 +136,11 @@ describe('PCI binding', () => {
       boWait: buffers[0]!.wait(WAIT_MS).catch((e: unknown) => (isDeviceGone(e) ? 'ENODEV' : Promise.reject(e))),
       syncobjWait: syncobjWait(dev, fences.map((f) => f.handle), WAIT_MS, 1 /* WAIT_ALL */),
     };
+    // At once: the hung jobs time out after job_timeout_ms (2 s) on the
+    // ring, and the unbind must begin before that.
     const start = Date.now();
-    await new Promise((r) => setTimeout(r, 100)); // for the waits to be waiting
     unbind(address);
-    console.log(`unbound ${Date.now() - start} ms after the jobs were on the rings`);
+    console.log(`the unbind returned ${Date.now() - start} ms after the jobs were on the rings`);
 
     expect(await waiters.fences, 'every job').toEqual(fences.map(() => ({ state: 'error', errno: ENODEV })));
     const boWait = await waiters.boWait;
