@@ -23,8 +23,12 @@ export class ChannelReporter implements Reporter {
     private readonly root: string,
   ) {}
 
+  /** performance.now() of the last message sent. */
+  lastSent = performance.now();
+
   send(message: GuestMessage): void {
     writeSync(this.fd, `${JSON.stringify(message)}\n`);
+    this.lastSent = performance.now();
   }
 
   onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
