@@ -6,7 +6,7 @@
  * ports) and removes the driver before QEMU deletes the device.
  */
 import { type ControlReply, type ControlRequest } from './protocol.js';
-import { Qmp } from './qmp.js';
+import { type JsonObject, Qmp } from './qmp.js';
 
 const DEVICE_ID = 'ossa0';
 const PORT_ID = 'ossa-port';
@@ -39,14 +39,10 @@ export async function handleControl(line: string, qmp: () => Promise<Qmp>): Prom
   try {
     const q = await qmp();
     if (request.op === 'unplug') {
-      let seen = q.events.length;
+      const since = q.events.length;
       await q.execute('device_del', { id: DEVICE_ID });
       // QEMU reports the device's own deletion by its id (its parts have none).
-      for (;;) {
-        const e = await q.waitEvent('DEVICE_DELETED', seen, Math.max(1, UNPLUG_TIMEOUT_MS - (performance.now() - start)));
-        if ((e.data as { device?: unknown } | undefined)?.device === DEVICE_ID) break;
-        seen = q.events.indexOf(e) + 1;
-      }
+      await q.waitEvent('DEVICE_DELETED', since, UNPLUG_TIMEOUT_MS, (e) => (e.data as JsonObject | undefined)?.device === DEVICE_ID);
     } else {
       await q.execute('device_add', { ...DEVICE_PROPS, ...(request.msix === false ? { msix: false } : {}) });
     }

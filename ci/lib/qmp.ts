@@ -28,13 +28,21 @@ export function onLines(sock: Socket, handler: (line: string) => void): void {
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 export type JsonObject = { [k: string]: JsonValue };
 
+/** A caller of Qmp.waitEvent() waiting for an event not seen yet. */
+interface EventWaiter {
+  name: string;
+  match: (e: JsonObject) => boolean;
+  resolve: (e: JsonObject) => void;
+  reject: (e: Error) => void;
+}
+
 /** A minimal QMP client over an accepted socket. */
 export class Qmp {
   private nextId = 1;
   private readonly pending = new Map<string, { resolve: (v: JsonValue) => void; reject: (e: Error) => void }>();
   private greeted: Promise<void>;
   readonly events: JsonObject[] = [];
-  private eventWaiters: Array<{ name: string; resolve: (e: JsonObject) => void; reject: (e: Error) => void }> = [];
+  private eventWaiters: EventWaiter[] = [];
   private closedError: Error | undefined;
 
   constructor(private readonly sock: Socket) {
@@ -52,8 +60,9 @@ export class Qmp {
       } else if (typeof msg.event === 'string') {
         this.events.push(msg);
         const name = msg.event;
-        const waiters = this.eventWaiters.filter((w) => w.name === name);
-        this.eventWaiters = this.eventWaiters.filter((w) => w.name !== name);
+        const wanted = (w: EventWaiter): boolean => w.name === name && w.match(msg);
+        const waiters = this.eventWaiters.filter(wanted);
+        this.eventWaiters = this.eventWaiters.filter((w) => !wanted(w));
         for (const w of waiters) w.resolve(msg);
       } else {
         const id = String(msg.id);
@@ -97,15 +106,19 @@ export class Qmp {
     });
   }
 
-  /** Resolves at the next event `name` (or the first one already seen after `since`). */
-  waitEvent(name: string, since = 0, timeoutMs = 10_000): Promise<JsonObject> {
-    const seen = this.events.slice(since).find((e) => e.event === name);
+  /**
+   * Resolves at the next event `name` that `match` accepts (or the first
+   * one already seen after `since`).
+   */
+  waitEvent(name: string, since = 0, timeoutMs = 10_000, match: (e: JsonObject) => boolean = () => true): Promise<JsonObject> {
+    const seen = this.events.slice(since).find((e) => e.event === name && match(e));
     if (seen) return Promise.resolve(seen);
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new QemuError(`no QMP event ${name}`)), timeoutMs);
       this.eventWaiters.push({
         name,
+        match,
         resolve: (e) => {
           clearTimeout(timer);
           resolve(e);

@@ -12,7 +12,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
-import { CommandStream, Device, isDeviceGone } from '../../../src/index.js';
+import { CommandStream, Device, type DeviceBuffer, type Fence, isDeviceGone } from '../../../src/index.js';
 import { kernelLogSeq, kernelLogSince } from '../support/kernel-log.js';
 import { debugfsDir, inject, until } from '../support/debugfs.js';
 import { controlPort, hostRequest } from '../support/host.js';
@@ -54,6 +54,40 @@ async function fillWorks(dev: Device, queue: number, value: number): Promise<voi
 }
 
 /**
+ * Waits begun on the thread pool just before the device goes: the jobs'
+ * fences, BO_WAIT on each buffer, SYNCOBJ_WAIT on all the fences. A wait
+ * that reaches the kernel only after the device is gone fails with ENODEV
+ * at once; either way it returns.
+ */
+function beginWaits(dev: Device, fences: readonly Fence[], buffers: readonly DeviceBuffer[]) {
+  return {
+    fences: Promise.all(fences.map((f) => f.settle(WAIT_MS))),
+    boWaits: Promise.all(buffers.map((bo) => bo.wait(WAIT_MS).catch((e: unknown) => (isDeviceGone(e) ? 'ENODEV' : Promise.reject(e))))),
+    syncobjWait: syncobjWait(dev, fences.map((f) => f.handle), WAIT_MS, 1 /* WAIT_ALL */),
+  };
+}
+
+/** The BO_WAITs and the SYNCOBJ_WAIT of beginWaits() returned as they should once the device is gone. */
+async function expectWaitsReturned(waits: ReturnType<typeof beginWaits>): Promise<void> {
+  const boWaits = await waits.boWaits;
+  const syncWait = await waits.syncobjWait;
+  console.log(`BO_WAIT: ${boWaits.join(', ')}, SYNCOBJ_WAIT: ${syncWait}`);
+  for (const st of boWaits) expect(['error', 'ENODEV'], 'BO_WAIT: the last writer failed, or ENODEV').toContain(st);
+  expect(['ok', 'ENODEV'], 'SYNCOBJ_WAIT: signalled, or ENODEV').toContain(syncWait);
+}
+
+/**
+ * Has the host plug the device back (device_add) and waits for the
+ * driver's probe; returns the interrupt vectors it took.
+ */
+async function replug(msix = true): Promise<number[]> {
+  const seq = kernelLogSeq();
+  await hostRequest(msix ? { op: 'replug' } : { op: 'replug', msix: false });
+  expect(await until(() => vectorsSince(seq).length > 0, WAIT_MS), 'a probe after device_add').toBe(true);
+  return vectorsSince(seq);
+}
+
+/**
  * Every interrupt cause reaches the driver: a job on each queue completes,
  * an MMU fault bans its context, another file still works.
  */
@@ -71,10 +105,7 @@ async function interruptsWork(value: number): Promise<void> {
 
 afterEach(async () => {
   // Whatever a test did, the next one finds the device bound with MSI-X.
-  if (!existsSync(`/sys/bus/pci/devices/${address}`)) {
-    await hostRequest({ op: 'replug' });
-    await until(() => existsSync(`/sys/bus/pci/drivers/ossa/${address}`), WAIT_MS);
-  }
+  if (!existsSync(`/sys/bus/pci/devices/${address}`)) await replug();
   const bound = existsSync(`/sys/bus/pci/drivers/ossa/${address}`);
   if (bound && msiAllowed(address)) return;
   if (bound) unbind(address);
@@ -129,25 +160,15 @@ describe('PCI binding', () => {
       fences.push(dev.submit({ queue: q, commands: fill(next, 9), buffers: [next] }));
     }
     expect(await until(() => ringJobs().every((n) => n === 3)), `jobs on the rings: ${ringJobs().join(', ')}`).toBe(true);
-    // The waits run on the thread pool: one that reaches the kernel only
-    // after the unbind fails with ENODEV at once; either way it returns.
-    const waiters = {
-      fences: Promise.all(fences.map((f) => f.settle(WAIT_MS))),
-      boWait: buffers[0]!.wait(WAIT_MS).catch((e: unknown) => (isDeviceGone(e) ? 'ENODEV' : Promise.reject(e))),
-      syncobjWait: syncobjWait(dev, fences.map((f) => f.handle), WAIT_MS, 1 /* WAIT_ALL */),
-    };
+    const waits = beginWaits(dev, fences, [buffers[0]!]);
     // At once: the hung jobs time out after job_timeout_ms (2 s) on the
     // ring, and the unbind must begin before that.
     const start = Date.now();
     unbind(address);
     console.log(`the unbind returned ${Date.now() - start} ms after the jobs were on the rings`);
 
-    expect(await waiters.fences, 'every job').toEqual(fences.map(() => ({ state: 'error', errno: ENODEV })));
-    const boWait = await waiters.boWait;
-    const syncWait = await waiters.syncobjWait;
-    console.log(`BO_WAIT: ${boWait}, SYNCOBJ_WAIT: ${syncWait}`);
-    expect(['error', 'ENODEV'], 'BO_WAIT: the last writer failed, or ENODEV').toContain(boWait);
-    expect(['ok', 'ENODEV'], 'SYNCOBJ_WAIT: signalled, or ENODEV').toContain(syncWait);
+    expect(await waits.fences, 'every job').toEqual(fences.map(() => ({ state: 'error', errno: ENODEV })));
+    await expectWaitsReturned(waits);
     expect(errnoOf(() => dev.param('numQueues')), 'GET_PARAM').toBe('ENODEV');
     expect(errnoOf(() => dev.createBuffer(4096)), 'BO_CREATE').toBe('ENODEV');
     expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [buffers[1]!] })), 'SUBMIT').toBe('ENODEV');
@@ -165,19 +186,13 @@ describe('PCI binding', () => {
 
   test.skipIf(NO_HOST)(covers(['BO_CREATE', 'SUBMIT', 'GET_PARAM'], 'good', `a function without MSI-X (the host plugs in msix=off): the driver takes MSI (INTx under pci=nomsi), jobs on every queue complete and an MMU fault bans the context${NO_HOST ? ` (skipped: ${NO_HOST})` : ''}`), async () => {
     await hostRequest({ op: 'unplug' });
-    const seq = kernelLogSeq();
-    await hostRequest({ op: 'replug', msix: false });
-    expect(await until(() => vectorsSince(seq).length > 0, WAIT_MS), 'a probe after device_add').toBe(true);
-    expect(vectorsSince(seq), 'vectors of the probe').toEqual([1]);
+    expect(await replug(false), 'vectors of the probe').toEqual([1]);
     const msiIrqs = `/sys/bus/pci/devices/${address}/msi_irqs`;
     expect(existsSync(msiIrqs) ? readdirSync(msiIrqs).length : 0, 'MSI vectors in use').toBe(MSI ? 1 : 0);
     await interruptsWork(0xb0);
     // Back to the device the machine booted with (MSI-X).
     await hostRequest({ op: 'unplug' });
-    const again = kernelLogSeq();
-    await hostRequest({ op: 'replug' });
-    expect(await until(() => vectorsSince(again).length > 0, WAIT_MS), 'a probe after device_add').toBe(true);
-    expect(vectorsSince(again), 'vectors once MSI-X is back').toEqual([MSI_VECTORS]);
+    expect(await replug(), 'vectors once MSI-X is back').toEqual([MSI_VECTORS]);
   });
 
   test.skipIf(NO_HOST)(covers(['BO_CREATE', 'SUBMIT', 'BO_WAIT', 'SYNCOBJ_WAIT', 'FILL'], 'lifetime', `hot-unplug (QMP device_del) while jobs run and wait on both queues: each job completes or fails with ENODEV, every waiter returns, the node is gone; device_add brings back a working device${NO_HOST ? ` (skipped: ${NO_HOST})` : ''}`), async () => {
@@ -195,15 +210,11 @@ describe('PCI binding', () => {
       }),
     );
     const all = fences.flat();
-    const waiters = {
-      fences: Promise.all(all.map((f) => f.settle(WAIT_MS))),
-      boWait: Promise.all(shared.map((bo) => bo.wait(WAIT_MS).catch((e: unknown) => (isDeviceGone(e) ? 'ENODEV' : Promise.reject(e))))),
-      syncobjWait: syncobjWait(dev, all.map((f) => f.handle), WAIT_MS, 1 /* WAIT_ALL */),
-    };
+    const waits = beginWaits(dev, all, shared);
     const ms = await hostRequest({ op: 'unplug' });
     console.log(`device_del: the device was gone ${ms} ms after the request`);
 
-    const states = await waiters.fences;
+    const states = await waits.fences;
     for (let q = 0; q < queues; q++) {
       const mine = states.slice(6 * q, 6 * q + 6);
       const firstFailed = mine.findIndex((st) => st.state !== 'signaled');
@@ -211,24 +222,14 @@ describe('PCI binding', () => {
       // In order: the jobs done before the unplug succeeded, every later one failed with ENODEV.
       expect(mine.slice(firstFailed), `queue ${q}`).toEqual(mine.slice(firstFailed).map(() => ({ state: 'error', errno: ENODEV })));
     }
-    for (const st of await waiters.boWait) expect(['error', 'ENODEV'], 'BO_WAIT: the last writer failed, or ENODEV').toContain(st);
-    expect(['ok', 'ENODEV'], 'SYNCOBJ_WAIT: signalled, or ENODEV').toContain(await waiters.syncobjWait);
+    await expectWaitsReturned(waits);
     expect(errnoOf(() => dev.param('numQueues')), 'GET_PARAM').toBe('ENODEV');
     expect(errnoOf(() => Device.open()), 'opening a node').toBe('ENODEV');
     for (const f of all) f.close();
     for (const bo of shared) bo.close();
     dev.close();
 
-    await hostRequest({ op: 'replug' });
-    const opens = (): boolean => {
-      try {
-        Device.open().close();
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    expect(await until(opens, WAIT_MS), 'an ossa node after device_add').toBe(true);
+    expect(await replug(), 'vectors after device_add').toEqual([MSI_VECTORS]);
     using again = Device.open();
     for (let q = 0; q < queues; q++) await fillWorks(again, q, 0x9000 + q);
   });
