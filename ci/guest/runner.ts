@@ -4,9 +4,10 @@
  *
  * usage: node runner.js PORT_DEVICE SUITE_ROOT
  */
-import { existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kmemleakAvailable, kmemleakScan } from '../../userspace/tests/guest/support/kmemleak.js';
+import { dumpHang } from './hang-dump.js';
 import { ChannelReporter } from './reporter.js';
 
 /** The driver's gcov data files (ossa_*.gcda) under debugfs, if the kernel has gcov. */
@@ -28,19 +29,12 @@ const reporter = new ChannelReporter(openSync(portPath, 'w'), root);
 // Start-up steps, for the host's boot-to-first-test breakdown.
 reporter.send({ type: 'phase', name: 'node process start', ago: process.uptime() });
 reporter.send({ type: 'phase', name: 'runner start' });
-// A suite silent for 120 s (the host gives up at 180 s): the kernel's
-// blocked tasks and every CPU's backtrace go to the console, once.
+// A suite silent for 120 s (the host gives up at 180 s): what every
+// thread is doing goes to the console, once.
 const watchdog = setInterval(() => {
   if (performance.now() - reporter.lastSent < 120_000) return;
   clearInterval(watchdog);
-  process.stdout.write('ossa-runner: no result for 120 s; dumping blocked tasks (sysrq w, l)\n');
-  for (const key of ['w', 'l']) {
-    try {
-      writeFileSync('/proc/sysrq-trigger', key);
-    } catch {
-      // no sysrq: nothing to dump
-    }
-  }
+  void dumpHang('no result for 120 s');
 }, 5000);
 watchdog.unref();
 try {
