@@ -260,7 +260,7 @@ void ossa_ctx_when_idle(struct ossa_ctx *ctx, struct ossa_ctx_idle *idle,
  * @size: bytes, page-aligned
  * @node: receives the range; its start is the BO's VA
  *
- * Return: 0, or -ENOMEM when the address space is full.
+ * Return: 0, or -ENOSPC when the address space is full.
  */
 int ossa_ctx_alloc_va(struct ossa_ctx *ctx, u64 size, struct drm_mm_node *node)
 {
@@ -271,7 +271,7 @@ int ossa_ctx_alloc_va(struct ossa_ctx *ctx, u64 size, struct drm_mm_node *node)
 					 size + OSSA_VA_GUARD, OSSA_PAGE_SIZE,
 					 0, DRM_MM_INSERT_BEST);
 	mutex_unlock(&ctx->va_lock);
-	return ret == -ENOSPC ? -ENOMEM : ret;
+	return ret;
 }
 
 /**

@@ -21,7 +21,7 @@
 #include "ossa_ctx.h"
 #include "ossa_debugfs.h"
 #include "ossa_drv.h"
-#include "ossa_job.h"
+#include "ossa_hw.h"
 
 static int ossa_stats_show(struct seq_file *m, void *unused)
 {
@@ -99,7 +99,7 @@ static ssize_t ossa_reset_write(struct file *file, const char __user *buf,
 		return len;
 	if (!drm_dev_enter(&odev->drm, &idx))
 		return -ENODEV;
-	ossa_reset_device(odev);
+	ossa_hw_reset(odev);
 	drm_dev_exit(idx);
 	return len;
 }

@@ -8,6 +8,7 @@
  * Copyright (c) 2026 The ossa developers
  */
 
+#include <linux/bitfield.h>
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -217,8 +218,8 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return ret;
 
 	drm_info(&odev->drm, "ossa interface %u.%u, %d interrupt vector(s)%s\n",
-		 odev->hw_version >> OSSA_VERSION_MAJOR_SHIFT,
-		 odev->hw_version & OSSA_VERSION_MINOR_MASK, odev->nvec,
+		 FIELD_GET(OSSA_VERSION_MAJOR_MASK, odev->hw_version),
+		 FIELD_GET(OSSA_VERSION_MINOR_MASK, odev->hw_version), odev->nvec,
 		 odev->fault_injection ? ", fault injection" : "");
 	return 0;
 }

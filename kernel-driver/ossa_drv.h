@@ -7,6 +7,7 @@
 
 #include <linux/bits.h>
 #include <linux/io.h>
+#include <linux/stddef.h>
 #include <linux/xarray.h>
 #include <drm/drm_device.h>
 #include <drm/drm_file.h>
@@ -31,6 +32,48 @@
 struct ossa_job;
 
 /**
+ * struct ossa_desc - a job descriptor in a ring (docs/hardware.md, 5.3)
+ * @flags: OSSA_DESC_FLAG_*
+ * @context: hardware context id
+ * @cmd_addr: device VA of the command stream
+ * @cmd_size: bytes of the command stream
+ * @reserved: 0
+ * @user_data: the job's hardware fence seqno, for debugging
+ * @status: OSSA_JOB_*, written by the device
+ * @error_offset: offset of the failing command, written by the device
+ * @start_ns: device time the job started, written by the device
+ * @end_ns: device time the job ended, written by the device
+ * @pad: 0
+ */
+struct ossa_desc {
+	__le32 flags;
+	__le32 context;
+	__le64 cmd_addr;
+	__le32 cmd_size;
+	__le32 reserved;
+	__le64 user_data;
+	__le32 status;
+	__le32 error_offset;
+	__le64 start_ns;
+	__le64 end_ns;
+	__le64 pad;
+};
+
+/* The layout is the datasheet's, as ossa_regs.h spells it. */
+static_assert(sizeof(struct ossa_desc) == OSSA_DESC_SIZE);
+static_assert(offsetof(struct ossa_desc, flags) == OSSA_DESC_FLAGS);
+static_assert(offsetof(struct ossa_desc, context) == OSSA_DESC_CONTEXT);
+static_assert(offsetof(struct ossa_desc, cmd_addr) == OSSA_DESC_CMD_ADDR);
+static_assert(offsetof(struct ossa_desc, cmd_size) == OSSA_DESC_CMD_SIZE);
+static_assert(offsetof(struct ossa_desc, reserved) == OSSA_DESC_RESERVED);
+static_assert(offsetof(struct ossa_desc, user_data) == OSSA_DESC_USER_DATA);
+static_assert(offsetof(struct ossa_desc, status) == OSSA_DESC_STATUS);
+static_assert(offsetof(struct ossa_desc, error_offset) ==
+	      OSSA_DESC_ERROR_OFFSET);
+static_assert(offsetof(struct ossa_desc, start_ns) == OSSA_DESC_START_NS);
+static_assert(offsetof(struct ossa_desc, end_ns) == OSSA_DESC_END_NS);
+
+/**
  * struct ossa_queue - a hardware queue and its scheduler
  * @odev: the device
  * @index: queue number
@@ -52,7 +95,7 @@ struct ossa_queue {
 	struct ossa_device *odev;
 	unsigned int index;
 	struct drm_gpu_scheduler sched;
-	void *ring;
+	struct ossa_desc *ring;
 	dma_addr_t ring_dma;
 	spinlock_t lock; /* ring indices and slots; taken in IRQ */
 	u32 tail;

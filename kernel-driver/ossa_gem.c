@@ -22,6 +22,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
+#include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -456,7 +457,7 @@ int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
 {
 	struct drm_ossa_bo_wait *args = data;
 	struct drm_gem_object *obj;
-	unsigned long timeout;
+	u64 timeout, start, spent;
 	long ret;
 
 	if (args->flags || args->pad || args->timeout_ns < 0)
@@ -467,12 +468,26 @@ int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
 
 	timeout = min_t(u64, nsecs_to_jiffies64(args->timeout_ns),
 			MAX_SCHEDULE_TIMEOUT - 1);
-	ret = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_READ, true,
-				    timeout);
-	if (ret == 0)
+	start = get_jiffies_64();
+	if (!timeout)
+		/* A poll: dma_resv_wait_timeout() would wait a jiffy. */
+		ret = dma_resv_test_signaled(obj->resv, DMA_RESV_USAGE_READ);
+	else
+		ret = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_READ,
+					    true, timeout);
+	if (ret == 0) {
 		ret = -ETIMEDOUT;
-	else if (ret > 0)
+	} else if (ret == -ERESTARTSYS) {
+		/*
+		 * Restarted after the signal with the time left, not the whole
+		 * timeout again (0 left: a poll); drm_ioctl() copies it back.
+		 */
+		spent = get_jiffies_64() - start;
+		args->timeout_ns = spent < timeout ?
+				   jiffies64_to_nsecs(timeout - spent) : 0;
+	} else if (ret > 0) {
 		ret = 0;
+	}
 	if (!ret)
 		ret = ossa_bo_last_status(obj, &args->job_status);
 	drm_gem_object_put(obj);

@@ -12,6 +12,7 @@
  * Copyright (c) 2026 The ossa developers
  */
 
+#include <linux/bitfield.h>
 #include <linux/dma-mapping.h>
 #include <linux/interrupt.h>
 #include <linux/pci.h>
@@ -39,18 +40,17 @@ static int ossa_hw_identify(struct ossa_device *odev)
 	}
 
 	odev->hw_version = ossa_reg_read(odev, OSSA_REG_VERSION);
-	major = odev->hw_version >> OSSA_VERSION_MAJOR_SHIFT;
+	major = FIELD_GET(OSSA_VERSION_MAJOR_MASK, odev->hw_version);
 	if (major != OSSA_VERSION_MAJOR) {
 		drm_err(&odev->drm, "interface version %u.%u not supported (want %u.x)\n",
-			major, odev->hw_version & OSSA_VERSION_MINOR_MASK,
+			major, FIELD_GET(OSSA_VERSION_MINOR_MASK, odev->hw_version),
 			OSSA_VERSION_MAJOR);
 		return -ENODEV;
 	}
 
 	caps = ossa_reg_read(odev, OSSA_REG_CAPS);
-	if ((caps & OSSA_CAPS_NUM_QUEUES_MASK) < OSSA_NUM_QUEUES ||
-	    ((caps & OSSA_CAPS_CONTEXTS_LOG2_MASK) >>
-	     OSSA_CAPS_CONTEXTS_LOG2_SHIFT) < OSSA_CONTEXTS_LOG2) {
+	if (FIELD_GET(OSSA_CAPS_NUM_QUEUES_MASK, caps) < OSSA_NUM_QUEUES ||
+	    FIELD_GET(OSSA_CAPS_CONTEXTS_LOG2_MASK, caps) < OSSA_CONTEXTS_LOG2) {
 		drm_err(&odev->drm, "capabilities 0x%08x: too few queues or contexts\n",
 			caps);
 		return -ENODEV;
@@ -83,23 +83,27 @@ static void ossa_hw_start(struct ossa_device *odev)
 }
 
 /**
- * ossa_hw_reset() - soft-reset the device and program it again
+ * ossa_hw_reset() - reset the device
  * @odev: the device
  *
- * The job each queue was running fails with -EIO; the jobs after it stay on
- * the ring and run once the queue is enabled again. Called with
- * &ossa_device.reset_lock held, or at probe.
+ * The job each queue was running fails with -EIO (it is not run again);
+ * the jobs after it stay on the ring and run once the queue is enabled
+ * again (docs/uapi.md, "Recovery").
  */
 void ossa_hw_reset(struct ossa_device *odev)
 {
 	unsigned int i;
 
+	mutex_lock(&odev->reset_lock);
 	for (i = 0; i < OSSA_NUM_QUEUES; i++)
 		ossa_queue_stop(&odev->queues[i]);
 	ossa_reg_write(odev, OSSA_REG_RESET, OSSA_RESET_MAGIC);
 	ossa_hw_start(odev);
 	for (i = 0; i < OSSA_NUM_QUEUES; i++)
 		ossa_queue_restart(&odev->queues[i]);
+	atomic_inc(&odev->reset_count);
+	drm_warn(&odev->drm, "device reset\n");
+	mutex_unlock(&odev->reset_lock);
 }
 
 static void ossa_hw_fini_action(void *odev)
@@ -136,7 +140,11 @@ int ossa_hw_init(struct ossa_device *odev)
 			return -ENOMEM;
 	}
 
-	ossa_hw_reset(odev);
+	/* From reset, whatever state an earlier driver left it in. */
+	ossa_reg_write(odev, OSSA_REG_RESET, OSSA_RESET_MAGIC);
+	ossa_hw_start(odev);
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		ossa_queue_restart(&odev->queues[i]);
 	/* Before the memory is freed, also when probe fails later. */
 	return devm_add_action_or_reset(dev, ossa_hw_fini_action, odev);
 }
@@ -169,11 +177,11 @@ static void ossa_hw_handle_misc(struct ossa_device *odev, u32 status)
 			/* A fault is userspace's doing: not worth more than debug. */
 			drm_dbg_driver(&odev->drm,
 				       "MMU fault: context %u queue %u %s at 0x%llx, cause %u\n",
-				       info & OSSA_FAULT_INFO_CONTEXT_MASK,
-				       (info >> OSSA_FAULT_INFO_QUEUE_SHIFT) & 1,
+				       FIELD_GET(OSSA_FAULT_INFO_CONTEXT_MASK, info),
+				       FIELD_GET(OSSA_FAULT_INFO_QUEUE_MASK, info),
 				       info & OSSA_FAULT_INFO_WRITE ? "write" : "read",
-				       addr, (info & OSSA_FAULT_INFO_CAUSE_MASK) >>
-				       OSSA_FAULT_INFO_CAUSE_SHIFT);
+				       addr,
+				       FIELD_GET(OSSA_FAULT_INFO_CAUSE_MASK, info));
 			ossa_reg_write(odev, OSSA_REG_FAULT_INFO, OSSA_FAULT_INFO_VALID);
 		}
 	}

@@ -20,6 +20,7 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
@@ -38,9 +39,26 @@
 #include "ossa_job.h"
 #include "ossa_queue.h"
 
+/* Longest job_timeout_ms: ten minutes. */
+#define OSSA_JOB_TIMEOUT_MAX_MS	600000
+
 static unsigned int ossa_job_timeout_ms = 2000;
-module_param_named(job_timeout_ms, ossa_job_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(job_timeout_ms, "time a job may run before the device is reset (ms)");
+
+/* 0 would time every job out at once: refused, as is above the maximum. */
+static int ossa_job_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, OSSA_JOB_TIMEOUT_MAX_MS);
+}
+
+static const struct kernel_param_ops ossa_job_timeout_ops = {
+	.set = ossa_job_timeout_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(job_timeout_ms, &ossa_job_timeout_ops, &ossa_job_timeout_ms,
+		0444);
+MODULE_PARM_DESC(job_timeout_ms,
+		 "time a job may run before it is stopped and fails (ms, 1 to 600000)");
 
 static struct ossa_job *to_ossa_job(struct drm_sched_job *job)
 {
@@ -68,16 +86,24 @@ static const struct dma_fence_ops ossa_fence_ops = {
 
 /*
  * Makes the job's hardware fence, in memory allocated at SUBMIT: nothing
- * on the way to the device allocates. Called with q->lock held.
+ * on the way to the device allocates. A job put on the ring gets the next
+ * seqno of the queue's timeline, whose fences signal in order as the ring
+ * completes; one that does not run signals at once, before jobs ahead of
+ * it on the ring, so it gets a timeline of its own. Called with q->lock
+ * held.
  */
-static struct dma_fence *ossa_job_fence_init(struct ossa_job *job)
+static struct dma_fence *ossa_job_fence_init(struct ossa_job *job, bool runs)
 {
 	struct ossa_queue *q = job->queue;
 	struct dma_fence *fence = job->fence_mem;
 
 	job->fence_mem = NULL;
-	dma_fence_init(fence, &ossa_fence_ops, &q->lock, q->fence_context,
-		       ++q->seqno);
+	if (runs)
+		dma_fence_init(fence, &ossa_fence_ops, &q->lock,
+			       q->fence_context, ++q->seqno);
+	else
+		dma_fence_init(fence, &ossa_fence_ops, &q->lock,
+			       dma_fence_context_alloc(1), 1);
 	job->hw_fence = dma_fence_get(fence);
 	return fence;
 }
@@ -123,7 +149,7 @@ static struct dma_fence *ossa_job_run(struct drm_sched_job *sched_job)
 		error = -ENODEV;
 
 	spin_lock_irqsave(&q->lock, flags);
-	fence = ossa_job_fence_init(job);
+	fence = ossa_job_fence_init(job, !error);
 	if (error) {
 		dma_fence_set_error(fence, error);
 		dma_fence_signal_locked(fence);
@@ -135,23 +161,6 @@ static struct dma_fence *ossa_job_run(struct drm_sched_job *sched_job)
 	if (!error)
 		drm_dev_exit(idx);
 	return fence;
-}
-
-/**
- * ossa_reset_device() - reset the device
- * @odev: the device
- *
- * The job each queue was running fails with -EIO (it is not run again);
- * the jobs queued after it run once the device is back (docs/uapi.md,
- * "Recovery").
- */
-void ossa_reset_device(struct ossa_device *odev)
-{
-	mutex_lock(&odev->reset_lock);
-	ossa_hw_reset(odev);
-	atomic_inc(&odev->reset_count);
-	drm_warn(&odev->drm, "device reset\n");
-	mutex_unlock(&odev->reset_lock);
 }
 
 static const char *const ossa_recovery_what[] = {

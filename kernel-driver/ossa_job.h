@@ -43,7 +43,6 @@ struct ossa_job {
 };
 
 int ossa_sched_init(struct ossa_device *odev);
-void ossa_reset_device(struct ossa_device *odev);
 u32 ossa_job_status_from_error(int error);
 void ossa_job_release(struct ossa_job *job);
 void ossa_job_discard(struct ossa_job *job);

@@ -21,7 +21,6 @@
 
 #include <linux/dma-fence.h>
 #include <linux/string.h>
-#include <linux/unaligned.h>
 #include <drm/drm_print.h>
 
 #include "ossa_ctx.h"
@@ -34,14 +33,14 @@ static void ossa_queue_write_desc(struct ossa_queue *q, u32 index,
 				  struct ossa_job *job)
 {
 	u32 slot = index % OSSA_RING_ENTRIES;
-	u8 *desc = (u8 *)q->ring + slot * OSSA_DESC_SIZE;
 
-	memset(desc, 0, OSSA_DESC_SIZE);
-	put_unaligned_le32(OSSA_DESC_FLAG_IRQ, desc + OSSA_DESC_FLAGS);
-	put_unaligned_le32(job->ctx->id, desc + OSSA_DESC_CONTEXT);
-	put_unaligned_le64(job->cmd_va, desc + OSSA_DESC_CMD_ADDR);
-	put_unaligned_le32(job->cmd_size, desc + OSSA_DESC_CMD_SIZE);
-	put_unaligned_le64(job->hw_fence->seqno, desc + OSSA_DESC_USER_DATA);
+	q->ring[slot] = (struct ossa_desc) {
+		.flags = cpu_to_le32(OSSA_DESC_FLAG_IRQ),
+		.context = cpu_to_le32(job->ctx->id),
+		.cmd_addr = cpu_to_le64(job->cmd_va),
+		.cmd_size = cpu_to_le32(job->cmd_size),
+		.user_data = cpu_to_le64(job->hw_fence->seqno),
+	};
 	q->jobs[slot] = job;
 }
 
@@ -118,9 +117,8 @@ static void ossa_queue_harvest_locked(struct ossa_queue *q)
 	dma_rmb();
 	while (q->head != head) {
 		u32 slot = q->head % OSSA_RING_ENTRIES;
-		u8 *desc = (u8 *)q->ring + slot * OSSA_DESC_SIZE;
 		struct ossa_job *job = q->jobs[slot];
-		u32 status = get_unaligned_le32(desc + OSSA_DESC_STATUS);
+		u32 status = le32_to_cpu(q->ring[slot].status);
 
 		q->jobs[slot] = NULL;
 		q->head++;

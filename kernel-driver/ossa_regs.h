@@ -65,6 +65,7 @@
 
 /* 4.2 VERSION */
 #define OSSA_VERSION_MAJOR_SHIFT        16
+#define OSSA_VERSION_MAJOR_MASK         0xffff0000u
 #define OSSA_VERSION_MINOR_MASK         0xffffu
 #define OSSA_VERSION_MAJOR              1
 #define OSSA_VERSION_MINOR              0
@@ -185,6 +186,7 @@
 #define OSSA_FAULT_INJECTED             7
 #define OSSA_FAULT_INFO_CONTEXT_MASK    0x3fu
 #define OSSA_FAULT_INFO_QUEUE_SHIFT     8
+#define OSSA_FAULT_INFO_QUEUE_MASK      0x100u
 #define OSSA_FAULT_INFO_WRITE           0x200u
 #define OSSA_FAULT_INFO_CAUSE_SHIFT     16
 #define OSSA_FAULT_INFO_CAUSE_MASK      0xf0000u

@@ -99,8 +99,8 @@ struct drm_ossa_get_param {
  * address space.
  *
  * Errors: -EINVAL for a zero @size, a @size above
- * DRM_OSSA_PARAM_MAX_BO_SIZE, or unknown @flags; -ENOMEM when memory or
- * device address space is exhausted.
+ * DRM_OSSA_PARAM_MAX_BO_SIZE, or unknown @flags; -ENOMEM when memory is
+ * exhausted; -ENOSPC when this file's device address space is full.
  */
 struct drm_ossa_bo_create {
 	/** @size: in, bytes; out, the size given (a multiple of the page size) */
@@ -254,13 +254,19 @@ struct drm_ossa_submit {
  * Errors: -ENOENT for an unknown @handle; -EINVAL for non-zero @flags or
  * @pad, or a negative @timeout_ns; -ETIMEDOUT when jobs still use the BO
  * at the timeout; -ERESTARTSYS (restarted by the C library) on a signal.
+ * An interrupted wait leaves in @timeout_ns the time it had left, so that
+ * the restarted call, or a retry of one that failed with -EINTR, ends when
+ * the first would have.
  */
 struct drm_ossa_bo_wait {
 	/** @handle: in, the BO */
 	__u32 handle;
 	/** @flags: must be zero */
 	__u32 flags;
-	/** @timeout_ns: in, relative timeout in ns; 0 only polls */
+	/**
+	 * @timeout_ns: in, relative timeout in ns; 0 only polls. Out, when
+	 * interrupted by a signal: the time that was left
+	 */
 	__s64 timeout_ns;
 	/**
 	 * @job_status: out, DRM_OSSA_JOB_STATUS_* of the last job that
