@@ -33,7 +33,6 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
     function: 'ossa_probe',
     reason: `${PROBE_FAILURE}; the DMA mask cannot fail on x86-64, which accepts 52 bits with or without an IOMMU`,
   },
-  { file: 'kernel-driver/ossa_hw.c', function: 'ossa_hw_init', reason: PROBE_FAILURE },
   { file: 'kernel-driver/ossa_job.c', function: 'ossa_sched_init', reason: PROBE_FAILURE },
   {
     file: 'kernel-driver/ossa_hw.c',

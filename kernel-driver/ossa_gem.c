@@ -49,6 +49,20 @@ static struct ossa_bo_mapping *ossa_bo_find(struct ossa_bo *bo,
 	return NULL;
 }
 
+/* Releases an unmapped mapping's VAs and its hold on the BO's pages. */
+static void ossa_bo_mapping_free(struct ossa_ctx_idle *idle)
+{
+	struct ossa_bo_mapping *map = container_of(idle, struct ossa_bo_mapping,
+						   idle);
+	struct ossa_ctx *ctx = map->ctx;
+	struct ossa_bo *bo = map->bo;
+
+	ossa_ctx_free_va(ctx, &map->va);
+	kfree(map);
+	ossa_ctx_put(ctx);
+	drm_gem_object_put(&bo->base.base);
+}
+
 static struct ossa_bo_mapping *ossa_bo_map(struct ossa_bo *bo,
 					   struct ossa_ctx *ctx)
 {
@@ -78,20 +92,27 @@ static struct ossa_bo_mapping *ossa_bo_map(struct ossa_bo *bo,
 	ret = ossa_ctx_alloc_va(ctx, obj->size, &map->va);
 	if (ret)
 		goto err_free;
-	ret = ossa_mmu_map(&ctx->mmu, map->va.start, sgt, obj->size,
-			   !(bo->flags & DRM_OSSA_BO_DEVICE_READ_ONLY));
-	if (ret)
-		goto err_va;
-
 	map->bo = bo;
 	drm_gem_object_get(obj);
 	map->ctx = ossa_ctx_get(ctx);
+	ret = ossa_mmu_map(&ctx->mmu, map->va.start, sgt, obj->size,
+			   !(bo->flags & DRM_OSSA_BO_DEVICE_READ_ONLY));
+	if (ret)
+		goto err_map;
+
 	list_add(&map->node, &bo->mappings);
 	drm_dev_exit(idx);
 	return map;
 
-err_va:
-	ossa_ctx_free_va(ctx, &map->va);
+err_map:
+	/*
+	 * Entries written before the failure were cleared, but a job of @ctx
+	 * on the device may have read them: released as ossa_bo_mapping_put()
+	 * releases a mapping. The caller's references keep @bo and @ctx.
+	 */
+	ossa_ctx_when_idle(ctx, &map->idle, ossa_bo_mapping_free);
+	drm_dev_exit(idx);
+	return ERR_PTR(ret);
 err_free:
 	kfree(map);
 err_exit:
@@ -106,20 +127,6 @@ static void ossa_bo_mapping_unlink(struct kref *ref)
 						   ref);
 
 	list_del(&map->node);
-}
-
-/* Releases an unmapped mapping's VAs and its hold on the BO's pages. */
-static void ossa_bo_mapping_free(struct ossa_ctx_idle *idle)
-{
-	struct ossa_bo_mapping *map = container_of(idle, struct ossa_bo_mapping,
-						   idle);
-	struct ossa_ctx *ctx = map->ctx;
-	struct ossa_bo *bo = map->bo;
-
-	ossa_ctx_free_va(ctx, &map->va);
-	kfree(map);
-	ossa_ctx_put(ctx);
-	drm_gem_object_put(&bo->base.base);
 }
 
 /**
@@ -436,20 +443,18 @@ int ossa_bo_info_ioctl(struct drm_device *drm, void *data,
  * Status of the last job that wrote @obj, from its fence's error. The
  * locked iterator is needed: the unlocked one skips signalled fences.
  */
-static int ossa_bo_last_status(struct drm_gem_object *obj, u32 *status)
+static u32 ossa_bo_last_status(struct drm_gem_object *obj)
 {
 	struct dma_resv_iter cursor;
 	struct dma_fence *fence;
-	int error = 0, ret;
+	int error = 0;
 
-	ret = dma_resv_lock_interruptible(obj->resv, NULL);
-	if (ret)
-		return ret;
+	/* Held only to read the fences: not interruptible, the wait is done. */
+	dma_resv_lock(obj->resv, NULL);
 	dma_resv_for_each_fence(&cursor, obj->resv, DMA_RESV_USAGE_WRITE, fence)
 		error = fence->error;
 	dma_resv_unlock(obj->resv);
-	*status = ossa_job_status_from_error(error);
-	return 0;
+	return ossa_job_status_from_error(error);
 }
 
 int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
@@ -466,8 +471,9 @@ int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
 	if (!obj)
 		return -ENOENT;
 
-	timeout = min_t(u64, nsecs_to_jiffies64(args->timeout_ns),
-			MAX_SCHEDULE_TIMEOUT - 1);
+	/* Rounded up: only 0 polls. */
+	timeout = nsecs_to_jiffies64((u64)args->timeout_ns + TICK_NSEC - 1);
+	timeout = min_t(u64, timeout, MAX_SCHEDULE_TIMEOUT - 1);
 	start = get_jiffies_64();
 	if (!timeout)
 		/* A poll: dma_resv_wait_timeout() would wait a jiffy. */
@@ -489,7 +495,7 @@ int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
 		ret = 0;
 	}
 	if (!ret)
-		ret = ossa_bo_last_status(obj, &args->job_status);
+		args->job_status = ossa_bo_last_status(obj);
 	drm_gem_object_put(obj);
 	return ret;
 }

@@ -87,7 +87,9 @@ static inline int ossa_compat_sched_init(struct drm_gpu_scheduler *sched,
  * jobs on its pending list, which free_job had not got to: they would
  * leak. The driver's scheduler is finished only once the device is gone,
  * when every job on the device has signalled (ossa_queue_fail_all()), so
- * each is freed here, as drm_sched_fini() does from 6.17 on.
+ * each is freed here. drm_sched_fini() does so from 6.17 on only for a
+ * driver with a cancel_job callback, which the driver gets with its port
+ * to the newest kernel.
  */
 static inline void ossa_compat_sched_fini(struct drm_gpu_scheduler *sched)
 {
