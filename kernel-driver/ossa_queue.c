@@ -146,8 +146,8 @@ void ossa_queue_complete(struct ossa_queue *q)
 /*
  * Stops the queue: completes what it finished, and fails the job it was
  * running, which is not run again: with @error if it is the job @guilty,
- * else with -EIO (a reset or queue error it did not cause stopped it).
- * Returns the job that was failed, or NULL if the queue was idle.
+ * whose context is then banned, else with -EIO (a reset or queue error it
+ * did not cause stopped it). Returns the job that was failed, or NULL if the queue was idle.
  */
 static struct ossa_job *ossa_queue_stop_locked(struct ossa_queue *q,
 					       struct ossa_job *guilty,
@@ -167,6 +167,12 @@ static struct ossa_job *ossa_queue_stop_locked(struct ossa_queue *q,
 	job = q->jobs[slot];
 	q->jobs[slot] = NULL;
 	q->head++;
+	/*
+	 * Banned before the restart, so that its later jobs do not run, and
+	 * before its fence signals, so that a waiter's next SUBMIT is refused.
+	 */
+	if (job == guilty)
+		ossa_ctx_ban(job->ctx);
 	ossa_queue_signal(job, job == guilty ? error : -EIO);
 	return job;
 }
@@ -246,13 +252,10 @@ enum ossa_recovery ossa_queue_recover(struct ossa_queue *q,
 	if (!job->hw_fence || dma_fence_is_signaled_locked(job->hw_fence))
 		goto out;
 
-	/* Banned before the restart, so that its later jobs do not run. */
-	if (ossa_queue_stop_locked(q, job, -ETIMEDOUT) == job) {
-		ossa_ctx_ban(job->ctx);
+	if (ossa_queue_stop_locked(q, job, -ETIMEDOUT) == job)
 		found = OSSA_RECOVERY_TIMEOUT;
-	} else {
+	else
 		found = OSSA_RECOVERY_LATE;
-	}
 	ossa_queue_restart_locked(q);
 out:
 	spin_unlock_irqrestore(&q->lock, flags);
