@@ -86,17 +86,9 @@ static uint32_t submit_long_job(int fd)
 		.job_stride = sizeof(job),
 	};
 	uint8_t *p = bo_map(fd, cmd.handle, LONG_STREAM);
-	uint32_t off;
 
-	for (off = 0; off + OSSA_CMD_FILL_SIZE <= LONG_STREAM;
-	     off += OSSA_CMD_FILL_SIZE) {
-		put32(p + off, OSSA_CMD_FILL);
-		put32(p + off + 4, off);
-		put64(p + off + 8, target.va);
-		put64(p + off + 16, LONG_TARGET);
-	}
+	job.cmd_size = long_fills(p, LONG_STREAM, 0, target.va, LONG_TARGET);
 	munmap(p, LONG_STREAM);
-	job.cmd_size = off;
 	call(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");
 	return target.handle;
 }

@@ -74,4 +74,25 @@ static inline void put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+/*
+ * Fills a command stream of @size bytes at @p with FILLs of @target_size
+ * bytes at @target_va, each FILL's value its offset, leaving the last
+ * @spare bytes free: a job that runs until the driver's timeout stops it.
+ * Returns the bytes of FILLs written.
+ */
+static inline uint32_t long_fills(uint8_t *p, uint32_t size, uint32_t spare,
+				  uint64_t target_va, uint64_t target_size)
+{
+	uint32_t off;
+
+	for (off = 0; off + OSSA_CMD_FILL_SIZE + spare <= size;
+	     off += OSSA_CMD_FILL_SIZE) {
+		put32(p + off, OSSA_CMD_FILL);
+		put32(p + off + 4, off);
+		put64(p + off + 8, target_va);
+		put64(p + off + 16, target_size);
+	}
+	return off;
+}
+
 #endif /* OSSA_TOOL_H */

@@ -262,13 +262,8 @@ static void hang(const char *node, unsigned int round, uint32_t queue)
 	target = bo_new(fd, LONG_TARGET);
 	cmd = bo_new(fd, LONG_STREAM);
 	p = bo_map(fd, cmd.handle, LONG_STREAM);
-	for (off = 0; off + OSSA_CMD_FILL_SIZE + OSSA_CMD_NOP_SIZE <= LONG_STREAM;
-	     off += OSSA_CMD_FILL_SIZE) {
-		put32(p + off, OSSA_CMD_FILL);
-		put32(p + off + 4, off);
-		put64(p + off + 8, target.va);
-		put64(p + off + 16, LONG_TARGET);
-	}
+	off = long_fills(p, LONG_STREAM, OSSA_CMD_NOP_SIZE, target.va,
+			 LONG_TARGET);
 	/* After the FILLs, a NOP (the BO reads as zero): the jobs behind. */
 	munmap(p, LONG_STREAM);
 	refs[0] = (struct drm_ossa_bo_ref){
