@@ -82,6 +82,13 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
     race: true,
   },
   {
+    file: 'kernel-driver/ossa_job.c',
+    function: 'ossa_jobs_wait',
+    lines: ['drm_warn(drm, "release waits for'],
+    reason:
+      "a dropped job whose foreign fence takes more than 10 s to signal: the suite's foreign fences are vgem's, which vgem itself signals 10 s after they are made, so a test would race vgem's timer (sw_sync, whose fences wait for ever, is not in Debian's kernel)",
+  },
+  {
     file: 'kernel-driver/ossa_submit.c',
     function: 'ossa_job_lookup_bos',
     lines: ['if (!job->maps[i]) {\nret = -ENOENT;\ngoto out;'],
@@ -115,12 +122,6 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
     function: 'ossa_mmu_map',
     lines: ['if (!mmu->root) {\nmutex_unlock(&mmu->lock);', 'return -ENODEV;'],
     reason: 'a BO mapped by a call that entered the device just before its removal tore the page tables down: a race no test can make certain (later calls fail at drm_dev_enter())',
-  },
-  {
-    file: 'kernel-driver/ossa_gem.c',
-    function: 'ossa_gem_unmap_all',
-    lines: ['dma_buf_unmap_attachment(obj->import_attach, shmem->sgt,'],
-    reason: 'an imported dma-buf still mapped when the device goes: no test yet unplugs the device while a file holds an import (binding.test.ts unplugs with BOs of its own only)',
   },
   {
     file: 'kernel-driver/ossa_drv.c',

@@ -152,8 +152,12 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
   const root = join(dir, 'root');
   await baseTree(root, inputs.init);
 
-  // Kernel modules in load order: the driver's, and (for benchmarks) NVMe's.
+  // Kernel modules in load order: the driver's; vgem, whose fences the
+  // tests signal when they choose (a fence of another driver); and, for
+  // benchmarks, NVMe's.
   const mods = await dependenciesOf(inputs.modulesDir, inputs.driverKo);
+  const testMods = (await moduleClosure(inputs.modulesDir, ['vgem'], 'the tests (a fence of another driver)')).filter((m) => !mods.includes(m));
+  mods.push(...testMods);
   const names = await installModules(inputs.modulesDir, mods, root);
   const benchMods = (await moduleClosure(inputs.modulesDir, ['nvme'], 'the NVMe benchmark peer')).filter((m) => !mods.includes(m));
   const benchNames = await installModules(inputs.modulesDir, benchMods, root);

@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
+#include <linux/wait_bit.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
@@ -38,6 +39,9 @@
 #include "ossa_hw.h"
 #include "ossa_job.h"
 #include "ossa_queue.h"
+
+/* How often the device's release says it still waits for jobs. */
+#define OSSA_JOBS_WAIT_WARN	(10 * HZ)
 
 /* Longest job_timeout_ms: ten minutes. */
 #define OSSA_JOB_TIMEOUT_MAX_MS	600000
@@ -205,6 +209,7 @@ static enum drm_gpu_sched_stat ossa_job_timedout(struct drm_sched_job *sched_job
  */
 void ossa_job_release(struct ossa_job *job)
 {
+	struct ossa_device *odev = job->queue->odev;
 	u32 i;
 
 	for (i = 0; i < job->bo_count; i++)
@@ -216,9 +221,15 @@ void ossa_job_release(struct ossa_job *job)
 		drm_syncobj_put(job->out_syncobj);
 	kfree(job->fence_mem);
 	dma_fence_put(job->hw_fence);
+	/*
+	 * Neither a context nor a mapping holds the device: the device's
+	 * release is never run from here, where it would wait for this job.
+	 */
 	ossa_ctx_put(job->ctx);
-	atomic_dec(&job->queue->odev->job_count);
 	kfree(job);
+	/* The device's release may be waiting for its last job. */
+	if (atomic_dec_and_test(&odev->job_count))
+		wake_up_var(&odev->job_count);
 }
 
 /**
@@ -256,6 +267,31 @@ static void ossa_sched_fini(struct drm_device *drm, void *arg)
 	struct ossa_queue *q = arg;
 
 	drm_sched_fini(&q->sched);
+}
+
+/*
+ * Jobs outlive the files that made them and the device's removal:
+ * drm_sched frees a job on a scheduler's pending list from the scheduler's
+ * work once its fence has signalled, and a job whose entity dropped it
+ * (drm_sched_entity_kill(), when its process was killed) from system_wq
+ * once its dependencies have signalled, which may be fences of other
+ * drivers. Both free it through its scheduler, and it holds its context
+ * and mappings: the device's release waits here for the last job to be
+ * freed, before the schedulers and the rest of the device go. Every fence
+ * of this device has signalled by then (ossa_unplug()), so the wait ends
+ * once the last foreign fence a dropped job waits for has signalled; it
+ * blocks whoever drops the last reference to the device (the unbind, the
+ * last close of a file or of an exported buffer) until then.
+ */
+static void ossa_jobs_wait(struct drm_device *drm, void *arg)
+{
+	struct ossa_device *odev = arg;
+
+	while (!wait_var_event_timeout(&odev->job_count,
+				       !atomic_read(&odev->job_count),
+				       OSSA_JOBS_WAIT_WARN))
+		drm_warn(drm, "release waits for %d job(s) still waiting on fences of other drivers\n",
+			 atomic_read(&odev->job_count));
 }
 
 /**
@@ -304,5 +340,6 @@ int ossa_sched_init(struct ossa_device *odev)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	/* After the schedulers, so that it runs before they are finished. */
+	return drmm_add_action_or_reset(&odev->drm, ossa_jobs_wait, odev);
 }

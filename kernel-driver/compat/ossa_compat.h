@@ -7,9 +7,9 @@
  * Linux 6.17), so that the driver's own files are written once, against
  * the newest interface. What it covers:
  * - DRM_GPU_SCHED_STAT_NO_HANG (6.17);
- * - drm_sched_fini() freeing the jobs still on the pending list (6.17,
- *   with &drm_sched_backend_ops.cancel_job);
  * - MODULE_IMPORT_NS() taking a string (6.13).
+ * The driver needs no &drm_sched_backend_ops.cancel_job (6.17): its
+ * schedulers are finished only once every job is freed (ossa_jobs_wait()).
  *
  * Copyright (c) 2026 The ossa developers
  */
@@ -81,30 +81,6 @@ static inline int ossa_compat_sched_init(struct drm_gpu_scheduler *sched,
 }
 
 #define drm_sched_init(sched, args) ossa_compat_sched_init(sched, args)
-
-/*
- * drm_sched_fini() before 6.17 stops the scheduler's work and forgets the
- * jobs on its pending list, which free_job had not got to: they would
- * leak. The driver's scheduler is finished only once the device is gone,
- * when every job on the device has signalled (ossa_queue_fail_all()), so
- * each is freed here. drm_sched_fini() does so from 6.17 on only for a
- * driver with a cancel_job callback, which the driver gets with its port
- * to the newest kernel.
- */
-static inline void ossa_compat_sched_fini(struct drm_gpu_scheduler *sched)
-{
-	struct drm_sched_job *job, *next;
-
-	drm_sched_wqueue_stop(sched);
-	cancel_delayed_work_sync(&sched->work_tdr);
-	list_for_each_entry_safe(job, next, &sched->pending_list, list) {
-		list_del_init(&job->list);
-		sched->ops->free_job(job);
-	}
-	(drm_sched_fini)(sched);
-}
-
-#define drm_sched_fini(sched) ossa_compat_sched_fini(sched)
 
 /* The namespace as a string, as from 6.13 on. */
 #undef MODULE_IMPORT_NS

@@ -5,16 +5,19 @@
  * INTx interrupt for every cause, and jobs, completions and MMU faults
  * still work through it. Unbinding while a file is open and jobs run fails
  * every job with ENODEV and wakes every waiter; the file's calls fail with
- * ENODEV until it is closed. So does removing the device from the running
- * machine (the host's QMP device_del), after which device_add brings back a
- * working device. Every test leaves the device bound with MSI-X.
+ * ENODEV until it is closed. A job that a killed process left waiting on
+ * a fence of another driver holds the unbind until that fence signals.
+ * Removing the device from the running machine (the host's QMP device_del)
+ * fails and wakes as unbinding does, and device_add brings back a working
+ * device. Every test leaves the device bound with MSI-X.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { CommandStream, Device, type DeviceBuffer, type Fence, isDeviceGone } from '../../../src/index.js';
 import { kernelLogSeq, kernelLogSince } from '../support/kernel-log.js';
-import { debugfsDir, inject, until } from '../support/debugfs.js';
+import { debugfsDir, driverStats, inject, until } from '../support/debugfs.js';
 import { controlPort, hostRequest } from '../support/host.js';
 import { errnoOf, errnoOfAsync, ossaNode, syncobjWait, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 import { allowMsi, bind, msiAllowed, ossaPciAddress, unbind } from '../support/pci.js';
@@ -33,6 +36,8 @@ function vectorsSince(seq: number): number[] {
 }
 
 const ENODEV = 19;
+/** Leaves a killed process's job waiting on a vgem fence (tools/orphan-job.c). */
+const ORPHAN_JOB = '/ossa/tools/orphan-job';
 const MIB = 1 << 20;
 /** Without the project's guest runner there is no host to ask for a hot-unplug. */
 const NO_HOST = controlPort() ? undefined : 'no host control port: the guest runs outside ci/lib/vm.ts';
@@ -182,6 +187,31 @@ describe('PCI binding', () => {
     inject('inject_hang', 0);
     using again = Device.open();
     for (let q = 0; q < queues; q++) await fillWorks(again, q, 0x600d + q);
+  });
+
+  test(covers(['SUBMIT', 'PRIME_FD_TO_HANDLE'], 'lifetime', 'a job its killed process left waiting on a fence of another driver (vgem): unbinding waits until that fence has signalled and the job is freed; bound again, the device works'), async () => {
+    // The fence signals 2 s after the job is orphaned; the unbind begins at once.
+    const tool = spawn(ORPHAN_JOB, [ossaNode(), '2000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    tool.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    tool.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<number | null>((resolve) => tool.on('close', (code) => resolve(code)));
+    expect(await until(() => out.includes('orphaned\n') || tool.exitCode !== null, WAIT_MS), `orphan-job: ${out}${err}`).toBe(true);
+    expect(out, `orphan-job: ${err}`).toContain('orphaned\n');
+    expect(driverStats().jobs, 'jobs alive, the orphaned one among them').toBeGreaterThanOrEqual(1);
+
+    unbind(address);
+    const unbound = process.hrtime.bigint();
+    expect(await exited, `orphan-job: ${err}`).toBe(0);
+    const signalled = /^signalled (\d+)$/m.exec(out)?.[1];
+    expect(signalled, `orphan-job: ${out}`).toBeDefined();
+    const early = Number(BigInt(signalled!) - unbound) / 1e6;
+    expect(early, `the unbind returned ${early.toFixed(0)} ms before the fence the orphaned job waits on signalled`).toBeLessThanOrEqual(0);
+
+    bind(address);
+    using again = Device.open();
+    await fillWorks(again, 0, 0x0f0f);
   });
 
   test.skipIf(NO_HOST)(covers(['BO_CREATE', 'SUBMIT', 'GET_PARAM'], 'good', `a function without MSI-X (the host plugs in msix=off): the driver takes MSI (INTx under pci=nomsi), jobs on every queue complete and an MMU fault bans the context${NO_HOST ? ` (skipped: ${NO_HOST})` : ''}`), async () => {
