@@ -475,12 +475,9 @@ int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
 	timeout = nsecs_to_jiffies64((u64)args->timeout_ns + TICK_NSEC - 1);
 	timeout = min_t(u64, timeout, MAX_SCHEDULE_TIMEOUT - 1);
 	start = get_jiffies_64();
-	if (!timeout)
-		/* A poll: dma_resv_wait_timeout() would wait a jiffy. */
-		ret = dma_resv_test_signaled(obj->resv, DMA_RESV_USAGE_READ);
-	else
-		ret = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_READ,
-					    true, timeout);
+	/* A timeout of 0 polls: each fence is tested, none waited for. */
+	ret = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_READ, true,
+				    timeout);
 	if (ret == 0) {
 		ret = -ETIMEDOUT;
 	} else if (ret == -ERESTARTSYS) {
