@@ -19,7 +19,7 @@
 
 /* 3. BARs */
 #define OSSA_BAR_REGS                   0       /* 64-bit MMIO, registers */
-#define OSSA_BAR_MSIX                   4       /* 64-bit MMIO, MSI-X */
+#define OSSA_BAR_MSIX                   4       /* 32-bit MMIO, MSI-X */
 #define OSSA_REGS_SIZE                  0x1000
 
 /* 4.1 Global registers: 32-bit, naturally aligned */

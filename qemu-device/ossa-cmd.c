@@ -26,6 +26,7 @@ typedef enum OssaCmdResult {
     OSSA_CMD_MORE,      /* budget used up, the command goes on */
     OSSA_CMD_OK,        /* the command completed */
     OSSA_CMD_FAULT,     /* an access faulted; the fault is in *fault */
+    OSSA_CMD_STALE,     /* its interrupt reset or unrealized the device */
 } OssaCmdResult;
 
 static uint32_t arg32(const OssaQueue *q, unsigned offset)
@@ -98,29 +99,38 @@ static bool ossa_cmd_valid(const OssaQueue *q)
     }
 }
 
-/* Moves @n bytes from bus address @src to @dst; @sva/@dva name them. */
+/*
+ * Moves @n bytes from bus address @src to @dst; @sva/@dva name them. Plain
+ * RAM on both sides is copied directly; anything else goes through the
+ * bounce buffer a page at a time, so that a failed access is reported in
+ * the page that failed (docs/hardware.md, 7.5).
+ */
 static bool ossa_xfer(OssaQueue *q, dma_addr_t src, dma_addr_t dst,
                       uint64_t n, uint64_t sva, uint64_t dva,
                       OssaFault *fault)
 {
-    PCIDevice *pdev = PCI_DEVICE(q->dev);
-    void *ptr = ossa_map_ram(q, src, n, DMA_DIRECTION_TO_DEVICE);
-    uint64_t done;
+    void *from = ossa_map_ram(q, src, n, DMA_DIRECTION_TO_DEVICE);
+    void *to = from ? ossa_map_ram(q, dst, n, DMA_DIRECTION_FROM_DEVICE) :
+                      NULL;
+    uint64_t done, l;
 
-    if (ptr) {
-        MemTxResult r = pci_dma_write(pdev, dst, ptr, n);
-
-        ossa_unmap_ram(q, ptr, n, DMA_DIRECTION_TO_DEVICE);
-        return r == MEMTX_OK ||
-               ossa_fault(fault, dva, true, OSSA_FAULT_BUS_ERROR);
+    if (to) {
+        /* Distinct VAs may share pages: the two may overlap. */
+        memmove(to, from, n);
+        ossa_unmap_ram(q, to, n, DMA_DIRECTION_FROM_DEVICE);
+        ossa_unmap_ram(q, from, n, DMA_DIRECTION_TO_DEVICE);
+        return true;
     }
-    for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
-        uint64_t l = MIN(n - done, OSSA_BOUNCE_SIZE);
-
-        if (pci_dma_read(pdev, src + done, q->bounce, l) != MEMTX_OK) {
+    if (from) {
+        ossa_unmap_ram(q, from, n, DMA_DIRECTION_TO_DEVICE);
+    }
+    for (done = 0; done < n; done += l) {
+        l = MIN(MIN(n - done, OSSA_BOUNCE_SIZE),
+                MIN(ossa_page_left(src + done), ossa_page_left(dst + done)));
+        if (ossa_dma_read(q, src + done, q->bounce, l) != MEMTX_OK) {
             return ossa_fault(fault, sva + done, false, OSSA_FAULT_BUS_ERROR);
         }
-        if (pci_dma_write(pdev, dst + done, q->bounce, l) != MEMTX_OK) {
+        if (ossa_dma_write(q, dst + done, q->bounce, l) != MEMTX_OK) {
             return ossa_fault(fault, dva + done, true, OSSA_FAULT_BUS_ERROR);
         }
     }
@@ -154,7 +164,6 @@ static OssaCmdResult ossa_cmd_copy(OssaQueue *q, uint64_t *budget,
 static OssaCmdResult ossa_cmd_fill(OssaQueue *q, uint64_t *budget,
                                    OssaFault *fault)
 {
-    PCIDevice *pdev = PCI_DEVICE(q->dev);
     uint32_t value = cpu_to_le32(arg32(q, 4));
     uint64_t dst = arg64(q, 8), size = arg64(q, 16);
     uint64_t i;
@@ -166,7 +175,7 @@ static OssaCmdResult ossa_cmd_fill(OssaQueue *q, uint64_t *budget,
         /* Runs start and end on multiples of 4: dst, size and pages are */
         uint64_t n = MIN(size - q->cmd_progress, MAX(*budget & ~3ULL, 4));
 
-        uint64_t va = dst + q->cmd_progress, done;
+        uint64_t va = dst + q->cmd_progress, done, l;
         dma_addr_t bus;
         void *ptr;
 
@@ -185,9 +194,11 @@ static OssaCmdResult ossa_cmd_fill(OssaQueue *q, uint64_t *budget,
             }
             ossa_unmap_ram(q, ptr, n, DMA_DIRECTION_FROM_DEVICE);
         } else {
-            for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
-                if (pci_dma_write(pdev, bus + done, q->bounce,
-                                  MIN(n - done, OSSA_BOUNCE_SIZE))) {
+            /* A page at a time: a failure is reported in its page (7.5). */
+            for (done = 0; done < n; done += l) {
+                l = MIN(MIN(n - done, OSSA_BOUNCE_SIZE),
+                        ossa_page_left(bus + done));
+                if (ossa_dma_write(q, bus + done, q->bounce, l)) {
                     ossa_fault(fault, va + done, true, OSSA_FAULT_BUS_ERROR);
                     return OSSA_CMD_FAULT;
                 }
@@ -203,13 +214,12 @@ static OssaCmdResult ossa_cmd_fill(OssaQueue *q, uint64_t *budget,
 static OssaCmdResult ossa_cmd_crc32c(OssaQueue *q, uint64_t *budget,
                                      OssaFault *fault)
 {
-    PCIDevice *pdev = PCI_DEVICE(q->dev);
     uint64_t src = arg64(q, 8), size = arg64(q, 16);
     uint32_t result;
 
     while (q->cmd_progress < size) {
         uint64_t n = MIN(size - q->cmd_progress, *budget);
-        uint64_t va = src + q->cmd_progress, done;
+        uint64_t va = src + q->cmd_progress, done, l;
         dma_addr_t bus;
         void *ptr;
 
@@ -224,10 +234,11 @@ static OssaCmdResult ossa_cmd_crc32c(OssaQueue *q, uint64_t *budget,
             q->cmd_crc = ~crc32c(q->cmd_crc, ptr, n);
             ossa_unmap_ram(q, ptr, n, DMA_DIRECTION_TO_DEVICE);
         } else {
-            for (done = 0; done < n; done += OSSA_BOUNCE_SIZE) {
-                uint64_t l = MIN(n - done, OSSA_BOUNCE_SIZE);
-
-                if (pci_dma_read(pdev, bus + done, q->bounce, l)) {
+            /* A page at a time: a failure is reported in its page (7.5). */
+            for (done = 0; done < n; done += l) {
+                l = MIN(MIN(n - done, OSSA_BOUNCE_SIZE),
+                        ossa_page_left(bus + done));
+                if (ossa_dma_read(q, bus + done, q->bounce, l)) {
                     ossa_fault(fault, va + done, false, OSSA_FAULT_BUS_ERROR);
                     return OSSA_CMD_FAULT;
                 }
@@ -314,7 +325,8 @@ static OssaCmdResult ossa_cmd_exec(OssaQueue *q, uint64_t *budget,
         if (arg32(q, 4) & OSSA_CMD_FENCE_FLAG_IRQ) {
             ossa_raise_irq(q->dev, OSSA_IRQ_QUEUE_JOB(q->index));
         }
-        return OSSA_CMD_OK;
+        /* The interrupt's message may have reset the device. */
+        return ossa_slice_stale(q) ? OSSA_CMD_STALE : OSSA_CMD_OK;
     case OSSA_CMD_TIMESTAMP:
         value = cpu_to_le64(ossa_time_ns());
         return ossa_vm_write(q, arg64(q, 8), &value, 8, fault) ?
@@ -364,7 +376,8 @@ static OssaStep ossa_cmd_load(OssaQueue *q, OssaFault *fault)
 /*
  * Runs the queue's job on until it ends or the slice's budget (bytes of
  * data, commands) is used up. When it ends, q->job_status and
- * q->job_error_offset hold its outcome.
+ * q->job_error_offset hold its outcome. An access or interrupt that
+ * reset or unrealized the device ends the step at once: OSSA_STEP_STALE.
  */
 OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands)
 {
@@ -391,6 +404,8 @@ OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands)
             return OSSA_STEP_MORE;
         case OSSA_CMD_FAULT:
             goto fault;
+        case OSSA_CMD_STALE:
+            return OSSA_STEP_STALE;
         case OSSA_CMD_OK:
             q->cmd_offset += ossa_cmd_size(arg32(q, 0));
             q->cmd_loaded = false;
@@ -403,6 +418,14 @@ OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands)
     return OSSA_STEP_MORE;
 
 fault:
+    /* An access that made the slice stale fails; it is no fault. */
+    if (ossa_slice_stale(q)) {
+        return OSSA_STEP_STALE;
+    }
     ossa_mmu_record_fault(q, &fault);
+    /* The fault's interrupt message may have reset the device. */
+    if (ossa_slice_stale(q)) {
+        return OSSA_STEP_STALE;
+    }
     return ossa_cmd_fail(q, OSSA_JOB_MMU_FAULT);
 }

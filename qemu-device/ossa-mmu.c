@@ -60,10 +60,11 @@ static bool ossa_mmu_translate(OssaQueue *q, uint64_t va, bool write,
             unsigned shift = OSSA_PAGE_SHIFT + OSSA_PT_INDEX_BITS * level;
             uint64_t index = (va >> shift) & (OSSA_PT_ENTRIES - 1);
 
-            if (ldq_le_pci_dma(PCI_DEVICE(s), table + index * 8, &pte,
-                               MEMTXATTRS_UNSPECIFIED) != MEMTX_OK) {
+            if (ossa_dma_read(q, table + index * 8, &pte,
+                              sizeof(pte)) != MEMTX_OK) {
                 return ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
             }
+            pte = le64_to_cpu(pte);
             if (!(pte & OSSA_PTE_VALID)) {
                 return ossa_fault(fault, va, write, OSSA_FAULT_NOT_PRESENT);
             }
@@ -73,8 +74,8 @@ static bool ossa_mmu_translate(OssaQueue *q, uint64_t va, bool write,
             table = pte & OSSA_PTE_ADDR_MASK;
         }
         q->walk_cache.valid = false;
-        if (pci_dma_read(PCI_DEVICE(s), table, q->walk_cache.pte,
-                         sizeof(q->walk_cache.pte)) != MEMTX_OK) {
+        if (ossa_dma_read(q, table, q->walk_cache.pte,
+                          sizeof(q->walk_cache.pte)) != MEMTX_OK) {
             return ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
         }
         q->walk_cache.valid = true;
@@ -135,26 +136,30 @@ bool ossa_mmu_run(OssaQueue *q, uint64_t va, uint64_t len, bool write,
     return true;
 }
 
+/*
+ * Moves a page at a time, so that a failed access is reported in the page
+ * that failed (docs/hardware.md, 7.5).
+ */
 static bool ossa_vm_rw(OssaQueue *q, uint64_t va, void *buf, uint64_t len,
                        bool write, OssaFault *fault)
 {
-    PCIDevice *pdev = PCI_DEVICE(q->dev);
     uint8_t *p = buf;
 
     while (len) {
         dma_addr_t bus;
-        uint64_t run;
-        MemTxResult r;
+        uint64_t run, done, l;
 
         if (!ossa_mmu_run(q, va, len, write, &bus, &run, fault)) {
             return false;
         }
-        r = pci_dma_rw(pdev, bus, p, run,
-                       write ? DMA_DIRECTION_FROM_DEVICE :
-                               DMA_DIRECTION_TO_DEVICE,
-                       MEMTXATTRS_UNSPECIFIED);
-        if (r != MEMTX_OK) {
-            return ossa_fault(fault, va, write, OSSA_FAULT_BUS_ERROR);
+        for (done = 0; done < run; done += l) {
+            l = MIN(run - done, ossa_page_left(bus + done));
+            if (ossa_dma_rw(q, bus + done, p + done, l,
+                            write ? DMA_DIRECTION_FROM_DEVICE :
+                                    DMA_DIRECTION_TO_DEVICE) != MEMTX_OK) {
+                return ossa_fault(fault, va + done, write,
+                                  OSSA_FAULT_BUS_ERROR);
+            }
         }
         va += run;
         p += run;
@@ -194,6 +199,9 @@ void *ossa_map_ram(OssaQueue *q, dma_addr_t bus, dma_addr_t len,
     dma_addr_t plen = len;
     void *ptr;
 
+    if (ossa_slice_stale(q)) {
+        return NULL;
+    }
     RCU_READ_LOCK_GUARD();
     mr = address_space_translate(as, bus, &xlat, &l, write,
                                  MEMTXATTRS_UNSPECIFIED);
@@ -202,7 +210,8 @@ void *ossa_map_ram(OssaQueue *q, dma_addr_t bus, dma_addr_t len,
         return NULL;
     }
     ptr = dma_memory_map(as, bus, &plen, dir, MEMTXATTRS_UNSPECIFIED);
-    if (ptr && plen < len) {
+    /* A vIOMMU's translation may have made the slice stale. */
+    if (ptr && (plen < len || ossa_slice_stale(q))) {
         dma_memory_unmap(as, ptr, plen, dir, 0);
         return NULL;
     }

@@ -7,6 +7,14 @@
  * schedules itself again while there is more, so that the two queues
  * interleave and no job stalls the main loop.
  *
+ * The guard covers the device's own BARs only: a slice's DMA or interrupt
+ * message may still reach the function's config space (FLR) or its root
+ * port's (hot-unplug), and reset or unrealize the device. Every DMA of a
+ * slice goes through ossa_dma_rw(), which fails once the slice is stale
+ * (ossa_slice_stale()), and the slice checks after each interrupt it
+ * raises; a stale slice returns without touching the device again. The
+ * device is not freed before the slice has returned.
+ *
  * Copyright (c) 2026 The ossa developers
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -47,12 +55,19 @@ static void ossa_queue_abandon(OssaQueue *q)
     timer_del(q->delay_timer);
 }
 
+/* Disables the queue; an injected hang lasts until then (section 12). */
+static void ossa_queue_disable(OssaQueue *q)
+{
+    ossa_queue_abandon(q);
+    q->enabled = false;
+    q->dev->inject_hang &= ~(1U << q->index);
+}
+
 /* Stops the queue on a queue error (docs/hardware.md, 5.2). */
 static void ossa_queue_error(OssaQueue *q, uint32_t code)
 {
     trace_ossa_queue_error(q->index, code);
-    ossa_queue_abandon(q);
-    q->enabled = false;
+    ossa_queue_disable(q);
     q->error = code;
     ossa_raise_irq(q->dev, OSSA_IRQ_QUEUE_ERROR(q->index));
 }
@@ -72,9 +87,11 @@ static void ossa_queue_complete(OssaQueue *q)
     trace_ossa_job_end(q->index, q->head, q->job_status, q->job_error_offset);
     q->job_active = false;
     q->cmd_loaded = false;
-    if (pci_dma_write(PCI_DEVICE(q->dev), ossa_queue_slot(q) + OSSA_DESC_RESULT,
-                      result, sizeof(result)) != MEMTX_OK) {
-        ossa_queue_error(q, OSSA_Q_ERR_RING_DMA);
+    if (ossa_dma_write(q, ossa_queue_slot(q) + OSSA_DESC_RESULT, result,
+                       sizeof(result)) != MEMTX_OK) {
+        if (!ossa_slice_stale(q)) {
+            ossa_queue_error(q, OSSA_Q_ERR_RING_DMA);
+        }
         return;
     }
     q->head++;
@@ -98,9 +115,8 @@ static bool ossa_queue_load_context(OssaQueue *q)
     uint64_t entry[2];
 
     if (q->job_context >= OSSA_NUM_CONTEXTS ||
-        pci_dma_read(PCI_DEVICE(s),
-                     s->ctx_table + q->job_context * OSSA_CTX_ENTRY_SIZE,
-                     entry, sizeof(entry)) != MEMTX_OK) {
+        ossa_dma_read(q, s->ctx_table + q->job_context * OSSA_CTX_ENTRY_SIZE,
+                      entry, sizeof(entry)) != MEMTX_OK) {
         return false;
     }
     q->job_root = le64_to_cpu(entry[0]);
@@ -118,9 +134,11 @@ static bool ossa_queue_start_job(OssaQueue *q)
     OssaState *s = q->dev;
     uint8_t desc[OSSA_DESC_RESULT];
 
-    if (pci_dma_read(PCI_DEVICE(s), ossa_queue_slot(q), desc,
-                     sizeof(desc)) != MEMTX_OK) {
-        ossa_queue_error(q, OSSA_Q_ERR_RING_DMA);
+    if (ossa_dma_read(q, ossa_queue_slot(q), desc,
+                      sizeof(desc)) != MEMTX_OK) {
+        if (!ossa_slice_stale(q)) {
+            ossa_queue_error(q, OSSA_Q_ERR_RING_DMA);
+        }
         return false;
     }
     q->job_active = true;
@@ -155,7 +173,9 @@ static bool ossa_queue_start_job(OssaQueue *q)
         return false;
     }
     if (!ossa_queue_load_context(q)) {
-        ossa_queue_reject(q, OSSA_JOB_INVALID_CONTEXT);
+        if (!ossa_slice_stale(q)) {
+            ossa_queue_reject(q, OSSA_JOB_INVALID_CONTEXT);
+        }
         return false;
     }
     q->job_root &= OSSA_PTE_ADDR_MASK;
@@ -169,7 +189,9 @@ static bool ossa_queue_start_job(OssaQueue *q)
  */
 void ossa_queue_kick(OssaQueue *q)
 {
-    if (ossa_queue_runnable(q) && !timer_pending(q->delay_timer)) {
+    /* Not once unrealized, when the queue's registers stay as they were. */
+    if (ossa_queue_runnable(q) && DEVICE(q->dev)->realized &&
+        !timer_pending(q->delay_timer)) {
         qemu_bh_schedule(q->bh);
     }
 }
@@ -190,15 +212,25 @@ static void ossa_queue_next_slice(OssaQueue *q)
     }
 }
 
+static void ossa_queue_unref(void *opaque)
+{
+    object_unref(opaque);
+}
+
 /* One slice of the queue's work. */
 static void ossa_queue_run(void *opaque)
 {
     OssaQueue *q = opaque;
+    Object *obj = OBJECT(q->dev);
     uint64_t budget = OSSA_SLICE_BYTES;
     unsigned commands = OSSA_SLICE_COMMANDS;
 
+    /* Held across the slice, which may unrealize the device. */
+    object_ref(obj);
+    q->slice_generation = q->dev->generation;
     ossa_mmu_new_slice(q);
-    while (budget && commands && ossa_queue_runnable(q)) {
+    while (budget && commands && !ossa_slice_stale(q) &&
+           ossa_queue_runnable(q)) {
         if (!q->job_active && !ossa_queue_start_job(q)) {
             commands--;
             continue;
@@ -207,7 +239,19 @@ static void ossa_queue_run(void *opaque)
             ossa_queue_complete(q);
         }
     }
-    ossa_queue_next_slice(q);
+    if (!ossa_slice_stale(q)) {
+        ossa_queue_next_slice(q);
+    }
+    if (DEVICE(obj)->realized) {
+        object_unref(obj);
+        return;
+    }
+    /*
+     * Unrealized by the slice: the reference may be the last one, so it
+     * is dropped only after this bottom half, as aio_bh_call() still
+     * writes the device's reentrancy guard when the callback returns.
+     */
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), ossa_queue_unref, obj);
 }
 
 static void ossa_queue_delay_expired(void *opaque)
@@ -223,13 +267,11 @@ static void ossa_queue_enable(OssaQueue *q, bool enable)
         return;
     }
     trace_ossa_queue_enable(q->index, enable);
-    ossa_queue_abandon(q);
-    q->enabled = false;
     if (!enable) {
-        /* An injected hang lasts until the queue is disabled */
-        q->dev->inject_hang &= ~(1U << q->index);
+        ossa_queue_disable(q);
         return;
     }
+    ossa_queue_abandon(q);
     q->error = 0;
     q->head = 0;
     q->tail = 0;
@@ -355,10 +397,14 @@ void ossa_queue_reset(OssaQueue *q)
     q->error = 0;
 }
 
+/* At realize; a device realized again keeps what its first realize made. */
 void ossa_queue_init(OssaState *s, unsigned index)
 {
     OssaQueue *q = &s->queues[index];
 
+    if (q->bh) {
+        return;
+    }
     q->dev = s;
     q->index = index;
     q->bh = qemu_bh_new_guarded(ossa_queue_run, q,
@@ -368,8 +414,22 @@ void ossa_queue_init(OssaState *s, unsigned index)
     q->bounce = g_malloc(OSSA_BOUNCE_SIZE);
 }
 
+/* At unrealize: no slice is scheduled any more (ossa_queue_kick()). */
+void ossa_queue_stop(OssaQueue *q)
+{
+    qemu_bh_cancel(q->bh);
+    timer_del(q->delay_timer);
+}
+
+/*
+ * At finalize, which comes after any slice has returned (it holds a
+ * reference); also for an object that was never realized.
+ */
 void ossa_queue_cleanup(OssaQueue *q)
 {
+    if (!q->bh) {
+        return;
+    }
     qemu_bh_delete(q->bh);
     timer_free(q->delay_timer);
     g_free(q->bounce);

@@ -58,6 +58,7 @@ static void ossa_update_intx(OssaState *s)
 static void ossa_notify(OssaState *s, uint32_t causes)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t generation = s->generation;
     uint32_t cause;
 
     for (cause = 1; cause && cause <= causes; cause <<= 1) {
@@ -69,6 +70,10 @@ static void ossa_notify(OssaState *s, uint32_t causes)
             msix_notify(pdev, ossa_irq_vector(cause));
         } else if (msi_enabled(pdev)) {
             msi_notify(pdev, 0);
+        }
+        /* The message's write may have reset or removed the device. */
+        if (s->generation != generation) {
+            return;
         }
     }
     ossa_update_intx(s);
@@ -272,6 +277,7 @@ static void ossa_soft_reset(OssaState *s)
     unsigned q;
 
     trace_ossa_reset();
+    s->generation++;
     for (q = 0; q < OSSA_NUM_QUEUES; q++) {
         ossa_queue_reset(&s->queues[q]);
     }
@@ -437,16 +443,32 @@ err_msix:
     msix_uninit_exclusive_bar(pdev);
 }
 
+/*
+ * Unrealize may come from a slice's own access (a hot-unplug through the
+ * root port's Slot Control): the slice then stops (ossa_slice_stale()),
+ * and what it uses is freed only at finalize.
+ */
 static void ossa_exit(PCIDevice *pdev)
 {
     OssaState *s = OSSA(pdev);
     unsigned i;
 
+    s->generation++;
     for (i = 0; i < OSSA_NUM_QUEUES; i++) {
-        ossa_queue_cleanup(&s->queues[i]);
+        ossa_queue_stop(&s->queues[i]);
     }
     msi_uninit(pdev);
     msix_uninit_exclusive_bar(pdev);
+}
+
+static void ossa_instance_finalize(Object *obj)
+{
+    OssaState *s = OSSA(obj);
+    unsigned i;
+
+    for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+        ossa_queue_cleanup(&s->queues[i]);
+    }
 }
 
 /* PCI reset and FLR (pci_device_reset) come here. */
@@ -581,6 +603,7 @@ static const TypeInfo ossa_types[] = {
         .name = TYPE_OSSA,
         .parent = TYPE_PCI_DEVICE,
         .instance_size = sizeof(OssaState),
+        .instance_finalize = ossa_instance_finalize,
         .class_init = ossa_class_init,
         .interfaces = (InterfaceInfo[]) {
             { INTERFACE_PCIE_DEVICE },

@@ -17,6 +17,7 @@
 #define HW_OSSA_OSSA_H
 
 #include "hw/pci/pci_device.h"
+#include "system/dma.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
 #include "ossa_regs.h"
@@ -45,6 +46,7 @@ typedef struct OssaFault {
 typedef enum OssaStep {
     OSSA_STEP_MORE,         /* budget used up; the job goes on */
     OSSA_STEP_DONE,         /* the job ended; its status is in job_status */
+    OSSA_STEP_STALE,        /* the device was reset or unrealized meanwhile */
 } OssaStep;
 
 /*
@@ -89,6 +91,7 @@ typedef struct OssaQueue {
     uint32_t cmd_crc;           /* running CRC32C register */
 
     OssaWalkCache walk_cache;   /* not migrated: dropped every slice */
+    uint32_t slice_generation;  /* not migrated: set at every slice start */
 
     QEMUBH *bh;
     QEMUTimer *delay_timer;     /* INJECT_DELAY_US before a slice */
@@ -122,7 +125,59 @@ struct OssaState {
     uint64_t inject_fault;
 
     OssaQueue queues[OSSA_NUM_QUEUES];
+
+    /*
+     * Bumped by every reset and by unrealize, which a slice's own access
+     * can cause: a DMA write, or an MSI message, reaching the function's
+     * Initiate FLR or its slot's Slot Control through MMCONFIG, or an
+     * emulated IOMMU's event write on a failed translation. The slice
+     * then stops (ossa_slice_stale()).
+     */
+    uint32_t generation;
 };
+
+/* Bytes from bus address or VA @addr to the end of its page. */
+static inline uint64_t ossa_page_left(uint64_t addr)
+{
+    return OSSA_PAGE_SIZE - (addr & (OSSA_PAGE_SIZE - 1));
+}
+
+/* Whether the device was reset or unrealized since @q's slice began. */
+static inline bool ossa_slice_stale(const OssaQueue *q)
+{
+    return q->dev->generation != q->slice_generation;
+}
+
+/*
+ * Every DMA of a slice: refused once the slice is stale, and failed if it
+ * made the slice stale, so that nothing the slice does after such an
+ * access reaches the bus.
+ */
+static inline MemTxResult ossa_dma_rw(OssaQueue *q, dma_addr_t addr,
+                                      void *buf, dma_addr_t len,
+                                      DMADirection dir)
+{
+    MemTxResult r;
+
+    if (ossa_slice_stale(q)) {
+        return MEMTX_ERROR;
+    }
+    r = pci_dma_rw(PCI_DEVICE(q->dev), addr, buf, len, dir,
+                   MEMTXATTRS_UNSPECIFIED);
+    return ossa_slice_stale(q) ? MEMTX_ERROR : r;
+}
+
+static inline MemTxResult ossa_dma_read(OssaQueue *q, dma_addr_t addr,
+                                        void *buf, dma_addr_t len)
+{
+    return ossa_dma_rw(q, addr, buf, len, DMA_DIRECTION_TO_DEVICE);
+}
+
+static inline MemTxResult ossa_dma_write(OssaQueue *q, dma_addr_t addr,
+                                         const void *buf, dma_addr_t len)
+{
+    return ossa_dma_rw(q, addr, (void *)buf, len, DMA_DIRECTION_FROM_DEVICE);
+}
 
 /* ossa.c */
 uint64_t ossa_time_ns(void);
@@ -130,6 +185,7 @@ void ossa_raise_irq(OssaState *s, uint32_t cause);
 
 /* ossa-queue.c */
 void ossa_queue_init(OssaState *s, unsigned index);
+void ossa_queue_stop(OssaQueue *q);
 void ossa_queue_cleanup(OssaQueue *q);
 void ossa_queue_reset(OssaQueue *q);
 void ossa_queue_kick(OssaQueue *q);

@@ -18,8 +18,7 @@ import { R } from './regs.js';
 /**
  * Bytes of each run below the end of RAM: many pages, and as much as one of
  * the pieces (64 KiB bounce buffers) the model moves such a run in, so that
- * the run takes two pieces and the first unbacked byte starts the second
- * (the KNOWN DEFECT test below shows what happens otherwise).
+ * the run takes two pieces and the first unbacked byte starts the second.
  */
 const RAM_PART = 64 * 1024;
 /** Bytes of the run above the end of RAM, where nothing answers on the bus. */
@@ -136,26 +135,29 @@ describe('7.4 BUS_ERROR on a run from the end of RAM into unassigned bus address
     await expectBusError(d, ctx, dst, true);
   });
 
-  test('a FILL starting in RAM pages below the first unbacked page: BUS_ERROR (write) in its context, the RAM pages filled; FAULT_ADDR: the KNOWN DEFECT test below', async () => {
-    const d = dev();
-    const ctx = await d.context(4);
-    await fillIntoHole(d, ctx);
-    await expectBusErrorRecord(d, ctx, true);
-    const size = PAGES_BEFORE_HOLE * PAGE;
-    expect((await d.qt.read(GUEST_RAM_END - size, size)).equals(refFill(0xabab_abab, size)), 'the pages before the hole were filled').toBe(true);
-  });
-
-  // Fails while the defect is there (a failure of this body is what vitest
-  // expects); once the model reports the documented FAULT_ADDR it passes,
-  // and vitest reports that as a failure: turn it into a plain test then.
-  // The test above runs the same job and checks all but FAULT_ADDR, so that
-  // a failure of anything else shows there rather than pass as the defect.
-  test.fails('KNOWN DEFECT (issue 16, L4): when the run starts in RAM below the first unbacked page, FAULT_ADDR is the first byte of the access in the faulting page (the model reports the run\'s first byte)', async () => {
+  test('a FILL starting in RAM pages below the first unbacked page: BUS_ERROR (write) in its context, the RAM pages filled, FAULT_ADDR the first byte of the access in the faulting page', async () => {
     // Datasheet 7.5: FAULT_ADDR is "the first byte of the access in the
-    // faulting page"; the model reports where its transfer started.
+    // faulting page", not where the device's transfer started.
     const d = dev();
     const ctx = await d.context(4);
     const run = await fillIntoHole(d, ctx);
     await expectBusError(d, ctx, run.hole, true);
+    const size = PAGES_BEFORE_HOLE * PAGE;
+    expect((await d.qt.read(GUEST_RAM_END - size, size)).equals(refFill(0xabab_abab, size)), 'the pages before the hole were filled').toBe(true);
+  });
+
+  test('a COPY from RAM whose destination runs from RAM into unbacked pages: the RAM part is written, FAULT_ADDR the first byte of the access in the faulting page', async () => {
+    const d = dev();
+    const ctx = await d.context(5);
+    const run = await ramEdgeRun(d, ctx);
+    const size = PAGES_BEFORE_HOLE * PAGE;
+    // Contiguous on the bus: the source is one run, as long as the destination's.
+    const src = await ctx.alloc(4 * PAGE, PERM_RW, { scattered: false });
+    const data = Buffer.alloc(4 * PAGE, 0x5c);
+    await ctx.write(src, data);
+    const r = await d.run(ctx, [cmd.copy(src, run.hole - BigInt(size), 4 * PAGE)]);
+    expect({ status: r.status, errorOffset: r.errorOffset }).toEqual({ status: R.JOB_MMU_FAULT, errorOffset: 0 });
+    await expectBusError(d, ctx, run.hole, true);
+    expect((await d.qt.read(GUEST_RAM_END - size, size)).equals(data.subarray(0, size)), 'the pages before the hole were written').toBe(true);
   });
 });

@@ -58,6 +58,16 @@ export class Context {
     return va;
   }
 
+  /**
+   * Maps the page of any bus address (MMIO or config space too, not only
+   * guest RAM) at a fresh VA, read-write; returns the VA of `addr`.
+   */
+  async mapBus(addr: number): Promise<bigint> {
+    const va = this.reserve(PAGE);
+    await this.pt.mapPages(va, [addr - (addr % PAGE)], PERM_RW);
+    return va + BigInt(addr % PAGE);
+  }
+
   /** The physical address behind a mapped VA (known to this helper). */
   phys(va: bigint): number {
     const page = va & ~BigInt(PAGE - 1);

@@ -7,19 +7,23 @@
  * it is gone, also when its injected delay (section 12) was pending, and
  * nothing it allocated may be left behind (LeakSanitizer, at QEMU's exit:
  * each test quits QEMU and waits for it to exit by itself, so that the leak
- * check runs to its end).
+ * check runs to its end). The device may also remove itself: a job's
+ * write, or its interrupt's MSI-X message, that powers its own slot off
+ * ends the job there, with nothing of the device running after it.
  */
 import { describe, expect, test } from 'vitest';
 import { cmd } from './commands.js';
 import { Ossa, type Queue } from './device.js';
 import { PAGE } from './memory.js';
-import { PCI_VENDOR_ID, PciFunction } from './pci.js';
+import { enableMmconfig, fenceFor16, mmconfigAddress, PCI_VENDOR_ID, PciFunction } from './pci.js';
 import type { JsonObject } from '../../ci/lib/qmp.js';
 import { DEVICE_ID, type QemuExit, QTest } from './qtest.js';
 import { refFill } from '../../userspace/src/reference.js';
 import { R } from './regs.js';
 import { ROOT_PORT_ARGS, ROOT_PORT_ID, ROOT_PORT_SECONDARY_BUS, RootPort } from './root-port.js';
 
+/** What encodeDescriptor() fills a descriptor's device half with. */
+const DESC_FILL = 0xee;
 /** A FILL this long takes many 1 MiB slices (section 11). */
 const LONG_FILL = 64 * 1024 * 1024;
 /** FILLs of the largest size (section 6) in one job: 8192 slices back to back, far from done when the slot is powered off. */
@@ -158,6 +162,11 @@ async function zeroDestination(d: Ossa, queue: Queue, dstPa: number): Promise<Ou
   return { slot: await d.qt.read(queue.slotAddr(0), R.DESC_SIZE), mailbox };
 }
 
+/** Whether the device half of the queue's first slot is as the test wrote it (encodeDescriptor()'s fill). */
+async function unwritten(d: Ossa, queue: Queue): Promise<boolean> {
+  return (await d.qt.read(queue.slotAddr(0) + R.DESC_RESULT, R.DESC_SIZE - R.DESC_RESULT)).every((b) => b === DESC_FILL);
+}
+
 /** Steps the virtual clock far past any delay, many times: a timer or bottom half of the removed device would run now. */
 async function afterRemoval(d: Ossa): Promise<void> {
   for (let i = 0; i < AFTER_REMOVAL_STEPS; i += 1) await d.qt.clockStep(AFTER_REMOVAL_NS);
@@ -203,6 +212,46 @@ describe('hot-unplug from a PCI Express root port (device_del)', () => {
       await expectNothingWritten(d, queue, dst.pa, before);
     });
   }, TEST_TIMEOUT_MS);
+
+  test.each(['a FENCE', 'the MSI-X message of a FENCE\'s interrupt'] as const)(
+    'it powers its own slot off mid-job (%s at the root port\'s Slot Control, through MMCONFIG): removed at once, it runs nothing after, and QEMU reports no memory error',
+    async (via) => {
+      await withDeviceOnSlot(async (s) => {
+        const { d, port } = s;
+        await enableMmconfig(d.qt);
+        await d.write(R.REG_IRQ_MASK, R.IRQ_ALL);
+        const { offset, value } = await port.powerOffWrite();
+        const slotControl = mmconfigAddress(port.f, offset);
+        const ctx = await d.context(1);
+        const dst = await ctx.allocAliased(LONG_FILL);
+        let powerOff: Buffer;
+        if (via === 'a FENCE') {
+          const off = fenceFor16(slotControl, value);
+          powerOff = cmd.fence(await ctx.mapBus(off.addr), off.value);
+        } else {
+          // Queue 0's job interrupts have a vector of their own: its message (a dword) powers the slot off.
+          await d.msix.program(R.MSIX_VECTOR_QUEUE(0), slotControl, value);
+          const flag = await ctx.alloc(8);
+          powerOff = cmd.fence(flag, 1n, R.CMD_FENCE_FLAG_IRQ);
+        }
+        const queue = await d.queue(0);
+        const since = d.qt.qmp.events.length;
+        // The FILL and the FENCE with an interrupt come after the power-off: they must not run.
+        await queue.submit(await ctx.job([powerOff, cmd.fill(dst.va, LONG_FILL, FILL_VALUE), cmd.fence(dst.va, 1n, R.CMD_FENCE_FLAG_IRQ)], { flags: R.DESC_FLAG_IRQ }));
+        const ev = await d.qt.qmp.waitEvent('DEVICE_DELETED', since).catch((err: unknown) => {
+          throw new Error(`${String(err)}; QEMU stderr:\n${d.qt.stderrText}`);
+        });
+        expect((ev.data as JsonObject | undefined)?.device).toBe(DEVICE_ID);
+        expect((await d.qt.read(dst.pa, PAGE)).equals(Buffer.alloc(PAGE)), 'the FILL after the power-off did not run').toBe(true);
+        expect(await unwritten(d, queue), 'the job\'s slot: no write-back').toBe(true);
+        const before = await zeroDestination(d, queue, dst.pa);
+        await afterRemoval(d);
+        await expectGoneAndHealthy(s);
+        await expectNothingWritten(d, queue, dst.pa, before);
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   test('a device running slices back to back (no delay) is removed mid-job; its next slice never runs', async () => {
     await withDeviceOnSlot(async (s) => {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { cmd } from './commands.js';
 import type { Context, Ossa } from './device.js';
-import { logCount, split64, useOssa } from './harness.js';
+import { logCount, split64, statusCode, useOssa, waitQueueError } from './harness.js';
 import { PERM_RW } from './memory.js';
 import { DEVICE_QOM_PATH } from './qtest.js';
 import { R } from './regs.js';
@@ -61,6 +61,23 @@ describe('12. fault injection registers (fault-injection=on)', () => {
     await queue.enable();
     const r = await queue.run(await ctx.job(cmd.nop()), { tries: 500 });
     expect(r.status).toBe(R.JOB_OK);
+  });
+
+  test('INJECT_HANG: a queue error (which disables the queue) ends the hang too, and clears the queue\'s bit', async () => {
+    const d = dev();
+    const ctx = await d.context(1);
+    const queue = await d.queue(0);
+    await d.write(R.REG_INJECT_HANG, 3);
+    await queue.submit(await ctx.job(cmd.nop()));
+    await queue.expectHeadStays(0, 50);
+    // A doorbell past the ring's end: TAIL_OVERRUN stops the queue.
+    await queue.doorbell(1 + (1 << 4) + 1);
+    expect(statusCode(await waitQueueError(d, 0))).toBe(R.Q_ERR_TAIL_OVERRUN);
+    expect(await d.read(R.REG_INJECT_HANG), 'queue 1 still hangs').toBe(2);
+    await queue.enable();
+    const r = await queue.run(await ctx.job(cmd.nop()), { tries: 500 });
+    expect(r.status).toBe(R.JOB_OK);
+    await d.write(R.REG_INJECT_HANG, 0);
   });
 
   test('INJECT_HANG: the hang lasts until a reset, which clears INJECT_HANG', async () => {
@@ -162,7 +179,7 @@ describe('12. fault injection registers (fault-injection=on)', () => {
     expect(R.INJECT_DELAY_MAX_US).toBe(1_000_000);
   });
 
-  test('INJECT_FAULT_LO/HI: RW; ENABLE and VA bits 31:12 in LO, reserved bits 11:1 ignored and logged', async () => {
+  test('INJECT_FAULT_LO/HI: RW; ENABLE and VA bits 31:12 in LO, VA bits 38:32 in HI; reserved bits (LO 11:1, HI 31:7) ignored and logged', async () => {
     const d = dev();
     const logs = await logCount(d);
     await d.write(R.REG_INJECT_FAULT_LO, 0xffff_ffff);
@@ -172,6 +189,10 @@ describe('12. fault injection registers (fault-injection=on)', () => {
     expect(await d.read(R.REG_INJECT_FAULT_LO)).toBe(0x1234_5000);
     await d.write(R.REG_INJECT_FAULT_HI, 0x7f);
     expect(await d.read(R.REG_INJECT_FAULT_HI)).toBe(0x7f);
+    const before = await logCount(d);
+    await d.write(R.REG_INJECT_FAULT_HI, 0xffff_ffff);
+    expect(await d.read(R.REG_INJECT_FAULT_HI)).toBe(0x7f);
+    expect(await logCount(d)).toBeGreaterThan(before);
   });
 
   test('INJECT_FAULT: the page faults with cause INJECTED in every context; not when ENABLE is 0; other pages are fine', async () => {

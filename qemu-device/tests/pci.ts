@@ -183,6 +183,37 @@ export class PciFunction {
   }
 }
 
+/** q35's MCH (bus 0, device 0) holds PCIEXBAR, where firmware places MMCONFIG (hw/pci-host/q35.c). */
+const MCH_PCIEXBAR = 0x60;
+const MCH_PCIEXBAR_ENABLE = 0x1;
+/** Where these tests place MMCONFIG: q35's default base, 256 buses. */
+export const MMCONFIG_BASE = 0xb000_0000;
+
+/**
+ * Maps PCI Express config space at MMCONFIG_BASE, as firmware does: then
+ * config registers are memory, which the device's DMA can reach too.
+ */
+export async function enableMmconfig(qt: QTest): Promise<void> {
+  const mch = new PciFunction(qt, 0, 0);
+  await mch.write32(MCH_PCIEXBAR + 4, 0);
+  await mch.write32(MCH_PCIEXBAR, MMCONFIG_BASE | MCH_PCIEXBAR_ENABLE);
+}
+
+/** The bus address of config register `off` of `f` in MMCONFIG. */
+export function mmconfigAddress(f: PciFunction, off: number): number {
+  return MMCONFIG_BASE + f.bus * 2 ** 20 + f.devfn * 2 ** 12 + off;
+}
+
+/**
+ * The 8-byte-aligned address and the 64-bit value for a FENCE that writes
+ * the 16-bit `value` to the register at bus address `addr`; the other
+ * bytes it writes are 0.
+ */
+export function fenceFor16(addr: number, value: number): { addr: number; value: bigint } {
+  const at = addr - (addr % 8);
+  return { addr: at, value: BigInt(value) << BigInt(8 * (addr - at)) };
+}
+
 /** Finds a function on `bus` (default 0) by vendor and device id. */
 export async function findPciFunction(qt: QTest, vendor: number, device: number, bus = 0): Promise<PciFunction> {
   for (let devfn = 0; devfn < 256; devfn += 1) {

@@ -98,12 +98,13 @@ function listen(path: string): Promise<Server> {
   });
 }
 
-/** A QEMU process driven through qtest. */
-async function defaultQemu(): Promise<string> {
+/** The QEMU the tests run: the AddressSanitizer build when there is one. */
+export async function defaultQemu(): Promise<string> {
   const m = await readManifest();
   return m.qemuAsan ?? m.qemu;
 }
 
+/** A QEMU process driven through qtest. */
 export class QTest implements AsyncDisposable {
   private readonly queue: Pending[] = [];
   private readonly irqLevels = new Map<number, boolean>();

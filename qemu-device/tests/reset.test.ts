@@ -13,6 +13,9 @@ import {
   PCI_EXP_DEVCAP_FLR,
   PCI_EXP_DEVCTL,
   PCI_EXP_DEVCTL_BCR_FLR,
+  enableMmconfig,
+  fenceFor16,
+  mmconfigAddress,
 } from './pci.js';
 import { R } from './regs.js';
 
@@ -192,6 +195,59 @@ describe('10. FLR and PCI reset', () => {
     await expectResetState(d);
     await d.setupDevice();
   });
+
+  test.each(['a FENCE', 'the MSI-X message of a FENCE\'s interrupt', 'the MSI-X message of an MMU fault\'s interrupt'] as const)(
+    'a job that sets its own Initiate FLR (%s at Device Control, through MMCONFIG) stops with the reset: no write, fault, interrupt or completion after it',
+    async (via) => {
+      const d = dev();
+      await d.reinit();
+      await d.fresh();
+      await enableMmconfig(d.qt);
+      const cap = await d.pci.findCapability(PCI_CAP_ID_EXP);
+      const devctl = mmconfigAddress(d.pci, cap + PCI_EXP_DEVCTL);
+      const flrValue = (await d.pci.read16(cap + PCI_EXP_DEVCTL)) | PCI_EXP_DEVCTL_BCR_FLR;
+      await d.write(R.REG_IRQ_MASK, R.IRQ_ALL);
+      const ctx = await d.context(1);
+      const marker = await ctx.alloc(16);
+      await ctx.write(marker, Buffer.alloc(16));
+      let reset: Buffer;
+      if (via === 'a FENCE') {
+        const flr = fenceFor16(devctl, flrValue);
+        reset = cmd.fence(await ctx.mapBus(flr.addr), flr.value);
+      } else if (via === 'the MSI-X message of a FENCE\'s interrupt') {
+        // Queue 0's job interrupts have a vector of their own: its message (a dword) sets FLR.
+        await d.msix.program(R.MSIX_VECTOR_QUEUE(0), devctl, flrValue);
+        reset = cmd.fence(marker + 8n, 1n, R.CMD_FENCE_FLAG_IRQ);
+      } else {
+        // A FENCE at an unmapped VA faults; MMU_FAULT's vector sets FLR.
+        await d.msix.program(R.MSIX_VECTOR_MISC, devctl, flrValue);
+        reset = cmd.fence(ctx.reserve(8), 1n);
+      }
+      // After the reset Q_BASE is 0: a late completion would write its result at bus address 0.
+      const low = Buffer.alloc(R.DESC_SIZE, 0xa5);
+      await d.qt.write(0, low);
+      const queue = await d.queue(0);
+      await queue.submit(await ctx.job([reset, cmd.fence(marker, 0x600dn, R.CMD_FENCE_FLAG_IRQ)], { flags: R.DESC_FLAG_IRQ }));
+      await checkConfigReset(d);
+      expect(await d.msix.enabled(), 'MSI-X state reset').toBe(false);
+      await d.setupPci();
+      const after = {
+        IRQ_STATUS: await d.read(R.REG_IRQ_STATUS),
+        FAULT_INFO: await d.read(R.REG_FAULT_INFO),
+        FAULT_COUNT: await d.read(R.REG_FAULT_COUNT),
+        CTX_STOPPED_LO: await d.read(R.REG_CTX_STOPPED_LO),
+        Q_HEAD: await d.readQ(0, R.REG_Q_HEAD),
+        Q_STATUS: await d.readQ(0, R.REG_Q_STATUS),
+      };
+      expect(after, 'registers after the FLR').toEqual({ IRQ_STATUS: 0, FAULT_INFO: 0, FAULT_COUNT: 0, CTX_STOPPED_LO: 0, Q_HEAD: 0, Q_STATUS: 0 });
+      expect(await ctx.read(marker, 8), 'the FENCE after the FLR did not write').toEqual(Buffer.alloc(8));
+      // encodeDescriptor() fills the device half with 0xee.
+      const result = await d.qt.read(queue.slotAddr(0) + R.DESC_RESULT, R.DESC_SIZE - R.DESC_RESULT);
+      expect(result.every((b) => b === 0xee), 'the job\'s slot: no write-back').toBe(true);
+      expect(await d.qt.read(0, R.DESC_SIZE), 'bus address 0 (no completion into the reset ring)').toEqual(low);
+      await d.setupDevice();
+    },
+  );
 
   test('PCI reset (QMP system_reset) resets the device and its PCI configuration; keeps INJECT_DELAY_US and INJECT_FAULT', async () => {
     const d = dev();

@@ -89,12 +89,22 @@ export class RootPort {
     return ((await this.f.read16(this.exp + PCI_EXP_SLTSTA)) & PCI_EXP_SLTSTA_ABP) !== 0;
   }
 
-  /** What pciehp does on the button: power indicator off, slot power off; QEMU then removes the device. */
-  async powerOff(): Promise<void> {
+  /**
+   * The config offset of Slot Control and the value pciehp writes there on
+   * the button (power indicator off, slot power off); QEMU then removes
+   * the device.
+   */
+  async powerOffWrite(): Promise<{ offset: number; value: number }> {
     const ctl = await this.f.read16(this.exp + PCI_EXP_SLTCTL);
-    await this.f.write16(
-      this.exp + PCI_EXP_SLTCTL,
-      (ctl & ~(PCI_EXP_SLTCTL_PIC | PCI_EXP_SLTCTL_PCC)) | PCI_EXP_SLTCTL_PWR_IND_OFF | PCI_EXP_SLTCTL_PWR_OFF,
-    );
+    return {
+      offset: this.exp + PCI_EXP_SLTCTL,
+      value: (ctl & ~(PCI_EXP_SLTCTL_PIC | PCI_EXP_SLTCTL_PCC)) | PCI_EXP_SLTCTL_PWR_IND_OFF | PCI_EXP_SLTCTL_PWR_OFF,
+    };
+  }
+
+  /** What pciehp does on the button (powerOffWrite()), through config cycles. */
+  async powerOff(): Promise<void> {
+    const { offset, value } = await this.powerOffWrite();
+    await this.f.write16(offset, value);
   }
 }
