@@ -26,6 +26,7 @@
 #include "qemu/units.h"
 #include "migration/vmstate.h"
 #include "system/dma.h"
+#include "system/runstate.h"
 #include "ossa.h"
 #include "trace.h"
 
@@ -40,11 +41,15 @@ static dma_addr_t ossa_queue_slot(const OssaQueue *q)
                      OSSA_DESC_SIZE;
 }
 
-/* Whether the queue has work it may do now. */
+/*
+ * Whether the queue has work it may do now: not while the VM is stopped
+ * (paused, or being migrated); it is kicked when the VM runs again.
+ */
 static bool ossa_queue_runnable(const OssaQueue *q)
 {
     return q->enabled && q->head != q->tail &&
-           !(q->dev->inject_hang & (1U << q->index));
+           !(q->dev->inject_hang & (1U << q->index)) &&
+           runstate_is_running();
 }
 
 static void ossa_queue_abandon(OssaQueue *q)

@@ -201,6 +201,14 @@ static void ossa_kick_all(OssaState *s)
     }
 }
 
+/* The queues do no work while the VM is stopped: they go on now. */
+static void ossa_vm_state_change(void *opaque, bool running, RunState state)
+{
+    if (running) {
+        ossa_kick_all(opaque);
+    }
+}
+
 static void ossa_set_inject_hang(OssaState *s, uint32_t val)
 {
     uint32_t valid = (1U << OSSA_NUM_QUEUES) - 1;
@@ -435,6 +443,7 @@ static void ossa_realize(PCIDevice *pdev, Error **errp)
     for (i = 0; i < OSSA_NUM_QUEUES; i++) {
         ossa_queue_init(s, i);
     }
+    s->vm_state = qemu_add_vm_change_state_handler(ossa_vm_state_change, s);
     return;
 
 err_msi:
@@ -454,6 +463,7 @@ static void ossa_exit(PCIDevice *pdev)
     unsigned i;
 
     s->generation++;
+    qemu_del_vm_change_state_handler(s->vm_state);
     for (i = 0; i < OSSA_NUM_QUEUES; i++) {
         ossa_queue_stop(&s->queues[i]);
     }
@@ -485,7 +495,7 @@ static int ossa_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     ossa_update_intx(s);
-    ossa_kick_all(s);
+    /* The queues go on once the VM runs (ossa_vm_state_change()). */
     return 0;
 }
 

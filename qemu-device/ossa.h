@@ -19,6 +19,7 @@
 #include "hw/pci/pci_device.h"
 #include "system/dma.h"
 #include "qemu/timer.h"
+#include "system/runstate.h"
 #include "qom/object.h"
 #include "ossa_regs.h"
 
@@ -125,6 +126,7 @@ struct OssaState {
     uint64_t inject_fault;
 
     OssaQueue queues[OSSA_NUM_QUEUES];
+    VMChangeStateEntry *vm_state;   /* kicks the queues when the VM runs */
 
     /*
      * Bumped by every reset and by unrealize, which a slice's own access

@@ -91,6 +91,24 @@ describe('5.1 the ring', () => {
     expect(await queue.status()).toBe(R.Q_STATUS_ENABLED);
   });
 
+  test.each(QUEUES)('queue %i: while the VM is stopped (QMP stop) the queue does no work; once it runs again (cont) the job runs', async (q) => {
+    const d = dev();
+    const ctx = await d.context(2);
+    const queue = await d.queue(q, 3);
+    const out = await ctx.alloc(8);
+    await ctx.write(out, Buffer.alloc(8));
+    await d.qt.qmp.execute('stop');
+    try {
+      await queue.submit(await ctx.job(cmd.fence(out, 0x57_0bn)));
+      await queue.expectHeadStays(0, 50);
+      expect(await ctx.readU64(out), 'the FENCE did not run while stopped').toBe(0n);
+    } finally {
+      await d.qt.qmp.execute('cont');
+    }
+    await queue.waitHead(1);
+    expect(await ctx.readU64(out)).toBe(0x57_0bn);
+  });
+
   test.each(QUEUES)('queue %i: a Q_TAIL write while disabled is ignored and logged', async (q) => {
     const d = dev();
     const ctx = await d.context(2);
