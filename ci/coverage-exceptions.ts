@@ -22,10 +22,6 @@ const PROBE_FAILURE =
 const QUEUE_ERROR_IRQ =
   "a queue error's interrupt: BAD_RING and TAIL_OVERRUN come only from a driver that programs its ring wrongly; RING_DMA, which the suite makes by turning bus mastering off (faults.test.ts), loses its MSI-X message with bus mastering, so in the debug lane (MSI-X, where coverage is measured) the job timeout finds the stopped queue (ossa_queue_recover); the INTx lane (ci/tests/guest-intx.test.ts) runs this path, unmeasured";
 
-/** A DMA asked for after an access that reset or unrealized the device. */
-const DMA_AFTER_STALE =
-  "a DMA asked for by a slice already stale: the one way is a page-table read that resets or unrealizes the device while ossa_mmu_run() extends a run (the run ends there, and its data access comes next), which needs a read with side effects, such as an emulated AMD IOMMU writing its event log on a failed translation; the suite's machines have no IOMMU on the device's path. Accesses and messages that make the slice stale are run (qemu-device/tests/reset.test.ts, hot-unplug.test.ts), and every one after them must be refused";
-
 /** A job that completes within the few register accesses of its queue's stop. */
 const LATE_COMPLETION =
   'a job that completes between the timeout handler harvesting its queue and disabling it (a few register accesses): a race no test can make certain';
@@ -140,18 +136,6 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
     lines: ['dma_memory_unmap(as, ptr, plen, dir, 0);', 'dma_memory_unmap(as, ptr, plen, dir, 0);\nreturn NULL;'],
     reason:
       'dma_memory_map() repeats the address_space_translate() just before it on the same memory map under the same lock, so it cannot come back shorter unless the map or a vIOMMU mapping changes between the two calls from another thread',
-  },
-  {
-    file: 'qemu-device/ossa.h',
-    function: 'ossa_dma_rw',
-    lines: ['if (ossa_slice_stale(q)) {\nreturn MEMTX_ERROR;'],
-    reason: DMA_AFTER_STALE,
-  },
-  {
-    file: 'qemu-device/ossa-mmu.c',
-    function: 'ossa_map_ram',
-    lines: ['if (ossa_slice_stale(q)) {\nreturn NULL;'],
-    reason: DMA_AFTER_STALE,
   },
   {
     file: 'qemu-device/ossa.c',
