@@ -58,9 +58,7 @@ async function unbacked(ctx: Context, size: number): Promise<bigint> {
 
 /** A zeroed u64 for a FENCE marker after the failing command. */
 async function marker(ctx: Context): Promise<bigint> {
-  const m = await ctx.alloc(8);
-  await ctx.write(m, Buffer.alloc(8));
-  return m;
+  return ctx.allocZeroed(8);
 }
 
 /** Checks the fault record but FAULT_ADDR, and the stopped context, after a BUS_ERROR. */

@@ -58,6 +58,13 @@ export class Context {
     return va;
   }
 
+  /** Like alloc(), with the bytes zeroed: for marks and results a test compares against 0. */
+  async allocZeroed(size: number, perms: bigint = PERM_RW): Promise<bigint> {
+    const va = await this.alloc(size, perms);
+    await this.write(va, Buffer.alloc(size));
+    return va;
+  }
+
   /**
    * Maps the page of any bus address (MMIO or config space too, not only
    * guest RAM) at a fresh VA, read-write; returns the VA of `addr`.

@@ -10,8 +10,7 @@ import { R } from './regs.js';
 const MARK = 0x4d41_524bn;
 
 async function markJob(ctx: Context): Promise<{ desc: Awaited<ReturnType<Context['job']>>; mark: bigint }> {
-  const mark = await ctx.alloc(8);
-  await ctx.write(mark, Buffer.alloc(8));
+  const mark = await ctx.allocZeroed(8);
   return { desc: await ctx.job([cmd.fence(mark, MARK)]), mark };
 }
 
@@ -157,8 +156,7 @@ describe('12. fault injection registers (fault-injection=on)', () => {
     const d = dev();
     const ctx = await d.context(1);
     const queue = await d.queue(0);
-    const mark = await ctx.alloc(8);
-    await ctx.write(mark, Buffer.alloc(8));
+    const mark = await ctx.allocZeroed(8);
     await d.write(R.REG_INJECT_DELAY_US, 1000);
     await queue.submit(await ctx.job([cmd.fence(mark, MARK), ...Array.from({ length: 100 }, () => cmd.nop())]));
     let seen = 0n;

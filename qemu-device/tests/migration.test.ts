@@ -203,8 +203,7 @@ describe('a job in the middle of a command, migrated', () => {
     const crcSrc = await ctx.allocAliased(CRC_SIZE);
     await src.qt.write(crcSrc.pa, page);
     const fill = await ctx.allocAliased(FILL_SIZE);
-    const out = await ctx.alloc(16);
-    await ctx.write(out, Buffer.alloc(16));
+    const out = await ctx.allocZeroed(16);
     const q = await src.queue(0);
     await q.submit(await ctx.job([cmd.crc32c(crcSrc.va, CRC_SIZE, out), cmd.fill(fill.va, FILL_SIZE, FILL_VALUE), cmd.fence(out + 8n, MARK)]));
     // the first slice ran; the rest waits for device time, which does not pass on the source

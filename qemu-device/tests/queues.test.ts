@@ -95,8 +95,7 @@ describe('5.1 the ring', () => {
     const d = dev();
     const ctx = await d.context(2);
     const queue = await d.queue(q, 3);
-    const out = await ctx.alloc(8);
-    await ctx.write(out, Buffer.alloc(8));
+    const out = await ctx.allocZeroed(8);
     await d.qt.qmp.execute('stop');
     try {
       await queue.submit(await ctx.job(cmd.fence(out, 0x57_0bn)));
@@ -256,8 +255,7 @@ describe('5.2 Q_STATUS and queue errors', () => {
     const d = dev();
     const ctx = await d.context(1);
     const queue = await d.queue(q, 2);
-    const marks = await ctx.alloc(16);
-    await ctx.write(marks, Buffer.alloc(16));
+    const marks = await ctx.allocZeroed(16);
     await d.write(R.REG_INJECT_DELAY_US, 1000);
     // 3 slices of 64 commands: the first fence in slice 1, the second in slice 3
     await queue.submit(await ctx.job([cmd.fence(marks, 0x1111n), ...Array.from({ length: 150 }, () => cmd.nop()), cmd.fence(marks + 8n, 0x2222n)]));
@@ -357,8 +355,7 @@ describe('5.2 Q_STATUS and queue errors', () => {
     const d = dev();
     const ctx = await d.context(1);
     const queue = await d.queue(q, 2);
-    const marks = await ctx.alloc(16);
-    await ctx.write(marks, Buffer.alloc(16));
+    const marks = await ctx.allocZeroed(16);
     // 3 slices of 64 commands: the first fence is in slice 1, the second in slice 3
     const cmds = [cmd.fence(marks, 0x1111n), ...Array.from({ length: 150 }, () => cmd.nop()), cmd.fence(marks + 8n, 0x2222n)];
     await d.write(R.REG_INJECT_DELAY_US, 1000);

@@ -125,8 +125,7 @@ describe('10. soft reset', () => {
     const ctx = await d.context(1);
     const q0 = await d.queue(0, 2);
     const q1 = await d.queue(1, 2);
-    const marks = await ctx.alloc(16);
-    await ctx.write(marks, Buffer.alloc(16));
+    const marks = await ctx.allocZeroed(16);
     await d.write(R.REG_INJECT_HANG, 1); // queue 0 holds its jobs
     await q0.submit(await ctx.job(cmd.fence(marks, 1n)));
     // queue 1 runs a 3-slice job slowly
@@ -208,8 +207,7 @@ describe('10. FLR and PCI reset', () => {
       const flrValue = (await d.pci.read16(cap + PCI_EXP_DEVCTL)) | PCI_EXP_DEVCTL_BCR_FLR;
       await d.write(R.REG_IRQ_MASK, R.IRQ_ALL);
       const ctx = await d.context(1);
-      const marker = await ctx.alloc(16);
-      await ctx.write(marker, Buffer.alloc(16));
+      const marker = await ctx.allocZeroed(16);
       let reset: Buffer;
       if (via === 'a FENCE') {
         const flr = fenceFor16(devctl, flrValue);
