@@ -100,6 +100,38 @@ static bool ossa_cmd_valid(const OssaQueue *q)
 }
 
 /*
+ * How far the loaded command's progress goes (q->cmd_progress): bytes or
+ * elements; 0 for a command done in one go.
+ */
+static uint64_t ossa_cmd_extent(const OssaQueue *q)
+{
+    switch (arg32(q, 0)) {
+    case OSSA_CMD_COPY:
+        return arg64(q, 24);
+    case OSSA_CMD_FILL:
+    case OSSA_CMD_CRC32C:
+        return arg64(q, 16);
+    case OSSA_CMD_FMA_F32:
+        return arg32(q, 4);
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Whether a command in progress, as a migration stream brought it, is one
+ * the device could have loaded at q->cmd_offset and got as far as
+ * q->cmd_progress in. The job's own fields are checked already.
+ */
+bool ossa_cmd_loaded_valid(const OssaQueue *q)
+{
+    unsigned size = ossa_cmd_size(arg32(q, 0));
+
+    return size && size <= q->job_cmd_size - q->cmd_offset &&
+           ossa_cmd_valid(q) && q->cmd_progress <= ossa_cmd_extent(q);
+}
+
+/*
  * Moves @n bytes from bus address @src to @dst; @sva/@dva name them. Plain
  * RAM on both sides is copied directly; anything else goes through the
  * bounce buffer a page at a time, so that a failed access is reported in

@@ -21,6 +21,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/units.h"
@@ -440,20 +441,74 @@ void ossa_queue_cleanup(OssaQueue *q)
     g_free(q->bounce);
 }
 
+/*
+ * What is wrong with a queue's state as a migration stream brought it, or
+ * NULL: a state no register sequence can produce is refused, so that the
+ * run loop never sees one.
+ */
+static const char *ossa_queue_load_error(const OssaQueue *q)
+{
+    if (q->base % OSSA_Q_BASE_ALIGN) {
+        return "Q_BASE is not 64-byte aligned";
+    }
+    if (q->enabled && (q->size_log2 < OSSA_Q_SIZE_MIN ||
+                       q->size_log2 > OSSA_Q_SIZE_MAX)) {
+        return "Q_SIZE of an enabled queue is out of range";
+    }
+    if (q->enabled && q->tail - q->head > ossa_queue_entries(q)) {
+        return "Q_TAIL is more than the ring holds past Q_HEAD";
+    }
+    if (q->error > OSSA_Q_ERR_RING_DMA || (q->error && q->enabled)) {
+        return "error code unknown, or on an enabled queue";
+    }
+    if (q->job_active &&
+        (!q->enabled || (q->job_flags & ~OSSA_DESC_FLAG_IRQ) ||
+         q->job_context >= OSSA_NUM_CONTEXTS ||
+         !q->job_cmd_size || q->job_cmd_size % 8 ||
+         q->job_cmd_size > OSSA_CMD_SIZE_MAX || q->job_cmd_addr % 8 ||
+         q->cmd_offset > q->job_cmd_size || q->cmd_offset % 8)) {
+        return "job in progress that the device would not have started";
+    }
+    if (q->cmd_loaded && !q->job_active) {
+        return "job: none, but a command in progress";
+    }
+    if (q->cmd_loaded && !ossa_cmd_loaded_valid(q)) {
+        return "command in progress that the device would not have loaded";
+    }
+    return NULL;
+}
+
 static int ossa_queue_post_load(void *opaque, int version_id)
 {
     OssaQueue *q = opaque;
+    const char *error = ossa_queue_load_error(q);
 
-    if ((q->enabled && (q->size_log2 < OSSA_Q_SIZE_MIN ||
-                        q->size_log2 > OSSA_Q_SIZE_MAX)) ||
-        (q->job_active && (q->job_context >= OSSA_NUM_CONTEXTS ||
-                           q->job_cmd_size > OSSA_CMD_SIZE_MAX ||
-                           q->cmd_offset > q->job_cmd_size ||
-                           q->cmd_offset % 8))) {
+    if (error) {
+        error_report("ossa: migrated state refused: queue %u: %s", q->index,
+                     error);
         return -EINVAL;
     }
     return 0;
 }
+
+static bool ossa_queue_delay_needed(void *opaque)
+{
+    OssaQueue *q = opaque;
+
+    return timer_pending(q->delay_timer);
+}
+
+/* A queue waiting out INJECT_DELAY_US goes on waiting on the destination. */
+static const VMStateDescription vmstate_ossa_queue_delay = {
+    .name = "ossa-queue/delay",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = ossa_queue_delay_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_TIMER_PTR(delay_timer, OssaQueue),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 const VMStateDescription vmstate_ossa_queue = {
     .name = "ossa-queue",
@@ -480,5 +535,9 @@ const VMStateDescription vmstate_ossa_queue = {
         VMSTATE_UINT64(cmd_progress, OssaQueue),
         VMSTATE_UINT32(cmd_crc, OssaQueue),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_ossa_queue_delay,
+        NULL
     },
 };

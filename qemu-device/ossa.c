@@ -12,6 +12,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/module.h"
 #include "qemu/units.h"
@@ -26,6 +27,16 @@
 #include "trace.h"
 
 #define OSSA_REG_QUEUES_END     OSSA_REG_QUEUE(OSSA_NUM_QUEUES)
+
+/* The bits a register can hold (docs/hardware.md, 7.4 and 12). */
+#define OSSA_FAULT_INFO_BITS    (OSSA_FAULT_INFO_CONTEXT_MASK | \
+                                 OSSA_FAULT_INFO_QUEUE_MASK | \
+                                 OSSA_FAULT_INFO_WRITE | \
+                                 OSSA_FAULT_INFO_CAUSE_MASK | \
+                                 OSSA_FAULT_INFO_VALID)
+#define OSSA_INJECT_HANG_BITS   ((1U << OSSA_NUM_QUEUES) - 1)
+#define OSSA_INJECT_FAULT_BITS  (OSSA_INJECT_FAULT_ENABLE | \
+                                 ((1ULL << OSSA_VA_BITS) - OSSA_PAGE_SIZE))
 
 /* Device time: QEMU's virtual clock (docs/hardware.md, 4.4). */
 uint64_t ossa_time_ns(void)
@@ -211,13 +222,11 @@ static void ossa_vm_state_change(void *opaque, bool running, RunState state)
 
 static void ossa_set_inject_hang(OssaState *s, uint32_t val)
 {
-    uint32_t valid = (1U << OSSA_NUM_QUEUES) - 1;
-
-    if (val & ~valid) {
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "ossa: INJECT_HANG bits 0x%x ignored\n", val & ~valid);
+    if (val & ~OSSA_INJECT_HANG_BITS) {
+        qemu_log_mask(LOG_GUEST_ERROR, "ossa: INJECT_HANG bits 0x%x ignored\n",
+                      val & ~OSSA_INJECT_HANG_BITS);
     }
-    s->inject_hang = val & valid;
+    s->inject_hang = val & OSSA_INJECT_HANG_BITS;
     ossa_kick_all(s);
 }
 
@@ -234,15 +243,12 @@ static void ossa_set_inject_delay(OssaState *s, uint32_t val)
 
 static void ossa_set_inject_fault(OssaState *s, uint64_t val)
 {
-    uint64_t valid = OSSA_INJECT_FAULT_ENABLE |
-                     ((1ULL << OSSA_VA_BITS) - OSSA_PAGE_SIZE);
-
-    if (val & ~valid) {
+    if (val & ~OSSA_INJECT_FAULT_BITS) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "ossa: INJECT_FAULT bits 0x%" PRIx64 " ignored\n",
-                      val & ~valid);
+                      val & ~OSSA_INJECT_FAULT_BITS);
     }
-    s->inject_fault = val & valid;
+    s->inject_fault = val & OSSA_INJECT_FAULT_BITS;
 }
 
 static void ossa_inject_write(OssaState *s, hwaddr addr, uint32_t val)
@@ -487,11 +493,47 @@ static void ossa_reset_hold(Object *obj, ResetType type)
     ossa_soft_reset(OSSA(obj));
 }
 
+/*
+ * What is wrong with the device's state as a migration stream brought it,
+ * or NULL: a value no register sequence can produce is refused. The
+ * queues' states are checked as they load (ossa_queue_post_load()).
+ */
+static const char *ossa_load_error(const OssaState *s)
+{
+    if (s->irq_status & ~OSSA_IRQ_ALL) {
+        return "IRQ_STATUS has bits that are no interrupt cause";
+    }
+    if (s->irq_mask & ~OSSA_IRQ_ALL) {
+        return "IRQ_MASK has bits that are no interrupt cause";
+    }
+    if (s->ctx_table % OSSA_CTX_TABLE_ALIGN) {
+        return "CTX_TABLE is not 4 KiB aligned";
+    }
+    if (s->fault_info & ~OSSA_FAULT_INFO_BITS) {
+        return "FAULT_INFO has reserved bits";
+    }
+    if (s->inject_hang & ~OSSA_INJECT_HANG_BITS) {
+        return "INJECT_HANG names a queue the device does not have";
+    }
+    if (s->inject_fail & ~OSSA_INJECT_FAIL_NEXT) {
+        return "INJECT_FAIL has reserved bits";
+    }
+    if (s->inject_delay_us > OSSA_INJECT_DELAY_MAX_US) {
+        return "INJECT_DELAY_US is above its maximum";
+    }
+    if (s->inject_fault & ~OSSA_INJECT_FAULT_BITS) {
+        return "INJECT_FAULT has reserved bits";
+    }
+    return NULL;
+}
+
 static int ossa_post_load(void *opaque, int version_id)
 {
     OssaState *s = opaque;
+    const char *error = ossa_load_error(s);
 
-    if (s->inject_delay_us > OSSA_INJECT_DELAY_MAX_US) {
+    if (error) {
+        error_report("ossa: migrated state refused: %s", error);
         return -EINVAL;
     }
     ossa_update_intx(s);

@@ -197,6 +197,7 @@ extern const VMStateDescription vmstate_ossa_queue;
 
 /* ossa-cmd.c */
 OssaStep ossa_cmd_step(OssaQueue *q, uint64_t *budget, unsigned *commands);
+bool ossa_cmd_loaded_valid(const OssaQueue *q);
 
 /* ossa-mmu.c */
 bool ossa_fault(OssaFault *fault, uint64_t va, bool write, uint32_t cause);

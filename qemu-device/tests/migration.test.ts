@@ -236,3 +236,42 @@ describe('a job in the middle of a command, migrated', () => {
     expect((await src.qt.read(fill.pa, PAGE)).equals(Buffer.alloc(PAGE)), 'the FILL, on the source').toBe(true);
   });
 });
+
+describe('a job waiting out INJECT_DELAY_US between two slices, migrated', () => {
+  /** One slice (1 MiB) and a page: two slices. */
+  const FILL_SIZE = 1024 * 1024 + PAGE;
+  const DELAY_US = 1000;
+  const DELAY_NS = BigInt(DELAY_US) * 1000n;
+
+  test('the destination runs the second slice once the rest of the delay has passed, not at once', async () => {
+    await using streams = await StreamDir.create();
+    await using src = await Ossa.start();
+    await src.write(R.REG_INJECT_DELAY_US, DELAY_US);
+    const ctx = await src.context(1);
+    const fill = await ctx.allocAliased(FILL_SIZE);
+    const q = await src.queue(0);
+    await q.submit(await ctx.job(cmd.fill(fill.va, FILL_SIZE, 0x0d0d_0d0d)));
+    // the first slice ran; the second waits for device time, which the test holds
+    expect(await q.head()).toBe(0);
+    expect((await q.status()) & R.Q_STATUS_BUSY).toBe(R.Q_STATUS_BUSY);
+    // half the delay passes on the source
+    await src.qt.clockStep(DELAY_NS / 2n);
+    const file = streams.path('delayed');
+    await saveTo(src.qt, file);
+
+    await using qt = await startDestination();
+    // the destination's device time (qtest's clock is not migrated) is where the source's was
+    await qt.clockSet(DELAY_NS / 2n);
+    expect((await loadFrom(qt, file)).status).toBe('completed');
+    expect(await qt.qmp.execute('query-status')).toMatchObject({ status: 'running' });
+    const dst = await Ossa.adopt(qt, src);
+    const dq = migratedQueue(dst, q);
+    expect(await dq.head(), 'Q_HEAD right after the migration: the delay is not over').toBe(0);
+    await qt.clockStep(DELAY_NS / 2n - 1n);
+    expect(await dq.head(), 'Q_HEAD 1 ns before the delay ends').toBe(0);
+    await qt.clockStep(1n);
+    await dq.waitHead(1);
+    expect((await dq.result(0)).status).toBe(R.JOB_OK);
+    expect((await qt.read(fill.pa, PAGE)).equals(refFill(0x0d0d_0d0d, PAGE))).toBe(true);
+  });
+});
