@@ -169,26 +169,40 @@ static bool ossa_xfer(OssaQueue *q, dma_addr_t src, dma_addr_t dst,
     return true;
 }
 
+/*
+ * Each side is translated a run of bus-contiguous pages at a time, and a
+ * run is used up before the next is translated: a page is translated at
+ * most twice (once more when it ends a run), however the two sides' runs
+ * fall.
+ */
 static OssaCmdResult ossa_cmd_copy(OssaQueue *q, uint64_t *budget,
                                    OssaFault *fault)
 {
     uint64_t src = arg64(q, 8), dst = arg64(q, 16), size = arg64(q, 24);
+    uint64_t srun = 0, drun = 0;    /* bytes left of each side's run */
+    dma_addr_t sbus = 0, dbus = 0;  /* where they start */
 
     while (q->cmd_progress < size) {
         uint64_t n = MIN(size - q->cmd_progress, *budget);
         uint64_t sva = src + q->cmd_progress, dva = dst + q->cmd_progress;
-        dma_addr_t sbus, dbus;
 
         if (!n) {
             return OSSA_CMD_MORE;
         }
-        if (!ossa_mmu_run(q, sva, n, false, &sbus, &n, fault) ||
-            !ossa_mmu_run(q, dva, n, true, &dbus, &n, fault) ||
-            !ossa_xfer(q, sbus, dbus, n, sva, dva, fault)) {
+        if ((!srun && !ossa_mmu_run(q, sva, n, false, &sbus, &srun, fault)) ||
+            (!drun && !ossa_mmu_run(q, dva, n, true, &dbus, &drun, fault))) {
+            return OSSA_CMD_FAULT;
+        }
+        n = MIN(n, MIN(srun, drun));
+        if (!ossa_xfer(q, sbus, dbus, n, sva, dva, fault)) {
             return OSSA_CMD_FAULT;
         }
         q->cmd_progress += n;
         *budget -= n;
+        sbus += n;
+        srun -= n;
+        dbus += n;
+        drun -= n;
     }
     return OSSA_CMD_OK;
 }

@@ -35,6 +35,59 @@ bool ossa_fault(OssaFault *fault, uint64_t va, bool write, uint32_t cause)
 }
 
 /*
+ * The level-0 table of the 2 MiB region holding @va: from the walk cache,
+ * or walked to through levels 2 and 1 and read whole into it. NULL on a
+ * fault, described in *@fault.
+ */
+static const uint64_t *ossa_mmu_level0(OssaQueue *q, uint64_t va,
+                                       bool write, OssaFault *fault)
+{
+    OssaWalkCache *c = &q->walk_cache;
+    uint64_t table = q->job_root;
+    uint64_t pte;
+    unsigned i;
+    int level;
+
+    for (i = 0; i < OSSA_WALK_TABLES; i++) {
+        if (c->table[i].valid && c->table[i].region == va >> 21) {
+            return c->table[i].pte;
+        }
+    }
+    for (level = OSSA_PT_LEVELS - 1; level > 0; level--) {
+        unsigned shift = OSSA_PAGE_SHIFT + OSSA_PT_INDEX_BITS * level;
+        uint64_t index = (va >> shift) & (OSSA_PT_ENTRIES - 1);
+
+        if (ossa_dma_read(q, table + index * 8, &pte,
+                          sizeof(pte)) != MEMTX_OK) {
+            ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
+            return NULL;
+        }
+        pte = le64_to_cpu(pte);
+        if (!(pte & OSSA_PTE_VALID)) {
+            ossa_fault(fault, va, write, OSSA_FAULT_NOT_PRESENT);
+            return NULL;
+        }
+        if (pte & ~OSSA_PTE_TABLE_BITS) {
+            ossa_fault(fault, va, write, OSSA_FAULT_RESERVED);
+            return NULL;
+        }
+        table = pte & OSSA_PTE_ADDR_MASK;
+    }
+    i = c->next;
+    c->next = (i + 1) % OSSA_WALK_TABLES;
+    c->table[i].valid = false;
+    trace_ossa_mmu_table(q->index, va, table);
+    if (ossa_dma_read(q, table, c->table[i].pte,
+                      sizeof(c->table[i].pte)) != MEMTX_OK) {
+        ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
+        return NULL;
+    }
+    c->table[i].valid = true;
+    c->table[i].region = va >> 21;
+    return c->table[i].pte;
+}
+
+/*
  * Translates the page holding @va. On success, *@bus is the bus address
  * of @va; on a fault, *@fault says why and false is returned.
  */
@@ -42,9 +95,8 @@ static bool ossa_mmu_translate(OssaQueue *q, uint64_t va, bool write,
                                dma_addr_t *bus, OssaFault *fault)
 {
     OssaState *s = q->dev;
-    uint64_t table = q->job_root;
+    const uint64_t *level0;
     uint64_t pte;
-    int level;
 
     if (va >= OSSA_VA_LIMIT) {
         return ossa_fault(fault, va, write, OSSA_FAULT_RANGE);
@@ -54,36 +106,12 @@ static bool ossa_mmu_translate(OssaQueue *q, uint64_t va, bool write,
         return ossa_fault(fault, va, write, OSSA_FAULT_INJECTED);
     }
 
-    if (!q->walk_cache.valid || q->walk_cache.region != va >> 21) {
-        /* Walk levels 2 and 1, then read the whole level-0 table. */
-        for (level = OSSA_PT_LEVELS - 1; level > 0; level--) {
-            unsigned shift = OSSA_PAGE_SHIFT + OSSA_PT_INDEX_BITS * level;
-            uint64_t index = (va >> shift) & (OSSA_PT_ENTRIES - 1);
-
-            if (ossa_dma_read(q, table + index * 8, &pte,
-                              sizeof(pte)) != MEMTX_OK) {
-                return ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
-            }
-            pte = le64_to_cpu(pte);
-            if (!(pte & OSSA_PTE_VALID)) {
-                return ossa_fault(fault, va, write, OSSA_FAULT_NOT_PRESENT);
-            }
-            if (pte & ~OSSA_PTE_TABLE_BITS) {
-                return ossa_fault(fault, va, write, OSSA_FAULT_RESERVED);
-            }
-            table = pte & OSSA_PTE_ADDR_MASK;
-        }
-        q->walk_cache.valid = false;
-        if (ossa_dma_read(q, table, q->walk_cache.pte,
-                          sizeof(q->walk_cache.pte)) != MEMTX_OK) {
-            return ossa_fault(fault, va, write, OSSA_FAULT_WALK_ERROR);
-        }
-        q->walk_cache.valid = true;
-        q->walk_cache.region = va >> 21;
+    trace_ossa_mmu_translate(q->index, va, write);
+    level0 = ossa_mmu_level0(q, va, write, fault);
+    if (!level0) {
+        return false;
     }
-
-    pte = le64_to_cpu(q->walk_cache.pte[(va >> OSSA_PAGE_SHIFT) &
-                                        (OSSA_PT_ENTRIES - 1)]);
+    pte = le64_to_cpu(level0[(va >> OSSA_PAGE_SHIFT) & (OSSA_PT_ENTRIES - 1)]);
     if (!(pte & OSSA_PTE_VALID)) {
         return ossa_fault(fault, va, write, OSSA_FAULT_NOT_PRESENT);
     }
@@ -93,16 +121,18 @@ static bool ossa_mmu_translate(OssaQueue *q, uint64_t va, bool write,
     if (!(pte & (write ? OSSA_PTE_WRITE : OSSA_PTE_READ))) {
         return ossa_fault(fault, va, write, OSSA_FAULT_PERMISSION);
     }
-    table = pte & OSSA_PTE_ADDR_MASK;
-
-    *bus = table | (va & ~OSSA_PAGE_MASK);
+    *bus = (pte & OSSA_PTE_ADDR_MASK) | (va & ~OSSA_PAGE_MASK);
     return true;
 }
 
 /* Forgets the level-0 tables read so far: at every slice and job start. */
 void ossa_mmu_new_slice(OssaQueue *q)
 {
-    q->walk_cache.valid = false;
+    unsigned i;
+
+    for (i = 0; i < OSSA_WALK_TABLES; i++) {
+        q->walk_cache.table[i].valid = false;
+    }
 }
 
 /*

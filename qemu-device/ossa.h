@@ -50,15 +50,23 @@ typedef enum OssaStep {
     OSSA_STEP_STALE,        /* the device was reset or unrealized meanwhile */
 } OssaStep;
 
+/* Level-0 tables a slice keeps: one for each array of FMA_F32. */
+#define OSSA_WALK_TABLES        4
+
 /*
- * The level-0 table of one 2 MiB region, as read when the current slice
- * first needed it (docs/hardware.md, 7.2): reused for the rest of the
- * slice, dropped at the start of the next.
+ * The level-0 tables of the 2 MiB regions the current slice needed, as
+ * read when it first needed each (docs/hardware.md, 7.2): reused for the
+ * rest of the slice, dropped at the start of the next. Enough of them for
+ * every stream of a command, so that a COPY's source and destination, or
+ * FMA_F32's four arrays, do not evict each other's.
  */
 typedef struct OssaWalkCache {
-    bool valid;
-    uint64_t region;            /* VA >> 21 */
-    uint64_t pte[OSSA_PT_ENTRIES];
+    unsigned next;              /* the entry to replace next */
+    struct {
+        bool valid;
+        uint64_t region;        /* VA >> 21 */
+        uint64_t pte[OSSA_PT_ENTRIES];
+    } table[OSSA_WALK_TABLES];
 } OssaWalkCache;
 
 typedef struct OssaQueue {

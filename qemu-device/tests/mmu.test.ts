@@ -97,6 +97,47 @@ describe('7.2 page tables: translation and permissions', () => {
   });
 });
 
+/** Lines of QEMU's log (the log trace backend writes there) of trace event `name`. */
+async function traceLines(d: Ossa, name: string): Promise<string[]> {
+  const re = new RegExp(`(^|:)${name} `);
+  return (await d.qt.guestErrors()).filter((l) => re.test(l));
+}
+
+/** The 2 MiB regions (one level-0 table each) that [va, va + size) touches. */
+function regions(va: bigint, size: number): bigint[] {
+  const out: bigint[] = [];
+  for (let r = va >> 21n; r <= (va + BigInt(size) - 1n) >> 21n; r += 1n) out.push(r);
+  return out;
+}
+
+describe('7.2 the walk within a slice', () => {
+  const dev = useOssa();
+  const TRACED = ['ossa_mmu_table', 'ossa_mmu_translate'];
+
+  test('a COPY from contiguous to scattered pages reads each level-0 table once and translates each page at most twice', async () => {
+    const d = dev();
+    const ctx = await d.context(4);
+    // half a slice: the whole job runs in one slice
+    const size = 512 * 1024;
+    const pages = size / PAGE;
+    // in two 2 MiB regions of their own: two level-0 tables
+    const src = await ctx.alloc(size, PERM_R, { scattered: false, va: 0x4000_0000n });
+    const dst = await ctx.alloc(size, PERM_W, { va: 0x4020_0000n });
+    const job = await ctx.job([cmd.copy(src, dst, size)]);
+    const before = await Promise.all(TRACED.map(async (t) => (await traceLines(d, t)).length));
+    for (const name of TRACED) await d.qt.qmp.execute('trace-event-set-state', { name, enable: true });
+    const q = await d.queue(0);
+    const r = await q.run(job);
+    for (const name of TRACED) await d.qt.qmp.execute('trace-event-set-state', { name, enable: false });
+    expect(r.status).toBe(R.JOB_OK);
+    const [tables, translations] = await Promise.all(TRACED.map(async (t, i) => (await traceLines(d, t)).length - (before[i] ?? 0)));
+    const needed = new Set([...regions(BigInt(job.cmdAddr), R.CMD_COPY_SIZE), ...regions(src, size), ...regions(dst, size)]);
+    expect(tables, 'level-0 tables read: one per 2 MiB region the job touches').toBe(needed.size);
+    // the command (two reads of one page), each source and destination page at most twice
+    expect(translations, 'pages translated').toBeLessThanOrEqual(2 + 2 * (2 * pages));
+  });
+});
+
 describe('7.4 fault causes', () => {
   const dev = useOssa();
 
