@@ -223,16 +223,12 @@ static void ossa_queue_unref(void *opaque)
     object_unref(opaque);
 }
 
-/* One slice of the queue's work. */
-static void ossa_queue_run(void *opaque)
+/* One slice of the queue's work (docs/hardware.md, 11). */
+static void ossa_queue_slice(OssaQueue *q)
 {
-    OssaQueue *q = opaque;
-    Object *obj = OBJECT(q->dev);
     uint64_t budget = OSSA_SLICE_BYTES;
     unsigned commands = OSSA_SLICE_COMMANDS;
 
-    /* Held across the slice, which may unrealize the device. */
-    object_ref(obj);
     q->slice_generation = q->dev->generation;
     ossa_mmu_new_slice(q);
     while (budget && commands && !ossa_slice_stale(q) &&
@@ -245,6 +241,43 @@ static void ossa_queue_run(void *opaque)
             ossa_queue_complete(q);
         }
     }
+}
+
+/*
+ * Whether the queue's next slice may follow in the same run of the bottom
+ * half: only while no other queue has work (they alternate, section 11), no
+ * delay is injected and the run is short, since it holds the BQL.
+ */
+static bool ossa_queue_run_on(OssaQueue *q, int64_t deadline)
+{
+    OssaState *s = q->dev;
+    unsigned i;
+
+    if (ossa_slice_stale(q) || !ossa_queue_runnable(q) ||
+        s->inject_delay_us ||
+        qemu_clock_get_ns(QEMU_CLOCK_REALTIME) >= deadline) {
+        return false;
+    }
+    for (i = 0; i < OSSA_NUM_QUEUES; i++) {
+        if (i != q->index && ossa_queue_runnable(&s->queues[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Slices of the queue's work, as many as ossa_queue_run_on() allows. */
+static void ossa_queue_run(void *opaque)
+{
+    OssaQueue *q = opaque;
+    Object *obj = OBJECT(q->dev);
+    int64_t deadline = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + OSSA_RUN_NS;
+
+    /* Held across the slices, which may unrealize the device. */
+    object_ref(obj);
+    do {
+        ossa_queue_slice(q);
+    } while (ossa_queue_run_on(q, deadline));
     if (!ossa_slice_stale(q)) {
         ossa_queue_next_slice(q);
     }

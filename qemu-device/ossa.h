@@ -30,6 +30,12 @@ OBJECT_DECLARE_SIMPLE_TYPE(OssaState, OSSA)
 #define OSSA_SLICE_BYTES        (1 * MiB)
 #define OSSA_SLICE_COMMANDS     64
 
+/*
+ * Host time a run of a queue's bottom half may go on for, slice after
+ * slice, while no other queue has work: it holds the BQL meanwhile.
+ */
+#define OSSA_RUN_NS             (200 * SCALE_US)
+
 /* The largest command (FMA_F32), in bytes. */
 #define OSSA_CMD_MAX_BYTES      OSSA_CMD_FMA_F32_SIZE
 
