@@ -5,7 +5,7 @@
  *
  * This header is the C rendering of docs/hardware.md (interface 1.0),
  * shared as is by the Linux driver (drivers/accel/ossa) and the QEMU device
- * model (hw/ossa). It holds plain constants only, so that both code bases
+ * model (hw/misc/ossa). It holds plain constants only, so that both code bases
  * can include it. Section numbers refer to docs/hardware.md.
  */
 #ifndef OSSA_REGS_H

@@ -11,10 +11,10 @@
  */
 
 #include "qemu/osdep.h"
-#include <math.h>
 #include "qemu/bswap.h"
 #include "qemu/crc32c.h"
 #include "qemu/units.h"
+#include "fpu/softfloat.h"
 #include "system/dma.h"
 #include "ossa.h"
 #include "trace.h"
@@ -299,21 +299,16 @@ static OssaCmdResult ossa_cmd_crc32c(OssaQueue *q, uint64_t *budget,
            OSSA_CMD_OK : OSSA_CMD_FAULT;
 }
 
-static uint32_t ossa_fma(uint32_t a, uint32_t b, uint32_t c)
-{
-    float fa, fb, fc, fd;
-    uint32_t d;
-
-    memcpy(&fa, &a, 4);
-    memcpy(&fb, &b, 4);
-    memcpy(&fc, &c, 4);
-    fd = fmaf(fa, fb, fc);
-    if (isnan(fd)) {
-        return OSSA_FMA_NAN;
-    }
-    memcpy(&d, &fd, 4);
-    return d;
-}
+/*
+ * FMA_F32 arithmetic (docs/hardware.md, 6): exact product and sum rounded
+ * once to nearest even, subnormals kept, every NaN result the default NaN
+ * 0x7fc00000; in softfloat, so that the results are the same on any host.
+ */
+static const float_status ossa_fma_status = {
+    .float_rounding_mode = float_round_nearest_even,
+    .default_nan_mode = true,
+    .default_nan_pattern = 0x40,    /* quiet, positive: OSSA_FMA_NAN */
+};
 
 static OssaCmdResult ossa_cmd_fma_f32(OssaQueue *q, uint64_t *budget,
                                       OssaFault *fault)
@@ -323,6 +318,7 @@ static OssaCmdResult ossa_cmd_fma_f32(OssaQueue *q, uint64_t *budget,
     uint32_t *b = a + OSSA_FMA_CHUNK;
     uint32_t *c = b + OSSA_FMA_CHUNK;
     uint32_t *d = c + OSSA_FMA_CHUNK;
+    float_status status = ossa_fma_status;   /* its flags are not used */
 
     while (q->cmd_progress < count) {
         uint64_t n = MIN(count - q->cmd_progress, OSSA_FMA_CHUNK);
@@ -337,8 +333,12 @@ static OssaCmdResult ossa_cmd_fma_f32(OssaQueue *q, uint64_t *budget,
             return OSSA_CMD_FAULT;
         }
         for (i = 0; i < n; i++) {
-            d[i] = cpu_to_le32(ossa_fma(le32_to_cpu(a[i]), le32_to_cpu(b[i]),
-                                        le32_to_cpu(c[i])));
+            float32 r = float32_muladd(make_float32(le32_to_cpu(a[i])),
+                                       make_float32(le32_to_cpu(b[i])),
+                                       make_float32(le32_to_cpu(c[i])), 0,
+                                       &status);
+
+            d[i] = cpu_to_le32(float32_val(r));
         }
         if (!ossa_vm_write(q, arg64(q, 32) + at, d, n * 4, fault)) {
             return OSSA_CMD_FAULT;

@@ -568,49 +568,112 @@ static const VMStateDescription vmstate_ossa = {
     },
 };
 
-/* Fault-injection QOM properties: views of the INJECT_* registers */
+/*
+ * Fault-injection QOM properties: views of the INJECT_* registers
+ * (docs/hardware.md, 12). Unlike a register write, which drops what the
+ * register cannot hold, a value the register could not hold is an error
+ * and changes nothing.
+ */
 
-static void ossa_get_inject(Object *obj, Visitor *v, const char *name,
-                            void *opaque, Error **errp)
+static void ossa_get_inject_hang(Object *obj, Visitor *v, const char *name,
+                                 void *opaque, Error **errp)
 {
-    OssaState *s = OSSA(obj);
-    uint64_t val;
+    uint32_t val = OSSA(obj)->inject_hang;
 
-    if (!strcmp(name, "inject-hang")) {
-        val = s->inject_hang;
-    } else if (!strcmp(name, "inject-fail")) {
-        val = s->inject_fail;
-    } else if (!strcmp(name, "inject-delay-us")) {
-        val = s->inject_delay_us;
-    } else {
-        val = s->inject_fault;
+    visit_type_uint32(v, name, &val, errp);
+}
+
+static void ossa_set_inject_hang_prop(Object *obj, Visitor *v,
+                                      const char *name, void *opaque,
+                                      Error **errp)
+{
+    uint32_t val;
+
+    if (!visit_type_uint32(v, name, &val, errp)) {
+        return;
     }
+    if (val & ~OSSA_INJECT_HANG_BITS) {
+        error_setg(errp, "ossa: %s: 0x%x names a queue the device does not "
+                   "have (bits 0x%x are the queues)", name, val,
+                   OSSA_INJECT_HANG_BITS);
+        return;
+    }
+    ossa_set_inject_hang(OSSA(obj), val);
+}
+
+static void ossa_get_inject_fail(Object *obj, Visitor *v, const char *name,
+                                 void *opaque, Error **errp)
+{
+    uint32_t val = OSSA(obj)->inject_fail;
+
+    visit_type_uint32(v, name, &val, errp);
+}
+
+static void ossa_set_inject_fail_prop(Object *obj, Visitor *v,
+                                      const char *name, void *opaque,
+                                      Error **errp)
+{
+    uint32_t val;
+
+    if (!visit_type_uint32(v, name, &val, errp)) {
+        return;
+    }
+    if (val & ~OSSA_INJECT_FAIL_NEXT) {
+        error_setg(errp, "ossa: %s: 0x%x has reserved bits (bit 0 is the "
+                   "only one)", name, val);
+        return;
+    }
+    OSSA(obj)->inject_fail = val;
+}
+
+static void ossa_get_inject_delay(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    uint32_t val = OSSA(obj)->inject_delay_us;
+
+    visit_type_uint32(v, name, &val, errp);
+}
+
+static void ossa_set_inject_delay_prop(Object *obj, Visitor *v,
+                                       const char *name, void *opaque,
+                                       Error **errp)
+{
+    uint32_t val;
+
+    if (!visit_type_uint32(v, name, &val, errp)) {
+        return;
+    }
+    if (val > OSSA_INJECT_DELAY_MAX_US) {
+        error_setg(errp, "ossa: %s: %u is above the maximum, %u", name, val,
+                   OSSA_INJECT_DELAY_MAX_US);
+        return;
+    }
+    OSSA(obj)->inject_delay_us = val;
+}
+
+static void ossa_get_inject_fault(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    uint64_t val = OSSA(obj)->inject_fault;
+
     visit_type_uint64(v, name, &val, errp);
 }
 
-static void ossa_set_inject(Object *obj, Visitor *v, const char *name,
-                            void *opaque, Error **errp)
+static void ossa_set_inject_fault_prop(Object *obj, Visitor *v,
+                                       const char *name, void *opaque,
+                                       Error **errp)
 {
-    OssaState *s = OSSA(obj);
     uint64_t val;
 
     if (!visit_type_uint64(v, name, &val, errp)) {
         return;
     }
-    if (strcmp(name, "inject-fault") && val > UINT32_MAX) {
-        error_setg(errp, "ossa: %s: %" PRIu64 " does not fit 32 bits",
-                   name, val);
+    if (val & ~OSSA_INJECT_FAULT_BITS) {
+        error_setg(errp, "ossa: %s: 0x%" PRIx64 " has reserved bits (ENABLE "
+                   "is bit 0, the page VA bits 38:12)", name, val);
         return;
     }
-    if (!strcmp(name, "inject-hang")) {
-        ossa_set_inject_hang(s, val);
-    } else if (!strcmp(name, "inject-fail")) {
-        s->inject_fail = val & OSSA_INJECT_FAIL_NEXT;
-    } else if (!strcmp(name, "inject-delay-us")) {
-        ossa_set_inject_delay(s, val);
-    } else {
-        ossa_set_inject_fault(s, val);
-    }
+    OSSA(obj)->inject_fault = val;
 }
 
 static const Property ossa_properties[] = {
@@ -620,8 +683,18 @@ static const Property ossa_properties[] = {
 
 static void ossa_class_init(ObjectClass *oc, void *data)
 {
-    static const char *const inject[] = {
-        "inject-hang", "inject-fail", "inject-delay-us", "inject-fault",
+    static const struct {
+        const char *name, *type;
+        ObjectPropertyAccessor *get, *set;
+    } inject[] = {
+        { "inject-hang", "uint32", ossa_get_inject_hang,
+          ossa_set_inject_hang_prop },
+        { "inject-fail", "uint32", ossa_get_inject_fail,
+          ossa_set_inject_fail_prop },
+        { "inject-delay-us", "uint32", ossa_get_inject_delay,
+          ossa_set_inject_delay_prop },
+        { "inject-fault", "uint64", ossa_get_inject_fault,
+          ossa_set_inject_fault_prop },
     };
     DeviceClass *dc = DEVICE_CLASS(oc);
     PCIDeviceClass *pc = PCI_DEVICE_CLASS(oc);
@@ -643,9 +716,9 @@ static void ossa_class_init(ObjectClass *oc, void *data)
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 
     for (i = 0; i < ARRAY_SIZE(inject); i++) {
-        object_class_property_add(oc, inject[i], "uint64", ossa_get_inject,
-                                  ossa_set_inject, NULL, NULL);
-        object_class_property_set_description(oc, inject[i],
+        object_class_property_add(oc, inject[i].name, inject[i].type,
+                                  inject[i].get, inject[i].set, NULL, NULL);
+        object_class_property_set_description(oc, inject[i].name,
             "fault injection (test only), see docs/hardware.md");
     }
 }

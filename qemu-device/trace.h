@@ -1,1 +1,1 @@
-#include "trace/trace-hw_ossa.h"
+#include "trace/trace-hw_misc_ossa.h"

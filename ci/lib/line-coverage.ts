@@ -139,7 +139,7 @@ export async function driverCoverage(driverBuild: string): Promise<PartCoverage 
 
 /** The device's coverage from the data files QEMU runs wrote under the prefix. */
 export async function deviceCoverage(gcnoDir: string): Promise<PartCoverage | undefined> {
-  const gcda = await findFiles(qemuGcovPrefix, (n) => n.startsWith('hw_ossa_') && n.endsWith('.gcda'));
+  const gcda = await findFiles(qemuGcovPrefix, (n) => n.startsWith('hw_misc_ossa_') && n.endsWith('.gcda'));
   return partCoverage('device', 'qemu-device', gcda, gcnoDir);
 }
 

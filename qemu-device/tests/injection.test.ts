@@ -274,16 +274,26 @@ describe('12. fault injection QOM properties (fault-injection=on)', () => {
     expect(await qomGetNumber(d, 'inject-fault')).toBe(Number(0x22_3456_7001n));
   });
 
-  test('the properties of the 32-bit registers refuse a value that does not fit them, and a non-number; nothing changes', async () => {
+  test('the properties refuse a value their register cannot hold, and a non-number, with the reason; nothing changes', async () => {
     const d = dev();
     await d.write(R.REG_INJECT_DELAY_US, 7);
+    await d.qt.qmp.qomSet(DEVICE_QOM_PATH, 'inject-fault', 0x3001);
     for (const prop of ['inject-hang', 'inject-fail', 'inject-delay-us']) {
-      await expect(d.qt.qmp.qomSet(DEVICE_QOM_PATH, prop, 2 ** 32), prop).rejects.toThrow(/does not fit 32 bits/);
+      await expect(d.qt.qmp.qomSet(DEVICE_QOM_PATH, prop, 2 ** 32), prop).rejects.toThrow(/expects uint32_t/);
       await expect(d.qt.qmp.qomSet(DEVICE_QOM_PATH, prop, 'one'), prop).rejects.toThrow(/QMP error/);
     }
+    const refused: Array<[string, number, RegExp]> = [
+      ['inject-hang', 1 << R.NUM_QUEUES, /inject-hang: 0x4 names a queue the device does not have/],
+      ['inject-fail', 2, /inject-fail: 0x2 has reserved bits/],
+      ['inject-delay-us', R.INJECT_DELAY_MAX_US + 1, /inject-delay-us: 1000001 is above the maximum, 1000000/],
+      // VA bit 40, and an offset in the page
+      ['inject-fault', 2 ** 40 + 0x3001, /inject-fault: 0x10000003001 has reserved bits/],
+      ['inject-fault', 0x3801, /inject-fault: 0x3801 has reserved bits/],
+    ];
+    for (const [prop, value, says] of refused) {
+      await expect(d.qt.qmp.qomSet(DEVICE_QOM_PATH, prop, value), `${prop} = ${value}`).rejects.toThrow(says);
+    }
     expect([await d.read(R.REG_INJECT_HANG), await d.read(R.REG_INJECT_FAIL), await d.read(R.REG_INJECT_DELAY_US)]).toEqual([0, 0, 7]);
-    // inject-fault is a u64: the whole VA range and more are taken (reserved bits ignored)
-    await d.qt.qmp.qomSet(DEVICE_QOM_PATH, 'inject-fault', 2 ** 40 + 0x3000 + 1);
     expect(await qomGetNumber(d, 'inject-fault')).toBe(0x3001);
   });
 
