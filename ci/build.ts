@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     .map((f) => `qemu-device/${f}`);
   // The script streams its own progress; the build tree persists in
   // qemu-work so that a device change recompiles only the device.
-  const buildQemu = async (dir: string, variant?: 'asan'): Promise<BuildKind> => {
+  const buildQemu = async (dir: string, variant?: 'asan' | 'fuzz'): Promise<BuildKind> => {
     const args = [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir, ...(variant ? [variant] : [])];
     await execa('bash', args, { stdout: 'inherit', stderr: 'inherit' }).catch((err: unknown) => {
       throw new BuildError(`QEMU${variant ? ` (${variant})` : ''} build failed: ${(err as Error).message.split('\n')[0]}`);
@@ -53,6 +53,9 @@ async function main(): Promise<void> {
   // An AddressSanitizer build of the same tree, for the device's random
   // test; only when asked for (npm test), as it takes a few minutes.
   const qemuAsan = process.argv.includes('--asan') ? await cached('qemu-asan', qemuFiles, (dir) => buildQemu(dir, 'asan')) : undefined;
+  // QEMU's libFuzzer binary (clang, ASan, UBSan) for the device's
+  // generic-fuzz targets: npm run fuzz, and the short run of npm test.
+  const qemuFuzz = process.argv.includes('--fuzz') ? await cached('qemu-fuzz', qemuFiles, (dir) => buildQemu(dir, 'fuzz')) : undefined;
 
   const release = await step('kernel: choosing a Debian 6.12 build', selectKernelRelease);
   log(`kernel: ${release}`);
@@ -182,11 +185,12 @@ async function main(): Promise<void> {
     };
   }
 
-  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, testTools, image, ...debugParts };
+  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), ...(qemuFuzz ? { qemuFuzz } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, testTools, image, ...debugParts };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
     ...(qemuAsan ? { qemuAsan: join(qemuAsan.dir, 'bin', 'qemu-system-x86_64') } : {}),
+    ...(qemuFuzz ? { qemuFuzz: join(qemuFuzz.dir, 'bin', 'qemu-fuzz-x86_64') } : {}),
     kernelUapi: kernel.uapiDir,
     kernelHeaders: kernel.headersDir,
     vmlinuz: kernel.vmlinuz,

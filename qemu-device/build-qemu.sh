@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Build QEMU 10.0.2 for x86_64-softmmu with the ossa device added.
 #
-# usage: build-qemu.sh WORKDIR OUTDIR [asan]
+# usage: build-qemu.sh WORKDIR OUTDIR [asan|fuzz]
 #   WORKDIR  persistent work area: the downloaded tarball, the patched source
 #            tree and a meson build tree per variant (reused, so a device
 #            change only recompiles what changed)
-#   OUTDIR   receives bin/qemu-system-x86_64
+#   OUTDIR   receives bin/qemu-system-x86_64 (bin/qemu-fuzz-x86_64 for fuzz)
 #   asan     build with AddressSanitizer and gcov (the device's random test,
 #            the qtest suite and the debug guest's run; OUTDIR/gcno/ gets
 #            the device's gcov notes, OUTDIR/gcov-build-dir the folder the
 #            data files are written under)
+#   fuzz     QEMU's libFuzzer binary, with clang, ASan and UBSan, whose
+#            generic-fuzz targets include generic-fuzz-ossa and
+#            generic-fuzz-ossa-msi (npm run fuzz)
 #
 # QEMU's source is Debian's orig tarball of qemu_10.0.2+ds (bookworm-backports),
 # checked against its SHA-256. The device's files from this folder and the
-# shared register header are copied into hw/ossa/ of that tree.
+# shared register header are copied into hw/misc/ossa/ of that tree.
 set -euo pipefail
 
 QEMU_VERSION=10.0.2
@@ -24,17 +27,26 @@ POOL_URL="http://deb.debian.org/debian/pool/main/q/qemu/qemu_${QEMU_VERSION}%2bd
 say() { printf 'qemu: %s\n' "$*"; }
 die() { printf 'qemu: error: %s\n' "$*" >&2; exit 1; }
 
-[ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: $0 WORKDIR OUTDIR [asan]"
+[ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: $0 WORKDIR OUTDIR [asan|fuzz]"
 WORK=$1
 OUT=$2
 VARIANT=${3:-default}
+TARGET=qemu-system-x86_64
 case "$VARIANT" in
 default) EXTRA_CONFIGURE=() ;;
 asan) EXTRA_CONFIGURE=(--enable-asan --enable-gcov) ;;
-*) die "unknown variant $VARIANT (want asan)" ;;
+fuzz)
+	# QEMU's libFuzzer targets, generic-fuzz-ossa among them, with
+	# Debian's clang, under AddressSanitizer and UBSan.
+	EXTRA_CONFIGURE=(--cc=clang --cxx=clang++ --enable-fuzzing --enable-asan --enable-ubsan)
+	TARGET=qemu-fuzz-x86_64
+	;;
+*) die "unknown variant $VARIANT (want asan or fuzz)" ;;
 esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 REGS=$HERE/../kernel-driver/ossa_regs.h
+# Where the device goes in QEMU's tree.
+DEST=hw/misc/ossa
 DEVICE_FILES=(ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconfig meson.build trace-events trace.h)
 
 mkdir -p "$WORK"
@@ -64,17 +76,35 @@ fi
 # configured again when its configure arguments change.
 src=$WORK/qemu-$QEMU_VERSION
 patch_tree() {
-	mkdir -p "$src/hw/ossa"
-	echo "source ossa/Kconfig" >> "$src/hw/Kconfig"
-	echo "subdir('ossa')" >> "$src/hw/meson.build"
-	grep -q "^    'hw/nvme',$" "$src/meson.build" ||
-		die "meson.build: trace_events_subdirs has no 'hw/nvme' entry to add hw/ossa after"
-	sed -i "s|^    'hw/nvme',$|&\n    'hw/ossa',|" "$src/meson.build"
+	# As a device of hw/misc with files of its own goes (hw/misc/macio).
+	mkdir -p "$src/$DEST"
+	echo "source ossa/Kconfig" >> "$src/hw/misc/Kconfig"
+	echo "subdir('ossa')" >> "$src/hw/misc/meson.build"
+	grep -q "^    'hw/misc/macio',$" "$src/meson.build" ||
+		die "meson.build: trace_events_subdirs has no 'hw/misc/macio' entry to add $DEST after"
+	sed -i "s|^    'hw/misc/macio',$|&\n    '$DEST',|" "$src/meson.build"
 	# The +ds tarball has no firmware blobs: never unpack the edk2 images.
 	grep -q 'unpack_edk2_blobs = bzip2.found()' "$src/meson.build" ||
 		die "meson.build: edk2 blob switch not found"
 	sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
-	cp "$REGS" "${DEVICE_FILES[@]/#/$HERE/}" "$src/hw/ossa/"
+	# generic-fuzz targets for the device, first among the others:
+	# generic-fuzz-ossa (MSI-X) and generic-fuzz-ossa-msi (msix=off).
+	local configs=$src/tests/qtest/fuzz/generic_fuzz_configs.h
+	grep -q '^const generic_fuzz_config predefined_configs\[\] = {$' "$configs" ||
+		die "$configs: predefined_configs not found"
+	sed -i '/^const generic_fuzz_config predefined_configs\[\] = {$/r /dev/stdin' "$configs" <<-'CONFIGS'
+	    {
+	        .name = "ossa",
+	        .args = "-machine q35 -nodefaults -device ossa,fault-injection=on",
+	        .objects = "ossa*",
+	    },{
+	        .name = "ossa-msi",
+	        .args = "-machine q35 -nodefaults "
+	        "-device ossa,fault-injection=on,msix=off",
+	        .objects = "ossa*",
+	    },
+	CONFIGS
+	cp "$REGS" "${DEVICE_FILES[@]/#/$HERE/}" "$src/$DEST/"
 }
 stamp=$(declare -f patch_tree | sha256sum | cut -c1-16)-$TARBALL_SHA256
 if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -113,21 +143,21 @@ fi
 # 3. The device's current files; copy only what changed so that ninja
 # recompiles only those.
 for f in "$REGS" "${DEVICE_FILES[@]/#/$HERE/}"; do
-	cmp -s "$f" "$src/hw/ossa/$(basename "$f")" || cp "$f" "$src/hw/ossa/"
+	cmp -s "$f" "$src/$DEST/$(basename "$f")" || cp "$f" "$src/$DEST/"
 done
 
 say "compiling"
-ninja -C "$build" qemu-system-x86_64 > "$build.log" 2>&1 ||
+ninja -C "$build" "$TARGET" > "$build.log" 2>&1 ||
 	{ grep -E 'error|Error' "$build.log" | head -n 30 >&2; die "build failed; log: $build.log"; }
 
 mkdir -p "$OUT/bin"
-cp "$build/qemu-system-x86_64" "$OUT/bin/qemu-system-x86_64.tmp"
-mv "$OUT/bin/qemu-system-x86_64.tmp" "$OUT/bin/qemu-system-x86_64"
+cp "$build/$TARGET" "$OUT/bin/$TARGET.tmp"
+mv "$OUT/bin/$TARGET.tmp" "$OUT/bin/$TARGET"
 echo "$kind" > "$OUT/build-kind"
 if [ "$VARIANT" = asan ]; then
 	mkdir -p "$OUT/gcno"
-	find "$build" -name 'hw_ossa_*.gcno' -exec cp {} "$OUT/gcno/" \;
-	[ -n "$(ls "$OUT/gcno")" ] || die "no gcov notes (hw_ossa_*.gcno) in $build"
+	find "$build" -name 'hw_misc_ossa_*.gcno' -exec cp {} "$OUT/gcno/" \;
+	[ -n "$(ls "$OUT/gcno")" ] || die "no gcov notes (hw_misc_ossa_*.gcno) in $build"
 	echo "$build" > "$OUT/gcov-build-dir"
 fi
-say "built $OUT/bin/qemu-system-x86_64"
+say "built $OUT/bin/$TARGET"

@@ -17,6 +17,8 @@ export interface BuildManifest {
   qemu: string;
   /** QEMU built with AddressSanitizer, when the build was asked for it (--asan). */
   qemuAsan?: string;
+  /** QEMU's libFuzzer binary with the device's generic-fuzz targets, when asked for (--fuzz). */
+  qemuFuzz?: string;
   kernelRelease: string;
   /** The guest kernel's uapi headers, for checking layouts against them. */
   kernelUapi: string;

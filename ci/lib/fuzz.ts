@@ -1,0 +1,113 @@
+/**
+ * Runs the device's coverage-guided fuzz targets: QEMU's generic-fuzz with
+ * libFuzzer (the qemu-fuzz-x86_64 binary of `ci/build.ts --fuzz`), under
+ * AddressSanitizer and UBSan. generic-fuzz-ossa drives the device with
+ * MSI-X, generic-fuzz-ossa-msi with msix=off: register and config-space
+ * accesses, DMA patterns for every read the device makes, clock steps.
+ *
+ * The seed corpus is kept in the repository (SEED_CORPUS); what a run finds
+ * goes to out/fuzz/<target>/corpus, and a crash to out/fuzz/<target>/.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { outDir, repoRoot } from './paths.js';
+
+export const FUZZ_TARGETS = ['ossa', 'ossa-msi'] as const;
+export type FuzzTarget = (typeof FUZZ_TARGETS)[number];
+
+/** The corpus in the repository: the starting inputs of every run. */
+export const SEED_CORPUS = join(repoRoot, 'qemu-device/tests/fuzz-corpus');
+
+export interface FuzzResult {
+  target: FuzzTarget;
+  seconds: number;
+  /** Inputs run (libFuzzer's stat::number_of_executed_units). */
+  execs: number;
+  /** Coverage counters hit (libFuzzer's "cov"), and features ("ft"). */
+  edges: number;
+  features: number;
+  /** Inputs in the working corpus at the end. */
+  corpus: number;
+  /** Files of crashing, leaking or timing-out inputs libFuzzer wrote. */
+  crashes: string[];
+  exitCode: number;
+  /** The end of libFuzzer's output, for a report. */
+  tail: string;
+}
+
+export function fuzzDir(target: FuzzTarget): string {
+  return join(outDir, 'fuzz', target);
+}
+
+/** The last "cov:" and "ft:" figures libFuzzer printed. */
+function lastStatus(output: string): { edges: number; features: number; corpus: number } {
+  let edges = 0;
+  let features = 0;
+  let corpus = 0;
+  for (const m of output.matchAll(/^#\d+\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/gm)) {
+    edges = Number(m[1]);
+    features = Number(m[2]);
+    corpus = Number(m[3]);
+  }
+  return { edges, features, corpus };
+}
+
+/** Runs one target for `seconds`, from the seed corpus and the target's working corpus. */
+export async function runFuzz(binary: string, target: FuzzTarget, seconds: number): Promise<FuzzResult> {
+  const dir = fuzzDir(target);
+  const work = join(dir, 'corpus');
+  await mkdir(work, { recursive: true });
+  const before = new Set(await readdir(dir));
+  const r = await execa(
+    binary,
+    [
+      `--fuzz-target=generic-fuzz-${target}`,
+      `-max_total_time=${seconds}`,
+      '-print_final_stats=1',
+      // a slow input is a finding too (the device must not stall the machine)
+      '-timeout=10',
+      '-rss_limit_mb=4096',
+      `-artifact_prefix=${dir}/`,
+      work,
+      SEED_CORPUS,
+    ],
+    {
+      reject: false,
+      all: true,
+      env: {
+        ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0',
+        UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
+      },
+    },
+  );
+  const output = String(r.all ?? '');
+  const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(output)?.[1] ?? 0);
+  const crashes = (await readdir(dir)).filter((f) => !before.has(f) && /^(crash|leak|timeout|oom)-/.test(f)).map((f) => join(dir, f));
+  return {
+    target,
+    seconds,
+    execs,
+    ...lastStatus(output),
+    crashes,
+    exitCode: r.exitCode ?? -1,
+    tail: output.split('\n').slice(-60).join('\n'),
+  };
+}
+
+/** Merges the target's working corpus into the seed corpus (libFuzzer -merge=1: only inputs that add coverage). */
+export async function mergeIntoSeeds(binary: string, target: FuzzTarget): Promise<void> {
+  await mkdir(SEED_CORPUS, { recursive: true });
+  await execa(binary, [`--fuzz-target=generic-fuzz-${target}`, '-merge=1', SEED_CORPUS, join(fuzzDir(target), 'corpus')], {
+    env: { ASAN_OPTIONS: 'detect_leaks=0' },
+  });
+}
+
+export function formatFuzz(r: FuzzResult): string {
+  const rate = r.seconds ? Math.round(r.execs / r.seconds) : 0;
+  return (
+    `fuzz: generic-fuzz-${r.target}: ${r.execs} execs in ${r.seconds} s (${rate}/s), ` +
+    `${r.edges} edges, ${r.features} features, corpus ${r.corpus}, ` +
+    `${r.crashes.length ? `CRASHES ${r.crashes.length}: ${r.crashes.join(', ')}` : 'no crash'}`
+  );
+}
