@@ -1,15 +1,31 @@
 /**
  * Building blocks of the seeded random robustness test: an arena of
  * contexts, rings and streams in guest RAM, generators of random (often
- * malformed) register writes, descriptors, command streams and table
- * entries, and invariant checks of register reads.
+ * malformed) register writes, descriptors, command streams, table entries,
+ * config-space and MSI-X table writes, FLRs and QOM settings of the
+ * injection knobs, and invariant checks of register reads.
  */
 import { expect } from 'vitest';
 import { cmd, encodeDescriptor, rawCommand } from './commands.js';
 import type { Context, Ossa, Queue } from './device.js';
 import { listedOffsets } from './layout.js';
 import { PAGE, PERM_R, PERM_RW, PERM_W, UNASSIGNED_BUS_ADDR } from './memory.js';
+import {
+  mmconfigAddress,
+  PCI_BASE_ADDRESS_0,
+  PCI_CAP_ID_EXP,
+  PCI_COMMAND,
+  PCI_COMMAND_MASTER,
+  PCI_COMMAND_MEMORY,
+  PCI_EXP_DEVCTL,
+  PCI_EXP_DEVCTL_BCR_FLR,
+  PCI_MSIX_ENTRY_SIZE,
+  PCI_MSIX_FLAGS,
+  PCI_MSIX_FLAGS_ENABLE,
+  msixData,
+} from './pci.js';
 import type { Prng } from '../../userspace/src/prng.js';
+import { DEVICE_QOM_PATH } from './qtest.js';
 import { R } from './regs.js';
 
 export interface Region {
@@ -25,7 +41,12 @@ export interface Arena {
   queues: Queue[];
   tables: number[];
   dataPages: number[];
+  /** Offset of the PCI Express capability in config space (FLR). */
+  expCap: number;
 }
+
+/** Offsets of config space a random write leaves alone: the BARs and the expansion ROM, which place the registers. */
+const CONFIG_BARS = { from: PCI_BASE_ADDRESS_0, to: 0x34 };
 
 const DATA_PAGES = 6;
 const STREAM_PAGES = 2;
@@ -34,7 +55,7 @@ const STREAM_PAGES = 2;
 export async function buildArena(d: Ossa, rng: Prng): Promise<Arena> {
   const ids = new Set<number>();
   while (ids.size < 4) ids.add(rng.below(R.NUM_CONTEXTS));
-  const arena: Arena = { ctxs: [], data: [], streams: [], queues: [], tables: [], dataPages: [] };
+  const arena: Arena = { ctxs: [], data: [], streams: [], queues: [], tables: [], dataPages: [], expCap: await d.pci.findCapability(PCI_CAP_ID_EXP) };
   for (const id of ids) {
     const ctx = await d.context(id);
     arena.ctxs.push(ctx);
@@ -242,9 +263,114 @@ export function checkRead(off: number, v: number, faultInjection: boolean): void
   } else if (!(faultInjection ? LISTED_ON : LISTED_OFF).has(off)) expect(v, where).toBe(0);
 }
 
+/** Config register `off` of the device, written through MMCONFIG: one access, which no other operation splits. */
+function configWrite(d: Ossa, off: number, size: 1 | 2 | 4, v: number): Promise<unknown> {
+  const at = mmconfigAddress(d.pci, off);
+  return size === 1 ? d.qt.writeb(at, v) : size === 2 ? d.qt.writew(at, v) : d.qt.writel(at, v);
+}
+
+/**
+ * A random write to config space, header, capabilities or extended space,
+ * of 1, 2 or 4 bytes, aligned. It keeps memory decoding on and starts no
+ * FLR (randomFlr() does both properly), and leaves the BARs alone.
+ */
+function randomConfigWrite(d: Ossa, rng: Prng, arena: Arena): Promise<unknown> {
+  const size = rng.pick([1, 2, 4] as const);
+  const k = rng.below(10);
+  let off = k < 3 ? rng.below(0x40) : k < 8 ? 0x40 + rng.below(0xc0) : 0x100 + rng.below(0xf00);
+  off -= off % size;
+  if (off + size > CONFIG_BARS.from && off < CONFIG_BARS.to) off = PCI_COMMAND;
+  let v = rng.u32() & (size === 4 ? 0xffff_ffff : size === 2 ? 0xffff : 0xff);
+  // bits of COMMAND and DEVCTL that the value covers, as byte positions
+  const keep = (reg: number, bits: number, set: boolean): void => {
+    for (let b = 0; b < size; b += 1) {
+      const mask = (bits >>> (8 * (off + b - reg))) & 0xff;
+      if (off + b >= reg && off + b < reg + 2 && mask) v = set ? v | (mask << (8 * b)) : v & ~(mask << (8 * b));
+    }
+  };
+  keep(PCI_COMMAND, PCI_COMMAND_MEMORY, true);
+  keep(arena.expCap + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, false);
+  return configWrite(d, off, size, v >>> 0);
+}
+
+/** An MSI-X message address: the mailbox, a device register (a message that writes one), or a RAM page. */
+function randomMessageAddress(rng: Prng, d: Ossa, arena: Arena): number {
+  const k = rng.below(10);
+  if (k < 6) return d.mailbox + 4 * rng.below(d.msix.tableSize);
+  if (k < 8) return d.bar0 + 4 * rng.below(R.REGS_SIZE / 4);
+  return rng.pick(arena.dataPages) + 4 * rng.below(PAGE / 4);
+}
+
+/** A random write to one field of an MSI-X table entry. */
+function randomMsixWrite(d: Ossa, rng: Prng, arena: Arena): Promise<unknown> {
+  const e = d.msix.entryAddr(rng.below(d.msix.tableSize));
+  const field = rng.below(4);
+  const values = [randomMessageAddress(rng, d, arena), 0, rng.chance(0.7) ? msixData(rng.below(3)) : rng.u32(), rng.below(2)];
+  const v = rng.chance(0.9) ? (values[field] as number) : rng.u32();
+  return d.qt.writel(e + field * 4, v >>> 0);
+}
+
+/**
+ * An FLR in the middle of whatever runs, then the function set up again as
+ * a driver would: BARs, memory and bus mastering, the MSI-X table (every
+ * vector at the mailbox) and MSI-X on. All writes go through MMCONFIG, in
+ * order. The device itself stays reset until random operations program it.
+ */
+function randomFlr(d: Ossa, arena: Arena): Promise<unknown> {
+  const ops: Array<Promise<unknown>> = [configWrite(d, arena.expCap + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR)];
+  for (const [index, addr] of d.bars) {
+    ops.push(configWrite(d, PCI_BASE_ADDRESS_0 + 4 * index, 4, addr >>> 0));
+    // BAR0 is 64-bit; the MSI-X BAR 32-bit (3)
+    if (index === R.BAR_REGS) ops.push(configWrite(d, PCI_BASE_ADDRESS_0 + 4 * index + 4, 4, Math.floor(addr / 2 ** 32)));
+  }
+  ops.push(configWrite(d, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
+  for (let v = 0; v < d.msix.tableSize; v += 1) {
+    const e = d.msix.entryAddr(v);
+    ops.push(d.qt.writel(e, d.mailbox + 4 * v), d.qt.writel(e + 4, 0), d.qt.writel(e + 8, msixData(v)), d.qt.writel(e + 12, 0));
+  }
+  ops.push(configWrite(d, d.msix.cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE));
+  return Promise.all(ops);
+}
+
+/** A QOM property of an injection knob and a value; `valid` whether the property must take it. */
+function randomQomSetting(rng: Prng, arena: Arena): { prop: string; value: number; valid: boolean } {
+  switch (rng.below(4)) {
+    case 0: {
+      const value = rng.chance(0.85) ? rng.below(4) : rng.below(256);
+      return { prop: 'inject-hang', value, valid: value < 4 };
+    }
+    case 1: {
+      const value = rng.chance(0.85) ? rng.below(2) : rng.below(16);
+      return { prop: 'inject-fail', value, valid: value < 2 };
+    }
+    case 2: {
+      const value = rng.chance(0.5) ? 0 : rng.chance(0.8) ? rng.below(50) : R.INJECT_DELAY_MAX_US + rng.range(-2, 2);
+      return { prop: 'inject-delay-us', value, valid: value <= R.INJECT_DELAY_MAX_US };
+    }
+    default: {
+      const page = Number(rng.pick(arena.data).va & 0x7f_ffff_f000n);
+      const value = rng.chance(0.3) ? 0 : rng.chance(0.85) ? page + rng.below(2) : page + 8;
+      return { prop: 'inject-fault', value, valid: value % PAGE < 2 };
+    }
+  }
+}
+
+/** Sets an injection knob through QMP qom-set: a value the register holds is taken, any other refused. */
+function randomQomSet(d: Ossa, rng: Prng, arena: Arena): Promise<unknown> {
+  const { prop, value, valid } = randomQomSetting(rng, arena);
+  const set = d.qt.qmp.qomSet(DEVICE_QOM_PATH, prop, value);
+  return valid ? set : expect(set, `qom-set ${prop} ${value}`).rejects.toThrow(/ossa: inject-/);
+}
+
 /** One random operation; every random number is drawn before the first await. */
 export function randomOp(d: Ossa, rng: Prng, arena: Arena): Promise<unknown> {
-  const k = rng.below(100);
+  const k = rng.below(108);
+  if (k >= 100) {
+    if (k < 103) return randomConfigWrite(d, rng, arena);
+    if (k < 106) return randomMsixWrite(d, rng, arena);
+    if (k < 107) return randomQomSet(d, rng, arena);
+    return randomFlr(d, arena);
+  }
   if (k < 25) {
     if (rng.chance(0.05)) {
       // wrong-size or misaligned access anywhere in BAR0
