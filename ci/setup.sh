@@ -69,6 +69,10 @@ PKGS=(
 	libelf-dev bc lcov
 	# driver checks: checkpatch.pl and kernel-doc from Debian's kernel source, sparse
 	linux-source-6.12 sparse
+	# the device's coverage-guided fuzzer: clang with libFuzzer
+	clang libclang-rt-14-dev
+	# the datasheet's reStructuredText rendering is checked with docutils
+	python3-docutils
 	# tools
 	curl file
 )
