@@ -13,6 +13,8 @@ import { expectKernelLog } from '../support/kernel-log.js';
 import { ossaNode } from '../support/ossa.js';
 
 const TOOL = '/ossa/tools/bo-wait';
+/** Runs of the signal case, each with a job of its own, until one had 3 signals during its wait. */
+const ATTEMPTS = 3;
 /** The long job ends at the driver's job timeout: its recovery is logged. */
 expectKernelLog(/ossa-q\d recovered: a job timed out/);
 
@@ -35,15 +37,22 @@ describe('BO_WAIT timeouts', () => {
   test.each([['restart'], ['norestart']])(
     covers('BO_WAIT', 'concurrency', 'a 300 ms wait under a signal every 20 ms (%s handler) still times out'),
     async (restart) => {
-      const out = await run('signals', '300', restart);
-      console.log(`bo-wait signals ${restart}: ${out}`);
-      const m = /^result (\S+) status (\S+) signals (\d+) ms (\d+)$/.exec(out);
-      if (!m) throw new Error(`bo-wait printed ${JSON.stringify(out)}`);
-      // Without signals during the wait, the case proves nothing.
-      expect(Number(m[3]), 'signals during the wait').toBeGreaterThanOrEqual(3);
-      // A wait restarted with its whole timeout each time would last until
-      // the job itself ends (the 2 s job timeout), and return ok.
-      expect(m[1], `what the wait returned (${out})`).toBe('ETIMEDOUT');
+      // Without signals during the wait, a run proves nothing. On a slow
+      // guest (the debug kernel under TCG) the timer's expirations can
+      // bunch up so that fewer than 3 reach the wait (seen: 1 in 590 ms):
+      // such a run is made again, with a new job, up to ATTEMPTS times.
+      let signals = 0;
+      for (let attempt = 1; attempt <= ATTEMPTS && signals < 3; attempt += 1) {
+        const out = await run('signals', '300', restart);
+        console.log(`bo-wait signals ${restart}, attempt ${attempt}: ${out}`);
+        const m = /^result (\S+) status (\S+) signals (\d+) ms (\d+)$/.exec(out);
+        if (!m) throw new Error(`bo-wait printed ${JSON.stringify(out)}`);
+        // A wait restarted with its whole timeout each time would last until
+        // the job itself ends (the 2 s job timeout), and return ok.
+        expect(m[1], `what the wait returned (${out})`).toBe('ETIMEDOUT');
+        signals = Number(m[3]);
+      }
+      expect(signals, `signals during the wait, in the last of at most ${ATTEMPTS} runs`).toBeGreaterThanOrEqual(3);
     },
   );
 });
