@@ -154,6 +154,14 @@ mkdir -p "$OUT/bin"
 cp "$build/$TARGET" "$OUT/bin/$TARGET.tmp"
 mv "$OUT/bin/$TARGET.tmp" "$OUT/bin/$TARGET"
 echo "$kind" > "$OUT/build-kind"
+if [ "$VARIANT" = fuzz ]; then
+	# The fuzz targets take no -L: the firmware goes where a binary looks
+	# relative to itself, ../share/qemu (Debian's seabios and qemu-system-data).
+	mkdir -p "$OUT/share/qemu"
+	for f in /usr/share/seabios/* /usr/share/qemu/*; do
+		ln -sfn "$f" "$OUT/share/qemu/"
+	done
+fi
 if [ "$VARIANT" = asan ]; then
 	mkdir -p "$OUT/gcno"
 	find "$build" -name 'hw_misc_ossa_*.gcno' -exec cp {} "$OUT/gcno/" \;

@@ -11,7 +11,9 @@ import { readManifest } from '../lib/manifest.js';
 const SECONDS = 75;
 const binary = (await readManifest()).qemuFuzz;
 
-describe.skipIf(!binary)('generic-fuzz, a short run per target (skipped: the build has no fuzz binary; npm test builds it)', () => {
+const title = `generic-fuzz, a short run per target${binary ? '' : ' (skipped: the build has no fuzz binary; npm test builds it)'}`;
+
+describe.skipIf(!binary)(title, () => {
   test.each([...FUZZ_TARGETS])('generic-fuzz-%s runs without a crash', { timeout: (SECONDS + 120) * 1000 }, async (target) => {
     const r = await runFuzz(binary as string, target, SECONDS);
     process.stdout.write(`${formatFuzz(r)}\n`);
