@@ -313,8 +313,8 @@ function randomMsixWrite(d: Ossa, rng: Prng, arena: Arena): Promise<unknown> {
 /**
  * An FLR in the middle of whatever runs, then the function set up again as
  * a driver would: BARs, memory and bus mastering, the MSI-X table (every
- * vector at the mailbox) and MSI-X on. All writes go through MMCONFIG, in
- * order. The device itself stays reset until random operations program it.
+ * vector at the mailbox) and MSI-X on, all through MMCONFIG; then the
+ * context table and both rings. Issued in order, without waiting between.
  */
 function randomFlr(d: Ossa, arena: Arena): Promise<unknown> {
   const ops: Array<Promise<unknown>> = [configWrite(d, arena.expCap + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR)];
@@ -329,6 +329,17 @@ function randomFlr(d: Ossa, arena: Arena): Promise<unknown> {
     ops.push(d.qt.writel(e, d.mailbox + 4 * v), d.qt.writel(e + 4, 0), d.qt.writel(e + 8, msixData(v)), d.qt.writel(e + 12, 0));
   }
   ops.push(configWrite(d, d.msix.cap + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE));
+  // the device again: its context table, and both rings from index 0
+  ops.push(d.write(R.REG_CTX_TABLE_LO, d.ctxTable.base >>> 0), d.write(R.REG_CTX_TABLE_HI, Math.floor(d.ctxTable.base / 2 ** 32)));
+  for (const q of arena.queues) {
+    q.tail = 0;
+    ops.push(
+      q.writeReg(R.REG_Q_BASE_LO, q.ring >>> 0),
+      q.writeReg(R.REG_Q_BASE_HI, Math.floor(q.ring / 2 ** 32)),
+      q.writeReg(R.REG_Q_SIZE, q.log2),
+      q.writeReg(R.REG_Q_CONTROL, R.Q_CONTROL_ENABLE),
+    );
+  }
   return Promise.all(ops);
 }
 
