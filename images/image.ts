@@ -78,6 +78,12 @@ async function moduleClosure(modulesDir: string, roots: string[], neededBy: stri
   return order.map((k) => paths.get(k) as string);
 }
 
+/** Whether the kernel has module `name` as a loadable module (not built in, not absent). */
+async function hasModule(modulesDir: string, name: string): Promise<boolean> {
+  const dep = await readFile(join(modulesDir, 'modules.dep'), 'utf8');
+  return dep.split('\n').some((l) => basename(l.split(':')[0] ?? '').replace(/\.ko(\.xz|\.zst|\.gz)?$/, '').replace(/-/g, '_') === name);
+}
+
 /** The modules a built .ko depends on (modinfo), in load order. */
 async function dependenciesOf(modulesDir: string, ko: string): Promise<string[]> {
   const { stdout } = await execa('modinfo', ['-F', 'depends', ko]);
@@ -152,10 +158,16 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
   const root = join(dir, 'root');
   await baseTree(root, inputs.init);
 
-  // Kernel modules in load order: the driver's; vgem, whose fences the
-  // tests signal when they choose (a fence of another driver); and, for
-  // benchmarks, NVMe's.
-  const mods = await dependenciesOf(inputs.modulesDir, inputs.driverKo);
+  // Kernel modules in load order: virtio-iommu's, where the kernel has it
+  // as a module, first (the devices behind it probe once it is loaded); the
+  // driver's; vgem, whose fences the tests signal when they choose (a fence
+  // of another driver); and, for benchmarks, NVMe's.
+  const iommuMods = (await hasModule(inputs.modulesDir, 'virtio_iommu'))
+    ? await moduleClosure(inputs.modulesDir, ['virtio-iommu'], 'the virtio-iommu lane')
+    : [];
+  // loaded by /init before it looks for the results port (etc/ossa/iommu-modules)
+  await writeFile(join(root, 'etc/ossa/iommu-modules'), (await installModules(inputs.modulesDir, iommuMods, root)).map((n) => `${n}\n`).join(''));
+  const mods = (await dependenciesOf(inputs.modulesDir, inputs.driverKo)).filter((m) => !iommuMods.includes(m));
   const testMods = (await moduleClosure(inputs.modulesDir, ['vgem'], 'the tests (a fence of another driver)')).filter((m) => !mods.includes(m));
   mods.push(...testMods);
   const names = await installModules(inputs.modulesDir, mods, root);

@@ -19,9 +19,21 @@ echo within_size > /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null
 up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "ossa-init: $*" > /dev/kmsg; }
 
+# An IOMMU driver built as a module (virtio-iommu): the devices behind it,
+# the results port's among them, probe only once it is loaded.
+while read -r mod; do
+	[ -n "$mod" ] || continue
+	insmod "/lib/modules/$mod" || say "insmod $mod failed (exit $?)"
+done < /etc/ossa/iommu-modules
+
 PORT=
-for d in /sys/class/virtio-ports/*; do
-	[ "$(cat "$d/name" 2>/dev/null)" = org.ossa.results ] && PORT=/dev/${d##*/}
+i=0
+while [ -z "$PORT" ] && [ $i -lt 50 ]; do
+	for d in /sys/class/virtio-ports/*; do
+		[ "$(cat "$d/name" 2>/dev/null)" = org.ossa.results ] && PORT=/dev/${d##*/}
+	done
+	[ -n "$PORT" ] || sleep 0.1
+	i=$((i + 1))
 done
 if [ -z "$PORT" ]; then
 	say "results port org.ossa.results not found; powering off"

@@ -18,6 +18,32 @@ export type GuestKernel = 'debian' | 'debug';
 /** How the guest's PCI core lets the driver interrupt: MSI-X (default), or INTx only (pci=nomsi). */
 export type GuestInterrupts = 'msix' | 'intx';
 
+/**
+ * The vIOMMU the device's DMA goes through: none (default), QEMU's
+ * intel-iommu (VT-d) or virtio-iommu. The guest maps in strict mode, so that
+ * an IOVA is gone at once when the driver unmaps it.
+ */
+export type GuestIommu = 'none' | 'intel' | 'virtio';
+
+const IOMMU: Record<Exclude<GuestIommu, 'none'>, { device: string; append: string; label: string }> = {
+  intel: { device: 'intel-iommu', append: 'intel_iommu=on iommu.strict=1', label: 'intel-iommu' },
+  virtio: { device: 'virtio-iommu-pci', append: 'iommu.strict=1', label: 'virtio-iommu' },
+};
+
+/** The lane's part of file names and titles: '', '-intx', '-intel-iommu', ... */
+function laneSuffix(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix', iommu: GuestIommu = 'none'): string {
+  return `${kernel === 'debug' ? '-debug' : ''}${interrupts === 'intx' ? '-intx' : ''}${iommu === 'none' ? '' : `-${IOMMU[iommu].label}`}`;
+}
+
+/** What a lane runs on, for titles and logs: 'debug kernel', 'INTx only: pci=nomsi', 'intel-iommu, strict'. */
+export function laneLabel(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix', iommu: GuestIommu = 'none'): string {
+  return [
+    kernel === 'debug' ? 'debug kernel' : '',
+    interrupts === 'intx' ? 'INTx only: pci=nomsi' : '',
+    iommu === 'none' ? '' : `${IOMMU[iommu].label}, strict`,
+  ].filter(Boolean).join(', ');
+}
+
 export interface SessionOptions {
   /** 'suite' (default): the guest test suite; 'bench': the benchmarks. */
   mode?: 'suite' | 'bench';
@@ -25,6 +51,8 @@ export interface SessionOptions {
   kernel?: GuestKernel;
   /** 'msix' (default) or 'intx': the kernel booted with pci=nomsi. */
   interrupts?: GuestInterrupts;
+  /** 'none' (default), 'intel' or 'virtio': a vIOMMU in front of the device. */
+  iommu?: GuestIommu;
   /** Extra QEMU arguments. */
   extraArgs?: string[];
 }
@@ -37,9 +65,11 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
   const guest = which === 'debug' && m.debug ? m.debug : m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
-  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${which === 'debug' ? '-debug' : ''}${intx ? '-intx' : ''}-console.log`);
+  const iommu = options.iommu ?? 'none';
+  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(which, options.interrupts, iommu)}-console.log`);
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
-  log(`guest: booting Linux ${guest.kernelRelease}${which === 'debug' ? ' (debug)' : ''}${intx ? ' with pci=nomsi' : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
+  const lane = laneLabel(which, options.interrupts, iommu);
+  log(`guest: booting Linux ${guest.kernelRelease}${lane ? ` (${lane})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
   // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a or b.
   const filter = process.env.OSSA_GUEST_FILTER;
   if (filter && !/^[\w.,/-]+$/.test(filter)) throw new Error(`OSSA_GUEST_FILTER=${filter}: only letters, digits, '.', '_', '-', '/' and ','`);
@@ -49,6 +79,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     which === 'debug' ? 'kasan_multi_shot' : '',
     // No MSI or MSI-X for any device: the driver takes one INTx.
     intx ? 'pci=nomsi' : '',
+    iommu === 'none' ? '' : IOMMU[iommu].append,
     filter ? `ossa.filter=${filter}` : '',
   ].filter(Boolean).join(' ');
   // The debug lane runs the device instrumented too: QEMU with ASan and gcov.
@@ -62,6 +93,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     accel,
     ...(append ? { append } : {}),
     ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
+    ...(iommu === 'none' ? {} : { beforeDevices: ['-device', IOMMU[iommu].device] }),
     onMessage: (msg) => {
       if (msg.type === 'boot') log(`guest: /init running (guest uptime ${msg.uptime} s)`);
       else if (msg.type === 'setup') log(`guest: ${msg.step} ${msg.ok ? 'ok' : `FAILED: ${msg.message ?? ''}`}`);
@@ -80,14 +112,14 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     const matrix = coverageMatrix(run.tests);
     // Each test's recorded ioctls too: what the matrix was computed from.
     const tests = run.tests.map((t) => ({ file: t.file, name: t.name, state: t.state, ioctls: t.ioctls ?? null }));
-    await writeFile(conformancePathOf(which, options.interrupts), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
+    await writeFile(conformancePathOf(which, options.interrupts, iommu), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
   }
   return run;
 }
 
-/** Where the coverage matrix of the last run on a kernel (and interrupt mode) is written. */
-export function conformancePathOf(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix'): string {
-  return join(outDir, `conformance${kernel === 'debug' ? '-debug' : ''}${interrupts === 'intx' ? '-intx' : ''}.json`);
+/** Where the coverage matrix of the last run of a lane (kernel, interrupt mode, vIOMMU) is written. */
+export function conformancePathOf(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix', iommu: GuestIommu = 'none'): string {
+  return join(outDir, `conformance${laneSuffix(kernel, interrupts, iommu)}.json`);
 }
 
 /** The matrix of the last run on Debian's kernel. */

@@ -46,6 +46,11 @@ export interface BootOptions {
   append?: string;
   /** Extra QEMU arguments (devices for benchmarks). */
   extraArgs?: string[];
+  /**
+   * QEMU arguments before the ossa device: a vIOMMU, which translates only
+   * for PCI devices created after it.
+   */
+  beforeDevices?: string[];
   /** Extra environment of QEMU (ASan options, gcov prefix). */
   env?: Record<string, string>;
   /** Seconds from start until /init reports (default 120). */
@@ -108,6 +113,7 @@ export function qemuArgs(o: BootOptions, sockets: VmSockets): string[] {
     '-kernel', o.kernel,
     '-initrd', o.initrd,
     '-append', `console=ttyS0 panic=-1 printk.time=1 ${o.append ?? ''}`.trim(),
+    ...(o.beforeDevices ?? []),
     ...ossaDeviceArgs(),
     '-qmp', `unix:${sockets.qmp},server=on,wait=off`,
     '-device', 'virtio-serial-pci',
