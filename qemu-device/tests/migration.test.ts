@@ -14,7 +14,7 @@ import { PAGE } from './memory.js';
 import { loadFrom, saveTo, startDestination, StreamDir } from './migration.js';
 import { PCI_COMMAND } from './pci.js';
 import { Prng } from '../../userspace/src/prng.js';
-import { refCrc32c, refFill } from '../../userspace/src/reference.js';
+import { refCrc32c, refFill, refFmaF32 } from '../../userspace/src/reference.js';
 import { R } from './regs.js';
 
 const SCRATCH = 0x5ca7_c4ed;
@@ -273,5 +273,48 @@ describe('a job waiting out INJECT_DELAY_US between two slices, migrated', () =>
     await dq.waitHead(1);
     expect((await dq.result(0)).status).toBe(R.JOB_OK);
     expect((await qt.read(fill.pa, PAGE)).equals(refFill(0x0d0d_0d0d, PAGE))).toBe(true);
+  });
+});
+
+describe('a COPY and an FMA_F32 in the middle of their work, migrated', () => {
+  /** Two slices of COPY on queue 0; FMA_F32 on queue 1, 16 bytes an element (a, b, c, d): two slices too. */
+  const COPY_SIZE = 2 * 1024 * 1024;
+  const FMA_COUNT = 96 * 1024;
+  const DELAY_US = 1000;
+
+  test('the destination ends both commands with the right results', async () => {
+    await using streams = await StreamDir.create();
+    await using src = await Ossa.start();
+    await src.write(R.REG_INJECT_DELAY_US, DELAY_US);
+    const ctx = await src.context(1);
+    const page = new Prng(0xc09e).bytes(PAGE);
+    const from = await ctx.allocAliased(COPY_SIZE);
+    await src.qt.write(from.pa, page);
+    const to = await ctx.allocAliased(COPY_SIZE);
+    const bytes = FMA_COUNT * 4;
+    const vals = new Prng(0xf4a).bytes(PAGE);
+    const abc = await ctx.allocAliased(bytes);
+    await src.qt.write(abc.pa, vals);
+    const d = await ctx.allocAliased(bytes);
+    // one on each queue: both are in the middle of their command when saved
+    const q = await src.queue(0);
+    const q1 = await src.queue(1);
+    await q.submit(await ctx.job([cmd.copy(from.va, to.va, COPY_SIZE)]));
+    await q1.submit(await ctx.job([cmd.fmaF32(FMA_COUNT, abc.va, abc.va, abc.va, d.va)]));
+    expect([await q.head(), await q1.head()]).toEqual([0, 0]);
+    const file = streams.path('copy-fma');
+    await saveTo(src.qt, file);
+    await using qt = await startDestination();
+    expect((await loadFrom(qt, file)).status).toBe('completed');
+    const dst = await Ossa.adopt(qt, src);
+    const dq = migratedQueue(dst, q);
+    const dq1 = migratedQueue(dst, q1);
+    await dq.waitHead(1, { stepClock: true });
+    await dq1.waitHead(1, { stepClock: true });
+    expect([(await dq.result(0)).status, (await dq1.result(0)).status]).toEqual([R.JOB_OK, R.JOB_OK]);
+    expect((await dst.qt.read(to.pa, PAGE)).equals(page), 'the copied page').toBe(true);
+    const words = new Uint32Array(vals.buffer, vals.byteOffset, PAGE / 4);
+    const want = Buffer.from(refFmaF32(words, words, words).buffer);
+    expect((await dst.qt.read(d.pa, PAGE)).equals(want), 'd = a * b + c').toBe(true);
   });
 });
