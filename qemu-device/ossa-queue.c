@@ -131,6 +131,14 @@ static bool ossa_queue_load_context(OssaQueue *q)
            !entry[1];
 }
 
+/* The job's flags and command stream, as its descriptor gave them (5.3). */
+static bool ossa_queue_desc_valid(const OssaQueue *q)
+{
+    return !(q->job_flags & ~OSSA_DESC_FLAG_IRQ) &&
+           q->job_cmd_size && !(q->job_cmd_size % 8) &&
+           q->job_cmd_size <= OSSA_CMD_SIZE_MAX && !(q->job_cmd_addr % 8);
+}
+
 /*
  * Fetches and checks the descriptor at HEAD. Returns true when the job is
  * to run; false when it was completed at once or the queue stopped.
@@ -163,10 +171,7 @@ static bool ossa_queue_start_job(OssaQueue *q)
         ossa_queue_reject(q, OSSA_JOB_INJECTED_ERROR);
         return false;
     }
-    if ((q->job_flags & ~OSSA_DESC_FLAG_IRQ) ||
-        ldl_le_p(desc + OSSA_DESC_RESERVED) ||
-        !q->job_cmd_size || q->job_cmd_size % 8 ||
-        q->job_cmd_size > OSSA_CMD_SIZE_MAX || q->job_cmd_addr % 8) {
+    if (ldl_le_p(desc + OSSA_DESC_RESERVED) || !ossa_queue_desc_valid(q)) {
         ossa_queue_reject(q, OSSA_JOB_INVALID_DESCRIPTOR);
         return false;
     }
@@ -495,10 +500,8 @@ static const char *ossa_queue_load_error(const OssaQueue *q)
         return "error code unknown, or on an enabled queue";
     }
     if (q->job_active &&
-        (!q->enabled || (q->job_flags & ~OSSA_DESC_FLAG_IRQ) ||
+        (!q->enabled || !ossa_queue_desc_valid(q) ||
          q->job_context >= OSSA_NUM_CONTEXTS ||
-         !q->job_cmd_size || q->job_cmd_size % 8 ||
-         q->job_cmd_size > OSSA_CMD_SIZE_MAX || q->job_cmd_addr % 8 ||
          q->cmd_offset > q->job_cmd_size || q->cmd_offset % 8)) {
         return "job in progress that the device would not have started";
     }
