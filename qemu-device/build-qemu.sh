@@ -159,6 +159,7 @@ if [ "$VARIANT" = fuzz ]; then
 	# relative to itself, ../share/qemu (Debian's seabios and qemu-system-data).
 	mkdir -p "$OUT/share/qemu"
 	for f in /usr/share/seabios/* /usr/share/qemu/*; do
+		[ -e "$f" ] || die "firmware $f not found (packages seabios, qemu-system-data)"
 		ln -sfn "$f" "$OUT/share/qemu/"
 	done
 fi

@@ -190,7 +190,8 @@ static OssaCmdResult ossa_cmd_copy(OssaQueue *q, uint64_t *budget,
             return OSSA_CMD_MORE;
         }
         if ((!srun && !ossa_mmu_run(q, sva, n, false, &sbus, &srun, fault)) ||
-            (!drun && !ossa_mmu_run(q, dva, n, true, &dbus, &drun, fault))) {
+            (!drun && !ossa_mmu_run(q, dva, MIN(n, srun), true, &dbus, &drun,
+                                    fault))) {
             return OSSA_CMD_FAULT;
         }
         n = MIN(n, MIN(srun, drun));

@@ -3,7 +3,8 @@
  *
  * Each queue runs in a bottom half of the main loop, guarded by the device's
  * memory reentrancy guard, never in the vCPU thread that rang the doorbell.
- * A run does one slice of work (OSSA_SLICE_BYTES, OSSA_SLICE_COMMANDS) and
+ * Work goes in slices (OSSA_SLICE_BYTES, OSSA_SLICE_COMMANDS): a run does
+ * one, or several while no other queue has work (at most OSSA_RUN_NS), and
  * schedules itself again while there is more, so that the two queues
  * interleave and no job stalls the main loop.
  *

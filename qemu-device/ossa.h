@@ -62,9 +62,10 @@ typedef enum OssaStep {
 /*
  * The level-0 tables of the 2 MiB regions the current slice needed, as
  * read when it first needed each (docs/hardware.md, 7.2): reused for the
- * rest of the slice, dropped at the start of the next. Enough of them for
- * every stream of a command, so that a COPY's source and destination, or
- * FMA_F32's four arrays, do not evict each other's.
+ * rest of the slice, dropped at the start of the next. One for each stream
+ * of a command (COPY's two, FMA_F32's four), so that they do not evict
+ * each other's while each stays in its region; a stream that crosses into
+ * another region may evict one, which is then read again.
  */
 typedef struct OssaWalkCache {
     unsigned next;              /* the entry to replace next */
