@@ -11,6 +11,7 @@ import { execa, ExecaError } from 'execa';
 import { buildImage } from '../images/image.js';
 import { type BuildKind, cached, type CachedOutput, hashInputs } from './lib/cache.js';
 import { buildDebugKernel } from './lib/debug-kernel.js';
+import { DRIVER_INPUTS, stageDriver } from './lib/driver-source.js';
 import { fetchKernel, selectKernelRelease } from './lib/kernel.js';
 import { type BuildManifest, type DebugGuest, writeManifest } from './lib/manifest.js';
 import { cacheDir, repoRoot } from './lib/paths.js';
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
     });
     return { incremental: (await readFile(join(dir, 'build-kind'), 'utf8')).trim() === 'incremental' };
   };
-  const qemuFiles = { files: [...qemuInputs, 'kernel-driver/ossa_regs.h'] };
+  const qemuFiles = { files: qemuInputs };
   const qemu = await cached('qemu', qemuFiles, (dir) => buildQemu(dir));
 
   // An AddressSanitizer build of the same tree, for the device's random
@@ -64,9 +65,9 @@ async function main(): Promise<void> {
   // The driver, out of tree against a kernel's build headers; `extra`
   // make variables (GCOV_PROFILE=y for the debug kernel).
   const buildDriver = (name: string, kdir: string, kernelKey: string, extra: string[] = []): Promise<CachedOutput> =>
-    cached(name, { files: ['kernel-driver'], values: { kernel: kernelKey, make: extra.join(' ') } }, async (dir) => {
+    cached(name, { files: DRIVER_INPUTS, values: { kernel: kernelKey, make: extra.join(' ') } }, async (dir) => {
       const src = join(dir, 'src');
-      await cp(join(repoRoot, 'kernel-driver'), src, { recursive: true });
+      await stageDriver(src);
       await run(`${name} build`, 'make', ['-C', src, `KDIR=${kdir}`, ...extra, 'modules']);
       await copyFile(join(src, 'ossa.ko'), join(dir, 'ossa.ko'));
     });
@@ -121,11 +122,11 @@ async function main(): Promise<void> {
   // The conformance suite's C tools (the allocation-failure sweep), static too.
   const testTools = await cached(
     'test-tools',
-    { files: ['userspace/tests/guest/tools', 'kernel-driver/include', 'kernel-driver/ossa_regs.h'], values: { uapi: kernel.cache.key } },
+    { files: ['userspace/tests/guest/tools', 'kernel-driver/include', 'qemu-device/ossa_regs.h'], values: { uapi: kernel.cache.key } },
     async (dir) => {
       const src = join(repoRoot, 'userspace/tests/guest/tools');
       const flags = ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-D__user='];
-      const includes = ['-I', join(repoRoot, 'kernel-driver/include/uapi/drm'), '-I', join(kernel.uapiDir, 'drm'), '-I', join(repoRoot, 'kernel-driver')];
+      const includes = ['-I', join(repoRoot, 'kernel-driver/include/uapi/drm'), '-I', join(kernel.uapiDir, 'drm'), '-I', join(repoRoot, 'qemu-device')];
       for (const file of readdirSync(src).filter((f) => f.endsWith('.c'))) {
         const tool = file.replace(/\.c$/, '');
         await run(`${tool} build`, 'cc', [...flags, ...includes, '-o', join(dir, tool), join(src, file)]);

@@ -44,10 +44,9 @@ fuzz)
 *) die "unknown variant $VARIANT (want asan or fuzz)" ;;
 esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-REGS=$HERE/../kernel-driver/ossa_regs.h
 # Where the device goes in QEMU's tree.
 DEST=hw/misc/ossa
-DEVICE_FILES=(ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconfig meson.build trace-events trace.h)
+DEVICE_FILES=(ossa_regs.h ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconfig meson.build trace-events trace.h)
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -104,7 +103,7 @@ patch_tree() {
 	        .objects = "ossa*",
 	    },
 	CONFIGS
-	cp "$REGS" "${DEVICE_FILES[@]/#/$HERE/}" "$src/$DEST/"
+	cp "${DEVICE_FILES[@]/#/$HERE/}" "$src/$DEST/"
 }
 stamp=$(declare -f patch_tree | sha256sum | cut -c1-16)-$TARBALL_SHA256
 if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -142,7 +141,7 @@ fi
 
 # 3. The device's current files; copy only what changed so that ninja
 # recompiles only those.
-for f in "$REGS" "${DEVICE_FILES[@]/#/$HERE/}"; do
+for f in "${DEVICE_FILES[@]/#/$HERE/}"; do
 	cmp -s "$f" "$src/$DEST/$(basename "$f")" || cp "$f" "$src/$DEST/"
 done
 

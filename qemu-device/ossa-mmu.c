@@ -229,7 +229,8 @@ void *ossa_map_ram(OssaQueue *q, dma_addr_t bus, dma_addr_t len,
     dma_addr_t plen = len;
     void *ptr;
 
-    if (ossa_slice_stale(q)) {
+    /* Out of reach, the page-wise fallback reports the bus error. */
+    if (ossa_slice_stale(q) || !ossa_dma_in_reach(q->dev, bus, len)) {
         return NULL;
     }
     RCU_READ_LOCK_GUARD();

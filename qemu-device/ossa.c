@@ -135,7 +135,8 @@ static uint64_t ossa_regs_read(void *opaque, hwaddr addr, unsigned size)
         val = OSSA_NUM_QUEUES |
               OSSA_CONTEXTS_LOG2 << OSSA_CAPS_CONTEXTS_LOG2_SHIFT |
               OSSA_VA_BITS << OSSA_CAPS_VA_BITS_SHIFT |
-              (s->fault_injection ? OSSA_CAPS_FAULT_INJECTION : 0);
+              (s->fault_injection ? OSSA_CAPS_FAULT_INJECTION : 0) |
+              (uint32_t)s->dma_bits << OSSA_CAPS_DMA_BITS_SHIFT;
         break;
     case OSSA_REG_RESET:
         break;
@@ -414,11 +415,25 @@ static void ossa_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
     ossa_update_intx(OSSA(pdev));
 }
 
+/* Logs an access that fails as a bus error, out of the device's reach. */
+void ossa_dma_out_of_reach(OssaQueue *q, dma_addr_t addr, dma_addr_t len)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "ossa: queue %u: DMA at 0x%" PRIx64
+                  " (%" PRIu64 " bytes) is beyond the %u-bit bus addresses "
+                  "the device drives (dma-bits)\n", q->index, (uint64_t)addr,
+                  (uint64_t)len, q->dev->dma_bits);
+}
+
 static void ossa_realize(PCIDevice *pdev, Error **errp)
 {
     OssaState *s = OSSA(pdev);
     unsigned i;
 
+    if (s->dma_bits < OSSA_DMA_BITS_MIN || s->dma_bits > OSSA_DMA_BITS_MAX) {
+        error_setg(errp, "ossa: dma-bits=%u is outside %u..%u", s->dma_bits,
+                   OSSA_DMA_BITS_MIN, OSSA_DMA_BITS_MAX);
+        return;
+    }
     pci_config_set_interrupt_pin(pdev->config, 1);
 
     memory_region_init_io(&s->regs, OBJECT(s), &ossa_regs_ops, s,
@@ -679,6 +694,7 @@ static void ossa_set_inject_fault_prop(Object *obj, Visitor *v,
 static const Property ossa_properties[] = {
     DEFINE_PROP_BOOL("fault-injection", OssaState, fault_injection, false),
     DEFINE_PROP_BOOL("msix", OssaState, msix, true),
+    DEFINE_PROP_UINT8("dma-bits", OssaState, dma_bits, OSSA_DMA_BITS_MAX),
 };
 
 static void ossa_class_init(ObjectClass *oc, void *data)

@@ -122,6 +122,7 @@ struct OssaState {
     /* Properties */
     bool fault_injection;
     bool msix;                  /* MSI-X capability and BAR4 */
+    uint8_t dma_bits;           /* bus address bits it drives (4.3) */
 
     /* Registers */
     uint32_t scratch;
@@ -166,6 +167,19 @@ static inline bool ossa_slice_stale(const OssaQueue *q)
 }
 
 /*
+ * Whether the device can put [@addr, @addr + @len) on the bus: it does not
+ * drive a bus address at or above 2^dma-bits (docs/hardware.md, 9).
+ */
+static inline bool ossa_dma_in_reach(const OssaState *s, dma_addr_t addr,
+                                     dma_addr_t len)
+{
+    return s->dma_bits >= 64 ||
+           (len && !((addr | (addr + len - 1)) >> s->dma_bits));
+}
+
+void ossa_dma_out_of_reach(OssaQueue *q, dma_addr_t addr, dma_addr_t len);
+
+/*
  * Every DMA of a slice: refused once the slice is stale, and failed if it
  * made the slice stale, so that nothing the slice does after such an
  * access reaches the bus.
@@ -178,6 +192,10 @@ static inline MemTxResult ossa_dma_rw(OssaQueue *q, dma_addr_t addr,
 
     if (ossa_slice_stale(q)) {
         return MEMTX_ERROR;
+    }
+    if (!ossa_dma_in_reach(q->dev, addr, len)) {
+        ossa_dma_out_of_reach(q, addr, len);
+        return MEMTX_DECODE_ERROR;
     }
     r = pci_dma_rw(PCI_DEVICE(q->dev), addr, buf, len, dir,
                    MEMTXATTRS_UNSPECIFIED);

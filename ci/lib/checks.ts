@@ -6,11 +6,12 @@
  * TypeScript, tsc. Each returns its warnings, one line each.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cached } from './cache.js';
+import { REGS_HEADER, stageDriver } from './driver-source.js';
 import { readManifest } from './manifest.js';
 import { cacheDir, repoRoot } from './paths.js';
 
@@ -24,14 +25,16 @@ const sourcesOf = (dir: string, re: RegExp): string[] =>
     .sort()
     .map((f) => join(dir, f));
 
-/** The driver's C files and headers, its compat layer for older kernels, and its uapi header. */
-export const driverFiles = (): string[] => [...sourcesOf(driverDir, /\.[ch]$/), ...sourcesOf(join(driverDir, 'compat'), /\.[ch]$/), uapiHeader];
-
-/** The device model's C files and headers, and the register header it shares. */
-export const deviceFiles = (): string[] => [
-  ...sourcesOf(join(repoRoot, 'qemu-device'), /\.[ch]$/),
-  join(driverDir, 'ossa_regs.h'),
+/** The driver's C files and headers, its compat layer for older kernels, its uapi header and the register header it uses. */
+export const driverFiles = (): string[] => [
+  ...sourcesOf(driverDir, /\.[ch]$/),
+  ...sourcesOf(join(driverDir, 'compat'), /\.[ch]$/),
+  uapiHeader,
+  join(repoRoot, REGS_HEADER),
 ];
+
+/** The device model's C files and headers, the register header among them. */
+export const deviceFiles = (): string[] => sourcesOf(join(repoRoot, 'qemu-device'), /\.[ch]$/);
 
 /** scripts/ of Debian's Linux 6.12 source, unpacked once into the cache. */
 async function linuxScripts(): Promise<string> {
@@ -72,7 +75,7 @@ export async function kernelBuildWarnings(): Promise<string[]> {
   const tmp = await mkdtemp(join(tmpdir(), 'ossa-check-'));
   try {
     const src = join(tmp, 'kernel-driver');
-    await cp(driverDir, src, { recursive: true, filter: (f) => !/\.(o|ko|mod|cmd)$|\.mod\.c$/.test(f) });
+    await stageDriver(src);
     // The driver's own Makefile: its include paths and compat layer.
     const r = await execa('make', ['-C', src, `KDIR=${m.kernelHeaders}`, 'W=1', 'C=1', 'modules'], {
       reject: false,

@@ -30,46 +30,70 @@ const IOMMU: Record<Exclude<GuestIommu, 'none'>, { device: string; append: strin
   virtio: { device: 'virtio-iommu-pci', append: 'iommu.strict=1', label: 'virtio-iommu' },
 };
 
-/** The lane's part of file names and titles: '', '-intx', '-intel-iommu', ... */
-function laneSuffix(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix', iommu: GuestIommu = 'none'): string {
-  return `${kernel === 'debug' ? '-debug' : ''}${interrupts === 'intx' ? '-intx' : ''}${iommu === 'none' ? '' : `-${IOMMU[iommu].label}`}`;
+/**
+ * How far the device reaches on the bus: 'full' (default: 64 bits, 2 GiB
+ * of guest RAM) or 'dma32': the device's dma-bits=32 in a guest with 5 GiB,
+ * most of it above 4 GiB, so that the driver must keep every bus address
+ * it hands the device below 4 GiB.
+ */
+export type GuestDma = 'full' | 'dma32';
+
+/** One configuration of the guest suite. */
+export interface Lane {
+  kernel: GuestKernel;
+  interrupts: GuestInterrupts;
+  iommu: GuestIommu;
+  dma: GuestDma;
+}
+
+const lane = (l: Partial<Lane>): Lane => ({ kernel: 'debian', interrupts: 'msix', iommu: 'none', dma: 'full', ...l });
+
+/** The lane's part of file names and titles: '', '-intx', '-intel-iommu', '-intx-dma32', ... */
+function laneSuffix(partial: Partial<Lane>): string {
+  const l = lane(partial);
+  return [
+    l.kernel === 'debug' ? '-debug' : '',
+    l.interrupts === 'intx' ? '-intx' : '',
+    l.iommu === 'none' ? '' : `-${IOMMU[l.iommu].label}`,
+    l.dma === 'dma32' ? '-dma32' : '',
+  ].join('');
 }
 
 /** What a lane runs on, for titles and logs: 'debug kernel', 'INTx only: pci=nomsi', 'intel-iommu, strict'. */
-export function laneLabel(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix', iommu: GuestIommu = 'none'): string {
+export function laneLabel(partial: Partial<Lane>): string {
+  const l = lane(partial);
   return [
-    kernel === 'debug' ? 'debug kernel' : '',
-    interrupts === 'intx' ? 'INTx only: pci=nomsi' : '',
-    iommu === 'none' ? '' : `${IOMMU[iommu].label}, strict`,
+    l.kernel === 'debug' ? 'debug kernel' : '',
+    l.interrupts === 'intx' ? 'INTx only: pci=nomsi' : '',
+    l.iommu === 'none' ? '' : `${IOMMU[l.iommu].label}, strict`,
+    l.dma === 'dma32' ? `device dma-bits=32, ${DMA32_MEMORY} of RAM` : '',
   ].filter(Boolean).join(', ');
 }
 
-export interface SessionOptions {
+/** Guest RAM of a dma32 lane: RAM from 4 GiB up, where a 32-bit device cannot reach. */
+const DMA32_MEMORY = '5G';
+
+export interface SessionOptions extends Partial<Lane> {
   /** 'suite' (default): the guest test suite; 'bench': the benchmarks. */
   mode?: 'suite' | 'bench';
-  /** 'debian' (default) or 'debug' (needs a build with --debug-kernel). */
-  kernel?: GuestKernel;
-  /** 'msix' (default) or 'intx': the kernel booted with pci=nomsi. */
-  interrupts?: GuestInterrupts;
-  /** 'none' (default), 'intel' or 'virtio': a vIOMMU in front of the device. */
-  iommu?: GuestIommu;
   /** Extra QEMU arguments. */
   extraArgs?: string[];
 }
 
 export async function bootGuestSuite(options: SessionOptions = {}): Promise<GuestRun> {
   const mode = options.mode ?? 'suite';
-  const which = options.kernel ?? 'debian';
-  const intx = options.interrupts === 'intx';
+  const l = lane(options);
+  const which = l.kernel;
+  const intx = l.interrupts === 'intx';
+  const iommu = l.iommu;
   const m = await readManifest();
   if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
   const guest = which === 'debug' && m.debug ? m.debug : m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
-  const iommu = options.iommu ?? 'none';
-  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(which, options.interrupts, iommu)}-console.log`);
+  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
-  const lane = laneLabel(which, options.interrupts, iommu);
-  log(`guest: booting Linux ${guest.kernelRelease}${lane ? ` (${lane})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
+  const label = laneLabel(l);
+  log(`guest: booting Linux ${guest.kernelRelease}${label ? ` (${label})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
   // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a or b.
   const filter = process.env.OSSA_GUEST_FILTER;
   if (filter && !/^[\w.,/-]+$/.test(filter)) throw new Error(`OSSA_GUEST_FILTER=${filter}: only letters, digits, '.', '_', '-', '/' and ','`);
@@ -94,6 +118,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     ...(append ? { append } : {}),
     ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
     ...(iommu === 'none' ? {} : { beforeDevices: ['-device', IOMMU[iommu].device] }),
+    ...(l.dma === 'dma32' ? { memory: DMA32_MEMORY, ossaProperties: { 'dma-bits': 32 } } : {}),
     onMessage: (msg) => {
       if (msg.type === 'boot') log(`guest: /init running (guest uptime ${msg.uptime} s)`);
       else if (msg.type === 'setup') log(`guest: ${msg.step} ${msg.ok ? 'ok' : `FAILED: ${msg.message ?? ''}`}`);
@@ -112,18 +137,18 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     const matrix = coverageMatrix(run.tests);
     // Each test's recorded ioctls too: what the matrix was computed from.
     const tests = run.tests.map((t) => ({ file: t.file, name: t.name, state: t.state, ioctls: t.ioctls ?? null }));
-    await writeFile(conformancePathOf(which, options.interrupts, iommu), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
+    await writeFile(conformancePathOf(l), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
   }
   return run;
 }
 
-/** Where the coverage matrix of the last run of a lane (kernel, interrupt mode, vIOMMU) is written. */
-export function conformancePathOf(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix', iommu: GuestIommu = 'none'): string {
-  return join(outDir, `conformance${laneSuffix(kernel, interrupts, iommu)}.json`);
+/** Where the coverage matrix of the last run of a lane is written. */
+export function conformancePathOf(l: Partial<Lane>): string {
+  return join(outDir, `conformance${laneSuffix(l)}.json`);
 }
 
 /** The matrix of the last run on Debian's kernel. */
-export const conformancePath = conformancePathOf('debian');
+export const conformancePath = conformancePathOf({});
 
 /** The message for a failed run: its cause, and where the console log is. */
 export function describeFailure(run: GuestRun): string | undefined {

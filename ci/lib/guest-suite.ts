@@ -6,11 +6,11 @@
  */
 import { describe, expect, test } from 'vitest';
 import { coverageMatrix } from './coverage.js';
-import { bootGuestSuite, describeFailure, type GuestInterrupts, type GuestIommu, type GuestKernel, laneLabel } from './guest-session.js';
+import { bootGuestSuite, describeFailure, type Lane, laneLabel } from './guest-session.js';
 
-export async function defineGuestSuite(kernel: GuestKernel, interrupts: GuestInterrupts = 'msix', iommu: GuestIommu = 'none'): Promise<void> {
-  const run = await bootGuestSuite({ kernel, interrupts, iommu });
-  const lane = laneLabel(kernel, interrupts, iommu);
+export async function defineGuestSuite(l: Partial<Lane> = {}): Promise<void> {
+  const run = await bootGuestSuite(l);
+  const lane = laneLabel(l);
 
   describe(lane ? `guest (${lane})` : 'guest', () => {
     test('boots, runs its suite and powers off cleanly', () => {

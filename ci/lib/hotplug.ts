@@ -16,9 +16,14 @@ const UNPLUG_TIMEOUT_MS = 120_000;
 /** The ossa device's properties, at boot and when it is plugged back. */
 const DEVICE_PROPS = { driver: 'ossa', id: DEVICE_ID, bus: PORT_ID, 'fault-injection': true } as const;
 
+/** Properties a lane adds to the device's (e.g. `{ 'dma-bits': 32 }`). */
+export type OssaProperties = Record<string, string | number | boolean>;
+
 /** QEMU arguments for the root port and the ossa device in it. */
-export function ossaDeviceArgs(): string[] {
-  const props = Object.entries(DEVICE_PROPS).map(([k, v]) => (k === 'driver' ? v : `${k}=${v === true ? 'on' : v}`));
+export function ossaDeviceArgs(extra: OssaProperties = {}): string[] {
+  const props = Object.entries<string | number | boolean>({ ...DEVICE_PROPS, ...extra }).map(([k, v]) =>
+    k === 'driver' ? v : `${k}=${v === true ? 'on' : v === false ? 'off' : v}`,
+  );
   return ['-device', `pcie-root-port,id=${PORT_ID},chassis=1`, '-device', props.join(',')];
 }
 
@@ -27,7 +32,7 @@ function isRequest(v: unknown): v is ControlRequest {
 }
 
 /** Carries out one request line of the guest on the machine behind `qmp`. */
-export async function handleControl(line: string, qmp: () => Promise<Qmp>): Promise<ControlReply> {
+export async function handleControl(line: string, qmp: () => Promise<Qmp>, extra: OssaProperties = {}): Promise<ControlReply> {
   let request: unknown;
   try {
     request = JSON.parse(line);
@@ -44,7 +49,7 @@ export async function handleControl(line: string, qmp: () => Promise<Qmp>): Prom
       // QEMU reports the device's own deletion by its id (its parts have none).
       await q.waitEvent('DEVICE_DELETED', since, UNPLUG_TIMEOUT_MS, (e) => (e.data as JsonObject | undefined)?.device === DEVICE_ID);
     } else {
-      await q.execute('device_add', { ...DEVICE_PROPS, ...(request.msix === false ? { msix: false } : {}) });
+      await q.execute('device_add', { ...DEVICE_PROPS, ...extra, ...(request.msix === false ? { msix: false } : {}) });
     }
     return { ok: true, ms: Math.round(performance.now() - start) };
   } catch (err) {

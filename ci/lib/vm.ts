@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { classifyConsoleLine } from './console.js';
-import { handleControl, ossaDeviceArgs } from './hotplug.js';
+import { handleControl, ossaDeviceArgs, type OssaProperties } from './hotplug.js';
 import { CONTROL_PORT, type GuestMessage, type GuestTestResult, parseGuestMessage, RESULTS_PORT } from './protocol.js';
 import { Qmp } from './qmp.js';
 import type { StartupStep } from './startup.js';
@@ -51,6 +51,10 @@ export interface BootOptions {
    * for PCI devices created after it.
    */
   beforeDevices?: string[];
+  /** Guest RAM, as QEMU's -m takes it (default 2G). */
+  memory?: string;
+  /** More properties of the ossa device, at boot and when it is plugged back. */
+  ossaProperties?: OssaProperties;
   /** Extra environment of QEMU (ASan options, gcov prefix). */
   env?: Record<string, string>;
   /** Seconds from start until /init reports (default 120). */
@@ -106,7 +110,7 @@ export function qemuArgs(o: BootOptions, sockets: VmSockets): string[] {
     '-machine', 'q35',
     '-accel', o.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
     '-cpu', o.accel === 'kvm' ? 'host' : 'qemu64',
-    '-smp', '2', '-m', '2G',
+    '-smp', '2', '-m', o.memory ?? '2G',
     '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot', '-nic', 'none',
     '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
@@ -114,7 +118,7 @@ export function qemuArgs(o: BootOptions, sockets: VmSockets): string[] {
     '-initrd', o.initrd,
     '-append', `console=ttyS0 panic=-1 printk.time=1 ${o.append ?? ''}`.trim(),
     ...(o.beforeDevices ?? []),
-    ...ossaDeviceArgs(),
+    ...ossaDeviceArgs(o.ossaProperties),
     '-qmp', `unix:${sockets.qmp},server=on,wait=off`,
     '-device', 'virtio-serial-pci',
     '-chardev', `socket,id=results,path=${sockets.results}`,
@@ -248,7 +252,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     let queue = Promise.resolve();
     createInterface({ input: socket }).on('line', (line) => {
       queue = queue.then(async () => {
-        socket.write(`${JSON.stringify(await handleControl(line, connectQmp))}\n`);
+        socket.write(`${JSON.stringify(await handleControl(line, connectQmp, o.ossaProperties))}\n`);
       });
     });
   });

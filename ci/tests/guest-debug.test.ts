@@ -5,4 +5,4 @@
  */
 import { defineGuestSuite } from '../lib/guest-suite.js';
 
-await defineGuestSuite('debug');
+await defineGuestSuite({ kernel: 'debug' });

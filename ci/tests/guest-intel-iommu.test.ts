@@ -6,4 +6,4 @@
  */
 import { defineGuestSuite } from '../lib/guest-suite.js';
 
-await defineGuestSuite('debian', 'msix', 'intel');
+await defineGuestSuite({ iommu: 'intel' });

@@ -6,4 +6,4 @@
  */
 import { defineGuestSuite } from '../lib/guest-suite.js';
 
-await defineGuestSuite('debian', 'msix', 'virtio');
+await defineGuestSuite({ iommu: 'virtio' });

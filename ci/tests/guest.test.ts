@@ -1,4 +1,4 @@
 /** The guest suite on Debian's kernel, as users run it. */
 import { defineGuestSuite } from '../lib/guest-suite.js';
 
-await defineGuestSuite('debian');
+await defineGuestSuite();

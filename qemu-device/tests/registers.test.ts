@@ -15,21 +15,21 @@ describe('4.1 global registers', () => {
     expect(b.toString('latin1')).toBe('OSSA');
   });
 
-  test('VERSION reads 0x00010000: MAJOR 1, MINOR 0 (4.2)', async () => {
+  test('VERSION reads 0x00010001: MAJOR 1, MINOR 1 (4.2)', async () => {
     const v = await dev().read(R.REG_VERSION);
-    expect(v).toBe(0x0001_0000);
+    expect(v).toBe(0x0001_0001);
     expect(v >>> R.VERSION_MAJOR_SHIFT).toBe(1);
-    expect(v & R.VERSION_MINOR_MASK).toBe(0);
+    expect(v & R.VERSION_MINOR_MASK).toBe(1);
   });
 
-  test('CAPS: NUM_QUEUES 2, CONTEXTS_LOG2 6, VA_BITS 39, FAULT_INJECTION 1, reserved 0 (4.3)', async () => {
+  test('CAPS: NUM_QUEUES 2, CONTEXTS_LOG2 6, VA_BITS 39, FAULT_INJECTION 1, DMA_BITS 64 (4.3)', async () => {
     const v = await dev().read(R.REG_CAPS);
     expect(v & R.CAPS_NUM_QUEUES_MASK).toBe(2);
     expect((v & R.CAPS_CONTEXTS_LOG2_MASK) >>> R.CAPS_CONTEXTS_LOG2_SHIFT).toBe(6);
     expect((v & R.CAPS_VA_BITS_MASK) >>> R.CAPS_VA_BITS_SHIFT).toBe(39);
     expect(v & R.CAPS_FAULT_INJECTION).toBe(R.CAPS_FAULT_INJECTION);
-    expect(v >>> 25).toBe(0);
-    expect(v).toBe(0x0127_0602);
+    expect((v & R.CAPS_DMA_BITS_MASK) >>> R.CAPS_DMA_BITS_SHIFT).toBe(64);
+    expect(v >>> 0).toBe(0x8127_0602);
   });
 
   test('RESET is write-only: reads 0', async () => {

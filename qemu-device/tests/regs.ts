@@ -1,5 +1,5 @@
 /**
- * The ossa hardware constants, taken from kernel-driver/ossa_regs.h rather
+ * The ossa hardware constants, taken from qemu-device/ossa_regs.h rather
  * than retyped: every `#define OSSA_*` is found by a regular expression, a
  * tiny C program including the header prints each value as JSON (function-
  * like macros evaluated for q = 0 and 1), and the result is cached in the OS
@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../../ci/lib/paths.js';
 
-export const HEADER = join(repoRoot, 'kernel-driver', 'ossa_regs.h');
+export const HEADER = join(repoRoot, 'qemu-device', 'ossa_regs.h');
 
 /** Bump when the generator changes, to invalidate caches. */
 const GENERATOR_VERSION = '1';
@@ -36,7 +36,7 @@ const SCALARS = [
   'VERSION_MAJOR_SHIFT', 'VERSION_MINOR_MASK', 'VERSION_MAJOR', 'VERSION_MINOR', 'VERSION_VALUE',
   'ID_MAGIC',
   'CAPS_NUM_QUEUES_MASK', 'CAPS_CONTEXTS_LOG2_SHIFT', 'CAPS_CONTEXTS_LOG2_MASK', 'CAPS_VA_BITS_SHIFT',
-  'CAPS_VA_BITS_MASK', 'CAPS_FAULT_INJECTION',
+  'CAPS_VA_BITS_MASK', 'CAPS_FAULT_INJECTION', 'CAPS_DMA_BITS_SHIFT', 'CAPS_DMA_BITS_MASK', 'DMA_BITS_MIN', 'DMA_BITS_MAX',
   'RESET_MAGIC',
   'IRQ_MMU_FAULT', 'IRQ_ALL', 'MSIX_VECTOR_MISC', 'MSIX_VECTORS',
   'Q_CONTROL_ENABLE', 'Q_STATUS_ENABLED', 'Q_STATUS_BUSY', 'Q_STATUS_ERROR', 'Q_STATUS_CODE_SHIFT',
@@ -53,7 +53,7 @@ const SCALARS = [
   'CMD_TIMESTAMP_SIZE', 'CMD_FENCE_FLAG_IRQ', 'FMA_NAN',
   'CTX_ENTRY_SIZE', 'CTX_TABLE_ALIGN', 'CTX_ROOT_VALID',
   'PAGE_SHIFT', 'PAGE_SIZE', 'PT_LEVELS', 'PT_ENTRIES', 'PT_INDEX_BITS', 'PTE_VALID', 'PTE_READ', 'PTE_WRITE',
-  'PTE_ADDR_MASK',
+  'PTE_ADDR_MASK', 'PTE_ADDR_BITS',
   'FAULT_NOT_PRESENT', 'FAULT_PERMISSION', 'FAULT_RESERVED', 'FAULT_RANGE', 'FAULT_WALK_ERROR',
   'FAULT_BUS_ERROR', 'FAULT_INJECTED',
   'FAULT_INFO_CONTEXT_MASK', 'FAULT_INFO_QUEUE_SHIFT', 'FAULT_INFO_WRITE', 'FAULT_INFO_CAUSE_SHIFT',

@@ -4,7 +4,7 @@
  * are device VAs, as DeviceBuffer.va gives them.
  */
 
-/** Opcodes and sizes, as in kernel-driver/ossa_regs.h (checked by a host test). */
+/** Opcodes and sizes, as in qemu-device/ossa_regs.h (checked by a host test). */
 export const OPCODES = {
   nop: { opcode: 0x00, size: 8 },
   copy: { opcode: 0x01, size: 32 },

@@ -50,7 +50,7 @@ describe('ossa CLI', () => {
       driver: { name: 'ossa' },
       numQueues: Number(dev.param('numQueues')),
       maxBoSize: Number(dev.param('maxBoSize')),
-      hwVersion: { major: 1, minor: 0 },
+      hwVersion: { major: 1, minor: 1 },
     });
   });
 

@@ -28,7 +28,7 @@ describe('GET_PARAM', () => {
     using dev = Device.open();
     const info = dev.info();
     expect(info.driver.name).toBe('ossa');
-    expect(info.hwVersion).toEqual({ major: 1, minor: 0 });
+    expect(info.hwVersion).toEqual({ major: 1, minor: 1 });
     // As many queues as the driver drives (its debugfs lists each one).
     const queues = readFileSync(join(debugfsDir(), 'queues'), 'utf8').split('\n').filter((l) => /^queue \d+:/.test(l));
     expect(queues.length).toBeGreaterThanOrEqual(1);

@@ -3,7 +3,7 @@
  * ossa hardware interface: PCI identity, BAR0 registers, queue and job
  * descriptor formats, commands and page-table format.
  *
- * This header is the C rendering of docs/hardware.md (interface 1.0),
+ * This header is the C rendering of docs/hardware.md (interface 1.1),
  * shared as is by the Linux driver (drivers/accel/ossa) and the QEMU device
  * model (hw/misc/ossa). It holds plain constants only, so that both code bases
  * can include it. Section numbers refer to docs/hardware.md.
@@ -68,7 +68,7 @@
 #define OSSA_VERSION_MAJOR_MASK         0xffff0000u
 #define OSSA_VERSION_MINOR_MASK         0xffffu
 #define OSSA_VERSION_MAJOR              1
-#define OSSA_VERSION_MINOR              0
+#define OSSA_VERSION_MINOR              1
 #define OSSA_VERSION_VALUE (OSSA_VERSION_MAJOR << 16 | OSSA_VERSION_MINOR)
 
 /* ID: "OSSA" in memory order */
@@ -81,6 +81,10 @@
 #define OSSA_CAPS_VA_BITS_SHIFT         16
 #define OSSA_CAPS_VA_BITS_MASK          0x00ff0000u
 #define OSSA_CAPS_FAULT_INJECTION       0x01000000u
+#define OSSA_CAPS_DMA_BITS_SHIFT        25      /* 0: 64 (interface 1.0) */
+#define OSSA_CAPS_DMA_BITS_MASK         0xfe000000u
+#define OSSA_DMA_BITS_MIN               32
+#define OSSA_DMA_BITS_MAX               64
 
 /* 4.5 RESET: "RSET" in memory order */
 #define OSSA_RESET_MAGIC                0x54455352u
@@ -175,6 +179,7 @@
 #define OSSA_PTE_READ                   0x2ull
 #define OSSA_PTE_WRITE                  0x4ull
 #define OSSA_PTE_ADDR_MASK              0x000ffffffffff000ull   /* bits 51:12 */
+#define OSSA_PTE_ADDR_BITS              52      /* bus address bits a PTE holds */
 
 /* 7.4, 7.5 Faults */
 #define OSSA_FAULT_NOT_PRESENT          1
