@@ -188,10 +188,6 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return dev_err_probe(&pdev->dev, PTR_ERR(odev->regs),
 				     "cannot map BAR%d\n", OSSA_BAR_REGS);
 
-	/* Page-table entries hold 52-bit bus addresses. */
-	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(52));
-	if (ret)
-		return dev_err_probe(&pdev->dev, ret, "no usable DMA mask\n");
 	/*
 	 * The device MMU maps each page on its own (ossa_mmu_map() walks the
 	 * table page by page), so a DMA segment may be of any length.
@@ -217,9 +213,11 @@ static int ossa_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
-	drm_info(&odev->drm, "ossa interface %u.%u, %d interrupt vector(s)%s\n",
+	drm_info(&odev->drm, "ossa interface %u.%u, %d interrupt vector(s), %u-bit DMA%s%s\n",
 		 FIELD_GET(OSSA_VERSION_MAJOR_MASK, odev->hw_version),
 		 FIELD_GET(OSSA_VERSION_MINOR_MASK, odev->hw_version), odev->nvec,
+		 odev->dma_bits,
+		 dma_addressing_limited(&pdev->dev) ? " (buffers from ZONE_DMA32)" : "",
 		 odev->fault_injection ? ", fault injection" : "");
 	return 0;
 }

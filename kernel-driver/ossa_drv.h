@@ -113,6 +113,8 @@ struct ossa_queue {
  * @regs: BAR0 register window
  * @hw_version: value of the VERSION register read at probe
  * @fault_injection: the device has the fault-injection registers
+ * @dma_bits: width of the bus addresses given to the device (its DMA mask):
+ *	CAPS.DMA_BITS, at most the 52 bits a page-table entry holds
  * @ctx_table: the device's context table, in coherent DMA memory
  * @ctx_table_dma: bus address of @ctx_table
  * @ctx_ids: hardware context ids in use, with their struct ossa_ctx
@@ -136,6 +138,7 @@ struct ossa_device {
 	void __iomem *regs;
 	u32 hw_version;
 	bool fault_injection;
+	unsigned int dma_bits;
 	__le64 *ctx_table;
 	dma_addr_t ctx_table_dma;
 	struct xarray ctx_ids;

@@ -23,6 +23,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/jiffies.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -392,6 +393,16 @@ int ossa_bo_create_ioctl(struct drm_device *drm, void *data,
 	/* shmem reports a failed inode allocation as -ENOSPC: no memory. */
 	if (IS_ERR(shmem))
 		return PTR_ERR(shmem) == -ENOSPC ? -ENOMEM : PTR_ERR(shmem);
+	/*
+	 * A device that cannot reach all of RAM gets its BOs' pages from
+	 * ZONE_DMA32, before any is allocated. Pages above its reach would be
+	 * bounced by swiotlb, and the bounce buffer, copied back only at
+	 * unmap, would hide the device's writes from the BO's CPU mappings.
+	 */
+	if (dma_addressing_limited(drm->dev))
+		mapping_set_gfp_mask(shmem->base.filp->f_mapping,
+				     GFP_USER | __GFP_DMA32 | __GFP_RETRY_MAYFAIL |
+				     __GFP_NOWARN);
 	ossa_bo_counted(&shmem->base);
 	to_ossa_bo(&shmem->base)->flags = args->flags;
 

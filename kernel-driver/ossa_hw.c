@@ -31,7 +31,7 @@
 static int ossa_hw_identify(struct ossa_device *odev)
 {
 	u32 id = ossa_reg_read(odev, OSSA_REG_ID);
-	u32 caps, major;
+	u32 caps, major, dma_bits;
 
 	if (id != OSSA_ID_MAGIC) {
 		drm_err(&odev->drm, "identity register reads 0x%08x, expected 0x%08x\n",
@@ -56,6 +56,16 @@ static int ossa_hw_identify(struct ossa_device *odev)
 		return -ENODEV;
 	}
 	odev->fault_injection = caps & OSSA_CAPS_FAULT_INJECTION;
+
+	/* Interface 1.0 leaves DMA_BITS 0: such a device drives 64 bits. */
+	dma_bits = FIELD_GET(OSSA_CAPS_DMA_BITS_MASK, caps) ?: 64;
+	if (dma_bits < OSSA_DMA_BITS_MIN || dma_bits > OSSA_DMA_BITS_MAX) {
+		drm_err(&odev->drm, "CAPS.DMA_BITS %u is outside %u..%u\n",
+			dma_bits, OSSA_DMA_BITS_MIN, OSSA_DMA_BITS_MAX);
+		return -ENODEV;
+	}
+	/* Page-table entries hold 52-bit bus addresses, whatever the bus. */
+	odev->dma_bits = min_t(u32, dma_bits, OSSA_PTE_ADDR_BITS);
 	return 0;
 }
 
@@ -126,6 +136,13 @@ int ossa_hw_init(struct ossa_device *odev)
 	ret = ossa_hw_identify(odev);
 	if (ret)
 		return ret;
+
+	/* Before the first allocation for the device: its rings and tables. */
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(odev->dma_bits));
+	if (ret) {
+		drm_err(&odev->drm, "no usable %u-bit DMA mask\n", odev->dma_bits);
+		return ret;
+	}
 
 	odev->ctx_table = dmam_alloc_coherent(dev, OSSA_CTX_TABLE_SIZE,
 					      &odev->ctx_table_dma, GFP_KERNEL);

@@ -179,7 +179,7 @@
 #define OSSA_PTE_READ                   0x2ull
 #define OSSA_PTE_WRITE                  0x4ull
 #define OSSA_PTE_ADDR_MASK              0x000ffffffffff000ull   /* bits 51:12 */
-#define OSSA_PTE_ADDR_BITS              52      /* bus address bits a PTE holds */
+#define OSSA_PTE_ADDR_BITS              52      /* bus address bits of a PTE */
 
 /* 7.4, 7.5 Faults */
 #define OSSA_FAULT_NOT_PRESENT          1
