@@ -381,6 +381,7 @@ int ossa_bo_create_ioctl(struct drm_device *drm, void *data,
 {
 	struct drm_ossa_bo_create *args = data;
 	struct drm_gem_shmem_object *shmem;
+	struct address_space *m;
 	u64 size;
 	int ret;
 
@@ -399,10 +400,9 @@ int ossa_bo_create_ioctl(struct drm_device *drm, void *data,
 	 * bounced by swiotlb, and the bounce buffer, copied back only at
 	 * unmap, would hide the device's writes from the BO's CPU mappings.
 	 */
+	m = shmem->base.filp->f_mapping;
 	if (dma_addressing_limited(drm->dev))
-		mapping_set_gfp_mask(shmem->base.filp->f_mapping,
-				     GFP_USER | __GFP_DMA32 | __GFP_RETRY_MAYFAIL |
-				     __GFP_NOWARN);
+		mapping_set_gfp_mask(m, (mapping_gfp_mask(m) & ~__GFP_HIGHMEM) | __GFP_DMA32);
 	ossa_bo_counted(&shmem->base);
 	to_ossa_bo(&shmem->base)->flags = args->flags;
 

@@ -3,8 +3,9 @@
  *
  * Every data access of a job goes through its context's three-level page
  * table, walked with PCI DMA reads, so that a vIOMMU applies to the walk as
- * to the data. A slice reads each level-0 table it needs once, whole, and
- * reuses it until the slice ends; the next slice reads the tables again.
+ * to the data. A slice reads each level-0 table it needs whole and keeps
+ * the last few (OssaWalkCache) until the slice ends; the next slice reads
+ * the tables again.
  *
  * Copyright (c) 2026 The ossa developers
  *

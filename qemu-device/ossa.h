@@ -173,9 +173,10 @@ static inline bool ossa_slice_stale(const OssaQueue *q)
 static inline bool ossa_dma_in_reach(const OssaState *s, dma_addr_t addr,
                                      dma_addr_t len)
 {
-    dma_addr_t last = len ? addr + len - 1 : addr;
-
-    return s->dma_bits >= 64 || !((addr | last) >> s->dma_bits);
+    if (!len || s->dma_bits >= 64) {
+        return true;
+    }
+    return !((addr | (addr + len - 1)) >> s->dma_bits);
 }
 
 void ossa_dma_out_of_reach(OssaQueue *q, dma_addr_t addr, dma_addr_t len);

@@ -46,7 +46,16 @@ export interface Lane {
   dma: GuestDma;
 }
 
-const lane = (l: Partial<Lane>): Lane => ({ kernel: 'debian', interrupts: 'msix', iommu: 'none', dma: 'full', ...l });
+/** Guest RAM of a dma32 lane: RAM from 4 GiB up, where a 32-bit device cannot reach. */
+const DMA32_MEMORY = '5G';
+
+/** A lane with the defaults filled in. */
+const lane = (l: Partial<Lane>): Lane => ({
+  kernel: l.kernel ?? 'debian',
+  interrupts: l.interrupts ?? 'msix',
+  iommu: l.iommu ?? 'none',
+  dma: l.dma ?? 'full',
+});
 
 /** The lane's part of file names and titles: '', '-intx', '-intel-iommu', '-intx-dma32', ... */
 function laneSuffix(partial: Partial<Lane>): string {
@@ -69,9 +78,6 @@ export function laneLabel(partial: Partial<Lane>): string {
     l.dma === 'dma32' ? `device dma-bits=32, ${DMA32_MEMORY} of RAM` : '',
   ].filter(Boolean).join(', ');
 }
-
-/** Guest RAM of a dma32 lane: RAM from 4 GiB up, where a 32-bit device cannot reach. */
-const DMA32_MEMORY = '5G';
 
 export interface SessionOptions extends Partial<Lane> {
   /** 'suite' (default): the guest test suite; 'bench': the benchmarks. */

@@ -16,8 +16,8 @@ const UNPLUG_TIMEOUT_MS = 120_000;
 /** The ossa device's properties, at boot and when it is plugged back. */
 const DEVICE_PROPS = { driver: 'ossa', id: DEVICE_ID, bus: PORT_ID, 'fault-injection': true } as const;
 
-/** Properties a lane adds to the device's (e.g. `{ 'dma-bits': 32 }`). */
-export type OssaProperties = Record<string, string | number | boolean>;
+/** Properties a lane adds to the device's (e.g. `{ 'dma-bits': 32 }`); never its driver, id or bus. */
+export type OssaProperties = Record<string, string | number | boolean> & { driver?: never; id?: never; bus?: never };
 
 /** QEMU arguments for the root port and the ossa device in it. */
 export function ossaDeviceArgs(extra: OssaProperties = {}): string[] {
