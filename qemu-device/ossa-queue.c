@@ -84,12 +84,12 @@ static void ossa_queue_complete(OssaQueue *q)
 {
     uint8_t result[OSSA_DESC_RESULT_SIZE] = { 0 };
 
-    stl_le_p(result + OSSA_DESC_STATUS - OSSA_DESC_RESULT, q->job_status);
-    stl_le_p(result + OSSA_DESC_ERROR_OFFSET - OSSA_DESC_RESULT,
+    stl_le_p(result + (OSSA_DESC_STATUS - OSSA_DESC_RESULT), q->job_status);
+    stl_le_p(result + (OSSA_DESC_ERROR_OFFSET - OSSA_DESC_RESULT),
              q->job_error_offset);
-    stq_le_p(result + OSSA_DESC_START_NS - OSSA_DESC_RESULT,
+    stq_le_p(result + (OSSA_DESC_START_NS - OSSA_DESC_RESULT),
              q->job_start_ns);
-    stq_le_p(result + OSSA_DESC_END_NS - OSSA_DESC_RESULT, ossa_time_ns());
+    stq_le_p(result + (OSSA_DESC_END_NS - OSSA_DESC_RESULT), ossa_time_ns());
 
     trace_ossa_job_end(q->index, q->head, q->job_status, q->job_error_offset);
     q->job_active = false;
