@@ -40,23 +40,40 @@ export function fuzzDir(target: FuzzTarget): string {
   return join(outDir, 'fuzz', target);
 }
 
-/** The last "cov:" and "ft:" figures libFuzzer printed. */
-function lastStatus(output: string): { edges: number; features: number; corpus: number } {
+/**
+ * The last "cov:" and "ft:" figures libFuzzer printed, and the executions
+ * of that line: `#N  NEW  cov: …` from one process; with -fork, only the
+ * parent's `#N: cov: …` (N summed over its jobs), not the lines of a job's
+ * log that it copies out after a crash.
+ */
+export function lastStatus(output: string, fork: boolean): { edges: number; features: number; corpus: number; runs: number } {
   let edges = 0;
   let features = 0;
   let corpus = 0;
-  for (const m of output.matchAll(/^#\d+\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/gm)) {
-    edges = Number(m[1]);
-    features = Number(m[2]);
-    corpus = Number(m[3]);
+  let runs = 0;
+  const line = fork ? /^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+)/gm : /^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/gm;
+  for (const m of output.matchAll(line)) {
+    runs = Number(m[1]);
+    edges = Number(m[2]);
+    features = Number(m[3]);
+    corpus = Number(m[4]);
   }
-  return { edges, features, corpus };
+  return { edges, features, corpus, runs };
+}
+
+export interface FuzzOptions {
+  /** Processes fuzzing at once (libFuzzer -fork); default 1, in this process. */
+  jobs?: number;
+  /** Stop after this many executions (libFuzzer -runs), or at `seconds`, whichever comes first. */
+  runs?: number;
 }
 
 /** Runs one target for `seconds`, from the seed corpus and the target's working corpus. */
-export async function runFuzz(binary: string, target: FuzzTarget, seconds: number): Promise<FuzzResult> {
+export async function runFuzz(binary: string, target: FuzzTarget, seconds: number, opts: FuzzOptions = {}): Promise<FuzzResult> {
   const dir = fuzzDir(target);
   const work = join(dir, 'corpus');
+  const start = performance.now();
+  const fork = (opts.jobs ?? 1) > 1;
   await mkdir(work, { recursive: true });
   const before = new Set(await readdir(dir));
   const r = await execa(
@@ -64,6 +81,8 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
     [
       `--fuzz-target=generic-fuzz-${target}`,
       `-max_total_time=${seconds}`,
+      ...(fork ? [`-fork=${opts.jobs}`] : []),
+      ...(opts.runs ? [`-runs=${opts.runs}`] : []),
       '-print_final_stats=1',
       // a slow input is a finding too (the device must not stall the machine)
       '-timeout=10',
@@ -82,13 +101,17 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
     },
   );
   const output = String(r.all ?? '');
-  const execs = Number(/stat::number_of_executed_units:\s*(\d+)/.exec(output)?.[1] ?? 0);
+  const status = lastStatus(output, fork);
+  // One process prints its total at exit; a fork parent only its status lines.
+  const execs = fork ? status.runs : Number(/stat::number_of_executed_units:\s*(\d+)/.exec(output)?.[1] ?? 0);
   const crashes = (await readdir(dir)).filter((f) => !before.has(f) && /^(crash|leak|timeout|oom)-/.test(f)).map((f) => join(dir, f));
   return {
     target,
-    seconds,
+    seconds: Math.max(1, Math.round((performance.now() - start) / 1000)),
     execs,
-    ...lastStatus(output),
+    edges: status.edges,
+    features: status.features,
+    corpus: status.corpus,
     crashes,
     exitCode: r.exitCode ?? -1,
     tail: output.split('\n').slice(-60).join('\n'),
