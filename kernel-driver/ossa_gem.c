@@ -340,13 +340,36 @@ struct drm_gem_object *ossa_gem_prime_import(struct drm_device *drm,
 	return obj;
 }
 
+/*
+ * Whether a segment of @sgt, mapped for @dev, needs syncing between CPU
+ * and device accesses: bounced through swiotlb (its pages are beyond the
+ * device's DMA mask) or not coherent.
+ */
+static unsigned int ossa_sgt_needs_sync(struct device *dev,
+					struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i, n = 0;
+
+	for_each_sgtable_dma_sg(sgt, sg, i)
+		n += dma_need_sync(dev, sg_dma_address(sg));
+	return n;
+}
+
 /**
  * ossa_gem_prime_import_sg_table() - &drm_driver.gem_prime_import_sg_table
  * @drm: the DRM device
  * @attach: the dma-buf attachment
- * @sgt: its pages
+ * @sgt: its pages, mapped for the device by the exporter
  *
- * Return: the imported object, or an ERR_PTR() from the shmem helper.
+ * The device reaches an imported BO through the exporter's mapping for as
+ * long as the BO lives, and nothing syncs that mapping: a mapping that
+ * needs syncing (a dma-buf whose pages are beyond the device's DMA mask,
+ * bounced through swiotlb) would lose what the CPU writes after the
+ * import and everything the device writes. Such a dma-buf is refused.
+ *
+ * Return: the imported object; ERR_PTR(-EOPNOTSUPP) for a mapping that
+ * needs syncing, or an ERR_PTR() from the shmem helper.
  */
 struct drm_gem_object *
 ossa_gem_prime_import_sg_table(struct drm_device *drm,
@@ -354,7 +377,14 @@ ossa_gem_prime_import_sg_table(struct drm_device *drm,
 			       struct sg_table *sgt)
 {
 	struct drm_gem_object *obj;
+	unsigned int bounced = ossa_sgt_needs_sync(drm->dev, sgt);
 
+	if (bounced) {
+		drm_dbg_prime(drm,
+			      "dma-buf not imported: %u of its segments need syncing for %u-bit DMA\n",
+			      bounced, to_ossa_device(drm)->dma_bits);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
 	obj = drm_gem_shmem_prime_import_sg_table(drm, attach, sgt);
 	if (!IS_ERR(obj))
 		ossa_bo_counted(obj);

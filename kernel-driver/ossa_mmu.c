@@ -178,40 +178,62 @@ dma_addr_t ossa_mmu_root_dma(struct ossa_mmu *mmu)
  * @size: bytes to map from the start of @sgt, page-aligned
  * @writable: whether the device may write them
  *
- * Return: 0, or -ENOMEM with nothing left mapped, or -ENODEV once the
- * tables are torn down.
+ * The DMA segments of @sgt are walked by their bus address and length
+ * alone. The DMA page iterator is not used: it counts a segment's pages
+ * from its CPU-side offset, which an exporter may set past the first page
+ * (udmabuf's sg_set_folio() of a page inside a large folio), and would
+ * then map pages that are not the buffer's.
+ *
+ * Return: 0; -EINVAL with nothing mapped for a segment that does not
+ * start and end on a device page boundary, or for fewer bytes than @size;
+ * -ENOMEM with nothing left mapped; -ENODEV once the tables are torn down.
  */
 int ossa_mmu_map(struct ossa_mmu *mmu, u64 va, struct sg_table *sgt, u64 size,
 		 bool writable)
 {
 	u64 flags = OSSA_PTE_VALID | OSSA_PTE_READ |
 		    (writable ? OSSA_PTE_WRITE : 0);
-	struct sg_dma_page_iter iter;
+	struct scatterlist *sg;
+	unsigned int i;
 	u64 done = 0;
+	int ret = 0;
 
 	mutex_lock(&mmu->lock);
 	if (!mmu->root) {
 		mutex_unlock(&mmu->lock);
 		return -ENODEV;
 	}
-	for_each_sgtable_dma_page(sgt, &iter, 0) {
-		dma_addr_t addr = sg_page_iter_dma_address(&iter);
-		struct ossa_pt *leaf;
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		dma_addr_t addr = sg_dma_address(sg);
+		u64 len = sg_dma_len(sg);
 
-		if (done >= size)
+		if (!IS_ALIGNED(addr, OSSA_PAGE_SIZE) ||
+		    !IS_ALIGNED(len, OSSA_PAGE_SIZE)) {
+			ret = -EINVAL;
 			break;
-		leaf = ossa_mmu_leaf(mmu, va + done, true);
-		if (!leaf) {
-			mutex_unlock(&mmu->lock);
-			ossa_mmu_unmap(mmu, va, done);
-			return -ENOMEM;
 		}
-		WRITE_ONCE(leaf->entries[ossa_pt_index(va + done, 0)],
-			   cpu_to_le64((addr & OSSA_PTE_ADDR_MASK) | flags));
-		done += OSSA_PAGE_SIZE;
+		for (; len && done < size; addr += OSSA_PAGE_SIZE,
+		     len -= OSSA_PAGE_SIZE, done += OSSA_PAGE_SIZE) {
+			struct ossa_pt *leaf = ossa_mmu_leaf(mmu, va + done,
+							     true);
+
+			if (!leaf) {
+				ret = -ENOMEM;
+				break;
+			}
+			WRITE_ONCE(leaf->entries[ossa_pt_index(va + done, 0)],
+				   cpu_to_le64((addr & OSSA_PTE_ADDR_MASK) |
+					       flags));
+		}
+		if (ret || done >= size)
+			break;
 	}
+	if (!ret && done < size)
+		ret = -EINVAL;
 	mutex_unlock(&mmu->lock);
-	return 0;
+	if (ret)
+		ossa_mmu_unmap(mmu, va, done);
+	return ret;
 }
 
 /**
