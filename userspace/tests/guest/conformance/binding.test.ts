@@ -204,6 +204,7 @@ describe('PCI binding', () => {
     unbind(address);
     const unbound = process.hrtime.bigint();
     expect(await exited, `orphan-job: ${err}`).toBe(0);
+    console.log(`orphan-job: ${out.trim().replace(/\n/g, '; ')}`);
     const signalled = /^signalled (\d+)$/m.exec(out)?.[1];
     expect(signalled, `orphan-job: ${out}`).toBeDefined();
     const early = Number(BigInt(signalled!) - unbound) / 1e6;

@@ -8,7 +8,11 @@
  * Makes a buffer on vgem (the kernel's virtual GEM driver) with an
  * unsignalled write fence on it (DRM_IOCTL_VGEM_FENCE_ATTACH) and exports
  * it. A child process opens NODE, imports the buffer and submits a job
- * that reads it: the job waits in the scheduler for vgem's fence. The
+ * that reads it: the job waits in the scheduler for vgem's fence. Where
+ * the driver refuses the import (EOPNOTSUPP: a device that cannot reach
+ * the buffer's pages, docs/uapi.md), the job waits on that fence through
+ * a syncobj instead (DMA_BUF_IOCTL_EXPORT_SYNC_FILE), and the tool first
+ * writes "waits through a syncobj" (else "waits through the buffer"). The
  * child is killed (SIGKILL): on its file's close drm_sched drops the job
  * (drm_sched_entity_kill()), which is freed only once that fence has
  * signalled. This process then writes "orphaned" on stdout, and
@@ -32,6 +36,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/dma-buf.h>
 
 #include "ossa-tool.h"
 #include "drm_mode.h"
@@ -58,9 +63,30 @@ static int open_vgem(void)
 	return -1;
 }
 
+/* A syncobj of @fd holding the fences a reader of @dmabuf must wait for. */
+static uint32_t reader_syncobj(int fd, int dmabuf)
+{
+	struct dma_buf_export_sync_file sync = { .flags = DMA_BUF_SYNC_READ };
+	struct drm_syncobj_create create = { 0 };
+	struct drm_syncobj_handle import = {
+		.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
+	};
+
+	call(dmabuf, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &sync,
+	     "DMA_BUF_IOCTL_EXPORT_SYNC_FILE of the vgem buffer");
+	call(fd, DRM_IOCTL_SYNCOBJ_CREATE, &create, "DRM_IOCTL_SYNCOBJ_CREATE");
+	import.handle = create.handle;
+	import.fd = sync.fd;
+	call(fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &import,
+	     "DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE of its sync_file");
+	close(sync.fd);
+	return create.handle;
+}
+
 /*
  * The child: imports @dmabuf into a file of @node and submits a NOP job
- * that reads it; says so on @ready_fd, then waits to be killed.
+ * that reads it (or waits on its fence through a syncobj, where the
+ * import is refused); says which on @ready_fd, then waits to be killed.
  */
 static void submit_reader(const char *node, int dmabuf, int ready_fd)
 {
@@ -69,14 +95,19 @@ static void submit_reader(const char *node, int dmabuf, int ready_fd)
 	struct drm_ossa_bo_ref refs[2];
 	struct drm_ossa_job job;
 	struct drm_ossa_submit submit;
+	uint32_t syncobj = 0;
 	uint8_t *p;
 	int fd;
 
 	fd = open(node, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fail(node, errno);
-	call(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime,
-	     "DRM_IOCTL_PRIME_FD_TO_HANDLE of the vgem buffer");
+	if (ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime)) {
+		if (errno != EOPNOTSUPP)
+			fail("DRM_IOCTL_PRIME_FD_TO_HANDLE of the vgem buffer",
+			     errno);
+		syncobj = reader_syncobj(fd, dmabuf);
+	}
 	cmd = bo_new(fd, 4096);
 	p = bo_map(fd, cmd.handle, 4096);
 	put32(p, OSSA_CMD_NOP);
@@ -91,7 +122,9 @@ static void submit_reader(const char *node, int dmabuf, int ready_fd)
 		.cmd_va = cmd.va,
 		.cmd_size = OSSA_CMD_NOP_SIZE,
 		.bos = (uintptr_t)refs,
-		.bo_count = 2,
+		.bo_count = syncobj ? 1 : 2,
+		.in_syncobj_count = syncobj ? 1 : 0,
+		.in_syncobjs = syncobj ? (uintptr_t)&syncobj : 0,
 	};
 	submit = (struct drm_ossa_submit){
 		.jobs = (uintptr_t)&job,
@@ -99,7 +132,7 @@ static void submit_reader(const char *node, int dmabuf, int ready_fd)
 		.job_stride = sizeof(job),
 	};
 	call(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");
-	if (write(ready_fd, "s", 1) != 1)
+	if (write(ready_fd, syncobj ? "x" : "b", 1) != 1)
 		fail("writing to the parent", errno);
 	for (;;)
 		pause();
@@ -151,6 +184,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "orphan-job: the child failed before its SUBMIT returned\n");
 		return 1;
 	}
+	printf("waits through %s\n", c == 'x' ? "a syncobj" : "the buffer");
 	/* Its file's close drops the job, still waiting for the fence. */
 	if (kill(child, SIGKILL) || waitpid(child, &status, 0) != child)
 		fail("killing the child", errno);
