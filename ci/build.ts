@@ -12,10 +12,12 @@ import { buildImage } from '../images/image.js';
 import { type BuildKind, cached, type CachedOutput, hashInputs } from './lib/cache.js';
 import { buildDebugKernel } from './lib/debug-kernel.js';
 import { DRIVER_INPUTS, stageDriver } from './lib/driver-source.js';
-import { fetchKernel, selectKernelRelease } from './lib/kernel.js';
-import { type BuildManifest, type DebugGuest, writeManifest } from './lib/manifest.js';
+import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
+import { type BuildManifest, type DebugGuest, type GuestKernelBuild, writeManifest } from './lib/manifest.js';
 import { cacheDir, repoRoot } from './lib/paths.js';
+import { type QemuSource, selectNewestQemu } from './lib/qemu-source.js';
 import { BuildError, formatSeconds, log, step } from './lib/progress.js';
+import { buildInSidRoot, sidRoot, updateSidLists } from './lib/sid.js';
 
 /** Runs a build command; on failure, shows the end of its output. */
 async function run(what: string, cmd: string, args: string[], cwd?: string): Promise<void> {
@@ -41,10 +43,17 @@ async function main(): Promise<void> {
     .map((f) => `qemu-device/${f}`);
   // The script streams its own progress; the build tree persists in
   // qemu-work so that a device change recompiles only the device.
-  const buildQemu = async (dir: string, variant?: 'asan' | 'fuzz'): Promise<BuildKind> => {
-    const args = [join(repoRoot, 'qemu-device/build-qemu.sh'), join(cacheDir(), 'qemu-work'), dir, ...(variant ? [variant] : [])];
-    await execa('bash', args, { stdout: 'inherit', stderr: 'inherit' }).catch((err: unknown) => {
-      throw new BuildError(`QEMU${variant ? ` (${variant})` : ''} build failed: ${(err as Error).message.split('\n')[0]}`);
+  // Another source than the script's own (10.0.2): its own work area.
+  const buildQemu = async (dir: string, variant?: 'asan' | 'fuzz', source?: QemuSource): Promise<BuildKind> => {
+    const work = join(cacheDir(), source ? `qemu-work-${source.version}` : 'qemu-work');
+    const args = [join(repoRoot, 'qemu-device/build-qemu.sh'), work, dir, ...(variant ? [variant] : [])];
+    // Set or emptied: a QEMU_VERSION in the caller's environment must not
+    // change what goes under the stable build's cache key.
+    const env = source
+      ? { QEMU_VERSION: source.version, QEMU_TARBALL_SHA256: source.sha256, QEMU_TARBALL_URL: source.url }
+      : { QEMU_VERSION: '', QEMU_TARBALL_SHA256: '', QEMU_TARBALL_URL: '' };
+    await execa('bash', args, { stdout: 'inherit', stderr: 'inherit', env }).catch((err: unknown) => {
+      throw new BuildError(`QEMU${source ? ` ${source.version}` : ''}${variant ? ` (${variant})` : ''} build failed: ${(err as Error).message.split('\n')[0]}`);
     });
     return { incremental: (await readFile(join(dir, 'build-kind'), 'utf8')).trim() === 'incremental' };
   };
@@ -57,6 +66,16 @@ async function main(): Promise<void> {
   // QEMU's libFuzzer binary (clang, ASan, UBSan) for the device's
   // generic-fuzz targets: npm run fuzz, and the short run of npm test.
   const qemuFuzz = process.argv.includes('--fuzz') ? await cached('qemu-fuzz', qemuFiles, (dir) => buildQemu(dir, 'fuzz')) : undefined;
+
+  // The newest QEMU the archive serves, with the same device; when asked for.
+  let qemuNewest: CachedOutput | undefined;
+  if (process.argv.includes('--newest-qemu')) {
+    const source = await step('qemu: choosing the newest served source', selectNewestQemu);
+    log(`qemu (newest): ${source.version} (${source.url})`);
+    qemuNewest = await cached('qemu-newest', { files: qemuInputs, values: { version: source.version, sha256: source.sha256 } }, (dir) =>
+      buildQemu(dir, undefined, source),
+    );
+  }
 
   const release = await step('kernel: choosing a Debian 6.12 build', selectKernelRelease);
   log(`kernel: ${release}`);
@@ -186,12 +205,53 @@ async function main(): Promise<void> {
     };
   }
 
-  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), ...(qemuFuzz ? { qemuFuzz } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, testTools, image, ...debugParts };
+  // The newest kernel Debian serves (sid), its driver built in a sid root
+  // with sid's compiler, and its image; only when asked for.
+  let newest: GuestKernelBuild | undefined;
+  const newestParts: Record<string, CachedOutput> = {};
+  if (process.argv.includes('--newest-kernel')) {
+    const newestRelease = await step('kernel: choosing the newest build in sid', selectNewestKernelRelease);
+    log(`kernel (newest): ${newestRelease}`);
+    // sid drops a kernel's packages once a newer one lands: lists up to a
+    // day old may name one that is gone. Then fetch them and choose again.
+    const nk = await fetchNewestKernel(newestRelease).catch(async (err: unknown) => {
+      if (!(err instanceof BuildError) || process.env.OSSA_NEWEST_KERNEL_RELEASE) throw err;
+      log(`kernel (newest): ${err.message.split('\n')[0]}; fetching sid's lists again`);
+      await updateSidLists({ force: true });
+      return fetchNewestKernel(await selectNewestKernelRelease());
+    });
+    const root = await sidRoot('sid-root', ['make', ...nk.headerPackages]);
+    const newestDriver = await cached(
+      'driver-newest',
+      { files: DRIVER_INPUTS, values: { kernel: nk.cache.key, root: root.key } },
+      async (dir) => {
+        const src = join(dir, 'src');
+        await stageDriver(src);
+        await buildInSidRoot(join(root.dir, 'root'), 'driver', src, [`KDIR=/usr/src/linux-headers-${nk.release}`, 'modules'], ['ossa.ko'], dir);
+      },
+    );
+    const newestImage = await guestImage('image-newest', nk.modulesDir, nk.cache.key, newestDriver);
+    Object.assign(newestParts, { newestKernel: nk.cache, sidRoot: root, newestDriver, newestImage });
+    newest = { kernelRelease: nk.release, vmlinuz: nk.vmlinuz, initrd: join(newestImage.dir, 'initramfs.cpio') };
+  }
+
+  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), ...(qemuFuzz ? { qemuFuzz } : {}), ...(qemuNewest ? { qemuNewest } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, testTools, image, ...debugParts, ...newestParts };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
     ...(qemuAsan ? { qemuAsan: join(qemuAsan.dir, 'bin', 'qemu-system-x86_64') } : {}),
     ...(qemuFuzz ? { qemuFuzz: join(qemuFuzz.dir, 'bin', 'qemu-fuzz-x86_64') } : {}),
+    qemuVersion: (await readFile(join(qemu.dir, 'version'), 'utf8')).trim(),
+    qemuTree: (await readFile(join(qemu.dir, 'source-tree'), 'utf8')).trim(),
+    ...(qemuNewest
+      ? {
+          qemuNewest: {
+            version: (await readFile(join(qemuNewest.dir, 'version'), 'utf8')).trim(),
+            binary: join(qemuNewest.dir, 'bin', 'qemu-system-x86_64'),
+            tree: (await readFile(join(qemuNewest.dir, 'source-tree'), 'utf8')).trim(),
+          },
+        }
+      : {}),
     kernelUapi: kernel.uapiDir,
     kernelHeaders: kernel.headersDir,
     vmlinuz: kernel.vmlinuz,
@@ -199,6 +259,7 @@ async function main(): Promise<void> {
     probeInitrd: join(image.dir, 'probe.cpio'),
     nativeBinding: join(native.dir, 'ossa_native.node'),
     ...(debug ? { debug } : {}),
+    ...(newest ? { newest } : {}),
     keys: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.key])),
     built: Object.entries(parts).filter(([, v]) => v.built).map(([k]) => k),
   };

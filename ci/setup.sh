@@ -61,6 +61,8 @@ PKGS=(
 	# QEMU build
 	build-essential ninja-build pkg-config libglib2.0-dev libpixman-1-dev
 	libfdt-dev flex bison python3 python3-venv xz-utils bzip2 ca-certificates
+	# QEMU 10.1 and later: the +ds source has no device-tree blobs, dtc makes them
+	device-tree-compiler
 	# QEMU run time: BIOS and option ROMs (the +ds source drops the blobs)
 	seabios qemu-system-data
 	# kernel module build and the guest image
@@ -71,6 +73,8 @@ PKGS=(
 	linux-source-6.12 sparse
 	# the device's coverage-guided fuzzer: clang with libFuzzer
 	clang libclang-rt-14-dev
+	# the newest kernel's driver: built in a Debian sid root made by mmdebstrap
+	mmdebstrap debian-archive-keyring
 	# the datasheet's reStructuredText rendering is checked with docutils
 	python3-docutils
 	# tools

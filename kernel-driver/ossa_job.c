@@ -78,9 +78,7 @@ static const char *ossa_fence_driver_name(struct dma_fence *fence)
 
 static const char *ossa_fence_timeline_name(struct dma_fence *fence)
 {
-	struct ossa_queue *q = container_of(fence->lock, struct ossa_queue, lock);
-
-	return q->name;
+	return container_of(fence, struct ossa_fence, base)->queue->name;
 }
 
 static const struct dma_fence_ops ossa_fence_ops = {
@@ -99,8 +97,9 @@ static const struct dma_fence_ops ossa_fence_ops = {
 static struct dma_fence *ossa_job_fence_init(struct ossa_job *job, bool runs)
 {
 	struct ossa_queue *q = job->queue;
-	struct dma_fence *fence = job->fence_mem;
+	struct dma_fence *fence = &job->fence_mem->base;
 
+	job->fence_mem->queue = q;
 	job->fence_mem = NULL;
 	if (runs)
 		dma_fence_init(fence, &ossa_fence_ops, &q->lock,

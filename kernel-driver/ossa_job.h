@@ -15,6 +15,16 @@ struct ossa_device;
 struct ossa_queue;
 
 /**
+ * struct ossa_fence - the fence of one run of a job on a queue
+ * @base: the fence; first, as dma_fence_free() frees the whole
+ * @queue: the queue whose timeline it is on
+ */
+struct ossa_fence {
+	struct dma_fence base;
+	struct ossa_queue *queue;
+};
+
+/**
  * struct ossa_job - a job: a command stream run on a queue
  * @base: scheduler job
  * @queue: the queue it runs on
@@ -38,7 +48,7 @@ struct ossa_job {
 	u32 *bo_flags;
 	u32 bo_count;
 	struct drm_syncobj *out_syncobj;
-	struct dma_fence *fence_mem;
+	struct ossa_fence *fence_mem;
 	struct dma_fence *hw_fence;
 };
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Build QEMU 10.0.2 for x86_64-softmmu with the ossa device added.
+# Build QEMU for x86_64-softmmu with the ossa device added.
 #
 # usage: build-qemu.sh WORKDIR OUTDIR [asan|fuzz]
 #   WORKDIR  persistent work area: the downloaded tarball, the patched source
 #            tree and a meson build tree per variant (reused, so a device
 #            change only recompiles what changed)
 #   OUTDIR   receives bin/qemu-system-x86_64 (bin/qemu-fuzz-x86_64 for fuzz)
+#            version (QEMU's version) and source-tree (its patched tree)
 #   asan     build with AddressSanitizer and gcov (the device's random test,
 #            the qtest suite and the debug guest's run; OUTDIR/gcno/ gets
 #            the device's gcov notes, OUTDIR/gcov-build-dir the folder the
@@ -14,15 +15,30 @@
 #            generic-fuzz targets include generic-fuzz-ossa and
 #            generic-fuzz-ossa-msi (npm run fuzz)
 #
-# QEMU's source is Debian's orig tarball of qemu_10.0.2+ds (bookworm-backports),
-# checked against its SHA-256. The device's files from this folder and the
-# shared register header are copied into hw/misc/ossa/ of that tree.
+# QEMU's source is a Debian orig tarball, checked against its SHA-256: by
+# default qemu_10.0.2+ds (bookworm-backports); another with
+#   QEMU_VERSION=V QEMU_TARBALL_SHA256=H QEMU_TARBALL_URL=U
+# (the newest one the archive serves, chosen by ci/lib/qemu-source.ts, with
+# the checksum from the archive's signed index). The device's files from
+# this folder and the shared register header are copied into hw/misc/ossa/
+# of that tree.
 set -euo pipefail
 
-QEMU_VERSION=10.0.2
-TARBALL=qemu_${QEMU_VERSION}+ds.orig.tar.xz
-TARBALL_SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f1
-POOL_URL="http://deb.debian.org/debian/pool/main/q/qemu/qemu_${QEMU_VERSION}%2bds.orig.tar.xz"
+if [ -n "${QEMU_VERSION:-}" ]; then
+	[ -n "${QEMU_TARBALL_SHA256:-}" ] && [ -n "${QEMU_TARBALL_URL:-}" ] ||
+		{ printf 'qemu: error: QEMU_VERSION needs QEMU_TARBALL_SHA256 and QEMU_TARBALL_URL\n' >&2; exit 1; }
+	TARBALL=${QEMU_TARBALL_URL##*/}
+	TARBALL=${TARBALL//%2[bB]/+}
+	TARBALL_SHA256=$QEMU_TARBALL_SHA256
+	POOL_URL=$QEMU_TARBALL_URL
+	APT_SUITE=
+else
+	QEMU_VERSION=10.0.2
+	TARBALL=qemu_${QEMU_VERSION}+ds.orig.tar.xz
+	TARBALL_SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f1
+	POOL_URL="http://deb.debian.org/debian/pool/main/q/qemu/qemu_${QEMU_VERSION}%2bds.orig.tar.xz"
+	APT_SUITE=bookworm-backports
+fi
 
 say() { printf 'qemu: %s\n' "$*"; }
 die() { printf 'qemu: error: %s\n' "$*" >&2; exit 1; }
@@ -60,8 +76,11 @@ fi
 if [ ! -f "$tarball" ]; then
 	# Ask apt where the orig tarball of the backports source package is;
 	# fall back to its pool path, which does not change with Debian revisions.
-	url=$(apt-get source --print-uris -qq -t bookworm-backports qemu 2>/dev/null |
-		awk -v f="$TARBALL" '$2 == f { gsub("\047", "", $1); print $1 }' | head -n1 || true)
+	url=
+	if [ -n "$APT_SUITE" ]; then
+		url=$(apt-get source --print-uris -qq -t "$APT_SUITE" qemu 2>/dev/null |
+			awk -v f="$TARBALL" '$2 == f { gsub("\047", "", $1); print $1 }' | head -n1 || true)
+	fi
 	url=${url:-$POOL_URL}
 	say "downloading $url"
 	curl -fsSL --retry 3 -o "$tarball.part" "$url" || die "download of $url failed"
@@ -140,9 +159,23 @@ if [ ! -f "$build/build.ninja" ] || [ "$(cat "$build.args" 2>/dev/null)" != "${C
 fi
 
 # 3. The device's current files; copy only what changed so that ninja
-# recompiles only those.
+# recompiles only those. The device is written against the newest QEMU;
+# a tree that predates one of its interfaces gets the file adapted here,
+# decided by what the tree declares, not by its version number:
+# - class_init with a non-const data pointer (before QEMU 10.1).
+old_class_init=
+grep -q '(\*class_init)(ObjectClass \*klass, void \*data);' "$src/include/qom/object.h" &&
+	old_class_init=1
+device_file() {
+	if [ -n "$old_class_init" ]; then
+		sed 's/^\(static void ossa_[a-z_]*class_init(ObjectClass \*[a-z]*, \)const void \*data)$/\1void *data)/' "$1"
+	else
+		cat "$1"
+	fi
+}
 for f in "${DEVICE_FILES[@]/#/$HERE/}"; do
-	cmp -s "$f" "$src/$DEST/$(basename "$f")" || cp "$f" "$src/$DEST/"
+	dest=$src/$DEST/$(basename "$f")
+	cmp -s <(device_file "$f") "$dest" || device_file "$f" > "$dest"
 done
 
 say "compiling"
@@ -153,6 +186,8 @@ mkdir -p "$OUT/bin"
 cp "$build/$TARGET" "$OUT/bin/$TARGET.tmp"
 mv "$OUT/bin/$TARGET.tmp" "$OUT/bin/$TARGET"
 echo "$kind" > "$OUT/build-kind"
+echo "$QEMU_VERSION" > "$OUT/version"
+echo "$src" > "$OUT/source-tree"
 if [ "$VARIANT" = fuzz ]; then
 	# The fuzz targets take no -L: the firmware goes where a binary looks
 	# relative to itself, ../share/qemu (Debian's seabios and qemu-system-data).

@@ -15,7 +15,6 @@
 #include "qemu/osdep.h"
 #include "qemu/units.h"
 #include "qemu/rcu.h"
-#include "exec/memory.h"
 #include "system/dma.h"
 #include "ossa.h"
 #include "trace.h"

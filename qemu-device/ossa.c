@@ -244,10 +244,12 @@ static void ossa_set_inject_delay(OssaState *s, uint32_t val)
 
 static void ossa_set_inject_fault(OssaState *s, uint64_t val)
 {
-    if (val & ~OSSA_INJECT_FAULT_BITS) {
+    uint64_t ignored = val & ~OSSA_INJECT_FAULT_BITS;
+
+    if (ignored) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "ossa: INJECT_FAULT bits 0x%" PRIx64 " ignored\n",
-                      val & ~OSSA_INJECT_FAULT_BITS);
+                      ignored);
     }
     s->inject_fault = val & OSSA_INJECT_FAULT_BITS;
 }
@@ -697,7 +699,7 @@ static const Property ossa_properties[] = {
     DEFINE_PROP_UINT8("dma-bits", OssaState, dma_bits, OSSA_DMA_BITS_MAX),
 };
 
-static void ossa_class_init(ObjectClass *oc, void *data)
+static void ossa_class_init(ObjectClass *oc, const void *data)
 {
     static const struct {
         const char *name, *type;

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { cached } from './cache.js';
 import { REGS_HEADER, stageDriver } from './driver-source.js';
@@ -93,22 +93,32 @@ export async function kernelBuildWarnings(): Promise<string[]> {
   }
 }
 
-/** QEMU's checkpatch.pl over the device model. */
+/**
+ * QEMU's checkpatch.pl over the device model: that of each QEMU tree the
+ * build made (10.0.2's, and the newest's when built).
+ */
 export async function qemuCheckpatch(): Promise<string[]> {
-  const checkpatch = join(cacheDir(), 'qemu-work', 'qemu-10.0.2', 'scripts', 'checkpatch.pl');
-  if (!existsSync(checkpatch)) return [`${checkpatch} missing: run npm run build`];
+  const m = await readManifest();
+  const trees = [m.qemuTree, ...(m.qemuNewest ? [m.qemuNewest.tree] : [])];
   const out: string[] = [];
-  for (const f of deviceFiles()) {
-    const r = await execa('perl', [checkpatch, '--no-tree', '--terse', '-f', f], { reject: false, all: true });
-    out.push(
-      ...String(r.all)
-        .split('\n')
-        .filter((l) => /: (ERROR|WARNING):/.test(l))
-        // The shared register header is GPL-2.0-only OR MIT on purpose, so
-        // that the kernel (GPL-2.0-only) and QEMU can both include it.
-        .filter((l) => !/acceptable license 'GPL-2.0-only OR MIT/.test(l))
-        .map(relative),
-    );
+  for (const tree of trees) {
+    const checkpatch = join(tree, 'scripts', 'checkpatch.pl');
+    if (!existsSync(checkpatch)) {
+      out.push(`${checkpatch} missing: run npm run build`);
+      continue;
+    }
+    for (const f of deviceFiles()) {
+      const r = await execa('perl', [checkpatch, '--no-tree', '--terse', '-f', f], { reject: false, all: true });
+      out.push(
+        ...String(r.all)
+          .split('\n')
+          .filter((l) => /: (ERROR|WARNING):/.test(l))
+          // The shared register header is GPL-2.0-only OR MIT on purpose, so
+          // that the kernel (GPL-2.0-only) and QEMU can both include it.
+          .filter((l) => !/acceptable license 'GPL-2.0-only OR MIT/.test(l))
+          .map((l) => `${relative(l)} (QEMU ${basename(tree).replace(/^qemu-/, '')})`),
+      );
+    }
   }
   return out;
 }

@@ -7,13 +7,16 @@ import { join } from 'node:path';
 import { chooseAccel } from './accel.js';
 import { coverageMatrix } from './coverage.js';
 import { qemuCoverageEnv, saveDriverGcda } from './line-coverage.js';
-import { readManifest } from './manifest.js';
+import { type BuildManifest, readManifest } from './manifest.js';
 import { outDir } from './paths.js';
 import { log } from './progress.js';
 import { type GuestRun, runGuest } from './vm.js';
 
-/** Which guest kernel: Debian's, as users run it, or the debug build. */
-export type GuestKernel = 'debian' | 'debug';
+/**
+ * Which guest kernel: Debian stable's, as users run it; the debug build of
+ * it; or the newest kernel Debian serves (sid's, issue 17).
+ */
+export type GuestKernel = 'debian' | 'debug' | 'newest';
 
 /** How the guest's PCI core lets the driver interrupt: MSI-X (default), or INTx only (pci=nomsi). */
 export type GuestInterrupts = 'msix' | 'intx';
@@ -38,9 +41,13 @@ const IOMMU: Record<Exclude<GuestIommu, 'none'>, { device: string; append: strin
  */
 export type GuestDma = 'full' | 'dma32';
 
+/** Which QEMU: 10.0.2 (the default, as Debian stable's backports ship it), or the newest the archive serves. */
+export type GuestQemu = 'stable' | 'newest';
+
 /** One configuration of the guest suite. */
 export interface Lane {
   kernel: GuestKernel;
+  qemu: GuestQemu;
   interrupts: GuestInterrupts;
   iommu: GuestIommu;
   dma: GuestDma;
@@ -55,6 +62,7 @@ const DMA32_MEMORY = '5G';
 /** A lane with the defaults filled in. */
 const lane = (l: Partial<Lane>): Lane => ({
   kernel: l.kernel ?? 'debian',
+  qemu: l.qemu ?? 'stable',
   interrupts: l.interrupts ?? 'msix',
   iommu: l.iommu ?? 'none',
   dma: l.dma ?? 'full',
@@ -64,7 +72,8 @@ const lane = (l: Partial<Lane>): Lane => ({
 function laneSuffix(partial: Partial<Lane>): string {
   const l = lane(partial);
   return [
-    l.kernel === 'debug' ? '-debug' : '',
+    l.kernel === 'debian' ? '' : `-${l.kernel}`,
+    l.qemu === 'stable' ? '' : '-qemu-newest',
     l.interrupts === 'intx' ? '-intx' : '',
     l.iommu === 'none' ? '' : `-${IOMMU[l.iommu].label}`,
     l.dma === 'dma32' ? '-dma32' : '',
@@ -76,10 +85,23 @@ export function laneLabel(partial: Partial<Lane>): string {
   const l = lane(partial);
   return [
     l.kernel === 'debug' ? 'debug kernel' : '',
+    l.kernel === 'newest' ? 'newest kernel (Debian sid)' : '',
+    l.qemu === 'newest' ? 'newest QEMU' : '',
     l.interrupts === 'intx' ? 'INTx only: pci=nomsi' : '',
     l.iommu === 'none' ? '' : `${IOMMU[l.iommu].label}, strict`,
     l.dma === 'dma32' ? `device dma-bits=32, ${DMA32_MEMORY} of RAM` : '',
   ].filter(Boolean).join(', ');
+}
+
+/** What of a lane the build did not make ('newest kernel', ...), or undefined when it has all. */
+export function laneMissing(partial: Partial<Lane>, m: BuildManifest): string | undefined {
+  const l = lane(partial);
+  const missing = [
+    l.kernel === 'newest' && !m.newest ? 'newest kernel' : '',
+    l.kernel === 'debug' && !m.debug ? 'debug kernel' : '',
+    l.qemu === 'newest' && !m.qemuNewest ? 'newest QEMU' : '',
+  ].filter(Boolean);
+  return missing.length ? missing.join(' and ') : undefined;
 }
 
 export interface SessionOptions extends Partial<Lane> {
@@ -97,12 +119,15 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const iommu = l.iommu;
   const m = await readManifest();
   if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
-  const guest = which === 'debug' && m.debug ? m.debug : m;
+  if (which === 'newest' && !m.newest) throw new Error('the build has no newest kernel: run `tsx ci/build.ts --newest-kernel` (npm run test:matrix does)');
+  if (l.qemu === 'newest' && !m.qemuNewest) throw new Error('the build has no newest QEMU: run `tsx ci/build.ts --newest-qemu` (npm run test:matrix does)');
+  const guest = (which === 'debug' ? m.debug : which === 'newest' ? m.newest : undefined) ?? m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
   const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
   const label = laneLabel(l);
-  log(`guest: booting Linux ${guest.kernelRelease}${label ? ` (${label})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
+  const qemuVersion = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.version : m.qemuVersion;
+  log(`guest: booting Linux ${guest.kernelRelease} on QEMU ${qemuVersion}${label ? ` (${label})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
   // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a or b.
   const filter = process.env.OSSA_GUEST_FILTER;
   if (filter && !/^[\w.,/-]+$/.test(filter)) throw new Error(`OSSA_GUEST_FILTER=${filter}: only letters, digits, '.', '_', '-', '/' and ','`);
@@ -116,7 +141,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     filter ? `ossa.filter=${filter}` : '',
   ].filter(Boolean).join(' ');
   // The debug lane runs the device instrumented too: QEMU with ASan and gcov.
-  const qemu = which === 'debug' && m.qemuAsan ? m.qemuAsan : m.qemu;
+  const qemu = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.binary : which === 'debug' && m.qemuAsan ? m.qemuAsan : m.qemu;
   const run = await runGuest({
     qemu,
     env: { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0', ...qemuCoverageEnv() },

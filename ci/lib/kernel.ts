@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { cached, type CachedOutput } from './cache.js';
 import { BuildError, log } from './progress.js';
+import { downloadSidPackages, sidPackageNames, updateSidLists } from './sid.js';
 
 /** The guest kernel: Debian's 6.12 build, unpacked with its matching headers. */
 export interface Kernel {
@@ -94,6 +95,99 @@ export async function fetchKernel(release: string): Promise<Kernel> {
     cache,
   };
   for (const p of [kernel.vmlinuz, kernel.modulesDir, kernel.headersDir, kernel.uapiDir]) {
+    if (!existsSync(p)) throw new BuildError(`kernel ${release}: ${p} missing after unpacking`);
+  }
+  return kernel;
+}
+
+/** The newest kernel: its image and modules, unpacked on the host; its headers live in the sid root. */
+export interface NewestKernel {
+  /** The kernel release, e.g. 7.2.13+deb14-amd64. */
+  release: string;
+  vmlinuz: string;
+  modulesDir: string;
+  /** The packages its build headers need in a sid root. */
+  headerPackages: string[];
+  cache: CachedOutput;
+}
+
+const NEWEST_HEADERS_RE = /^linux-headers-((\d+)\.(\d+)\.(\d+)\+deb(\d+))-amd64$/;
+
+/**
+ * Its unsigned image and modules: linux-binary-unsigned-R, linux-modules-R
+ * and linux-base-R (modules.builtin, modules.order) since Debian split them
+ * in 7.x; linux-image-R-unsigned before.
+ */
+function imagePackages(release: string, names: Set<string>): string[] | undefined {
+  const split = [`linux-binary-unsigned-${release}`, `linux-modules-${release}`, `linux-base-${release}`];
+  if (split.every((p) => names.has(p))) return split;
+  if (names.has(`linux-image-${release}-unsigned`)) return [`linux-image-${release}-unsigned`];
+  return undefined;
+}
+
+/**
+ * Picks the newest kernel: $OSSA_NEWEST_KERNEL_RELEASE when set, else the
+ * highest linux-headers-X.Y.Z+debN-amd64 in sid whose unsigned image and
+ * modules sid also serves. Chosen at build time, never written into the
+ * sources.
+ */
+export async function selectNewestKernelRelease(): Promise<string> {
+  const forced = process.env.OSSA_NEWEST_KERNEL_RELEASE;
+  if (forced) return forced;
+  await updateSidLists();
+  const names = new Set(await sidPackageNames('^linux-(headers|binary-unsigned|modules|base|image)-[0-9]'));
+  const best = [...names]
+    .map((name) => NEWEST_HEADERS_RE.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null && imagePackages(`${m[1]}-amd64`, names) !== undefined)
+    .sort((a, b) => {
+      for (const i of [2, 3, 4, 5]) {
+        const d = Number(b[i]) - Number(a[i]);
+        if (d) return d;
+      }
+      return 0;
+    })[0];
+  if (!best) {
+    throw new BuildError(
+      'no kernel in sid with headers, an unsigned image and modules (looked for linux-headers-X.Y.Z+debN-amd64 ' +
+        'beside linux-binary-unsigned-* and linux-modules-*, or linux-image-*-unsigned); set OSSA_NEWEST_KERNEL_RELEASE',
+    );
+  }
+  return `${best[1]}-amd64`;
+}
+
+/** Downloads and unpacks the newest kernel's image and modules from sid (cached by release). */
+export async function fetchNewestKernel(release: string): Promise<NewestKernel> {
+  await updateSidLists();
+  const names = new Set(await sidPackageNames(`^linux-(binary-unsigned|modules|base|image)-${release.replace(/[.+]/g, '\\$&')}`));
+  const packages = imagePackages(release, names);
+  if (!packages) throw new BuildError(`kernel ${release}: sid serves no unsigned image and modules for it`);
+  const cache = await cached('kernel-newest', { values: { release, packages: packages.join(' ') } }, async (dir) => {
+    const debs = join(dir, 'debs');
+    await mkdir(debs);
+    await downloadSidPackages(packages, debs);
+    const root = join(dir, 'root');
+    for (const deb of await readdir(debs)) {
+      await execa('dpkg-deb', ['-x', join(debs, deb), root]);
+    }
+    await execa('rm', ['-rf', debs]);
+    // sid's packages put modules under /usr/lib (merged /usr).
+    const base = existsSync(join(root, 'usr', 'lib', 'modules', release)) ? join(root, 'usr') : root;
+    await execa('depmod', ['-b', base, release]);
+  });
+  const root = join(cache.dir, 'root');
+  const usrModules = join(root, 'usr', 'lib', 'modules', release);
+  const modulesDir = existsSync(usrModules) ? usrModules : join(root, 'lib', 'modules', release);
+  // Since 7.1 Debian keeps the unsigned image beside the modules.
+  const vmlinuz = [join(modulesDir, 'vmlinuz.unsigned'), join(modulesDir, 'vmlinuz'), join(root, 'boot', `vmlinuz-${release}`)].find((p) => existsSync(p));
+  if (!vmlinuz) throw new BuildError(`kernel ${release}: no vmlinuz in ${modulesDir} or ${join(root, 'boot')} after unpacking`);
+  const kernel: NewestKernel = {
+    release,
+    vmlinuz,
+    modulesDir,
+    headerPackages: [`linux-headers-${release}`],
+    cache,
+  };
+  for (const p of [join(kernel.modulesDir, 'modules.dep'), join(kernel.modulesDir, 'modules.builtin')]) {
     if (!existsSync(p)) throw new BuildError(`kernel ${release}: ${p} missing after unpacking`);
   }
   return kernel;

@@ -3,11 +3,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { manifestPath } from './paths.js';
 
-/** The debug lane: the debug kernel and its image (npm test only). */
-export interface DebugGuest {
+/** A guest kernel other than Debian stable's, and its image. */
+export interface GuestKernelBuild {
   kernelRelease: string;
   vmlinuz: string;
   initrd: string;
+}
+
+/** The debug lane: the debug kernel and its image (npm test only). */
+export interface DebugGuest extends GuestKernelBuild {
   /** The driver's build folder: its sources and gcov notes (.gcno). */
   driverBuild: string;
 }
@@ -19,6 +23,12 @@ export interface BuildManifest {
   qemuAsan?: string;
   /** QEMU's libFuzzer binary with the device's generic-fuzz targets, when asked for (--fuzz). */
   qemuFuzz?: string;
+  /** QEMU's version (of qemu, qemuAsan and qemuFuzz). */
+  qemuVersion: string;
+  /** Its source tree with the device added (scripts/checkpatch.pl, ...). */
+  qemuTree: string;
+  /** The newest QEMU the archive serves, with the device, when asked for (--newest-qemu). */
+  qemuNewest?: { version: string; binary: string; tree: string };
   kernelRelease: string;
   /** The guest kernel's uapi headers, for checking layouts against them. */
   kernelUapi: string;
@@ -30,6 +40,8 @@ export interface BuildManifest {
   nativeBinding: string;
   /** Present when the build was asked for the debug lane (--debug-kernel). */
   debug?: DebugGuest;
+  /** Present when the build was asked for the newest kernel (--newest-kernel): Debian sid's. */
+  newest?: GuestKernelBuild;
   /** Input hash of each part. */
   keys: Record<string, string>;
   /** Parts this build had to make (the rest came from the cache). */

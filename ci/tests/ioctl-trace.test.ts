@@ -30,6 +30,16 @@ describe('ioctl trace of a guest test', () => {
     });
   });
 
+  test('Linux 7.x prints the arguments with 0x: the same calls are counted', () => {
+    const prefixed = TRACE.replace(/sys_ioctl\(fd: (\w+), cmd: (\w+), arg: (\w+)\)/g, 'sys_ioctl(fd: 0x$1, cmd: 0x$2, arg: 0x$3)');
+    expect(prefixed).toContain('sys_ioctl(fd: 0x13, cmd: 0xc0206444, arg: 0x7ffd5c3a1b20)');
+    expect(parseIoctlTrace(prefixed)).toEqual(parseIoctlTrace(TRACE));
+  });
+
+  test('a sys_ioctl line of another format is an error, not a call that never happened', () => {
+    expect(() => parseIoctlTrace(TRACE.replace('sys_ioctl(fd: 13, cmd: c0306445', 'sys_ioctl(fd=13 cmd=c0306445'))).toThrow(/a sys_ioctl line of a format this parser does not know/);
+  });
+
   test('a trace that overwrote entries says so', () => {
     const lost = TRACE.replace('9/9', '9/15');
     expect(parseIoctlTrace(lost)[TRACE_OVERFLOW]).toBeDefined();

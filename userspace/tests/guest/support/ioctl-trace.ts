@@ -47,8 +47,9 @@ export function clearIoctlTrace(): void {
 }
 
 // "  node-123  [001] .....  12.345678: sys_ioctl(fd: e, cmd: c0106440, arg: 7ffd5c3a1b20)"
+// (Linux 7.x: "sys_ioctl(fd: 0x16, cmd: 0xc0406400, arg: 0x7fd0b40da680)")
 // "  node-123  [001] .....  12.345699: sys_ioctl -> 0xffffffffffffffea"
-const ENTER = /-(\d+)\s+\[\d+\][^:]*: sys_ioctl\(fd: [0-9a-f]+, cmd: ([0-9a-f]+), arg: [0-9a-f]+\)/;
+const ENTER = /-(\d+)\s+\[\d+\][^:]*: sys_ioctl\(fd: (?:0x)?[0-9a-f]+, cmd: (?:0x)?([0-9a-f]+), arg: (?:0x)?[0-9a-f]+\)/;
 const EXIT = /-(\d+)\s+\[\d+\][^:]*: sys_ioctl -> 0x([0-9a-f]+)/;
 
 /**
@@ -80,6 +81,11 @@ export function parseIoctlTrace(text: string): IoctlRecord {
       continue;
     }
     const exit = EXIT.exec(line);
+    if (!exit && /: sys_ioctl\b/.test(line)) {
+      // A kernel whose syscall events print another way: say so, rather
+      // than count no calls.
+      throw new Error(`ioctl trace: a sys_ioctl line of a format this parser does not know: ${line.trim()}`);
+    }
     if (exit) {
       const name = pending.get(exit[1] as string);
       if (!name) continue;
