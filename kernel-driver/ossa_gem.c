@@ -341,8 +341,8 @@ struct drm_gem_object *ossa_gem_prime_import(struct drm_device *drm,
 }
 
 /*
- * Whether a segment of @sgt, mapped for @dev, needs syncing between CPU
- * and device accesses: bounced through swiotlb (its pages are beyond the
+ * How many segments of @sgt, mapped for @dev, need syncing between CPU
+ * and device accesses: bounced through swiotlb (their pages are beyond the
  * device's DMA mask) or not coherent.
  */
 static unsigned int ossa_sgt_needs_sync(struct device *dev,

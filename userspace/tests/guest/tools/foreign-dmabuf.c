@@ -136,18 +136,18 @@ static uint32_t run_job(int fd, uint32_t imported, uint64_t imported_va,
 		.timeout_ns = WAIT_NS,
 	};
 	uint8_t *p = bo_map(fd, cmd.handle, 4096);
+	uint8_t *fill = p + OSSA_CMD_COPY_SIZE;
 
 	put32(p, OSSA_CMD_COPY);
 	put32(p + 4, 0);
 	put64(p + 8, imported_va);
 	put64(p + 16, copy.va);
 	put64(p + 24, size);
-	p += OSSA_CMD_COPY_SIZE;
-	put32(p, OSSA_CMD_FILL);
-	put32(p + 4, FILL_VALUE);
-	put64(p + 8, imported_va);
-	put64(p + 16, size);
-	munmap(p - OSSA_CMD_COPY_SIZE, 4096);
+	put32(fill, OSSA_CMD_FILL);
+	put32(fill + 4, FILL_VALUE);
+	put64(fill + 8, imported_va);
+	put64(fill + 16, size);
+	munmap(p, 4096);
 
 	call(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");
 	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait, "DRM_IOCTL_OSSA_BO_WAIT");
