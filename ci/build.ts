@@ -13,7 +13,9 @@ import { type BuildKind, cached, type CachedOutput, hashInputs } from './lib/cac
 import { buildDebugKernel } from './lib/debug-kernel.js';
 import { DRIVER_INPUTS, stageDriver } from './lib/driver-source.js';
 import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
-import { type BuildManifest, type DebugGuest, type GuestKernelBuild, writeManifest } from './lib/manifest.js';
+import { INTREE_PACKAGES } from './lib/linux-intree.js';
+import { newestLinuxTree } from './lib/linux-tree.js';
+import { type BuildManifest, type DebugGuest, type NewestKernelBuild, writeManifest } from './lib/manifest.js';
 import { cacheDir, repoRoot } from './lib/paths.js';
 import { type QemuSource, selectNewestQemu } from './lib/qemu-source.js';
 import { BuildError, formatSeconds, log, step } from './lib/progress.js';
@@ -207,9 +209,9 @@ async function main(): Promise<void> {
 
   // The newest kernel Debian serves (sid), its driver built in a sid root
   // with sid's compiler, and its image; only when asked for.
-  let newest: GuestKernelBuild | undefined;
+  let newest: NewestKernelBuild | undefined;
   const newestParts: Record<string, CachedOutput> = {};
-  if (process.argv.includes('--newest-kernel')) {
+  if (process.argv.includes('--newest-kernel') || process.argv.includes('--linux-tree')) {
     const newestRelease = await step('kernel: choosing the newest build in sid', selectNewestKernelRelease);
     log(`kernel (newest): ${newestRelease}`);
     // sid drops a kernel's packages once a newer one lands: lists up to a
@@ -220,7 +222,8 @@ async function main(): Promise<void> {
       await updateSidLists({ force: true });
       return fetchNewestKernel(await selectNewestKernelRelease());
     });
-    const root = await sidRoot('sid-root', ['make', ...nk.headerPackages]);
+    // One root for the driver out of tree and in the kernel's tree (npm run patches).
+    const root = await sidRoot('sid-root', [...INTREE_PACKAGES, ...nk.headerPackages]);
     const newestDriver = await cached(
       'driver-newest',
       { files: DRIVER_INPUTS, values: { kernel: nk.cache.key, root: root.key } },
@@ -232,7 +235,13 @@ async function main(): Promise<void> {
     );
     const newestImage = await guestImage('image-newest', nk.modulesDir, nk.cache.key, newestDriver);
     Object.assign(newestParts, { newestKernel: nk.cache, sidRoot: root, newestDriver, newestImage });
-    newest = { kernelRelease: nk.release, vmlinuz: nk.vmlinuz, initrd: join(newestImage.dir, 'initramfs.cpio') };
+    newest = { kernelRelease: nk.release, vmlinuz: nk.vmlinuz, initrd: join(newestImage.dir, 'initramfs.cpio'), sidRoot: join(root.dir, 'root') };
+    // Its pristine source, for the Linux patch series (npm run patches, npm test).
+    if (process.argv.includes('--linux-tree')) {
+      const tree = await newestLinuxTree(nk.release);
+      newestParts.linuxTree = tree.cache;
+      newest.linuxTree = { dir: tree.dir, version: tree.version, key: tree.cache.key };
+    }
   }
 
   const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), ...(qemuFuzz ? { qemuFuzz } : {}), ...(qemuNewest ? { qemuNewest } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, testTools, image, ...debugParts, ...newestParts };

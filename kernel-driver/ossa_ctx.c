@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ossa: hardware contexts (docs/hardware.md, section 7.1)
+ * ossa: hardware contexts (datasheet, section 7.1)
  *
  * Every open file gets one of the device's 64 contexts: an entry in the
  * context table pointing at its own page tables, and a VA allocator for
@@ -46,7 +46,7 @@ static void ossa_ctx_write_entry(struct ossa_ctx *ctx, u64 root)
  * SUBMIT refuses new jobs, and run_job cancels those not yet on a ring.
  * Its entry in the context table is invalidated too, so that the jobs
  * already on the rings, of either queue, complete in their order with
- * INVALID_CONTEXT without running (docs/hardware.md, 7.1). Called with
+ * INVALID_CONTEXT without running (datasheet, 7.1). Called with
  * the queue's lock held, from the interrupt handler, inside
  * drm_dev_enter() or from ossa_remove().
  */
@@ -99,7 +99,7 @@ struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev)
 	struct ossa_ctx *ctx;
 	int ret, idx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc_obj(*ctx);
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&ctx->ref);
@@ -234,7 +234,7 @@ static void ossa_ctx_idle_step(struct ossa_ctx_idle *idle)
  *	them has completed: the caller holds none of the locks @fn takes
  *
  * A job on the device may still reach pages through level-0 tables it read
- * before they were changed (docs/hardware.md, 7.2): pages and device VAs
+ * before they were changed (datasheet, 7.2): pages and device VAs
  * unmapped from @ctx are released this way. Jobs put on a ring later read
  * the tables afresh and need no waiting for. Must not be called from
  * interrupt context.

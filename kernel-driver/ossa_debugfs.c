@@ -110,7 +110,7 @@ static const struct file_operations ossa_reset_fops = {
 	.write = ossa_reset_write,
 };
 
-/* The fault-injection registers, one file each (docs/hardware.md, 12). */
+/* The fault-injection registers, one file each (datasheet, 12). */
 struct ossa_inject_file {
 	struct ossa_device *odev;
 	u32 reg;

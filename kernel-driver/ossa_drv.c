@@ -3,7 +3,8 @@
  * ossa: driver for the Open-Source-userspace Sample Accelerator
  *
  * The PCI driver, the DRM driver and its per-file state. The device is
- * described in docs/hardware.md; the uapi in include/uapi/drm/ossa_accel.h.
+ * described in its datasheet (QEMU's docs/specs/ossa.rst), the uapi in
+ * include/uapi/drm/ossa_accel.h and its guide, Documentation/accel/ossa/.
  *
  * Copyright (c) 2026 The ossa developers
  */
@@ -40,7 +41,7 @@ static int ossa_open(struct drm_device *drm, struct drm_file *file)
 	unsigned int i;
 	int ret;
 
-	ofile = kzalloc(sizeof(*ofile), GFP_KERNEL);
+	ofile = kzalloc_obj(*ofile);
 	if (!ofile)
 		return -ENOMEM;
 	ofile->odev = odev;

@@ -32,7 +32,7 @@
 struct ossa_job;
 
 /**
- * struct ossa_desc - a job descriptor in a ring (docs/hardware.md, 5.3)
+ * struct ossa_desc - a job descriptor in a ring (datasheet, 5.3)
  * @flags: OSSA_DESC_FLAG_*
  * @context: hardware context id
  * @cmd_addr: device VA of the command stream

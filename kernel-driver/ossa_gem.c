@@ -9,7 +9,7 @@
  * job using it is done. A mapping's VAs and the BO's pages are released
  * only once the jobs its context had on the device when it was unmapped
  * are done (ossa_ctx_when_idle()): such a job may still reach them through
- * level-0 tables it read before (docs/hardware.md, 7.2).
+ * level-0 tables it read before (datasheet, 7.2).
  *
  * Locking: ossa_bo.lock protects a BO's mapping list and is taken before
  * the BO's reservation lock (inside drm_gem_shmem_get_pages_sgt()) and a
@@ -83,7 +83,7 @@ static struct ossa_bo_mapping *ossa_bo_map(struct ossa_bo *bo,
 		goto err_exit;
 	}
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL);
+	map = kzalloc_obj(*map);
 	if (!map) {
 		ret = -ENOMEM;
 		goto err_exit;
@@ -253,7 +253,7 @@ static const struct drm_gem_object_funcs ossa_gem_funcs = {
 struct drm_gem_object *ossa_gem_create_object(struct drm_device *drm,
 					      size_t size)
 {
-	struct ossa_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	struct ossa_bo *bo = kzalloc_obj(*bo);
 
 	if (!bo)
 		return ERR_PTR(-ENOMEM);

@@ -98,7 +98,7 @@ static void ossa_hw_start(struct ossa_device *odev)
  *
  * The job each queue was running fails with -EIO (it is not run again);
  * the jobs after it stay on the ring and run once the queue is enabled
- * again (docs/uapi.md, "Recovery").
+ * again (uapi guide, "Recovery").
  */
 void ossa_hw_reset(struct ossa_device *odev)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ossa: device page tables (docs/hardware.md, section 7.2)
+ * ossa: device page tables (datasheet, section 7.2)
  *
  * Each context's address space is a tree of 4 KiB tables of 512 entries in
  * coherent DMA memory: level 2 (the root), level 1, level 0 (pages). Tables
@@ -38,7 +38,7 @@ struct ossa_pt {
 
 static struct ossa_pt *ossa_pt_alloc(struct device *dev, bool leaf)
 {
-	struct ossa_pt *pt = kzalloc(sizeof(*pt), GFP_KERNEL);
+	struct ossa_pt *pt = kzalloc_obj(*pt);
 
 	if (!pt)
 		return NULL;
@@ -47,8 +47,7 @@ static struct ossa_pt *ossa_pt_alloc(struct device *dev, bool leaf)
 	if (!pt->entries)
 		goto err_free;
 	if (!leaf) {
-		pt->children = kcalloc(OSSA_PT_ENTRIES, sizeof(*pt->children),
-				       GFP_KERNEL);
+		pt->children = kzalloc_objs(*pt->children, OSSA_PT_ENTRIES);
 		if (!pt->children)
 			goto err_entries;
 	}

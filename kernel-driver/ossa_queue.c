@@ -3,13 +3,13 @@
  * ossa: the hardware queues' rings: pushing jobs, completing them, and
  * recovering a queue or the whole device without running a job twice
  *
- * A queue runs its ring's jobs in order, one at a time (docs/hardware.md,
+ * A queue runs its ring's jobs in order, one at a time (datasheet,
  * 5.1): when a queue is stopped, the jobs below Q_HEAD are complete, the
  * job at Q_HEAD may have started (it is abandoned, its effects so far
  * remain), and the jobs after it have not started. Recovery therefore
  * completes the first, fails the second, and writes the third into the
  * ring again with their existing hardware fences: no job runs twice, and
- * a job that did not start is not lost (docs/uapi.md, "Recovery").
+ * a job that did not start is not lost (uapi guide, "Recovery").
  *
  * Locking: ossa_queue.lock protects a ring (indices, slots, the queue's
  * registers other than reads of Q_HEAD and Q_STATUS) and is the lock of
@@ -75,7 +75,7 @@ static void ossa_queue_signal(struct ossa_job *job, int error)
 	dma_fence_signal_locked(job->hw_fence);
 }
 
-/* The fence error for a job status of the device (docs/hardware.md, 5.4). */
+/* The fence error for a job status of the device (datasheet, 5.4). */
 static int ossa_error_from_hw_status(u32 status)
 {
 	switch (status) {
@@ -107,7 +107,7 @@ static void ossa_queue_harvest_locked(struct ossa_queue *q)
 		return;
 	head = ossa_queue_reg_read(q, OSSA_REG_Q_HEAD);
 	/*
-	 * HEAD never passes TAIL (docs/hardware.md, 5.1): a value outside the
+	 * HEAD never passes TAIL (datasheet, 5.1): a value outside the
 	 * driver's head..tail is not the running device's (all ones: it is
 	 * gone; or a reset the driver did not make), and completes nothing.
 	 */
@@ -266,7 +266,7 @@ out:
  * ossa_queue_recover_error() - restart a queue that stopped on an error
  * @q: the queue
  *
- * A queue error (docs/hardware.md, 5.2) is the driver's or the bus's
+ * A queue error (datasheet, 5.2) is the driver's or the bus's
  * doing, not a job's: the job the queue was running fails with -EIO, no
  * context is banned, and the jobs after it run. Called from the interrupt
  * handler; a queue stopped for a device reset is left to the reset.

@@ -161,7 +161,7 @@ static int ossa_job_create(struct drm_file *file,
 	    args->in_syncobj_count > OSSA_MAX_IN_SYNCOBJS)
 		return -EINVAL;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kzalloc_obj(*job);
 	if (!job)
 		return -ENOMEM;
 	atomic_inc(&odev->job_count);
@@ -170,7 +170,7 @@ static int ossa_job_create(struct drm_file *file,
 	job->cmd_va = args->cmd_va;
 	job->cmd_size = args->cmd_size;
 	/* run_job, on the way to the device, must not allocate. */
-	job->fence_mem = kzalloc(sizeof(*job->fence_mem), GFP_KERNEL);
+	job->fence_mem = kzalloc_obj(*job->fence_mem);
 	if (!job->fence_mem) {
 		ret = -ENOMEM;
 		goto err_put;
@@ -452,7 +452,7 @@ int ossa_submit_ioctl(struct drm_device *drm, void *data,
 	if (ossa_ctx_banned(ofile->ctx))
 		return -ECANCELED;
 
-	b.jobs = kcalloc(args->job_count, sizeof(*b.jobs), GFP_KERNEL);
+	b.jobs = kzalloc_objs(*b.jobs, args->job_count);
 	if (!b.jobs)
 		return -ENOMEM;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { chooseAccel } from './accel.js';
 import { coverageMatrix } from './coverage.js';
 import { qemuCoverageEnv, saveDriverGcda } from './line-coverage.js';
-import { type BuildManifest, readManifest } from './manifest.js';
+import { readManifest } from './manifest.js';
 import { outDir } from './paths.js';
 import { log } from './progress.js';
 import { type GuestRun, runGuest } from './vm.js';
@@ -93,17 +93,6 @@ export function laneLabel(partial: Partial<Lane>): string {
   ].filter(Boolean).join(', ');
 }
 
-/** What of a lane the build did not make ('newest kernel', ...), or undefined when it has all. */
-export function laneMissing(partial: Partial<Lane>, m: BuildManifest): string | undefined {
-  const l = lane(partial);
-  const missing = [
-    l.kernel === 'newest' && !m.newest ? 'newest kernel' : '',
-    l.kernel === 'debug' && !m.debug ? 'debug kernel' : '',
-    l.qemu === 'newest' && !m.qemuNewest ? 'newest QEMU' : '',
-  ].filter(Boolean);
-  return missing.length ? missing.join(' and ') : undefined;
-}
-
 export interface SessionOptions extends Partial<Lane> {
   /** 'suite' (default): the guest test suite; 'bench': the benchmarks. */
   mode?: 'suite' | 'bench';
@@ -119,8 +108,8 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const iommu = l.iommu;
   const m = await readManifest();
   if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
-  if (which === 'newest' && !m.newest) throw new Error('the build has no newest kernel: run `tsx ci/build.ts --newest-kernel` (npm run test:matrix does)');
-  if (l.qemu === 'newest' && !m.qemuNewest) throw new Error('the build has no newest QEMU: run `tsx ci/build.ts --newest-qemu` (npm run test:matrix does)');
+  if (which === 'newest' && !m.newest) throw new Error('the build has no newest kernel: run `tsx ci/build.ts --newest-kernel` (npm test and npm run test:matrix do)');
+  if (l.qemu === 'newest' && !m.qemuNewest) throw new Error('the build has no newest QEMU: run `tsx ci/build.ts --newest-qemu` (npm test and npm run test:matrix do)');
   const guest = (which === 'debug' ? m.debug : which === 'newest' ? m.newest : undefined) ?? m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
   const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);

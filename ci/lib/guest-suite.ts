@@ -2,27 +2,15 @@
  * The guest suite, seen from the host: boots the guest on one kernel while
  * the test file is collected, then turns each guest test into a host test
  * of its own, so that a guest failure fails that test with the guest's
- * message. Used once per guest kernel (ci/tests/guest*.test.ts).
+ * message. Used once per lane (ci/tests/guest*.test.ts, ci/matrix/).
  */
 import { describe, expect, test } from 'vitest';
 import { coverageMatrix } from './coverage.js';
-import { bootGuestSuite, describeFailure, type Lane, laneLabel, laneMissing } from './guest-session.js';
-import { readManifest } from './manifest.js';
+import { bootGuestSuite, describeFailure, type Lane, laneLabel } from './guest-session.js';
 
-/**
- * The guest suite on one lane. A lane of the kernel × QEMU matrix whose
- * kernel or QEMU this build did not make (`optional`: npm run test:matrix
- * builds them) shows as one skipped test that says so.
- */
-export async function defineGuestSuite(l: Partial<Lane> = {}, options: { optional?: boolean } = {}): Promise<void> {
+/** The guest suite on one lane. */
+export async function defineGuestSuite(l: Partial<Lane> = {}): Promise<void> {
   const lane = laneLabel(l);
-  const missing = options.optional ? laneMissing(l, await readManifest()) : undefined;
-  if (missing) {
-    describe(`guest (${lane})`, () => {
-      test.skip(`not run: this build has no ${missing} (npm run test:matrix builds it)`, () => {});
-    });
-    return;
-  }
   const run = await bootGuestSuite(l);
 
   describe(lane ? `guest (${lane})` : 'guest', () => {

@@ -16,6 +16,14 @@ export interface DebugGuest extends GuestKernelBuild {
   driverBuild: string;
 }
 
+/** The newest kernel (Debian sid's): its guest build and what builds for it. */
+export interface NewestKernelBuild extends GuestKernelBuild {
+  /** The sid root its modules are built in (its headers and compiler are there). */
+  sidRoot: string;
+  /** Its pristine source tree as a git repository, when asked for (--linux-tree): what the Linux patch series is made against. */
+  linuxTree?: { dir: string; version: string; key: string };
+}
+
 /** What `ci/build.ts` built, for the runners. */
 export interface BuildManifest {
   qemu: string;
@@ -41,7 +49,7 @@ export interface BuildManifest {
   /** Present when the build was asked for the debug lane (--debug-kernel). */
   debug?: DebugGuest;
   /** Present when the build was asked for the newest kernel (--newest-kernel): Debian sid's. */
-  newest?: GuestKernelBuild;
+  newest?: NewestKernelBuild;
   /** Input hash of each part. */
   keys: Record<string, string>;
   /** Parts this build had to make (the rest came from the cache). */

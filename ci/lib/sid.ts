@@ -106,6 +106,14 @@ export async function sidPackageNames(pattern: string): Promise<string[]> {
   return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
 }
 
+/** The version sid serves of a binary package (its candidate). */
+export async function sidPackageVersion(pkg: string): Promise<string> {
+  const out = await apt('apt-cache', ['show', '--no-all-versions', pkg]);
+  const version = /^Version: (\S+)$/m.exec(out)?.[1];
+  if (!version) throw new BuildError(`sid: no version of ${pkg} in its lists`);
+  return version;
+}
+
 /** `apt-cache showsrc` of a source package in sid: one stanza per version. */
 export async function sidSourceStanzas(pkg: string): Promise<string[]> {
   const out = await apt('apt-cache', ['showsrc', pkg]);
@@ -160,13 +168,42 @@ export async function sidRoot(name: string, packages: string[]): Promise<CachedO
   });
 }
 
+/** A host folder seen at `inside` (an absolute path) in the root. */
+export interface SidBind {
+  host: string;
+  inside: string;
+}
+
+/**
+ * Runs `command` in a sid root under chroot, in a mount namespace of its
+ * own with /proc mounted (objtool reads its limits from it) and `binds`
+ * mounted, all of which go when it ends; in an environment of its own
+ * (nothing of the host's ARCH, MAKEFLAGS, TMPDIR, ...). Returns its output
+ * (standard output and error); fails with the last lines of it.
+ */
+export async function runInSidRoot(root: string, what: string, command: string[], binds: SidBind[] = []): Promise<string> {
+  for (const b of binds) await mkdir(join(root, b.inside), { recursive: true });
+  const mounts = binds.map((_, i) => `mount --bind "$${2 * i + 2}" "$1$${2 * i + 3}" && `).join('');
+  const script = `${mounts}mount -t proc proc "$1/proc" && shift ${2 * binds.length + 1} && exec chroot "$@"`;
+  const args = ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', root, ...binds.flatMap((b) => [b.host, b.inside])];
+  try {
+    const r = await execa('unshare', [...args, root, ...command], {
+      all: true,
+      extendEnv: false,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LC_ALL: 'C' },
+    });
+    return String(r.all ?? '');
+  } catch (err) {
+    const tail = err instanceof ExecaError ? String(err.all ?? err.message).split('\n').slice(-40).join('\n') : String(err);
+    throw new BuildError(`${what} failed in the sid root:\n${tail}`);
+  }
+}
+
 /**
  * Builds in a sid root: `src` is copied to /build/<what>.<pid> inside it,
- * make runs there with `makeArgs` under chroot (with /proc mounted, in a
- * mount namespace of its own), in an environment of its
- * own (nothing of the host's ARCH, MAKEFLAGS, TMPDIR, ...), and the
- * `outputs` (paths relative to `src`) are copied to `dest`. The copy is
- * removed afterwards, so the cached root stays as it was made.
+ * make runs there with `makeArgs` (runInSidRoot), and the `outputs` (paths
+ * relative to `src`) are copied to `dest`. The copy is removed afterwards,
+ * so the cached root stays as it was made.
  */
 export async function buildInSidRoot(
   root: string,
@@ -182,17 +219,7 @@ export async function buildInSidRoot(
   await mkdir(join(root, 'build'), { recursive: true });
   try {
     await execa('cp', ['-a', src, copy]);
-    // In a mount namespace of its own, with /proc there (objtool reads its
-    // limits from it), which goes when make ends.
-    const script = 'mount -t proc proc "$1/proc" && exec chroot "$@"';
-    await execa('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', root, 'make', '-C', inside, ...makeArgs], {
-      all: true,
-      extendEnv: false,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LC_ALL: 'C' },
-    }).catch((err: unknown) => {
-      const tail = err instanceof ExecaError ? String(err.all ?? '').split('\n').slice(-40).join('\n') : String(err);
-      throw new BuildError(`${what} failed in the sid root:\n${tail}`);
-    });
+    await runInSidRoot(root, what, ['make', '-C', inside, ...makeArgs]);
     for (const out of outputs) await execa('cp', [join(copy, out), join(dest, out)]);
   } finally {
     await rm(copy, { recursive: true, force: true });

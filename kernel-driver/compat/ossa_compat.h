@@ -3,11 +3,14 @@
  * ossa: what the driver uses of the newest kernel's interfaces, for older
  * kernels. Not part of the driver that goes upstream (docs/upstream.md):
  * the out-of-tree Makefile force-includes this header into every file of
- * the driver when the kernel lacks DRM_GPU_SCHED_STAT_NO_HANG (before
- * Linux 6.17), so that the driver's own files are written once, against
- * the newest interface. What it covers:
- * - DRM_GPU_SCHED_STAT_NO_HANG (6.17);
- * - MODULE_IMPORT_NS() taking a string (6.13).
+ * the driver, so that the driver's own files are written once, against
+ * the newest interfaces. What it covers, each part where the kernel's
+ * headers show it is needed:
+ * - DRM_GPU_SCHED_STAT_NO_HANG (6.17) and, with it,
+ *   MODULE_IMPORT_NS() taking a string (6.13): OSSA_COMPAT_SCHED_STAT,
+ *   set by the Makefile when drm_sched lacks that value;
+ * - kzalloc_obj() and kzalloc_objs() (7.0): where slab.h has no such
+ *   macro.
  * The driver needs no &drm_sched_backend_ops.cancel_job (6.17): its
  * schedulers are finished only once every job is freed (ossa_jobs_wait()).
  *
@@ -18,10 +21,12 @@
 
 #include <linux/list.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <drm/gpu_scheduler.h>
 
+#ifdef OSSA_COMPAT_SCHED_STAT
 /*
  * DRM_GPU_SCHED_STAT_NO_HANG: the timeout handler did not reset the
  * device; the job goes back on the scheduler's pending list, which is
@@ -85,5 +90,12 @@ static inline int ossa_compat_sched_init(struct drm_gpu_scheduler *sched,
 /* The namespace as a string, as from 6.13 on. */
 #undef MODULE_IMPORT_NS
 #define MODULE_IMPORT_NS(ns) MODULE_INFO(import_ns, ns)
+#endif /* OSSA_COMPAT_SCHED_STAT */
+
+#ifndef kzalloc_obj
+/* As the driver uses them: without a GFP argument, which means GFP_KERNEL. */
+#define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)
+#define kzalloc_objs(P, COUNT) kcalloc(COUNT, sizeof(P), GFP_KERNEL)
+#endif
 
 #endif /* __OSSA_COMPAT_H__ */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note OR MIT */
+/* SPDX-License-Identifier: (GPL-2.0-only WITH Linux-syscall-note) OR MIT */
 /*
  * Copyright (c) 2026 The ossa developers
  */
@@ -16,7 +16,7 @@ extern "C" {
  * DOC: ossa uapi
  *
  * The ossa accelerator runs jobs: command streams that userspace writes
- * into buffer objects (BOs), in the format of docs/hardware.md, section 6.
+ * into buffer objects (BOs), in the format of the datasheet, section 6.
  * Each open file of /dev/accel/accelN has its own device address space: a
  * BO gets a device virtual address (VA) in a file's address space when a
  * handle to it is created in that file, by DRM_IOCTL_OSSA_BO_CREATE or a

@@ -6,4 +6,4 @@
  */
 import { defineGuestSuite } from '../lib/guest-suite.js';
 
-await defineGuestSuite({ kernel: 'newest', qemu: 'newest' }, { optional: true });
+await defineGuestSuite({ kernel: 'newest', qemu: 'newest' });

@@ -1,0 +1,122 @@
+/**
+ * Patch series against a pristine source tree kept as a git repository:
+ * commits made without a checkout (git's plumbing, on an index of their
+ * own, so that a kernel tree is never written out again), then
+ * `git format-patch` with a cover letter. Used by `npm run patches`.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, ExecaError } from 'execa';
+import { BuildError } from './progress.js';
+
+/** Who made a commit, and when (a fixed date keeps a series the same from run to run). */
+export interface Identity {
+  name: string;
+  email: string;
+  /** git's date format, e.g. '2026-12-02T03:00:00Z'. */
+  date: string;
+}
+
+/** The pristine trees' one commit. */
+export const PRISTINE_IDENTITY: Identity = { name: 'ossa build', email: 'build@ossa.invalid', date: '2000-01-01T00:00:00Z' };
+
+function identityEnv(who: Identity): Record<string, string> {
+  return {
+    GIT_AUTHOR_NAME: who.name,
+    GIT_AUTHOR_EMAIL: who.email,
+    GIT_AUTHOR_DATE: who.date,
+    GIT_COMMITTER_NAME: who.name,
+    GIT_COMMITTER_EMAIL: who.email,
+    GIT_COMMITTER_DATE: who.date,
+  };
+}
+
+/** Runs git in `dir` (nothing of the user's git configuration) and returns its standard output. */
+export async function git(dir: string, args: string[], who?: Identity, extra: { input?: string; env?: Record<string, string> } = {}): Promise<string> {
+  try {
+    const r = await execa('git', args, {
+      cwd: dir,
+      input: extra.input,
+      env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', ...(who ? identityEnv(who) : {}), ...extra.env },
+    });
+    return r.stdout;
+  } catch (err) {
+    const detail = err instanceof ExecaError ? String(err.stderr ?? err.message).trim().split('\n').slice(-10).join('\n') : String(err);
+    throw new BuildError(`git ${args.slice(0, 3).join(' ')} in ${dir} failed:\n${detail}`);
+  }
+}
+
+/** A file of a commit, as text. */
+export async function showFile(repo: string, commit: string, path: string): Promise<string> {
+  const r = await execa('git', ['cat-file', 'blob', `${commit}:${path}`], { cwd: repo, stripFinalNewline: false, reject: false });
+  if (r.exitCode !== 0) throw new BuildError(`${path} not found at ${commit} in ${repo}: ${String(r.stderr).trim()}`);
+  return r.stdout;
+}
+
+/** One patch of a series: its files (path → new content) and its message. */
+export interface Patch {
+  /** The subject line, e.g. 'accel/ossa: Add the uapi header'. */
+  subject: string;
+  /** The body: paragraphs of lines of at most 75 characters. */
+  body: string;
+  /** Files to add or replace, by path in the tree, with their content; mode 0644. */
+  files: Map<string, string>;
+}
+
+/** The lines of a commit message longer than 75 characters (checkpatch warns about them). */
+export function longLines(message: string): string[] {
+  return message.split('\n').filter((l) => l.length > 75);
+}
+
+/**
+ * Commits `patches` one on another from `base`, with `author` (who also
+ * signs each off), without touching the work tree or the repository's
+ * index. Returns the last commit.
+ */
+export async function commitSeries(repo: string, base: string, patches: Patch[], author: Identity): Promise<string> {
+  const index = join(tmpdir(), `ossa-series-index-${process.pid}`);
+  const env = { GIT_INDEX_FILE: index };
+  let parent = base;
+  for (const p of patches) {
+    const message = `${p.subject}\n\n${p.body.trim()}\n\nSigned-off-by: ${author.name} <${author.email}>\n`;
+    const long = longLines(message);
+    if (long.length) throw new BuildError(`patch "${p.subject}": message lines over 75 characters:\n${long.join('\n')}`);
+    await git(repo, ['read-tree', parent], undefined, { env });
+    for (const [path, content] of p.files) {
+      const blob = (await git(repo, ['hash-object', '-w', '--stdin'], undefined, { input: content })).trim();
+      await git(repo, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], undefined, { env });
+    }
+    const tree = (await git(repo, ['write-tree'], undefined, { env })).trim();
+    parent = (await git(repo, ['commit-tree', tree, '-p', parent, '-F', '-'], author, { input: message })).trim();
+  }
+  await execa('rm', ['-f', index]);
+  return parent;
+}
+
+/**
+ * Writes base..head as `git format-patch` files with a cover letter into
+ * `outDir` (emptied first of earlier series), the cover letter's subject
+ * and blurb filled in. Returns the files, cover letter first.
+ */
+export async function formatSeries(
+  repo: string,
+  base: string,
+  head: string,
+  outDir: string,
+  cover: { subject: string; blurb: string; author: Identity },
+): Promise<string[]> {
+  await execa('mkdir', ['-p', outDir]);
+  for (const f of await readdir(outDir)) if (f.endsWith('.patch')) await execa('rm', ['-f', join(outDir, f)]);
+  await git(repo, ['format-patch', '-q', '--cover-letter', '--zero-commit', '--no-signature', '-o', outDir, `${base}..${head}`], cover.author);
+  const files = (await readdir(outDir)).filter((f) => f.endsWith('.patch')).sort();
+  const coverFile = files.find((f) => f.startsWith('0000-'));
+  if (!coverFile) throw new BuildError(`git format-patch wrote no cover letter in ${outDir}`);
+  const path = join(outDir, coverFile);
+  const text = await readFile(path, 'utf8');
+  if (!text.includes('*** SUBJECT HERE ***') || !text.includes('*** BLURB HERE ***')) {
+    throw new BuildError(`${path}: git's cover-letter placeholders not found`);
+  }
+  await writeFile(path, text.replace('*** SUBJECT HERE ***', cover.subject).replace('*** BLURB HERE ***', cover.blurb.trim()));
+  return files.map((f) => join(outDir, f));
+}

@@ -1,0 +1,103 @@
+/**
+ * The Linux series in the tree it is made for: applied with `git am` to a
+ * checkout of the pristine newest kernel tree, configured from the newest
+ * kernel's own configuration with CONFIG_DRM_ACCEL_OSSA=m, built there as
+ * a module with W=1 and sparse (C=1) by sid's compiler, and each patch
+ * passed through that tree's `checkpatch.pl --strict`. Runs in the sid
+ * root (ci/lib/sid.ts), where the tree's scripts find what they need.
+ */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { cacheDir } from './paths.js';
+import { git, type Identity, PRISTINE_IDENTITY } from './git-tree.js';
+import { runInSidRoot } from './sid.js';
+
+/** What the sid root needs beyond the newest kernel's headers (and the compiler they bring). */
+export const INTREE_PACKAGES = ['make', 'bc', 'bison', 'flex', 'libelf-dev', 'libssl-dev', 'sparse', 'git', 'python3-ply', 'python3-git'];
+
+export interface InTreeBuild {
+  /** The checkout the series was applied to and built in. */
+  work: string;
+  /** The configure and build output. */
+  log: string;
+  /** Warnings of the compiler or sparse (lines with "warning:"). */
+  warnings: string[];
+}
+
+/**
+ * A checkout of the pristine tree, reused from run to run (its build
+ * products stay, so that only what the series changes is built again),
+ * reset to the pristine commit. Returns its folder.
+ */
+export async function pristineCheckout(tree: string, key: string): Promise<string> {
+  const work = join(cacheDir(), 'linux-intree', key);
+  if (!existsSync(join(work, '.git'))) {
+    // A local clone: its objects are hard links, and the checkout needs no
+    // path outside itself (checkpatch runs in it inside the sid root).
+    await git(cacheDir(), ['clone', '-q', tree, work]);
+  }
+  const base = (await git(tree, ['rev-parse', 'HEAD'])).trim();
+  await git(work, ['am', '--abort']).catch(() => undefined);
+  await git(work, ['reset', '-q', '--hard', base]);
+  // Untracked files the series added last time go; ignored build products stay.
+  await git(work, ['clean', '-q', '-f', '-d']);
+  return work;
+}
+
+/** Applies the series' patches (not its cover letter) with `git am`. */
+export async function applySeries(work: string, patches: string[], committer: Identity = PRISTINE_IDENTITY): Promise<void> {
+  const numbered = patches.filter((p) => !basename(p).startsWith('0000-'));
+  await git(work, ['am', '-q', '--whitespace=error-all', ...numbered], committer);
+}
+
+/** The compiler a kernel was built with, from its CONFIG_CC_VERSION_TEXT ('x86_64-linux-gnu-gcc-16 (Debian ...)'). */
+export function kernelCompiler(config: string): string {
+  return /^CONFIG_CC_VERSION_TEXT="(\S+)/m.exec(config)?.[1] ?? 'gcc';
+}
+
+/** Configures and builds drivers/accel/ossa/ossa.ko in `work`, in the sid root `root`, for kernel `release`. */
+export async function buildInTree(root: string, work: string, release: string, cc: string): Promise<InTreeBuild> {
+  const headers = `/usr/src/linux-headers-${release}`;
+  const make = `make -j"$(nproc)" CC=${cc} HOSTCC=${cc}`;
+  const script = [
+    'set -e',
+    'cd /build/linux',
+    // The kernel's configuration with the driver as a module; configured
+    // again only when that changes, so that a rerun builds only the driver.
+    `cp ${headers}/.config .config.ossa-want`,
+    './scripts/config --file .config.ossa-want --enable DRM_ACCEL --module DRM_ACCEL_OSSA',
+    'if ! cmp -s .config.ossa-want .config.ossa-made || ! test -f .config; then',
+    '  cp .config.ossa-want .config',
+    `  ${make} olddefconfig`,
+    '  cp .config.ossa-want .config.ossa-made',
+    'fi',
+    "grep -qx 'CONFIG_DRM_ACCEL_OSSA=m' .config || { echo 'CONFIG_DRM_ACCEL_OSSA=m did not survive olddefconfig'; exit 1; }",
+    `${make} modules_prepare`,
+    // Compiled through drivers/accel/Makefile and the driver's own, as
+    // the kernel's build compiles it.
+    `${make} W=1 C=2 drivers/accel/ossa/`,
+    // Linked as a module of this tree, its symbols checked by modpost
+    // against the kernel's own (a single-module build has no vmlinux to
+    // check them against).
+    `cp ${headers}/Module.symvers Module.symvers`,
+    `${make} W=1 M=/build/linux/drivers/accel/ossa modules`,
+    'test -f drivers/accel/ossa/ossa.ko',
+  ].join('\n');
+  const log = await runInSidRoot(root, 'the in-tree build of drivers/accel/ossa', ['sh', '-c', script], [{ host: work, inside: '/build/linux' }]);
+  return { work, log, warnings: log.split('\n').filter((l) => /warning:/i.test(l)) };
+}
+
+/** Runs the tree's checkpatch.pl --strict on each patch; returns its report per patch. */
+export async function checkpatchLinux(root: string, work: string, patches: string[]): Promise<Map<string, string>> {
+  const reports = new Map<string, string>();
+  const numbered = patches.filter((p) => !basename(p).startsWith('0000-'));
+  for (const p of numbered) {
+    const dir = join(p, '..');
+    const script = `cd /build/linux && ./scripts/checkpatch.pl --strict --show-types /build/patches/${basename(p)} || true`;
+    reports.set(basename(p), await runInSidRoot(root, `checkpatch of ${basename(p)}`, ['sh', '-c', script], [
+      { host: work, inside: '/build/linux' },
+      { host: dir, inside: '/build/patches' },
+    ]));
+  }
+  return reports;
+}
