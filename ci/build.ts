@@ -13,11 +13,15 @@ import { type BuildKind, cached, type CachedOutput, hashInputs } from './lib/cac
 import { buildDebugKernel } from './lib/debug-kernel.js';
 import { DRIVER_INPUTS, stageDriver } from './lib/driver-source.js';
 import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
+import { applySeries, pristineCheckout } from './lib/git-tree.js';
 import { INTREE_PACKAGES } from './lib/linux-intree.js';
 import { newestLinuxTree } from './lib/linux-tree.js';
 import { type BuildManifest, type DebugGuest, type NewestKernelBuild, writeManifest } from './lib/manifest.js';
 import { cacheDir, repoRoot } from './lib/paths.js';
+import { writeQemuSeries } from './lib/patches.js';
+import { QEMU_SERIES_INPUTS } from './lib/qemu-series.js';
 import { type QemuSource, selectNewestQemu } from './lib/qemu-source.js';
+import { newestQemuTree } from './lib/qemu-tree.js';
 import { BuildError, formatSeconds, log, step } from './lib/progress.js';
 import { buildInSidRoot, sidRoot, updateSidLists } from './lib/sid.js';
 
@@ -46,14 +50,15 @@ async function main(): Promise<void> {
   // The script streams its own progress; the build tree persists in
   // qemu-work so that a device change recompiles only the device.
   // Another source than the script's own (10.0.2): its own work area.
-  const buildQemu = async (dir: string, variant?: 'asan' | 'fuzz', source?: QemuSource): Promise<BuildKind> => {
-    const work = join(cacheDir(), source ? `qemu-work-${source.version}` : 'qemu-work');
+  // A `tree` that holds the device already (the upstream series applied) is built as it is.
+  const buildQemu = async (dir: string, variant?: 'asan' | 'fuzz', source?: QemuSource, tree?: string): Promise<BuildKind> => {
+    const work = join(cacheDir(), source ? `qemu-work-${source.version}${tree ? '-series' : ''}` : 'qemu-work');
     const args = [join(repoRoot, 'qemu-device/build-qemu.sh'), work, dir, ...(variant ? [variant] : [])];
     // Set or emptied: a QEMU_VERSION in the caller's environment must not
     // change what goes under the stable build's cache key.
     const env = source
-      ? { QEMU_VERSION: source.version, QEMU_TARBALL_SHA256: source.sha256, QEMU_TARBALL_URL: source.url }
-      : { QEMU_VERSION: '', QEMU_TARBALL_SHA256: '', QEMU_TARBALL_URL: '' };
+      ? { QEMU_VERSION: source.version, QEMU_TARBALL_SHA256: source.sha256, QEMU_TARBALL_URL: source.url, QEMU_SOURCE_TREE: tree ?? '' }
+      : { QEMU_VERSION: '', QEMU_TARBALL_SHA256: '', QEMU_TARBALL_URL: '', QEMU_SOURCE_TREE: '' };
     await execa('bash', args, { stdout: 'inherit', stderr: 'inherit', env }).catch((err: unknown) => {
       throw new BuildError(`QEMU${source ? ` ${source.version}` : ''}${variant ? ` (${variant})` : ''} build failed: ${(err as Error).message.split('\n')[0]}`);
     });
@@ -74,8 +79,18 @@ async function main(): Promise<void> {
   if (process.argv.includes('--newest-qemu')) {
     const source = await step('qemu: choosing the newest served source', selectNewestQemu);
     log(`qemu (newest): ${source.version} (${source.url})`);
-    qemuNewest = await cached('qemu-newest', { files: qemuInputs, values: { version: source.version, sha256: source.sha256 } }, (dir) =>
-      buildQemu(dir, undefined, source),
+    // Built from the upstream series (npm run patches) applied to the
+    // pristine tree with git am: what is sent is what the guests run on.
+    const tree = await newestQemuTree(source);
+    qemuNewest = await cached(
+      'qemu-newest',
+      { files: [...qemuInputs, ...QEMU_SERIES_INPUTS], values: { version: source.version, sha256: source.sha256, tree: tree.cache.key } },
+      async (dir) => {
+        const series = await writeQemuSeries(tree.dir, source.version, join(dir, 'series'));
+        const checkout = await pristineCheckout(tree.dir, join(cacheDir(), `qemu-work-${source.version}-series`, 'qemu'));
+        await applySeries(checkout, series);
+        return buildQemu(dir, undefined, source, checkout);
+      },
     );
   }
 
@@ -258,6 +273,8 @@ async function main(): Promise<void> {
             version: (await readFile(join(qemuNewest.dir, 'version'), 'utf8')).trim(),
             binary: join(qemuNewest.dir, 'bin', 'qemu-system-x86_64'),
             tree: (await readFile(join(qemuNewest.dir, 'source-tree'), 'utf8')).trim(),
+            qtest: join(qemuNewest.dir, 'bin', 'ossa-test'),
+            series: join(qemuNewest.dir, 'series'),
           },
         }
       : {}),

@@ -22,9 +22,19 @@
 # the checksum from the archive's signed index). The device's files from
 # this folder and the shared register header are copied into hw/misc/ossa/
 # of that tree.
+#
+# With QEMU_SOURCE_TREE=DIR (and QEMU_VERSION), DIR is built instead: a
+# tree that already holds the device, the upstream patch series applied
+# (ci/lib/qemu-series.ts). Only this build's own switch (no edk2 blobs) is
+# applied to it, and the series' qtest (tests/qtest/ossa-test) is built
+# too, into OUTDIR/bin.
 set -euo pipefail
 
-if [ -n "${QEMU_VERSION:-}" ]; then
+if [ -n "${QEMU_SOURCE_TREE:-}" ]; then
+	[ -n "${QEMU_VERSION:-}" ] || { printf 'qemu: error: QEMU_SOURCE_TREE needs QEMU_VERSION\n' >&2; exit 1; }
+	[ -f "$QEMU_SOURCE_TREE/hw/misc/ossa/ossa.c" ] ||
+		{ printf 'qemu: error: %s holds no hw/misc/ossa/ossa.c\n' "$QEMU_SOURCE_TREE" >&2; exit 1; }
+elif [ -n "${QEMU_VERSION:-}" ]; then
 	[ -n "${QEMU_TARBALL_SHA256:-}" ] && [ -n "${QEMU_TARBALL_URL:-}" ] ||
 		{ printf 'qemu: error: QEMU_VERSION needs QEMU_TARBALL_SHA256 and QEMU_TARBALL_URL\n' >&2; exit 1; }
 	TARBALL=${QEMU_TARBALL_URL##*/}
@@ -67,6 +77,14 @@ DEVICE_FILES=(ossa_regs.h ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconf
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 
+if [ -n "${QEMU_SOURCE_TREE:-}" ]; then
+	src=$(cd "$QEMU_SOURCE_TREE" && pwd)
+	# The +ds tarball has no firmware blobs: never unpack the edk2 images
+	# (as patch_tree does below; a second run finds it done).
+	grep -q 'unpack_edk2_blobs = false' "$src/meson.build" ||
+		sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
+	grep -q 'unpack_edk2_blobs = false' "$src/meson.build" || die "meson.build: edk2 blob switch not found"
+else
 # 1. The source tarball, verified.
 tarball=$WORK/$TARBALL
 if [ -f "$tarball" ] && ! echo "$TARBALL_SHA256  $tarball" | sha256sum -c --status; then
@@ -133,6 +151,7 @@ if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
 	patch_tree
 	echo "$stamp" > "$WORK/tree.stamp"
 fi
+fi
 
 build=$WORK/build
 [ "$VARIANT" = default ] || build=$WORK/build-$VARIANT
@@ -173,24 +192,32 @@ device_file() {
 		cat "$1"
 	fi
 }
-for f in "${DEVICE_FILES[@]/#/$HERE/}"; do
-	dest=$src/$DEST/$(basename "$f")
-	cmp -s <(device_file "$f") "$dest" || device_file "$f" > "$dest"
-done
+TARGETS=("$TARGET")
+if [ -n "${QEMU_SOURCE_TREE:-}" ]; then
+	# The series' own qtest, run by ci/tests/patches.test.ts.
+	TARGETS+=(tests/qtest/ossa-test)
+else
+	for f in "${DEVICE_FILES[@]/#/$HERE/}"; do
+		dest=$src/$DEST/$(basename "$f")
+		cmp -s <(device_file "$f") "$dest" || device_file "$f" > "$dest"
+	done
+fi
 
 say "compiling"
-ninja -C "$build" "$TARGET" > "$build.log" 2>&1 ||
+ninja -C "$build" "${TARGETS[@]}" > "$build.log" 2>&1 ||
 	{ grep -E 'error|Error' "$build.log" | head -n 30 >&2; die "build failed; log: $build.log"; }
 
 mkdir -p "$OUT/bin"
 cp "$build/$TARGET" "$OUT/bin/$TARGET.tmp"
 mv "$OUT/bin/$TARGET.tmp" "$OUT/bin/$TARGET"
+[ -z "${QEMU_SOURCE_TREE:-}" ] || cp "$build/tests/qtest/ossa-test" "$OUT/bin/ossa-test"
 echo "$kind" > "$OUT/build-kind"
 echo "$QEMU_VERSION" > "$OUT/version"
 echo "$src" > "$OUT/source-tree"
-if [ "$VARIANT" = fuzz ]; then
-	# The fuzz targets take no -L: the firmware goes where a binary looks
-	# relative to itself, ../share/qemu (Debian's seabios and qemu-system-data).
+if [ "$VARIANT" = fuzz ] || [ -n "${QEMU_SOURCE_TREE:-}" ]; then
+	# The fuzz targets, and the qtest's QEMU, take no -L: the firmware goes
+	# where a binary looks relative to itself, ../share/qemu (Debian's
+	# seabios and qemu-system-data).
 	mkdir -p "$OUT/share/qemu"
 	for f in /usr/share/seabios/* /usr/share/qemu/*; do
 		[ -e "$f" ] || die "firmware $f not found (packages seabios, qemu-system-data)"

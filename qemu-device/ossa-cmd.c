@@ -1,5 +1,5 @@
 /*
- * ossa: command execution (docs/hardware.md, section 6)
+ * ossa: command execution (docs/specs/ossa.rst, section 6)
  *
  * A job's commands run one after the other, each in as many slices as its
  * size needs; a command's progress lives in its queue, so that a slice can
@@ -67,7 +67,7 @@ static bool ossa_overlap(uint64_t a, uint64_t b, uint64_t n)
     return n && (a - b < n || b - a < n);
 }
 
-/* Checks the loaded command's fields (docs/hardware.md, 6). */
+/* Checks the loaded command's fields (docs/specs/ossa.rst, 6). */
 static bool ossa_cmd_valid(const OssaQueue *q)
 {
     uint64_t size;
@@ -135,7 +135,7 @@ bool ossa_cmd_loaded_valid(const OssaQueue *q)
  * Moves @n bytes from bus address @src to @dst; @sva/@dva name them. Plain
  * RAM on both sides is copied directly; anything else goes through the
  * bounce buffer a page at a time, so that a failed access is reported in
- * the page that failed (docs/hardware.md, 7.5).
+ * the page that failed (docs/specs/ossa.rst, 7.5).
  */
 static bool ossa_xfer(OssaQueue *q, dma_addr_t src, dma_addr_t dst,
                       uint64_t n, uint64_t sva, uint64_t dva,
@@ -301,7 +301,7 @@ static OssaCmdResult ossa_cmd_crc32c(OssaQueue *q, uint64_t *budget,
 }
 
 /*
- * FMA_F32 arithmetic (docs/hardware.md, 6): exact product and sum rounded
+ * FMA_F32 arithmetic (docs/specs/ossa.rst, 6): exact product and sum rounded
  * once to nearest even, subnormals kept, every NaN result the default NaN
  * 0x7fc00000; in softfloat, so that the results are the same on any host.
  */

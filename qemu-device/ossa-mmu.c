@@ -1,5 +1,5 @@
 /*
- * ossa: device MMU (docs/hardware.md, section 7)
+ * ossa: device MMU (docs/specs/ossa.rst, section 7)
  *
  * Every data access of a job goes through its context's three-level page
  * table, walked with PCI DMA reads, so that a vIOMMU applies to the walk as
@@ -168,7 +168,7 @@ bool ossa_mmu_run(OssaQueue *q, uint64_t va, uint64_t len, bool write,
 
 /*
  * Moves a page at a time, so that a failed access is reported in the page
- * that failed (docs/hardware.md, 7.5).
+ * that failed (docs/specs/ossa.rst, 7.5).
  */
 static bool ossa_vm_rw(OssaQueue *q, uint64_t va, void *buf, uint64_t len,
                        bool write, OssaFault *fault)
@@ -258,7 +258,7 @@ void ossa_unmap_ram(OssaQueue *q, void *ptr, dma_addr_t len,
 }
 
 /*
- * Reports a fault of the queue's job (docs/hardware.md, 7.4): stops the
+ * Reports a fault of the queue's job (docs/specs/ossa.rst, 7.4): stops the
  * context, records the fault if none is recorded, counts it and raises
  * MMU_FAULT.
  */

@@ -1,5 +1,5 @@
 /*
- * ossa: queues and jobs (docs/hardware.md, section 5)
+ * ossa: queues and jobs (docs/specs/ossa.rst, section 5)
  *
  * Each queue runs in a bottom half of the main loop, guarded by the device's
  * memory reentrancy guard, never in the vCPU thread that rang the doorbell.
@@ -70,7 +70,7 @@ static void ossa_queue_disable(OssaQueue *q)
     q->dev->inject_hang &= ~(1U << q->index);
 }
 
-/* Stops the queue on a queue error (docs/hardware.md, 5.2). */
+/* Stops the queue on a queue error (docs/specs/ossa.rst, 5.2). */
 static void ossa_queue_error(OssaQueue *q, uint32_t code)
 {
     trace_ossa_queue_error(q->index, code);
@@ -115,7 +115,7 @@ static void ossa_queue_reject(OssaQueue *q, uint32_t status)
     ossa_queue_complete(q);
 }
 
-/* Reads the context entry of the job (docs/hardware.md, 7.1). */
+/* Reads the context entry of the job (docs/specs/ossa.rst, 7.1). */
 static bool ossa_queue_load_context(OssaQueue *q)
 {
     OssaState *s = q->dev;
@@ -229,7 +229,7 @@ static void ossa_queue_unref(void *opaque)
     object_unref(opaque);
 }
 
-/* One slice of the queue's work (docs/hardware.md, 11). */
+/* One slice of the queue's work (docs/specs/ossa.rst, 11). */
 static void ossa_queue_slice(OssaQueue *q)
 {
     uint64_t budget = OSSA_SLICE_BYTES;
@@ -430,7 +430,7 @@ void ossa_queue_write(OssaQueue *q, hwaddr reg, uint32_t val)
     }
 }
 
-/* Returns the queue to its reset state (docs/hardware.md, 10). */
+/* Returns the queue to its reset state (docs/specs/ossa.rst, 10). */
 void ossa_queue_reset(OssaQueue *q)
 {
     ossa_queue_abandon(q);

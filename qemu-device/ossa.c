@@ -4,7 +4,7 @@
  * The PCI function: registers, interrupts, reset, fault injection and
  * migration. Queues and jobs are in ossa-queue.c, commands in ossa-cmd.c
  * and the device MMU in ossa-mmu.c. The programming interface is described
- * in docs/hardware.md of the ossa project; its constants are in ossa_regs.h.
+ * in docs/specs/ossa.rst; its constants are in ossa_regs.h.
  *
  * Copyright (c) 2026 The ossa developers
  *
@@ -28,7 +28,7 @@
 
 #define OSSA_REG_QUEUES_END     OSSA_REG_QUEUE(OSSA_NUM_QUEUES)
 
-/* The bits a register can hold (docs/hardware.md, 7.4 and 12). */
+/* The bits a register can hold (docs/specs/ossa.rst, 7.4 and 12). */
 #define OSSA_FAULT_INFO_BITS    (OSSA_FAULT_INFO_CONTEXT_MASK | \
                                  OSSA_FAULT_INFO_QUEUE_MASK | \
                                  OSSA_FAULT_INFO_WRITE | \
@@ -38,7 +38,7 @@
 #define OSSA_INJECT_FAULT_BITS  (OSSA_INJECT_FAULT_ENABLE | \
                                  ((1ULL << OSSA_VA_BITS) - OSSA_PAGE_SIZE))
 
-/* Device time: QEMU's virtual clock (docs/hardware.md, 4.4). */
+/* Device time: QEMU's virtual clock (docs/specs/ossa.rst, 4.4). */
 uint64_t ossa_time_ns(void)
 {
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
@@ -65,7 +65,7 @@ static void ossa_update_intx(OssaState *s)
     pci_set_irq(pdev, level);
 }
 
-/* Sends the message for each cause in @causes (docs/hardware.md, 8). */
+/* Sends the message for each cause in @causes (docs/specs/ossa.rst, 8). */
 static void ossa_notify(OssaState *s, uint32_t causes)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
@@ -286,7 +286,7 @@ static void ossa_inject_write(OssaState *s, hwaddr addr, uint32_t val)
 }
 
 /*
- * Soft reset (docs/hardware.md, 10): everything but the PCI function's own
+ * Soft reset (docs/specs/ossa.rst, 10): everything but the PCI function's own
  * state and the fault-injection settings.
  */
 static void ossa_soft_reset(OssaState *s)
@@ -587,7 +587,7 @@ static const VMStateDescription vmstate_ossa = {
 
 /*
  * Fault-injection QOM properties: views of the INJECT_* registers
- * (docs/hardware.md, 12). Unlike a register write, which drops what the
+ * (docs/specs/ossa.rst, 12). Unlike a register write, which drops what the
  * register cannot hold, a value the register could not hold is an error
  * and changes nothing.
  */
@@ -737,7 +737,7 @@ static void ossa_class_init(ObjectClass *oc, const void *data)
         object_class_property_add(oc, inject[i].name, inject[i].type,
                                   inject[i].get, inject[i].set, NULL, NULL);
         object_class_property_set_description(oc, inject[i].name,
-            "fault injection (test only), see docs/hardware.md");
+            "fault injection (test only), see docs/specs/ossa.rst");
     }
 }
 

@@ -5,8 +5,8 @@
  * interrupts, reset, migration), ossa-queue.c (rings and jobs), ossa-cmd.c
  * (commands) and ossa-mmu.c (device address translation and faults).
  *
- * The programming interface is docs/hardware.md of the ossa project; its
- * constants are in ossa_regs.h.
+ * The programming interface is docs/specs/ossa.rst; its constants are in
+ * ossa_regs.h.
  *
  * Copyright (c) 2026 The ossa developers
  *
@@ -26,7 +26,7 @@
 #define TYPE_OSSA "ossa"
 OBJECT_DECLARE_SIMPLE_TYPE(OssaState, OSSA)
 
-/* Work done per scheduling slice of a queue (docs/hardware.md, 11). */
+/* Work done per scheduling slice of a queue (docs/specs/ossa.rst, 11). */
 #define OSSA_SLICE_BYTES        (1 * MiB)
 #define OSSA_SLICE_COMMANDS     64
 
@@ -42,7 +42,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(OssaState, OSSA)
 /* Size of each queue's bounce buffer for DMA that cannot be mapped. */
 #define OSSA_BOUNCE_SIZE        (64 * KiB)
 
-/* An MMU fault, as the device records it (docs/hardware.md, 7.4). */
+/* An MMU fault, as the device records it (docs/specs/ossa.rst, 7.4). */
 typedef struct OssaFault {
     uint64_t va;
     uint32_t cause;
@@ -61,7 +61,7 @@ typedef enum OssaStep {
 
 /*
  * The level-0 tables of the 2 MiB regions the current slice needed, as
- * read when it first needed each (docs/hardware.md, 7.2): reused for the
+ * read when it first needed each (docs/specs/ossa.rst, 7.2): reused for the
  * rest of the slice, dropped at the start of the next. One for each stream
  * of a command (COPY's two, FMA_F32's four), so that they do not evict
  * each other's while each stays in its region; a stream that crosses into
@@ -135,7 +135,7 @@ struct OssaState {
     uint32_t fault_info;
     uint32_t fault_count;
 
-    /* Fault injection (docs/hardware.md, 12) */
+    /* Fault injection (docs/specs/ossa.rst, 12) */
     uint32_t inject_hang;
     uint32_t inject_fail;
     uint32_t inject_delay_us;
@@ -168,7 +168,7 @@ static inline bool ossa_slice_stale(const OssaQueue *q)
 
 /*
  * Whether the device can put [@addr, @addr + @len) on the bus: it does not
- * drive a bus address at or above 2^dma-bits (docs/hardware.md, 9).
+ * drive a bus address at or above 2^dma-bits (docs/specs/ossa.rst, 9).
  */
 static inline bool ossa_dma_in_reach(const OssaState *s, dma_addr_t addr,
                                      dma_addr_t len)

@@ -3,10 +3,11 @@
  * ossa hardware interface: PCI identity, BAR0 registers, queue and job
  * descriptor formats, commands and page-table format.
  *
- * This header is the C rendering of docs/hardware.md (interface 1.1),
- * shared as is by the Linux driver (drivers/accel/ossa) and the QEMU device
- * model (hw/misc/ossa). It holds plain constants only, so that both code bases
- * can include it. Section numbers refer to docs/hardware.md.
+ * This header is the C rendering of the ossa datasheet (interface 1.1;
+ * QEMU's docs/specs/ossa.rst), shared as is by the Linux driver
+ * (drivers/accel/ossa) and the QEMU device model (hw/misc/ossa). It holds
+ * plain constants only, so that both code bases can include it. Section
+ * numbers refer to the datasheet.
  */
 #ifndef OSSA_REGS_H
 #define OSSA_REGS_H

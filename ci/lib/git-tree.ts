@@ -4,9 +4,9 @@
  * own, so that a kernel tree is never written out again), then
  * `git format-patch` with a cover letter. Used by `npm run patches`.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { BuildError } from './progress.js';
 
@@ -47,6 +47,13 @@ export async function git(dir: string, args: string[], who?: Identity, extra: { 
   }
 }
 
+/** Makes `dir` a repository whose one commit is the tree as it is (ignored files too). */
+export async function commitPristine(dir: string, what: string): Promise<void> {
+  await git(dir, ['init', '-q']);
+  await git(dir, ['add', '-A', '-f', '.']);
+  await git(dir, ['commit', '-q', '--no-verify', '-m', `${what}, as unpacked`], PRISTINE_IDENTITY);
+}
+
 /** A file of a commit, as text. */
 export async function showFile(repo: string, commit: string, path: string): Promise<string> {
   const r = await execa('git', ['cat-file', 'blob', `${commit}:${path}`], { cwd: repo, stripFinalNewline: false, reject: false });
@@ -75,22 +82,26 @@ export function longLines(message: string): string[] {
  * index. Returns the last commit.
  */
 export async function commitSeries(repo: string, base: string, patches: Patch[], author: Identity): Promise<string> {
-  const index = join(tmpdir(), `ossa-series-index-${process.pid}`);
+  // An index of its own in the repository, so the repository's is not touched.
+  const index = join(repo, '.git', 'ossa-series-index');
   const env = { GIT_INDEX_FILE: index };
   let parent = base;
-  for (const p of patches) {
-    const message = `${p.subject}\n\n${p.body.trim()}\n\nSigned-off-by: ${author.name} <${author.email}>\n`;
-    const long = longLines(message);
-    if (long.length) throw new BuildError(`patch "${p.subject}": message lines over 75 characters:\n${long.join('\n')}`);
-    await git(repo, ['read-tree', parent], undefined, { env });
-    for (const [path, content] of p.files) {
-      const blob = (await git(repo, ['hash-object', '-w', '--stdin'], undefined, { input: content })).trim();
-      await git(repo, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], undefined, { env });
+  try {
+    for (const p of patches) {
+      const message = `${p.subject}\n\n${p.body.trim()}\n\nSigned-off-by: ${author.name} <${author.email}>\n`;
+      const long = longLines(message);
+      if (long.length) throw new BuildError(`patch "${p.subject}": message lines over 75 characters:\n${long.join('\n')}`);
+      await git(repo, ['read-tree', parent], undefined, { env });
+      for (const [path, content] of p.files) {
+        const blob = (await git(repo, ['hash-object', '-w', '--stdin'], undefined, { input: content })).trim();
+        await git(repo, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], undefined, { env });
+      }
+      const tree = (await git(repo, ['write-tree'], undefined, { env })).trim();
+      parent = (await git(repo, ['commit-tree', tree, '-p', parent, '-F', '-'], author, { input: message })).trim();
     }
-    const tree = (await git(repo, ['write-tree'], undefined, { env })).trim();
-    parent = (await git(repo, ['commit-tree', tree, '-p', parent, '-F', '-'], author, { input: message })).trim();
+  } finally {
+    await rm(index, { force: true });
   }
-  await execa('rm', ['-f', index]);
   return parent;
 }
 
@@ -119,4 +130,36 @@ export async function formatSeries(
   }
   await writeFile(path, text.replace('*** SUBJECT HERE ***', cover.subject).replace('*** BLURB HERE ***', cover.blurb.trim()));
   return files.map((f) => join(outDir, f));
+}
+
+/**
+ * A checkout of the pristine tree, reused from run to run (its build
+ * products stay, so that only what the series changes is built again),
+ * reset to the pristine commit. Returns its folder.
+ */
+export async function pristineCheckout(tree: string, work: string): Promise<string> {
+  if (!existsSync(join(work, '.git'))) {
+    // A local clone: its objects are hard links, and the checkout needs no
+    // path outside itself (the Linux tree's checkpatch runs in it inside
+    // the sid root).
+    // Made aside and renamed into place, so that a clone cut short is
+    // never taken for one.
+    const aside = `${work}.tmp-${process.pid}`;
+    await rm(aside, { recursive: true, force: true });
+    await mkdir(dirname(work), { recursive: true });
+    await git(dirname(work), ['clone', '-q', tree, aside]);
+    await rename(aside, work);
+  }
+  const base = (await git(tree, ['rev-parse', 'HEAD'])).trim();
+  await git(work, ['am', '--abort']).catch(() => undefined);
+  await git(work, ['reset', '-q', '--hard', base]);
+  // Untracked files the series added last time go; ignored build products stay.
+  await git(work, ['clean', '-q', '-f', '-d']);
+  return work;
+}
+
+/** Applies the series' patches (not its cover letter) with `git am`. */
+export async function applySeries(work: string, patches: string[], committer: Identity = PRISTINE_IDENTITY): Promise<void> {
+  const numbered = patches.filter((p) => !basename(p).startsWith('0000-'));
+  await git(work, ['am', '-q', '--whitespace=error-all', ...numbered], committer);
 }

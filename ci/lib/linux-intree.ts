@@ -6,10 +6,8 @@
  * passed through that tree's `checkpatch.pl --strict`. Runs in the sid
  * root (ci/lib/sid.ts), where the tree's scripts find what they need.
  */
-import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { cacheDir } from './paths.js';
-import { git, type Identity, PRISTINE_IDENTITY } from './git-tree.js';
 import { runInSidRoot } from './sid.js';
 
 /** What the sid root needs beyond the newest kernel's headers (and the compiler they bring). */
@@ -20,34 +18,13 @@ export interface InTreeBuild {
   work: string;
   /** The configure and build output. */
   log: string;
-  /** Warnings of the compiler or sparse (lines with "warning:"). */
+  /** Warnings and errors of the compiler or sparse (lines with "warning:" or "error:"). */
   warnings: string[];
 }
 
-/**
- * A checkout of the pristine tree, reused from run to run (its build
- * products stay, so that only what the series changes is built again),
- * reset to the pristine commit. Returns its folder.
- */
-export async function pristineCheckout(tree: string, key: string): Promise<string> {
-  const work = join(cacheDir(), 'linux-intree', key);
-  if (!existsSync(join(work, '.git'))) {
-    // A local clone: its objects are hard links, and the checkout needs no
-    // path outside itself (checkpatch runs in it inside the sid root).
-    await git(cacheDir(), ['clone', '-q', tree, work]);
-  }
-  const base = (await git(tree, ['rev-parse', 'HEAD'])).trim();
-  await git(work, ['am', '--abort']).catch(() => undefined);
-  await git(work, ['reset', '-q', '--hard', base]);
-  // Untracked files the series added last time go; ignored build products stay.
-  await git(work, ['clean', '-q', '-f', '-d']);
-  return work;
-}
-
-/** Applies the series' patches (not its cover letter) with `git am`. */
-export async function applySeries(work: string, patches: string[], committer: Identity = PRISTINE_IDENTITY): Promise<void> {
-  const numbered = patches.filter((p) => !basename(p).startsWith('0000-'));
-  await git(work, ['am', '-q', '--whitespace=error-all', ...numbered], committer);
+/** The checkout of the pristine tree `key` the series is applied to and built in (kept from run to run). */
+export function linuxCheckoutDir(key: string): string {
+  return join(cacheDir(), 'linux-intree', key);
 }
 
 /** The compiler a kernel was built with, from its CONFIG_CC_VERSION_TEXT ('x86_64-linux-gnu-gcc-16 (Debian ...)'). */
@@ -84,7 +61,7 @@ export async function buildInTree(root: string, work: string, release: string, c
     'test -f drivers/accel/ossa/ossa.ko',
   ].join('\n');
   const log = await runInSidRoot(root, 'the in-tree build of drivers/accel/ossa', ['sh', '-c', script], [{ host: work, inside: '/build/linux' }]);
-  return { work, log, warnings: log.split('\n').filter((l) => /warning:/i.test(l)) };
+  return { work, log, warnings: log.split('\n').filter((l) => /\b(warning|error):/i.test(l)) };
 }
 
 /** Runs the tree's checkpatch.pl --strict on each patch; returns its report per patch. */

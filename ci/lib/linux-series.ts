@@ -9,12 +9,12 @@
  * becomes the directory's Makefile, and the hardware side's register
  * header (qemu-device/ossa_regs.h) is copied in beside it.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasheetRst } from './datasheet-rst.js';
 import { REGS_HEADER } from './driver-source.js';
 import type { Patch } from './git-tree.js';
-import { showFile } from './git-tree.js';
+import { git, showFile } from './git-tree.js';
 import { repoRoot } from './paths.js';
 import { BuildError } from './progress.js';
 
@@ -88,15 +88,25 @@ export function addMaintainersEntry(maintainers: string, author: string, path: s
   const lines = maintainers.split('\n');
   // An entry's title is a line after an empty line, followed by a field line.
   const titles = lines.flatMap((l, i) => (i > 0 && lines[i - 1] === '' && /^[A-Z]:\t/.test(lines[i + 1] ?? '') && !/^[A-Z]:\t/.test(l) ? [i] : []));
-  // Between two neighbours that bracket it (the file is sorted, not perfectly).
+  // Between two neighbours that bracket it; the file is sorted, not
+  // perfectly, so among such pairs the one sharing the longest prefix
+  // with the title (its kin: DRM ACCEL ...).
+  const common = (a: string): number => {
+    let n = 0;
+    while (n < a.length && a[n] === MAINTAINERS_TITLE[n]) n += 1;
+    return n;
+  };
+  let best: { at: number; score: number } | undefined;
   for (const [k, i] of titles.entries()) {
-    const prev = titles[k - 1];
-    if (prev !== undefined && (lines[prev] as string) < MAINTAINERS_TITLE && (lines[i] as string) > MAINTAINERS_TITLE) {
-      lines.splice(i, 0, ...entry);
-      return lines.join('\n');
-    }
+    const prev = lines[titles[k - 1] ?? -1];
+    const next = lines[i] as string;
+    if (prev === undefined || !(prev < MAINTAINERS_TITLE && next > MAINTAINERS_TITLE)) continue;
+    const score = Math.max(common(prev), common(next));
+    if (!best || score > best.score) best = { at: i, score };
   }
-  throw new BuildError(`MAINTAINERS: no two entries to place ${MAINTAINERS_TITLE} between`);
+  if (!best) throw new BuildError(`MAINTAINERS: no two entries to place ${MAINTAINERS_TITLE} between`);
+  lines.splice(best.at, 0, ...entry);
+  return lines.join('\n');
 }
 
 /** The driver's page in Documentation/accel/: the uapi guide (docs/uapi.md) and the header's kernel-doc. */
@@ -112,9 +122,9 @@ export async function documentationRst(): Promise<string> {
 export async function driverFiles(): Promise<Map<string, string>> {
   const dir = join(repoRoot, 'kernel-driver');
   const files = new Map<string, string>();
-  for (const f of (await readdir(dir)).sort()) {
-    if (/\.[ch]$/.test(f) || f === 'Kconfig') files.set(`drivers/accel/ossa/${f}`, await readFile(join(dir, f), 'utf8'));
-  }
+  // What the repository holds there, not build products of an in-place make.
+  const tracked = (await git(dir, ['ls-files', '--', '.'])).split('\n').filter((f) => /^[^/]+\.[ch]$|^Kconfig$/.test(f));
+  for (const f of tracked.sort()) files.set(`drivers/accel/ossa/${f}`, await readFile(join(dir, f), 'utf8'));
   files.set('drivers/accel/ossa/Makefile', await readFile(join(dir, 'Kbuild'), 'utf8'));
   files.set('drivers/accel/ossa/ossa_regs.h', await readFile(join(repoRoot, REGS_HEADER), 'utf8'));
   return files;

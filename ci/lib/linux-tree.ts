@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cached, type CachedOutput } from './cache.js';
-import { git, PRISTINE_IDENTITY } from './git-tree.js';
+import { commitPristine } from './git-tree.js';
 import { BuildError } from './progress.js';
 import { downloadSidPackages, sidPackageVersion, updateSidLists } from './sid.js';
 
@@ -46,7 +46,7 @@ export async function newestLinuxTree(release: string): Promise<LinuxTree> {
     await execa('dpkg-deb', ['-x', join(debs, deb), join(dir, 'deb')]);
     const tarball = join(dir, 'deb', 'usr', 'src', `${pkg.name}.tar.xz`);
     if (!existsSync(tarball)) throw new BuildError(`${pkg.name}: no usr/src/${pkg.name}.tar.xz in the package`);
-    await execa('tar', ['-xf', tarball, '-C', dir]);
+    await execa('tar', ['--no-same-owner', '-xf', tarball, '-C', dir]);
     await execa('rm', ['-rf', debs, join(dir, 'deb')]);
     const src = join(dir, pkg.name);
     if (!existsSync(join(src, 'MAINTAINERS'))) throw new BuildError(`${pkg.name}: the tarball did not unpack to ${pkg.name}/`);
@@ -54,11 +54,4 @@ export async function newestLinuxTree(release: string): Promise<LinuxTree> {
     await commitPristine(join(dir, 'linux'), `${pkg.name} ${version}`);
   });
   return { dir: join(cache.dir, 'linux'), version, cache };
-}
-
-/** Makes `dir` a repository whose one commit is the tree as it is. */
-export async function commitPristine(dir: string, what: string): Promise<void> {
-  await git(dir, ['init', '-q']);
-  await git(dir, ['add', '-A', '-f', '.']);
-  await git(dir, ['commit', '-q', '--no-verify', '-m', `${what}, as unpacked`], PRISTINE_IDENTITY);
 }

@@ -36,7 +36,16 @@ export interface BuildManifest {
   /** Its source tree with the device added (scripts/checkpatch.pl, ...). */
   qemuTree: string;
   /** The newest QEMU the archive serves, with the device, when asked for (--newest-qemu). */
-  qemuNewest?: { version: string; binary: string; tree: string };
+  qemuNewest?: {
+    version: string;
+    binary: string;
+    /** The tree it was built from: the pristine tree with the upstream series applied. */
+    tree: string;
+    /** The series' qtest (tests/qtest/ossa-test), built with it. */
+    qtest: string;
+    /** The series it was built from. */
+    series: string;
+  };
   kernelRelease: string;
   /** The guest kernel's uapi headers, for checking layouts against them. */
   kernelUapi: string;

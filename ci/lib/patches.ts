@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitSeries, formatSeries, git, type Identity, type Patch } from './git-tree.js';
 import { linuxSeries } from './linux-series.js';
+import { qemuSeries } from './qemu-series.js';
 import { outDir, repoRoot } from './paths.js';
 
 /** The author and Signed-off-by: of every patch, for the submitter to replace (checkpatch wants them to match). */
@@ -44,10 +45,10 @@ async function writeSeries(
   }
 }
 
-/** The Linux series against the pristine tree `tree` (linux-source `version`), into out/patches/linux/. */
-export async function writeLinuxSeries(tree: string, version: string): Promise<string[]> {
+/** The Linux series against the pristine tree `tree` (linux-source `version`), into `dest` (out/patches/linux/). */
+export async function writeLinuxSeries(tree: string, version: string, dest = join(PATCHES_DIR, 'linux')): Promise<string[]> {
   const who = `${SUBMITTER.name} <${SUBMITTER.email}>`;
-  return writeSeries(tree, join(PATCHES_DIR, 'linux'), (repo, base) => linuxSeries(repo, base, who), {
+  return writeSeries(tree, dest, (repo, base) => linuxSeries(repo, base, who), {
     subject: 'accel/ossa: Add a driver for the ossa sample accelerator',
     blurb: `ossa, the Open-Source-userspace Sample Accelerator, is a PCI compute
 accelerator that exists as a QEMU device model (hw/misc/ossa, sent to
@@ -67,8 +68,33 @@ ioctl, with good and bad input, in a QEMU guest, on Debian's 6.12 and
 on this kernel, and on a debug kernel with KASAN, lockdep, kmemleak and
 fault injection.
 
-The series applies to Debian's linux-source ${version} (Linux
-${version.replace(/-[^-]+$/, '')}): the uapi header, the driver, and its
-documentation.`,
+The series has the uapi header, the driver, and its documentation. It
+applies to Linux ${version.replace(/-[^-]+$/, '')} (Debian's linux-source ${version}).`,
   });
+}
+
+/** The QEMU series against the pristine tree `tree` (QEMU `version`), into `dest` (out/patches/qemu/). */
+export async function writeQemuSeries(tree: string, version: string, dest = join(PATCHES_DIR, 'qemu')): Promise<string[]> {
+  const who = `${SUBMITTER.name} <${SUBMITTER.email}>`;
+  return writeSeries(tree, dest, (repo, base) => qemuSeries(repo, base, who), {
+    subject: 'Add ossa, a sample compute accelerator',
+    blurb: `ossa, the Open-Source-userspace Sample Accelerator, is a PCI compute
+accelerator modelled in QEMU so that its Linux driver (accel/ossa, sent
+to dri-devel as a series of its own) can be run, tested and reviewed by
+anyone, without hardware: a small, complete reference for accel driver
+authors, and a device CI labs can boot.
+
+The series adds the device (hw/misc/ossa), its datasheet
+(docs/specs/ossa.rst), and a qtest and generic-fuzz targets. The device
+has been fuzzed with generic-fuzz under ASan and UBSan, runs its own
+qtest suite under ASan, and runs the driver's conformance suite in Linux
+guests, behind intel-iommu and virtio-iommu too.
+
+It applies to QEMU ${version}.`,
+  });
+}
+
+/** The numbered patches of a series (not its cover letter, whose date changes), for comparing two writings of it. */
+export function numberedPatches(files: string[]): string[] {
+  return files.filter((f) => !/^0000-/.test(f.slice(f.lastIndexOf('/') + 1)));
 }

@@ -183,7 +183,7 @@ export interface SidBind {
  */
 export async function runInSidRoot(root: string, what: string, command: string[], binds: SidBind[] = []): Promise<string> {
   for (const b of binds) await mkdir(join(root, b.inside), { recursive: true });
-  const mounts = binds.map((_, i) => `mount --bind "$${2 * i + 2}" "$1$${2 * i + 3}" && `).join('');
+  const mounts = binds.map((_, i) => `mount --bind "\${${2 * i + 2}}" "$1\${${2 * i + 3}}" && `).join('');
   const script = `${mounts}mount -t proc proc "$1/proc" && shift ${2 * binds.length + 1} && exec chroot "$@"`;
   const args = ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', root, ...binds.flatMap((b) => [b.host, b.inside])];
   try {

@@ -6,7 +6,7 @@
  * in the newest QEMU the archive serves, so that `npm test` covers the pair a
  * driver author submits against without a lane of its own (the other lanes
  * run Debian stable's 6.12 in QEMU 10.0.2; `npm run test:matrix` runs all
- * four pairs without an IOMMU).
+ * four pairs without an IOMMU, and 6.12 behind intel-iommu).
  */
 import { defineGuestSuite } from '../lib/guest-suite.js';
 

@@ -1,17 +1,29 @@
 /**
- * `npm run patches`' Linux series, as a maintainer would take it: written
- * against the pristine newest kernel tree, applied there with `git am`,
- * configured with CONFIG_DRM_ACCEL_OSSA=m from that kernel's own
- * configuration, built as a module in the tree with W=1 and sparse, and
- * each patch passed through the tree's `checkpatch.pl --strict`.
+ * `npm run patches`' series, as maintainers would take them.
+ *
+ * Linux: written against the pristine newest kernel tree, applied there
+ * with `git am`, configured with CONFIG_DRM_ACCEL_OSSA=m from that
+ * kernel's own configuration, built as a module in the tree with W=1 and
+ * sparse, and each patch passed through the tree's `checkpatch.pl --strict`.
+ *
+ * QEMU: written against the pristine newest QEMU tree, applied there with
+ * `git am`, each patch passed through the tree's `checkpatch.pl`; the
+ * newest QEMU of the build is this series built (ci/build.ts), and the
+ * series' own qtest runs on it.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { applySeries, buildInTree, checkpatchLinux, kernelCompiler, pristineCheckout } from '../lib/linux-intree.js';
+import { execa } from 'execa';
+import { afterAll, describe, expect, test } from 'vitest';
+import { applySeries, pristineCheckout } from '../lib/git-tree.js';
+import { buildInTree, checkpatchLinux, kernelCompiler, linuxCheckoutDir } from '../lib/linux-intree.js';
 import { readManifest } from '../lib/manifest.js';
-import { SUBMITTER, writeLinuxSeries } from '../lib/patches.js';
+import { numberedPatches, SUBMITTER, writeLinuxSeries, writeQemuSeries } from '../lib/patches.js';
+import { REGS_LICENCE_NOTE } from '../lib/qemu-series.js';
+import { selectNewestQemu } from '../lib/qemu-source.js';
+import { newestQemuTree } from '../lib/qemu-tree.js';
 
 const m = await readManifest();
 const newest = m.newest;
@@ -25,7 +37,10 @@ function summary(report: string): string {
 
 describe.skipIf(missing)(`the Linux patch series${missing ? ` (skipped: ${missing})` : ''}`, async () => {
   if (!newest || !tree) return;
-  const patches = await writeLinuxSeries(tree.dir, tree.version);
+  // Written aside, not over out/patches/linux/, which a submitter may be editing.
+  const dest = await mkdtemp(join(tmpdir(), 'ossa-linux-series-'));
+  afterAll(() => rm(dest, { recursive: true, force: true }));
+  const patches = await writeLinuxSeries(tree.dir, tree.version, dest);
   const numbered = patches.filter((p) => !basename(p).startsWith('0000-'));
 
   test('a cover letter and the uapi header, driver and documentation patches, each signed off by its author', async () => {
@@ -44,7 +59,7 @@ describe.skipIf(missing)(`the Linux patch series${missing ? ` (skipped: ${missin
     }
   });
 
-  const work = await pristineCheckout(tree.dir, tree.key);
+  const work = await pristineCheckout(tree.dir, linuxCheckoutDir(tree.key));
 
   test('applies to the pristine tree with git am', async () => {
     await applySeries(work, patches);
@@ -68,16 +83,82 @@ describe.skipIf(missing)(`the Linux patch series${missing ? ` (skipped: ${missin
     }
   }, 300_000);
 
-  test('that checkpatch would say so: the uapi patch without its Signed-off-by', async () => {
+  test('that checkpatch would say so: the uapi patch without its Signed-off-by, and with a licence expression spdxcheck cannot parse', async () => {
     const first = numbered[0] as string;
-    const dir = await mkdtemp(join(tmpdir(), 'ossa-unsigned-'));
-    const bad = join(dir, basename(first));
-    await writeFile(bad, (await readFile(first, 'utf8')).replace(/^Signed-off-by: .*\n/m, ''));
+    const dir = await mkdtemp(join(tmpdir(), 'ossa-bad-patch-'));
+    const text = await readFile(first, 'utf8');
+    const unsigned = join(dir, `1-${basename(first)}`);
+    const unparsed = join(dir, `2-${basename(first)}`);
+    await writeFile(unsigned, text.replace(/^Signed-off-by: .*\n/m, ''));
+    const spdx = '(GPL-2.0-only WITH Linux-syscall-note) OR MIT';
+    expect(text).toContain(spdx);
+    await writeFile(unparsed, text.replace(spdx, 'GPL-2.0-only WITH Linux-syscall-note OR MIT'));
     try {
-      const reports = await checkpatchLinux(newest.sidRoot, work, [bad]);
-      expect(reports.get(basename(bad))).toMatch(/ERROR:MISSING_SIGN_OFF/);
+      const reports = await checkpatchLinux(newest.sidRoot, work, [unsigned, unparsed]);
+      expect(reports.get(basename(unsigned))).toMatch(/ERROR:MISSING_SIGN_OFF/);
+      expect(reports.get(basename(unparsed))).toMatch(/WARNING:SPDX_LICENSE_TAG/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }, 120_000);
+});
+
+const qemu = m.qemuNewest;
+const qemuMissing = !qemu ? 'this build has no newest QEMU (tsx ci/build.ts --newest-qemu; npm test builds it)' : undefined;
+
+describe.skipIf(qemuMissing)(`the QEMU patch series${qemuMissing ? ` (skipped: ${qemuMissing})` : ''}`, async () => {
+  if (!qemu) return;
+  const tree = await newestQemuTree(await selectNewestQemu());
+  const dest = await mkdtemp(join(tmpdir(), 'ossa-qemu-series-'));
+  const work = join(dest, 'qemu');
+  afterAll(() => rm(dest, { recursive: true, force: true }));
+  const patches = await writeQemuSeries(tree.dir, tree.version, join(dest, 'series'));
+  const numbered = numberedPatches(patches);
+
+  test('a cover letter and the device, datasheet and qtest patches, each signed off by its author', async () => {
+    expect(numbered.map((p) => basename(p).replace(/^\d+-/, ''))).toEqual([
+      'hw-misc-Add-ossa-a-sample-compute-accelerator.patch',
+      'docs-specs-Add-the-ossa-datasheet.patch',
+      'tests-qtest-Add-a-test-and-generic-fuzz-targets-for-.patch',
+    ]);
+    const cover = await readFile(patches[0] as string, 'utf8');
+    expect(cover).toMatch(/^Subject: \[PATCH 0\/3\] Add ossa, a sample compute accelerator$/m);
+    for (const p of numbered) expect(await readFile(p, 'utf8')).toContain(`Signed-off-by: ${SUBMITTER.name} <${SUBMITTER.email}>`);
+  });
+
+  test('the newest QEMU of this build was built from this very series', async () => {
+    const built = numberedPatches((await readdir(qemu.series)).sort().map((f) => join(qemu.series, f)));
+    expect(built.map((p) => basename(p))).toEqual(numbered.map((p) => basename(p)));
+    for (const [i, p] of numbered.entries()) expect(await readFile(built[i] as string, 'utf8'), basename(p)).toBe(await readFile(p, 'utf8'));
+  });
+
+  test('applies to the pristine tree with git am', async () => {
+    await pristineCheckout(tree.dir, work);
+    await applySeries(work, patches);
+    expect(existsSync(join(work, 'hw/misc/ossa/ossa.c'))).toBe(true);
+  }, 120_000);
+
+  test("passes the tree's scripts/checkpatch.pl: no error, and no warning but the register header's licence, which the patch explains", async () => {
+    for (const [i, p] of numbered.entries()) {
+      const r = await execa('perl', ['scripts/checkpatch.pl', p], { cwd: work, reject: false, all: true });
+      const out = String(r.all);
+      expect(r.exitCode, out).toBe(0);
+      // QEMU's checkpatch warns about every licence but GPL-2.0-or-later
+      // and asks the commit message to explain the choice.
+      const licence = /^WARNING: Saw acceptable license 'GPL-2\.0-only OR MIT ?' but note 'GPL-2\.0-or-later' is preferred/m;
+      const warnings = i === 0 ? 1 : 0;
+      if (warnings) {
+        expect(out).toMatch(licence);
+        expect(await readFile(p, 'utf8')).toContain(REGS_LICENCE_NOTE.split('\n')[0]);
+      }
+      expect(`${basename(p)}: ${/^total: .*$/m.exec(out)?.[0] ?? '(no summary)'}`, out).toMatch(new RegExp(`: total: 0 errors, ${warnings} warnings, \\d+ lines checked$`));
+    }
+  }, 120_000);
+
+  test("its qtest (tests/qtest/ossa-test, built with the newest QEMU) passes", async () => {
+    const r = await execa(qemu.qtest, ['--tap'], { env: { QTEST_QEMU_BINARY: qemu.binary }, reject: false, all: true });
+    const out = String(r.all);
+    expect(r.exitCode, out).toBe(0);
+    for (const name of ['identity', 'soft-reset', 'fill-job', 'fault']) expect(out).toMatch(new RegExp(`^ok \\d+ /x86_64/ossa/${name}$`, 'm'));
   }, 120_000);
 });
