@@ -81,9 +81,10 @@ if [ -n "${QEMU_SOURCE_TREE:-}" ]; then
 	src=$(cd "$QEMU_SOURCE_TREE" && pwd)
 	# The +ds tarball has no firmware blobs: never unpack the edk2 images
 	# (as patch_tree does below; a second run finds it done).
-	grep -q 'unpack_edk2_blobs = false' "$src/meson.build" ||
-		sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
-	grep -q 'unpack_edk2_blobs = false' "$src/meson.build" || die "meson.build: edk2 blob switch not found"
+	sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
+	grep -q 'unpack_edk2_blobs = false' "$src/meson.build" &&
+		! grep -q 'unpack_edk2_blobs = bzip2' "$src/meson.build" ||
+		die "meson.build: edk2 blob switch not found"
 else
 # 1. The source tarball, verified.
 tarball=$WORK/$TARBALL

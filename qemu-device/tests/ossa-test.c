@@ -11,6 +11,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "libqtest.h"
 #include "libqos/pci.h"
 #include "libqos/pci-pc.h"
@@ -49,7 +50,7 @@ static OssaTest ossa_start(void)
 {
     OssaTest t;
 
-    t.qts = qtest_init("-machine q35 -device ossa,addr=04.0");
+    t.qts = qtest_init("-machine q35 -nodefaults -device ossa,addr=04.0");
     t.bus = qpci_new_pc(t.qts, NULL);
     t.dev = qpci_device_find(t.bus, OSSA_DEVFN);
     g_assert_nonnull(t.dev);
