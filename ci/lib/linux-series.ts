@@ -65,20 +65,24 @@ export function makefileLine(makefile: string, symbol: string, dir: string): str
   return `${prefix}${'\t'.repeat(column > prefix.length ? tabs : 1)}+= ${dir}/`;
 }
 
-/** Adds an F: line to ossa's MAINTAINERS entry, keeping its F: lines sorted. */
-export function addMaintainersFile(maintainers: string, path: string): string {
+/**
+ * Adds an F: line to the MAINTAINERS entry `title` (ossa's in the kernel
+ * by default), keeping its F: lines sorted after M, R, L, S, W, Q, B, C,
+ * P, T and before X, N, K (checkpatch's order). `separator` follows the
+ * field letter: a tab in the kernel's file, a space in QEMU's.
+ */
+export function addMaintainersFile(maintainers: string, path: string, title = MAINTAINERS_TITLE, separator = '\t'): string {
   const lines = maintainers.split('\n');
-  const start = lines.indexOf(MAINTAINERS_TITLE);
-  if (start < 0) throw new BuildError(`MAINTAINERS: no ${MAINTAINERS_TITLE} entry`);
+  const start = lines.indexOf(title);
+  if (start < 0) throw new BuildError(`MAINTAINERS: no ${title} entry`);
   let end = start + 1;
   while (end < lines.length && lines[end] !== '') end += 1;
   const entry = lines.slice(start + 1, end);
-  const files = [...entry.filter((l) => l.startsWith('F:\t')), `F:\t${path}`].sort();
-  const rest = entry.filter((l) => !l.startsWith('F:\t'));
-  // F: comes after M, L, S, T and before X, N, K (checkpatch's order).
-  const before = rest.filter((l) => /^[MRLSWQBCPT]:\t/.test(l));
-  const after = rest.filter((l) => !/^[MRLSWQBCPT]:\t/.test(l));
-  lines.splice(start + 1, end - start - 1, ...before, ...files, ...after);
+  const field = `F:${separator}`;
+  const files = [...entry.filter((l) => l.startsWith(field)), `${field}${path}`].sort();
+  const rest = entry.filter((l) => !l.startsWith(field));
+  const first = (l: string): boolean => /^[MRLSWQBCPT]:/.test(l);
+  lines.splice(start + 1, end - start - 1, ...rest.filter(first), ...files, ...rest.filter((l) => !first(l)));
   return lines.join('\n');
 }
 

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasheetRst } from './datasheet-rst.js';
 import { git, type Patch, showFile } from './git-tree.js';
+import { addMaintainersFile } from './linux-series.js';
 import { repoRoot } from './paths.js';
 import { BuildError } from './progress.js';
 
@@ -57,19 +58,6 @@ function addMaintainersEntry(maintainers: string, author: string, path: string):
   return lines.join('\n');
 }
 
-/** Adds an F: line to the entry, its F: lines sorted. */
-function addMaintainersFile(maintainers: string, path: string): string {
-  const lines = maintainers.split('\n');
-  const start = lines.indexOf(MAINTAINERS_TITLE);
-  if (start < 0) throw new BuildError(`MAINTAINERS: no ${MAINTAINERS_TITLE} entry`);
-  let end = start + 1;
-  while (end < lines.length && lines[end] !== '') end += 1;
-  const entry = lines.slice(start + 1, end);
-  const files = [...entry.filter((l) => l.startsWith('F: ')), `F: ${path}`].sort();
-  lines.splice(start + 1, end - start - 1, ...entry.filter((l) => !l.startsWith('F: ')), ...files);
-  return lines.join('\n');
-}
-
 /** The generic-fuzz targets: the device with MSI-X, and as a function without it. */
 const FUZZ_CONFIGS = `    },{
         .name = "ossa",
@@ -87,8 +75,8 @@ const FUZZ_CONFIGS = `    },{
 export async function qemuSeries(repo: string, base: string, author: string): Promise<Patch[]> {
   const maintainers0 = await showFile(repo, base, 'MAINTAINERS');
   const maintainers1 = addMaintainersEntry(maintainers0, author, 'hw/misc/ossa/');
-  const maintainers2 = addMaintainersFile(maintainers1, 'docs/specs/ossa.rst');
-  const maintainers3 = addMaintainersFile(maintainers2, 'tests/qtest/ossa-test.c');
+  const maintainers2 = addMaintainersFile(maintainers1, 'docs/specs/ossa.rst', MAINTAINERS_TITLE, ' ');
+  const maintainers3 = addMaintainersFile(maintainers2, 'tests/qtest/ossa-test.c', MAINTAINERS_TITLE, ' ');
 
   const kconfig = insertAfterLine(await showFile(repo, base, 'hw/misc/Kconfig'), 'source macio/Kconfig', 'source ossa/Kconfig', 'hw/misc/Kconfig');
   const miscMeson = insertAfterLine(await showFile(repo, base, 'hw/misc/meson.build'), "subdir('macio')", "subdir('ossa')", 'hw/misc/meson.build');
