@@ -6,48 +6,16 @@
  * unloaded and loaded again here, so no file of the device may be open;
  * the file leaves the driver loaded with its defaults.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { CommandStream, Device } from '../../../src/index.js';
+import { JOB_TIMEOUT_PARAM, NO_MODULE, reloadDriver, restoreDriverDefaults } from '../support/driver-module.js';
 import { expectKernelLog, kernelLogSeq, kernelLogSince } from '../support/kernel-log.js';
-import { until } from '../support/debugfs.js';
-import { ossaNode, WAIT_MS } from '../support/ossa.js';
-
-/** The driver's module file, as the image's /init loads it (/etc/ossa/modules). */
-function moduleFile(): string | undefined {
-  if (!existsSync('/etc/ossa/modules')) return undefined;
-  const name = readFileSync('/etc/ossa/modules', 'utf8')
-    .split('\n')
-    .find((m) => /(^|\/)ossa\.ko$/.test(m));
-  return name ? `/lib/modules/${name}` : undefined;
-}
-
-const MODULE = moduleFile();
-const NO_MODULE = MODULE ? undefined : 'the driver is not a module loaded from /etc/ossa/modules (not the project image)';
-const PARAM = '/sys/module/ossa/parameters/job_timeout_ms';
+import { WAIT_MS } from '../support/ossa.js';
 
 // The kernel's own message for a refused parameter, at error level.
 expectKernelLog(/^ossa: `\d+' invalid for parameter `job_timeout_ms'/);
-
-function run(cmd: string, args: string[]): { ok: true } | { ok: false; message: string } {
-  try {
-    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    return { ok: true };
-  } catch (err) {
-    const e = err as { status?: number; stderr?: Buffer };
-    return { ok: false, message: `exit ${e.status}: ${e.stderr?.toString().trim()}` };
-  }
-}
-
-/** Unloads the driver (its node goes) and loads it with `params`. */
-async function reload(params: string[]): Promise<ReturnType<typeof run>> {
-  if (existsSync('/sys/module/ossa')) expect(run('rmmod', ['ossa'])).toEqual({ ok: true });
-  const loaded = run('insmod', [MODULE!, ...params]);
-  if (loaded.ok) expect(await until(() => existsSync(ossaNode()), 5000), 'the node is back').toBe(true);
-  return loaded;
-}
 
 /** A FILL job on every queue completes. */
 async function jobsRun(): Promise<void> {
@@ -61,13 +29,11 @@ async function jobsRun(): Promise<void> {
 }
 
 describe.skipIf(NO_MODULE)(`module parameters${NO_MODULE ? ` (skipped: ${NO_MODULE})` : ''}`, () => {
-  afterAll(async () => {
-    if (!existsSync(PARAM) || readFileSync(PARAM, 'utf8').trim() !== '2000') await reload([]);
-  });
+  afterAll(restoreDriverDefaults);
 
   test.each([['0'], ['600001']])('job_timeout_ms=%s: the load fails and the kernel says why', async (value) => {
       const seq = kernelLogSeq();
-      const loaded = await reload([`job_timeout_ms=${value}`]);
+      const loaded = await reloadDriver([`job_timeout_ms=${value}`]);
       expect(loaded.ok, 'insmod refused the value').toBe(false);
       expect(existsSync('/sys/module/ossa'), 'the module is not loaded').toBe(false);
       const said = kernelLogSince(seq).map((r) => r.text);
@@ -76,8 +42,8 @@ describe.skipIf(NO_MODULE)(`module parameters${NO_MODULE ? ` (skipped: ${NO_MODU
 
   test(covers(['SUBMIT'], 'good', 'job_timeout_ms=1 and 600000 load, read back, and jobs run'), async () => {
     for (const value of ['1', '600000']) {
-      expect(await reload([`job_timeout_ms=${value}`]), value).toEqual({ ok: true });
-      expect(readFileSync(PARAM, 'utf8').trim()).toBe(value);
+      expect(await reloadDriver([`job_timeout_ms=${value}`]), value).toEqual({ ok: true });
+      expect(readFileSync(JOB_TIMEOUT_PARAM, 'utf8').trim()).toBe(value);
       if (value !== '1') await jobsRun();
     }
   });

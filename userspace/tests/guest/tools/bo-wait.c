@@ -3,25 +3,36 @@
  * bo-wait: DRM_IOCTL_OSSA_BO_WAIT on a BO that a job keeps busy, polled
  * and interrupted by signals (docs/uapi.md, BO_WAIT).
  *
- *   bo-wait NODE poll POLLS
- *   bo-wait NODE signals TIMEOUT_MS restart|norestart
+ *   bo-wait NODE DEBUGFS poll POLLS
+ *   bo-wait NODE DEBUGFS signals TIMEOUT_MS restart|norestart
  *
- * Opens NODE and submits, on queue 0, one job that would run for minutes
- * (FILLs of 16 MiB, a 1 MiB stream of them) writing a BO; the driver's job
- * timeout ends it (status TIMEOUT).
+ * DEBUGFS is the device's debugfs folder. The tool makes queue 0 hang
+ * (its inject_hang file: the device stops making progress on it, and uses
+ * no host time while it does), opens NODE and submits on queue 0 one FILL
+ * job writing a BO. Nothing but the tool ends that job: the caller loads
+ * the driver with a job timeout longer than the tool runs, and once the
+ * measurement is over the tool writes 1 to the reset file, which fails the
+ * running job (status ERROR) and clears the hang. So no timer in the guest
+ * races the measurement, and no device work slows the guest down, however
+ * slowly the guest runs.
  *
- * poll: calls BO_WAIT POLLS times with a timeout of 0 while the job runs;
+ * poll: calls BO_WAIT POLLS times with a timeout of 0 while the job hangs;
  * each must fail with ETIMEDOUT. A poll must not sleep: the thread's
  * voluntary context switches over the polls are counted.
- * Output: "polls N busy B switches S".
+ * Output: "polls N busy B switches S end E".
  *
  * signals: a timer sends SIGALRM every 20 ms (SA_RESTART as asked) while
  * one BO_WAIT with a timeout of TIMEOUT_MS waits; a call that fails with
  * EINTR is repeated with the same struct, as libdrm's drmIoctl() does.
- * Output: "result R status S signals N ms T": R is ETIMEDOUT, or ok with
- * the job's status S once it ended, after T ms and N signals.
+ * The storm stops after STORM_SIGNALS signals (at least 5 s): a wait that
+ * each signal restarted with its whole timeout would return only after
+ * that, since the job does not end.
+ * Output: "result R status S signals N ms T storm-first F end E": R is
+ * ETIMEDOUT, or ok with the job's status S, after T ms and N signals; F is
+ * yes when the storm had stopped before the wait returned.
  *
- * Either way the tool then waits for the job to end before it exits.
+ * Either way E is the job's status once the reset ended it: ERROR (3) says
+ * the job still hung when the measurement was over.
  * Exit status: 0 when every call behaved as documented above, 1 when one
  * failed otherwise (stderr says which), 2 on bad usage.
  */
@@ -44,17 +55,22 @@
 
 #include "ossa-tool.h"
 
-#define LONG_TARGET	(16u << 20)
-#define LONG_STREAM	(1u << 20)
+#define TARGET_SIZE	4096u
+#define STREAM_SIZE	4096u
 #define TIMER_US	20000
+#define STORM_SIGNALS	250
 #define WAIT_NS		(120LL * 1000 * 1000 * 1000)
 
 static atomic_uint signals;
 
+/* Counts the signal; the last of the storm stops the timer (a system call). */
 static void on_alarm(int sig)
 {
+	static const struct itimerval off;
+
 	(void)sig;
-	atomic_fetch_add(&signals, 1);
+	if (atomic_fetch_add(&signals, 1) + 1 == STORM_SIGNALS)
+		setitimer(ITIMER_REAL, &off, NULL);
 }
 
 static uint64_t now_ms(void)
@@ -65,11 +81,29 @@ static uint64_t now_ms(void)
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
-/* Submits the long job; returns the handle of the BO it writes. */
-static uint32_t submit_long_job(int fd)
+/* Writes @value to the file @name of the debugfs folder @dir. */
+static void debugfs_write(const char *dir, const char *name, const char *value)
 {
-	struct drm_ossa_bo_create target = bo_new(fd, LONG_TARGET);
-	struct drm_ossa_bo_create cmd = bo_new(fd, LONG_STREAM);
+	char path[4096];
+	size_t len = strlen(value);
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		fail(dir, ENAMETOOLONG);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(path, errno);
+	if (write(fd, value, len) != (ssize_t)len)
+		fail(path, errno);
+	if (close(fd))
+		fail(path, errno);
+}
+
+/* Submits a FILL job on queue 0, which hangs; returns the handle of its BO. */
+static uint32_t submit_hung_job(int fd)
+{
+	struct drm_ossa_bo_create target = bo_new(fd, TARGET_SIZE);
+	struct drm_ossa_bo_create cmd = bo_new(fd, STREAM_SIZE);
 	struct drm_ossa_bo_ref refs[2] = {
 		{ .handle = cmd.handle, .flags = DRM_OSSA_BO_REF_READ },
 		{ .handle = target.handle,
@@ -85,10 +119,10 @@ static uint32_t submit_long_job(int fd)
 		.job_count = 1,
 		.job_stride = sizeof(job),
 	};
-	uint8_t *p = bo_map(fd, cmd.handle, LONG_STREAM);
+	uint8_t *p = bo_map(fd, cmd.handle, STREAM_SIZE);
 
-	job.cmd_size = long_fills(p, LONG_STREAM, 0, target.va, LONG_TARGET);
-	munmap(p, LONG_STREAM);
+	job.cmd_size = long_fills(p, OSSA_CMD_FILL_SIZE, 0, target.va, TARGET_SIZE);
+	munmap(p, STREAM_SIZE);
 	call(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");
 	return target.handle;
 }
@@ -114,7 +148,7 @@ static void poll_busy(int fd, uint32_t handle, unsigned int polls)
 	getrusage(RUSAGE_THREAD, &after);
 	if (err[0])
 		fail("DRM_IOCTL_OSSA_BO_WAIT with timeout 0", err[0]);
-	printf("polls %u busy %u switches %ld\n", polls, busy,
+	printf("polls %u busy %u switches %ld", polls, busy,
 	       after.ru_nvcsw - before.ru_nvcsw);
 }
 
@@ -133,6 +167,8 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 		.timeout_ns = timeout_ms * 1000000ll,
 	};
 	uint64_t start;
+	unsigned int seen;
+	bool storm_first;
 	int ret;
 
 	sa.sa_flags = restart ? SA_RESTART : 0;
@@ -145,18 +181,19 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 	do
 		ret = ioctl(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait);
 	while (ret && errno == EINTR);
-	if (setitimer(ITIMER_REAL, &off, NULL))
-		fail("setitimer", errno);
+	seen = atomic_load(&signals);
+	storm_first = seen >= STORM_SIGNALS;
 	if (ret && errno != ETIMEDOUT)
 		fail("DRM_IOCTL_OSSA_BO_WAIT under signals", errno);
+	if (setitimer(ITIMER_REAL, &off, NULL))
+		fail("setitimer", errno);
 	if (ret)
-		printf("result ETIMEDOUT status - signals %u ms %llu\n",
-		       atomic_load(&signals),
-		       (unsigned long long)(now_ms() - start));
+		printf("result ETIMEDOUT status -");
 	else
-		printf("result ok status %u signals %u ms %llu\n",
-		       wait.job_status, atomic_load(&signals),
-		       (unsigned long long)(now_ms() - start));
+		printf("result ok status %u", wait.job_status);
+	printf(" signals %u ms %llu storm-first %s", seen,
+	       (unsigned long long)(now_ms() - start),
+	       storm_first ? "yes" : "no");
 }
 
 int main(int argc, char **argv)
@@ -166,29 +203,32 @@ int main(int argc, char **argv)
 	int fd;
 
 	tool_name = "bo-wait";
-	if (argc < 4 || (strcmp(argv[2], "poll") == 0 && argc != 4) ||
-	    (strcmp(argv[2], "signals") == 0 &&
-	     (argc != 5 || (strcmp(argv[4], "restart") &&
-			    strcmp(argv[4], "norestart")))) ||
-	    (strcmp(argv[2], "poll") && strcmp(argv[2], "signals")) ||
-	    !strtoul(argv[3], NULL, 0)) {
+	if (argc < 5 || (strcmp(argv[3], "poll") == 0 && argc != 5) ||
+	    (strcmp(argv[3], "signals") == 0 &&
+	     (argc != 6 || (strcmp(argv[5], "restart") &&
+			    strcmp(argv[5], "norestart")))) ||
+	    (strcmp(argv[3], "poll") && strcmp(argv[3], "signals")) ||
+	    !strtoul(argv[4], NULL, 0)) {
 		fprintf(stderr,
-			"usage: bo-wait NODE poll POLLS\n"
-			"       bo-wait NODE signals TIMEOUT_MS restart|norestart\n");
+			"usage: bo-wait NODE DEBUGFS poll POLLS\n"
+			"       bo-wait NODE DEBUGFS signals TIMEOUT_MS restart|norestart\n");
 		return 2;
 	}
 
 	fd = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fail(argv[1], errno);
-	handle = submit_long_job(fd);
-	if (strcmp(argv[2], "poll") == 0)
-		poll_busy(fd, handle, strtoul(argv[3], NULL, 0));
+	debugfs_write(argv[2], "inject_hang", "1");
+	handle = submit_hung_job(fd);
+	if (strcmp(argv[3], "poll") == 0)
+		poll_busy(fd, handle, strtoul(argv[4], NULL, 0));
 	else
-		wait_signalled(fd, handle, strtoul(argv[3], NULL, 0),
-			       strcmp(argv[4], "restart") == 0);
+		wait_signalled(fd, handle, strtoul(argv[4], NULL, 0),
+			       strcmp(argv[5], "restart") == 0);
+	debugfs_write(argv[2], "reset", "1");
 	end.handle = handle;
 	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &end, "DRM_IOCTL_OSSA_BO_WAIT for the job's end");
+	printf(" end %u\n", end.job_status);
 	if (close(fd))
 		fail("close", errno);
 	return 0;
