@@ -1,19 +1,27 @@
 /**
- * `npm run fuzz -- [--seconds N] [--runs N] [--jobs J] [--target ossa|ossa-msi] [--merge]`:
+ * `npm run fuzz -- [--seconds N] [--runs N] [--jobs J] [--target ossa|ossa-msi] [--campaign] [--merge]`:
  * runs the device's generic-fuzz targets with libFuzzer for N seconds each
  * (default 300), or until N executions, in J processes (default 1), and
- * prints execs, coverage and crashes. --merge then adds
- * the inputs that found new coverage to the seed corpus in the repository.
+ * prints execs, coverage and crashes. --campaign makes the run one slice of
+ * the target's campaign (ci/lib/fuzz-campaign.ts): --runs is then the
+ * campaign's goal (default 10^7), the slice stops at it or after N seconds,
+ * and the campaign's totals are printed; a campaign that has its goal
+ * prints them and runs nothing. --merge then adds the inputs that found new
+ * coverage to the seed corpus in the repository.
  * Exits 1 when an input crashed QEMU (the input is kept in out/fuzz/).
  */
 import { parseArgs } from 'node:util';
 import { FUZZ_TARGETS, type FuzzTarget, formatFuzz, mergeIntoSeeds, runFuzz, SEED_CORPUS } from './lib/fuzz.js';
+import { formatCampaign, loadCampaign, runSlice } from './lib/fuzz-campaign.js';
 import { readManifest } from './lib/manifest.js';
 import { log } from './lib/progress.js';
 
+/** A campaign's goal unless --runs says otherwise: issue 16's long run. */
+const CAMPAIGN_GOAL = 10_000_000;
+
 function usage(message: string): never {
   process.stderr.write(
-    `fuzz: ${message}\nusage: npm run fuzz -- [--seconds N] [--runs N] [--jobs J] [--target ${FUZZ_TARGETS.join('|')}] [--merge]\n`,
+    `fuzz: ${message}\nusage: npm run fuzz -- [--seconds N] [--runs N] [--jobs J] [--target ${FUZZ_TARGETS.join('|')}] [--campaign] [--merge]\n`,
   );
   process.exit(2);
 }
@@ -27,6 +35,7 @@ async function main(): Promise<void> {
         runs: { type: 'string' },
         jobs: { type: 'string', default: '1' },
         target: { type: 'string' },
+        campaign: { type: 'boolean', default: false },
         merge: { type: 'boolean', default: false },
       },
     }));
@@ -42,14 +51,29 @@ async function main(): Promise<void> {
   const target = values.target;
   if (target !== undefined && !(FUZZ_TARGETS as readonly string[]).includes(target)) usage(`--target ${target}: not one of ${FUZZ_TARGETS.join(', ')}`);
   const targets: FuzzTarget[] = target === undefined ? [...FUZZ_TARGETS] : [target as FuzzTarget];
-  const binary = (await readManifest()).qemuFuzz;
-  if (!binary) usage('no fuzz binary in the build: build with `tsx ci/build.ts --fuzz` (npm run fuzz does)');
+  const manifest = await readManifest();
+  const binary = manifest.qemuFuzz;
+  const binaryKey = manifest.keys.qemuFuzz;
+  if (!binary || !binaryKey) usage('no fuzz binary in the build: build with `tsx ci/build.ts --fuzz` (npm run fuzz does)');
 
   let crashed = false;
   for (const t of targets) {
-    log(`fuzz: generic-fuzz-${t} for ${seconds} s${runs ? ` or ${runs} executions` : ''}${jobs > 1 ? `, ${jobs} processes` : ''}`);
-    const r = await runFuzz(binary, t, seconds, { jobs, ...(runs ? { runs } : {}) });
-    log(formatFuzz(r));
+    let r;
+    if (values.campaign) {
+      const { campaign, note } = await loadCampaign(t, binaryKey, runs, CAMPAIGN_GOAL);
+      if (note) log(`fuzz: ${note}`);
+      log(formatCampaign(campaign));
+      if (campaign.slices.some((s) => s.crashes.length)) crashed = true;
+      if (campaign.slices.reduce((n, s) => n + s.execs, 0) >= campaign.goal) continue;
+      log(`fuzz: generic-fuzz-${t}: a campaign slice of at most ${seconds} s${jobs > 1 ? `, ${jobs} processes` : ''}`);
+      r = await runSlice(binary, campaign, seconds, { jobs });
+      log(formatFuzz(r));
+      log(formatCampaign(campaign));
+    } else {
+      log(`fuzz: generic-fuzz-${t} for ${seconds} s${runs ? ` or ${runs} executions` : ''}${jobs > 1 ? `, ${jobs} processes` : ''}`);
+      r = await runFuzz(binary, t, seconds, { jobs, ...(runs ? { runs } : {}) });
+      log(formatFuzz(r));
+    }
     if (r.crashes.length || !r.execs) {
       crashed = true;
       process.stderr.write(`${r.tail}\n`);

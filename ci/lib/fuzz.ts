@@ -10,6 +10,7 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { outDir, repoRoot } from './paths.js';
 
@@ -40,25 +41,31 @@ export function fuzzDir(target: FuzzTarget): string {
   return join(outDir, 'fuzz', target);
 }
 
+/** What a libFuzzer status line says. */
+export interface FuzzStatus {
+  /** Executions so far (with -fork: summed over the jobs). */
+  runs: number;
+  edges: number;
+  features: number;
+  corpus: number;
+}
+
 /**
- * The last "cov:" and "ft:" figures libFuzzer printed, and the executions
- * of that line: `#N  NEW  cov: …` from one process; with -fork, only the
- * parent's `#N: cov: …` (N summed over its jobs), not the lines of a job's
- * log that it copies out after a crash.
+ * The figures of one libFuzzer status line, or undefined for any other
+ * line: `#N  NEW  cov: …` from one process; with -fork, only the parent's
+ * `#N: cov: …` (N summed over its jobs), not the lines of a job's log that
+ * it copies out after a crash.
  */
-export function lastStatus(output: string, fork: boolean): { edges: number; features: number; corpus: number; runs: number } {
-  let edges = 0;
-  let features = 0;
-  let corpus = 0;
-  let runs = 0;
-  const line = fork ? /^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+)/gm : /^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/gm;
-  for (const m of output.matchAll(line)) {
-    runs = Number(m[1]);
-    edges = Number(m[2]);
-    features = Number(m[3]);
-    corpus = Number(m[4]);
-  }
-  return { edges, features, corpus, runs };
+export function statusOf(line: string, fork: boolean): FuzzStatus | undefined {
+  const m = (fork ? /^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+)/ : /^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/).exec(line);
+  return m ? { runs: Number(m[1]), edges: Number(m[2]), features: Number(m[3]), corpus: Number(m[4]) } : undefined;
+}
+
+/** The last status line's figures in `output` (zeros when there is none). */
+export function lastStatus(output: string, fork: boolean): FuzzStatus {
+  let last: FuzzStatus = { runs: 0, edges: 0, features: 0, corpus: 0 };
+  for (const line of output.split('\n')) last = statusOf(line, fork) ?? last;
+  return last;
 }
 
 export interface FuzzOptions {
@@ -66,7 +73,12 @@ export interface FuzzOptions {
   jobs?: number;
   /** Stop after this many executions (libFuzzer -runs), or at `seconds`, whichever comes first. */
   runs?: number;
+  /** Called with every status line as libFuzzer prints it (a long run is watched, or recorded, while it goes). */
+  onStatus?: (status: FuzzStatus) => void;
 }
+
+/** Lines of libFuzzer's output kept for a report. */
+const TAIL_LINES = 60;
 
 /** Runs one target for `seconds`, from the seed corpus and the target's working corpus. */
 export async function runFuzz(binary: string, target: FuzzTarget, seconds: number, opts: FuzzOptions = {}): Promise<FuzzResult> {
@@ -76,7 +88,9 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
   const fork = (opts.jobs ?? 1) > 1;
   await mkdir(work, { recursive: true });
   const before = new Set(await readdir(dir));
-  const r = await execa(
+  // The output is read as it comes, not buffered: a run of hours prints
+  // megabytes, and a run that is killed has reported its status lines.
+  const child = execa(
     binary,
     [
       `--fuzz-target=generic-fuzz-${target}`,
@@ -94,16 +108,37 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
     {
       reject: false,
       all: true,
+      buffer: false,
       env: {
         ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=0',
         UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
       },
     },
   );
-  const output = String(r.all ?? '');
-  const status = lastStatus(output, fork);
+  const tail: string[] = [];
+  let status: FuzzStatus = { runs: 0, edges: 0, features: 0, corpus: 0 };
+  let executed: number | undefined;
+  let read = false;
+  try {
+    for await (const line of createInterface({ input: child.all, crlfDelay: Infinity })) {
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+      const s = statusOf(line, fork);
+      if (s) {
+        status = s;
+        opts.onStatus?.(s);
+      }
+      const units = /stat::number_of_executed_units:\s*(\d+)/.exec(line);
+      if (units) executed = Number(units[1]);
+    }
+    read = true;
+  } finally {
+    // Nobody reads its output any more: a fuzzer left running would block.
+    if (!read) child.kill();
+  }
+  const r = await child;
   // One process prints its total at exit; a fork parent only its status lines.
-  const execs = fork ? status.runs : Number(/stat::number_of_executed_units:\s*(\d+)/.exec(output)?.[1] ?? 0);
+  const execs = fork ? status.runs : (executed ?? status.runs);
   const crashes = (await readdir(dir)).filter((f) => !before.has(f) && /^(crash|leak|timeout|oom)-/.test(f)).map((f) => join(dir, f));
   return {
     target,
@@ -114,7 +149,8 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
     corpus: status.corpus,
     crashes,
     exitCode: r.exitCode ?? -1,
-    tail: output.split('\n').slice(-60).join('\n'),
+    // A binary that could not start printed nothing: execa's message says why.
+    tail: tail.length || !(r instanceof Error) ? tail.join('\n') : r.message,
   };
 }
 

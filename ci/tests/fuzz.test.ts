@@ -4,8 +4,13 @@
  * ASan and UBSan; an input that crashes QEMU fails the test, and is kept in
  * out/fuzz/<target>/ for `npm run fuzz` to reproduce.
  */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { FUZZ_TARGETS, formatFuzz, lastStatus, runFuzz } from '../lib/fuzz.js';
+import { type Campaign, type CampaignSlice, campaignTotals, formatCampaign, loadCampaign, saveCampaign } from '../lib/fuzz-campaign.js';
 import { readManifest } from '../lib/manifest.js';
 
 const SECONDS = 75;
@@ -38,5 +43,67 @@ describe('libFuzzer status lines', () => {
     ].join('\n');
     expect(lastStatus(out, true)).toEqual({ runs: 358541, edges: 6727, features: 4429, corpus: 279 });
     expect(lastStatus(out, false).runs).toBe(7008);
+  });
+});
+
+describe('fuzz campaigns', () => {
+  const slice = (execs: number, seconds: number, edges: number, crashes: string[] = []): CampaignSlice => ({
+    started: '2026-12-02T08:00:00.000Z',
+    commit: 'abc',
+    jobs: 2,
+    seconds,
+    execs,
+    edges,
+    features: edges * 2,
+    corpus: 10,
+    crashes,
+    state: 'done',
+  });
+
+  test('totals add the slices up; coverage is the latest slice\'s', () => {
+    const c: Campaign = { target: 'ossa', binaryKey: 'k1', goal: 1000, slices: [slice(600, 60, 2400), slice(500, 50, 2450)] };
+    expect(campaignTotals(c)).toEqual({ slices: 2, execs: 1100, seconds: 110, edges: 2450, features: 4900, crashes: [], reached: true });
+    expect(formatCampaign(c)).toContain('1100 of 1000 execs (goal reached) in 2 slice(s), 110 s (10/s), 2450 edges');
+    c.slices.push({ ...slice(50, 5, 2450, ['out/fuzz/ossa/crash-1']), state: 'running' });
+    expect(formatCampaign(c)).toMatch(/1150 of 1000 .* 3 slice\(s\), 1 of them killed before their end, .*CRASHES 1: out\/fuzz\/ossa\/crash-1/);
+  });
+
+  test('a record of another fuzz binary is moved aside and a new campaign starts; the same binary resumes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ossa-campaign-'));
+    try {
+      await saveCampaign({ target: 'ossa', binaryKey: 'k1', goal: 1000, slices: [slice(600, 60, 2400)] }, dir);
+      const same = await loadCampaign('ossa', 'k1', undefined, 5000, dir);
+      expect(same.note).toBeUndefined();
+      expect(same.campaign, 'the stored goal, when none is given').toMatchObject({ binaryKey: 'k1', goal: 1000 });
+      expect(same.campaign.slices).toHaveLength(1);
+      expect((await loadCampaign('ossa', 'k1', 2000, 5000, dir)).campaign.goal, 'a goal given replaces it').toBe(2000);
+      const other = await loadCampaign('ossa', 'k2', undefined, 5000, dir);
+      expect(other.note).toMatch(/fuzz binary changed \(k1 -> k2\).*a new campaign starts/);
+      expect(other.campaign).toEqual({ target: 'ossa', binaryKey: 'k2', goal: 5000, slices: [] });
+      expect(existsSync(join(dir, 'campaign-k1.json')), 'the old record, kept').toBe(true);
+      expect(existsSync(join(dir, 'campaign.json')), 'no record until the new campaign saves one').toBe(false);
+      const back = await loadCampaign('ossa', 'k1', undefined, 5000, dir);
+      expect(back.note).toMatch(/campaign of k1 resumes/);
+      expect(back.campaign.slices, 'the kept record, resumed').toHaveLength(1);
+      expect(existsSync(join(dir, 'campaign.json'))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a slice killed while running gets the crash files no slice claims', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ossa-campaign-'));
+    try {
+      const old = join(dir, 'crash-old');
+      await writeFile(old, 'x');
+      await writeFile(join(dir, 'crash-new'), 'x');
+      await writeFile(join(dir, 'corpus-note'), 'x');
+      const killed: CampaignSlice = { ...slice(40, 4, 2400), state: 'running' };
+      await saveCampaign({ target: 'ossa', binaryKey: 'k1', goal: 1000, slices: [slice(600, 60, 2400, [old]), killed] }, dir);
+      const { campaign } = await loadCampaign('ossa', 'k1', undefined, 5000, dir);
+      expect(campaign.slices.map((sl) => sl.crashes)).toEqual([[old], [join(dir, 'crash-new')]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -32,13 +32,14 @@
  * once more: the point reached may be one that comes only sometimes (see
  * "Reading the results" below), and the next try usually reaches the
  * point n names in other runs (a clean-clone CI once missed the failure
- * of a driver allocation this way). "results" then holds n twice.
+ * of a driver allocation this way). "results" then holds n twice, and a
+ * retry that no longer reaches point n does not count towards STOP_AFTER.
  *
  * The sweep of a path stops after STOP_AFTER n in a row whose fault is
  * not injected: the path has as many injection points as the last n that
  * was injected. One short iteration is not enough, because the number of
  * points varies by a few between iterations (see below). It stops at
- * 10000 iterations otherwise ("capped"; "points" is then 10000, a lower
+ * n = 10000 otherwise ("capped"; "points" is then 10000, a lower
  * bound).
  *
  * fail-nth is opened once, before any sweep, so that its own open is never
@@ -1672,11 +1673,15 @@ static void run_sweep(struct sweep *s, const struct path *p)
 			}
 			continue;
 		}
-		retried = false;
 		/* The call finished before reaching point n. */
 		if (r->ret)
 			add_wrong(s, r, "failed with %s although no fault was injected",
 				  errno_name(-r->ret));
+		/* A retry that reached fewer points is not a miss of a new n. */
+		if (retried) {
+			retried = false;
+			continue;
+		}
 		if (++misses == STOP_AFTER) {
 			capped = false;
 			break;
@@ -1686,7 +1691,7 @@ static void run_sweep(struct sweep *s, const struct path *p)
 		points = MAX_ITERATIONS;
 	s->n = 0;
 	if (capped)
-		fprintf(stderr, "alloc-sweep: %s: still injecting after %u iterations\n",
+		fprintf(stderr, "alloc-sweep: %s: still injecting at n = %u\n",
 			s->path, MAX_ITERATIONS);
 	print_sweep(s, points, capped);
 }

@@ -8,11 +8,14 @@
  *
  * DEBUGFS is the device's debugfs folder. The tool makes queue 0 hang
  * (its inject_hang file: the device stops making progress on it, and uses
- * no host time while it does), opens NODE and submits on queue 0 one FILL
- * job writing a BO. Nothing but the tool ends that job: the caller loads
+ * no host time while it does), opens NODE, submits on queue 0 one FILL
+ * job writing a BO and waits until the driver has put it on the ring (its
+ * queues file), so that the reset below finds it there. Nothing but the
+ * tool ends that job: the caller loads
  * the driver with a job timeout longer than the tool runs, and once the
  * measurement is over the tool writes 1 to the reset file, which fails the
- * running job (status ERROR) and clears the hang. So no timer in the guest
+ * running job (status ERROR) and clears the hang; a tool that fails on
+ * the way resets too (atexit), so no hang outlives it. So no timer in the guest
  * races the measurement, and no device work slows the guest down, however
  * slowly the guest runs.
  *
@@ -26,10 +29,13 @@
  * EINTR is repeated with the same struct, as libdrm's drmIoctl() does.
  * The storm stops after STORM_SIGNALS signals (at least 5 s): a wait that
  * each signal restarted with its whole timeout would return only after
- * that, since the job does not end.
- * Output: "result R status S signals N ms T storm-first F end E": R is
- * ETIMEDOUT, or ok with the job's status S, after T ms and N signals; F is
- * yes when the storm had stopped before the wait returned.
+ * that, since the job does not end, or after a gap between signals as
+ * long as its timeout.
+ * Output: "result R status S signals N ms T gap G storm-first F end E": R
+ * is ETIMEDOUT, or ok with the job's status S, after T ms and N signals;
+ * G is the longest time in ms without a signal during the wait (from its
+ * start, between signals, to its return); F is yes when the storm had
+ * stopped before the wait returned.
  *
  * Either way E is the job's status once the reset ended it: ERROR (3) says
  * the job still hung when the measurement was over.
@@ -59,18 +65,36 @@
 #define STREAM_SIZE	4096u
 #define TIMER_US	20000
 #define STORM_SIGNALS	250
+/* Reads of debugfs queues, 1 ms apart (guest time), before giving up. */
+#define RING_WAIT_TRIES	30000
 #define WAIT_NS		(120LL * 1000 * 1000 * 1000)
 
 static atomic_uint signals;
+/* When the last signal came (ms), and the longest time without one. */
+static _Atomic uint64_t last_signal_ms, longest_gap_ms;
+/* The debugfs folder while queue 0 may hang, for the reset at exit. */
+static const char *hung_debugfs;
 
-/* Counts the signal; the last of the storm stops the timer (a system call). */
+static uint64_t now_ms(void);
+
+/*
+ * Counts the signal and the gap since the one before; the last of the
+ * storm stops the timer. clock_gettime() and setitimer() are system calls,
+ * safe in a handler.
+ */
 static void on_alarm(int sig)
 {
 	static const struct itimerval off;
+	uint64_t now = now_ms(), gap = now - atomic_load(&last_signal_ms);
+	int saved = errno;
 
 	(void)sig;
+	if (gap > atomic_load(&longest_gap_ms))
+		atomic_store(&longest_gap_ms, gap);
+	atomic_store(&last_signal_ms, now);
 	if (atomic_fetch_add(&signals, 1) + 1 == STORM_SIGNALS)
 		setitimer(ITIMER_REAL, &off, NULL);
+	errno = saved;
 }
 
 static uint64_t now_ms(void)
@@ -97,6 +121,51 @@ static void debugfs_write(const char *dir, const char *name, const char *value)
 		fail(path, errno);
 	if (close(fd))
 		fail(path, errno);
+}
+
+/* Ends a hang left behind by a tool that failed before its reset. */
+static void reset_at_exit(void)
+{
+	int fd;
+
+	if (!hung_debugfs)
+		return;
+	fd = openat(AT_FDCWD, hung_debugfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		int reset = openat(fd, "reset", O_WRONLY | O_CLOEXEC);
+
+		if (reset >= 0) {
+			if (write(reset, "1", 1) != 1)
+				perror("bo-wait: reset at exit");
+			close(reset);
+		}
+		close(fd);
+	}
+}
+
+/* Waits until the driver has put queue 0's job on the ring (head != tail). */
+static void wait_on_ring(const char *dir)
+{
+	char path[4096], line[256];
+	unsigned int tries, q, head, tail;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/queues", dir) >= sizeof(path))
+		fail(dir, ENAMETOOLONG);
+	for (tries = 0; tries < RING_WAIT_TRIES; tries++) {
+		FILE *f = fopen(path, "re");
+
+		if (!f)
+			fail(path, errno);
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "queue %u: head %u tail %u", &q, &head, &tail) == 3 &&
+			    q == 0 && head != tail) {
+				fclose(f);
+				return;
+			}
+		fclose(f);
+		usleep(1000);
+	}
+	fail("the job on queue 0's ring (debugfs queues)", ETIMEDOUT);
 }
 
 /* Submits a FILL job on queue 0, which hangs; returns the handle of its BO. */
@@ -166,7 +235,7 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 		.handle = handle,
 		.timeout_ns = timeout_ms * 1000000ll,
 	};
-	uint64_t start;
+	uint64_t start, end_ms, gap;
 	unsigned int seen;
 	bool storm_first;
 	int ret;
@@ -176,6 +245,7 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 	if (sigaction(SIGALRM, &sa, NULL))
 		fail("sigaction", errno);
 	start = now_ms();
+	atomic_store(&last_signal_ms, start);
 	if (setitimer(ITIMER_REAL, &timer, NULL))
 		fail("setitimer", errno);
 	do
@@ -183,6 +253,7 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 	while (ret && errno == EINTR);
 	seen = atomic_load(&signals);
 	storm_first = seen >= STORM_SIGNALS;
+	end_ms = now_ms();
 	if (ret && errno != ETIMEDOUT)
 		fail("DRM_IOCTL_OSSA_BO_WAIT under signals", errno);
 	if (setitimer(ITIMER_REAL, &off, NULL))
@@ -191,8 +262,11 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 		printf("result ETIMEDOUT status -");
 	else
 		printf("result ok status %u", wait.job_status);
-	printf(" signals %u ms %llu storm-first %s", seen,
-	       (unsigned long long)(now_ms() - start),
+	gap = end_ms - atomic_load(&last_signal_ms);
+	if (gap < atomic_load(&longest_gap_ms))
+		gap = atomic_load(&longest_gap_ms);
+	printf(" signals %u ms %llu gap %llu storm-first %s", seen,
+	       (unsigned long long)(end_ms - start), (unsigned long long)gap,
 	       storm_first ? "yes" : "no");
 }
 
@@ -218,14 +292,19 @@ int main(int argc, char **argv)
 	fd = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fail(argv[1], errno);
+	hung_debugfs = argv[2];
+	if (atexit(reset_at_exit))
+		fail("atexit", ENOMEM);
 	debugfs_write(argv[2], "inject_hang", "1");
 	handle = submit_hung_job(fd);
+	wait_on_ring(argv[2]);
 	if (strcmp(argv[3], "poll") == 0)
 		poll_busy(fd, handle, strtoul(argv[4], NULL, 0));
 	else
 		wait_signalled(fd, handle, strtoul(argv[4], NULL, 0),
 			       strcmp(argv[5], "restart") == 0);
 	debugfs_write(argv[2], "reset", "1");
+	hung_debugfs = NULL;
 	end.handle = handle;
 	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &end, "DRM_IOCTL_OSSA_BO_WAIT for the job's end");
 	printf(" end %u\n", end.job_status);
