@@ -312,9 +312,12 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     run.failure = { cause: 'qemu-error', message: `QEMU exited with status ${result.exitCode}: ${stderr}` };
   }
   if (!run.failure && !run.suiteEnded) {
+    // How QEMU ended: a signal nobody here sent (a crash), or status 0 (the
+    // guest powered off or, with -no-reboot, reset: a triple fault).
+    const ended = result.signal ? `QEMU was killed by ${result.signal}` : `QEMU exited with status ${result.exitCode}`;
     run.failure = {
       cause: 'early-exit',
-      message: `guest stopped before its suite finished (last console lines: ${lastLines()})${stderr ? `; QEMU said: ${stderr}` : ''}`,
+      message: `guest stopped before its suite finished: ${ended} (last console lines: ${lastLines()})${stderr ? `; QEMU said: ${stderr}` : ''}`,
     };
   }
   return run;
