@@ -89,7 +89,12 @@ describe('concurrency', () => {
             const child = fork(script, [], { env: { ...env, OSSA_CLIENT: String(i + 1) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
             let msg = '';
             child.on('message', (m) => (msg = String(m)));
-            child.on('exit', (code) => (code === 0 ? resolve(msg) : reject(new Error(`client process ${i + 1} exited with ${code}`))));
+            // 'close', not 'exit': the exit can be seen before the last IPC
+            // message is read (the matrix's 6.12 lane once got '' from a
+            // client that had sent its result and exited 0).
+            child.on('close', (code) =>
+              code === 0 && msg ? resolve(msg) : reject(new Error(`client process ${i + 1} exited with ${code}${msg ? '' : ', no result sent'}`)),
+            );
           }),
       );
       Object.assign(process.env, libEnv());
@@ -101,7 +106,9 @@ describe('concurrency', () => {
             let msg = '';
             w.on('message', (m) => (msg = String(m)));
             w.on('error', reject);
-            w.on('exit', (code) => (code === 0 ? resolve(msg) : reject(new Error(`worker ${i + 11} exited with ${code}`))));
+            w.on('exit', (code) =>
+              code === 0 && msg ? resolve(msg) : reject(new Error(`worker ${i + 11} exited with ${code}${msg ? '' : ', no result sent'}`)),
+            );
           }),
       );
       // Meanwhile, this thread shares buffers and syncobjs across files.
