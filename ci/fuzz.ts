@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { FUZZ_TARGETS, type FuzzTarget, formatFuzz, mergeIntoSeeds, runFuzz, SEED_CORPUS } from './lib/fuzz.js';
-import { formatCampaign, loadCampaign, runSlice } from './lib/fuzz-campaign.js';
+import { campaignTotals, formatCampaign, loadCampaign, runSlice } from './lib/fuzz-campaign.js';
 import { readManifest } from './lib/manifest.js';
 import { log } from './lib/progress.js';
 
@@ -63,8 +63,9 @@ async function main(): Promise<void> {
       const { campaign, note } = await loadCampaign(t, binaryKey, runs, CAMPAIGN_GOAL);
       if (note) log(`fuzz: ${note}`);
       log(formatCampaign(campaign));
-      if (campaign.slices.some((s) => s.crashes.length)) crashed = true;
-      if (campaign.slices.reduce((n, s) => n + s.execs, 0) >= campaign.goal) continue;
+      const totals = campaignTotals(campaign);
+      if (totals.crashes.length) crashed = true;
+      if (totals.reached) continue;
       log(`fuzz: generic-fuzz-${t}: a campaign slice of at most ${seconds} s${jobs > 1 ? `, ${jobs} processes` : ''}`);
       r = await runSlice(binary, campaign, seconds, { jobs });
       log(formatFuzz(r));

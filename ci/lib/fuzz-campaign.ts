@@ -23,24 +23,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type FuzzOptions, type FuzzResult, type FuzzTarget, fuzzDir, runFuzz } from './fuzz.js';
+import { crashFiles, type FuzzOptions, type FuzzResult, type FuzzTarget, fuzzDir, runFuzz } from './fuzz.js';
 import { repoRoot } from './paths.js';
 import { log } from './progress.js';
 
-export interface CampaignSlice {
+/** A slice's figures: those of its run (its crashes are files in out/fuzz/<target>/). */
+type SliceFigures = Pick<FuzzResult, 'seconds' | 'execs' | 'edges' | 'features' | 'corpus' | 'crashes'>;
+
+export interface CampaignSlice extends SliceFigures {
   /** ISO time the slice started. */
   started: string;
   /** The repository's commit it ran at. */
   commit: string;
   /** Processes (libFuzzer -fork) or 1. */
   jobs: number;
-  seconds: number;
-  execs: number;
-  edges: number;
-  features: number;
-  corpus: number;
-  /** Inputs that crashed, leaked or timed out (files in out/fuzz/<target>/). */
-  crashes: string[];
   /**
    * running: being run, or killed before it ended when read by another
    * process (its figures are those of its last status line); done: ended
@@ -100,12 +96,6 @@ export function formatCampaign(c: Campaign): string {
   );
 }
 
-/** Files of crashing, leaking or timing-out inputs in `dir`. */
-async function crashFiles(dir: string): Promise<string[]> {
-  if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => /^(crash|leak|timeout|oom)-/.test(f)).map((f) => join(dir, f));
-}
-
 /**
  * The target's campaign for `binaryKey`: the record in `dir`, the one kept
  * aside for that binary, or a new one. A record of another binary is
@@ -143,7 +133,7 @@ export async function loadCampaign(
   const killed = campaign.slices.filter((sl) => sl.state === 'running').at(-1);
   if (killed) {
     const claimed = new Set(campaign.slices.flatMap((sl) => sl.crashes));
-    killed.crashes.push(...(await crashFiles(dir)).filter((f) => !claimed.has(f)));
+    if (existsSync(dir)) killed.crashes.push(...(await crashFiles(dir)).filter((f) => !claimed.has(f)));
   }
   return { campaign, ...(note ? { note } : {}) };
 }
@@ -196,15 +186,8 @@ export async function runSlice(binary: string, c: Campaign, seconds: number, opt
     },
   });
   await saving;
-  Object.assign(slice, {
-    seconds: r.seconds,
-    execs: r.execs,
-    edges: r.edges,
-    features: r.features,
-    corpus: r.corpus,
-    crashes: r.crashes,
-    state: r.exitCode === 0 ? 'done' : 'failed',
-  });
+  const { seconds: spent, execs, edges, features, corpus, crashes } = r;
+  Object.assign(slice, { seconds: spent, execs, edges, features, corpus, crashes, state: r.exitCode === 0 ? 'done' : 'failed' });
   await saveCampaign(c);
   return r;
 }

@@ -61,11 +61,9 @@ export function statusOf(line: string, fork: boolean): FuzzStatus | undefined {
   return m ? { runs: Number(m[1]), edges: Number(m[2]), features: Number(m[3]), corpus: Number(m[4]) } : undefined;
 }
 
-/** The last status line's figures in `output` (zeros when there is none). */
-export function lastStatus(output: string, fork: boolean): FuzzStatus {
-  let last: FuzzStatus = { runs: 0, edges: 0, features: 0, corpus: 0 };
-  for (const line of output.split('\n')) last = statusOf(line, fork) ?? last;
-  return last;
+/** Files of crashing, leaking or timing-out inputs libFuzzer wrote in `dir`. */
+export async function crashFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => /^(crash|leak|timeout|oom)-/.test(f)).map((f) => join(dir, f));
 }
 
 export interface FuzzOptions {
@@ -87,7 +85,7 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
   const start = performance.now();
   const fork = (opts.jobs ?? 1) > 1;
   await mkdir(work, { recursive: true });
-  const before = new Set(await readdir(dir));
+  const before = new Set(await crashFiles(dir));
   // The output is read as it comes, not buffered: a run of hours prints
   // megabytes, and a run that is killed has reported its status lines.
   const child = execa(
@@ -118,7 +116,6 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
   const tail: string[] = [];
   let status: FuzzStatus = { runs: 0, edges: 0, features: 0, corpus: 0 };
   let executed: number | undefined;
-  let read = false;
   try {
     for await (const line of createInterface({ input: child.all, crlfDelay: Infinity })) {
       tail.push(line);
@@ -131,15 +128,15 @@ export async function runFuzz(binary: string, target: FuzzTarget, seconds: numbe
       const units = /stat::number_of_executed_units:\s*(\d+)/.exec(line);
       if (units) executed = Number(units[1]);
     }
-    read = true;
-  } finally {
+  } catch (err) {
     // Nobody reads its output any more: a fuzzer left running would block.
-    if (!read) child.kill();
+    child.kill();
+    throw err;
   }
   const r = await child;
   // One process prints its total at exit; a fork parent only its status lines.
   const execs = fork ? status.runs : (executed ?? status.runs);
-  const crashes = (await readdir(dir)).filter((f) => !before.has(f) && /^(crash|leak|timeout|oom)-/.test(f)).map((f) => join(dir, f));
+  const crashes = (await crashFiles(dir)).filter((f) => !before.has(f));
   return {
     target,
     seconds: Math.max(1, Math.round((performance.now() - start) / 1000)),

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { FUZZ_TARGETS, formatFuzz, lastStatus, runFuzz } from '../lib/fuzz.js';
+import { FUZZ_TARGETS, formatFuzz, runFuzz, statusOf } from '../lib/fuzz.js';
 import { type Campaign, type CampaignSlice, campaignTotals, formatCampaign, loadCampaign, saveCampaign } from '../lib/fuzz-campaign.js';
 import { readManifest } from '../lib/manifest.js';
 
@@ -30,19 +30,18 @@ describe.skipIf(!binary)(title, () => {
 });
 
 describe('libFuzzer status lines', () => {
-  test('one process: the last "#N KIND cov:" line', () => {
-    const out = ['INFO: Seed: 1', '#7349\tREDUCE cov: 2232 ft: 2852 corp: 103/3828b lim: 68 exec/s: 141', '#7378\tNEW    cov: 2233 ft: 2853 corp: 104/3823b lim: 68'].join('\n');
-    expect(lastStatus(out, false)).toEqual({ runs: 7378, edges: 2233, features: 2853, corpus: 104 });
+  test('one process: each "#N KIND cov:" line', () => {
+    expect(statusOf('INFO: Seed: 1', false)).toBeUndefined();
+    expect(statusOf('#7349\tREDUCE cov: 2232 ft: 2852 corp: 103/3828b lim: 68 exec/s: 141', false)).toEqual({ runs: 7349, edges: 2232, features: 2852, corpus: 103 });
+    expect(statusOf('#7378\tNEW    cov: 2233 ft: 2853 corp: 104/3823b lim: 68', false)).toEqual({ runs: 7378, edges: 2233, features: 2853, corpus: 104 });
   });
 
   test('-fork: the parent\'s "#N: cov:" lines, not those of a job\'s log it copies out after a crash', () => {
-    const out = [
-      '#351092: cov: 6725 ft: 4425 corp: 277 exec/s 44 oom/timeout/crash: 0/0/0 time: 1669s job: 76 dft_time: 0',
-      '#358541: cov: 6727 ft: 4429 corp: 279 exec/s 137 oom/timeout/crash: 0/0/0 time: 1727s job: 78 dft_time: 0',
-      '#7008\tNEW    cov: 2232 ft: 2851 corp: 102/3855b lim: 68 exec/s: 140 rss: 387Mb',
-    ].join('\n');
-    expect(lastStatus(out, true)).toEqual({ runs: 358541, edges: 6727, features: 4429, corpus: 279 });
-    expect(lastStatus(out, false).runs).toBe(7008);
+    const parent = '#358541: cov: 6727 ft: 4429 corp: 279 exec/s 137 oom/timeout/crash: 0/0/0 time: 1727s job: 78 dft_time: 0';
+    const job = '#7008\tNEW    cov: 2232 ft: 2851 corp: 102/3855b lim: 68 exec/s: 140 rss: 387Mb';
+    expect(statusOf(parent, true)).toEqual({ runs: 358541, edges: 6727, features: 4429, corpus: 279 });
+    expect(statusOf(job, true)).toBeUndefined();
+    expect(statusOf(job, false)?.runs).toBe(7008);
   });
 });
 

@@ -72,8 +72,9 @@
 static atomic_uint signals;
 /* When the last signal came (ms), and the longest time without one. */
 static _Atomic uint64_t last_signal_ms, longest_gap_ms;
-/* The debugfs folder while queue 0 may hang, for the reset at exit. */
-static const char *hung_debugfs;
+/* The debugfs reset file, and whether queue 0 may hang (reset at exit). */
+static char reset_path[4096];
+static bool hung;
 
 static uint64_t now_ms(void);
 
@@ -105,6 +106,13 @@ static uint64_t now_ms(void)
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
+/* Puts the path of the file @name of the debugfs folder @dir in @path. */
+static void debugfs_path(char (*path)[4096], const char *dir, const char *name)
+{
+	if ((size_t)snprintf(*path, sizeof(*path), "%s/%s", dir, name) >= sizeof(*path))
+		fail(dir, ENAMETOOLONG);
+}
+
 /* Writes @value to the file @name of the debugfs folder @dir. */
 static void debugfs_write(const char *dir, const char *name, const char *value)
 {
@@ -112,8 +120,7 @@ static void debugfs_write(const char *dir, const char *name, const char *value)
 	size_t len = strlen(value);
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		fail(dir, ENAMETOOLONG);
+	debugfs_path(&path, dir, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail(path, errno);
@@ -128,19 +135,13 @@ static void reset_at_exit(void)
 {
 	int fd;
 
-	if (!hung_debugfs)
+	if (!hung)
 		return;
-	fd = openat(AT_FDCWD, hung_debugfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		int reset = openat(fd, "reset", O_WRONLY | O_CLOEXEC);
-
-		if (reset >= 0) {
-			if (write(reset, "1", 1) != 1)
-				perror("bo-wait: reset at exit");
-			close(reset);
-		}
+	fd = open(reset_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		perror("bo-wait: reset at exit");
+	if (fd >= 0)
 		close(fd);
-	}
 }
 
 /* Waits until the driver has put queue 0's job on the ring (head != tail). */
@@ -149,8 +150,7 @@ static void wait_on_ring(const char *dir)
 	char path[4096], line[256];
 	unsigned int tries, q, head, tail;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/queues", dir) >= sizeof(path))
-		fail(dir, ENAMETOOLONG);
+	debugfs_path(&path, dir, "queues");
 	for (tries = 0; tries < RING_WAIT_TRIES; tries++) {
 		FILE *f = fopen(path, "re");
 
@@ -292,7 +292,8 @@ int main(int argc, char **argv)
 	fd = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fail(argv[1], errno);
-	hung_debugfs = argv[2];
+	debugfs_path(&reset_path, argv[2], "reset");
+	hung = true;
 	if (atexit(reset_at_exit))
 		fail("atexit", ENOMEM);
 	debugfs_write(argv[2], "inject_hang", "1");
@@ -304,7 +305,7 @@ int main(int argc, char **argv)
 		wait_signalled(fd, handle, strtoul(argv[4], NULL, 0),
 			       strcmp(argv[5], "restart") == 0);
 	debugfs_write(argv[2], "reset", "1");
-	hung_debugfs = NULL;
+	hung = false;
 	end.handle = handle;
 	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &end, "DRM_IOCTL_OSSA_BO_WAIT for the job's end");
 	printf(" end %u\n", end.job_status);
