@@ -61,6 +61,8 @@ PKGS=(
 	# QEMU build
 	build-essential ninja-build pkg-config libglib2.0-dev libpixman-1-dev
 	libfdt-dev flex bison python3 python3-venv xz-utils bzip2 ca-certificates
+	# upstream fixes applied to QEMU's tree (qemu-device/qemu-fixes/)
+	patch
 	# QEMU 10.1 and later: the +ds source has no device-tree blobs, dtc makes them
 	device-tree-compiler
 	# QEMU run time: BIOS and option ROMs (the +ds source drops the blobs)

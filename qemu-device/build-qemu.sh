@@ -21,13 +21,14 @@
 # (the newest one the archive serves, chosen by ci/lib/qemu-source.ts, with
 # the checksum from the archive's signed index). The device's files from
 # this folder and the shared register header are copied into hw/misc/ossa/
-# of that tree.
+# of that tree, and the upstream fixes in qemu-fixes/ that the tree lacks
+# are applied to it.
 #
 # With QEMU_SOURCE_TREE=DIR (and QEMU_VERSION), DIR is built instead: a
 # tree that already holds the device, the upstream patch series applied
-# (ci/lib/qemu-series.ts). Only this build's own switch (no edk2 blobs) is
-# applied to it, and the series' qtest (tests/qtest/ossa-test) is built
-# too, into OUTDIR/bin.
+# (ci/lib/qemu-series.ts). Only this build's own switch (no edk2 blobs)
+# and the fixes it lacks are applied to it, and the series' qtest
+# (tests/qtest/ossa-test) is built too, into OUTDIR/bin.
 set -euo pipefail
 
 if [ -n "${QEMU_SOURCE_TREE:-}" ]; then
@@ -77,8 +78,27 @@ DEVICE_FILES=(ossa_regs.h ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconf
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 
+# Upstream fixes that a tree may lack, from qemu-fixes/, each applied when
+# the tree still has the code it changes (decided by what the tree holds,
+# not by its version number):
+# - physmem-dispatch-cache.patch: under multi-threaded TCG a vCPU could
+#   translate through a freed memory map and kill QEMU with SIGSEGV
+#   (QEMU 10.0.2; upstream commit 2865bf1c5795, in 10.0.4 and 10.1 on).
+FIXES=$HERE/qemu-fixes
+fix_tree() {
+	local fix=$FIXES/physmem-dispatch-cache.patch
+	if grep -q 'struct AddressSpaceDispatch \*memory_dispatch;' "$src/system/physmem.c"; then
+		say "applying qemu-fixes/${fix##*/}"
+		# Checked whole first, so that a tree is never left half patched.
+		patch -d "$src" -p1 -s -N -t --dry-run < "$fix" >/dev/null &&
+			patch -d "$src" -p1 -s -N -t --no-backup-if-mismatch < "$fix" ||
+			die "qemu-fixes/${fix##*/} does not apply to $src"
+	fi
+}
+
 if [ -n "${QEMU_SOURCE_TREE:-}" ]; then
 	src=$(cd "$QEMU_SOURCE_TREE" && pwd)
+	fix_tree
 	# The +ds tarball has no firmware blobs: never unpack the edk2 images
 	# (as patch_tree does below; a second run finds it done).
 	sed -i 's|unpack_edk2_blobs = bzip2.found()|unpack_edk2_blobs = false|' "$src/meson.build"
@@ -142,8 +162,9 @@ patch_tree() {
 	    },
 	CONFIGS
 	cp "${DEVICE_FILES[@]/#/$HERE/}" "$src/$DEST/"
+	fix_tree
 }
-stamp=$(declare -f patch_tree | sha256sum | cut -c1-16)-$TARBALL_SHA256
+stamp=$( (declare -f patch_tree fix_tree; cat "$FIXES"/*.patch) | sha256sum | cut -c1-16)-$TARBALL_SHA256
 if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
 	say "unpacking $TARBALL"
 	rm -rf "$src" "$WORK"/build* "$WORK/tree.stamp"
