@@ -78,16 +78,19 @@ DEVICE_FILES=(ossa_regs.h ossa.c ossa.h ossa-cmd.c ossa-mmu.c ossa-queue.c Kconf
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 
-# Upstream fixes that a tree may lack, from qemu-fixes/, each applied when
-# the tree still has the code it changes (decided by what the tree holds,
-# not by its version number):
-# - physmem-dispatch-cache.patch: under multi-threaded TCG a vCPU could
+# Fixes that a tree may lack, from qemu-fixes/, each applied when the
+# tree still has the code it changes (decided by what the tree holds, not
+# by its version number):
+# - physmem-cpu-map-reference.patch: under multi-threaded TCG a vCPU could
 #   translate through a freed memory map and kill QEMU with SIGSEGV
-#   (QEMU 10.0.2; upstream commit 2865bf1c5795, in 10.0.4 and 10.1 on).
+#   (QEMU 10.0.2); the patch keeps the vCPU's map referenced until its TLB
+#   is flushed, where upstream's fix (2865bf1c5795) lets TLB and map get
+#   out of step (see the patch).
 FIXES=$HERE/qemu-fixes
 fix_tree() {
-	local fix=$FIXES/physmem-dispatch-cache.patch
-	if grep -q 'struct AddressSpaceDispatch \*memory_dispatch;' "$src/system/physmem.c"; then
+	local fix=$FIXES/physmem-cpu-map-reference.patch
+	if grep -q 'struct AddressSpaceDispatch \*memory_dispatch;' "$src/system/physmem.c" &&
+		! grep -q 'FlatView \*memory_view;' "$src/system/physmem.c"; then
 		say "applying qemu-fixes/${fix##*/}"
 		# Checked whole first, so that a tree is never left half patched.
 		patch -d "$src" -p1 -s -N -t --dry-run < "$fix" >/dev/null &&

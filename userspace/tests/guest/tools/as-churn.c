@@ -12,7 +12,7 @@
  * child process pinned to the other CPU keeps its vCPU filling again by
  * touching memory page by page. Under multi-threaded TCG, QEMU 10.0.2 let
  * a vCPU translate through a map already freed and died with SIGSEGV
- * (qemu-device/qemu-fixes/physmem-dispatch-cache.patch). One process
+ * (qemu-device/qemu-fixes/physmem-cpu-map-reference.patch). One process
  * changes the map, not one per CPU: each config space write holds the
  * guest's PCI config lock with interrupts off while QEMU remaps, and with
  * a writer on each CPU the other spun on that lock long enough for RCU
