@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { cached } from './cache.js';
 import { REGS_HEADER, stageDriver } from './driver-source.js';
@@ -35,6 +35,9 @@ export const driverFiles = (): string[] => [
 
 /** The device model's C files and headers, the register header among them. */
 export const deviceFiles = (): string[] => sourcesOf(join(repoRoot, 'qemu-device'), /\.[ch]$/);
+
+/** The fixes build-qemu.sh applies to QEMU's own code, in mail form. */
+export const qemuFixes = (): string[] => sourcesOf(join(repoRoot, 'qemu-device', 'qemu-fixes'), /\.patch$/);
 
 /** scripts/ of Debian's Linux 6.12 source, unpacked once into the cache. */
 async function linuxScripts(): Promise<string> {
@@ -95,30 +98,36 @@ export async function kernelBuildWarnings(): Promise<string[]> {
 
 /**
  * QEMU's checkpatch.pl over the device model: that of each QEMU tree the
- * build made (10.0.2's, and the newest's when built).
+ * build made (10.0.2's, and the newest's when built). The fixes in
+ * qemu-fixes/ are checked as the patches they are.
  */
 export async function qemuCheckpatch(): Promise<string[]> {
   const m = await readManifest();
-  const trees = [m.qemuTree, ...(m.qemuNewest ? [m.qemuNewest.tree] : [])];
+  const trees = [
+    { tree: m.qemuTree, version: m.qemuVersion },
+    ...(m.qemuNewest ? [{ tree: m.qemuNewest.tree, version: m.qemuNewest.version }] : []),
+  ];
   const out: string[] = [];
-  for (const tree of trees) {
+  for (const { tree, version } of trees) {
     const checkpatch = join(tree, 'scripts', 'checkpatch.pl');
     if (!existsSync(checkpatch)) {
       out.push(`${checkpatch} missing: run npm run build`);
       continue;
     }
-    for (const f of deviceFiles()) {
-      const r = await execa('perl', [checkpatch, '--no-tree', '--terse', '-f', f], { reject: false, all: true });
+    const run = async (args: string[], ignored: RegExp): Promise<void> => {
+      const r = await execa('perl', [checkpatch, '--no-tree', '--terse', ...args], { reject: false, all: true });
       out.push(
         ...String(r.all)
           .split('\n')
-          .filter((l) => /: (ERROR|WARNING):/.test(l))
-          // The shared register header is GPL-2.0-only OR MIT on purpose, so
-          // that the kernel (GPL-2.0-only) and QEMU can both include it.
-          .filter((l) => !/acceptable license 'GPL-2.0-only OR MIT/.test(l))
-          .map((l) => `${relative(l)} (QEMU ${basename(tree).replace(/^qemu-/, '')})`),
+          .filter((l) => /: (ERROR|WARNING):/.test(l) && !ignored.test(l))
+          .map((l) => `${relative(l)} (QEMU ${version})`),
       );
-    }
+    };
+    // The shared register header is GPL-2.0-only OR MIT on purpose, so
+    // that the kernel (GPL-2.0-only) and QEMU can both include it.
+    for (const f of deviceFiles()) await run(['-f', f], /acceptable license 'GPL-2.0-only OR MIT/);
+    // Kept here, not posted: a fix gets its sign-off when it is sent.
+    for (const f of qemuFixes()) await run([f], /Missing Signed-off-by/);
   }
   return out;
 }
