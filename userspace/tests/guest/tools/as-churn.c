@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ossa-tool.h"
+
 #define PCI_COMMAND 4
 #define PCI_COMMAND_MEMORY 0x2
 /* What the child keeps touching: more pages than a vCPU's TLB holds. */
@@ -59,13 +61,6 @@ static void restore(void)
 	if (config_fd >= 0 &&
 	    pwrite(config_fd, &command, sizeof(command), PCI_COMMAND) != sizeof(command))
 		fprintf(stderr, "as-churn: restoring the PCI COMMAND register failed\n");
-}
-
-static void fail(const char *what, int err)
-{
-	restore();
-	fprintf(stderr, "as-churn: %s: %s\n", what, strerror(err));
-	exit(1);
 }
 
 static int pin(int cpu)
@@ -104,15 +99,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static long ms_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000 +
-	       (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 static void write_command(uint16_t value)
 {
 	ssize_t n = pwrite(config_fd, &value, sizeof(value), PCI_COMMAND);
@@ -124,11 +110,12 @@ static void write_command(uint16_t value)
 int main(int argc, char **argv)
 {
 	unsigned long toggles = 0, seconds;
-	struct timespec start;
-	long ms;
+	uint64_t start, ms;
 	char *tail;
 	int err;
 
+	tool_name = "as-churn";
+	tool_cleanup = restore;
 	if (argc != 3) {
 		fprintf(stderr, "usage: as-churn CONFIG SECONDS\n");
 		return 2;
@@ -159,22 +146,22 @@ int main(int argc, char **argv)
 	if (err)
 		fail("sched_setaffinity", err);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = now_ms();
 	do {
 		write_command(command & ~PCI_COMMAND_MEMORY);
 		write_command(command);
 		toggles++;
 		usleep(PAUSE_US);
-		ms = ms_since(&start);
+		ms = now_ms() - start;
 		/* The child still running means it touches memory all along. */
 		if (waitpid(toucher, NULL, WNOHANG) != 0) {
 			toucher = 0;
 			fail("the child touching memory ended early", ECHILD);
 		}
-	} while (ms < (long)seconds * 1000 && !stop);
+	} while (ms < seconds * 1000 && !stop);
 	if (stop)
 		fail("stopped by a signal", EINTR);
 	restore();
-	printf("toggles %lu ms %ld\n", toggles, ms);
+	printf("toggles %lu ms %llu\n", toggles, (unsigned long long)ms);
 	return 0;
 }

@@ -76,8 +76,6 @@ static _Atomic uint64_t last_signal_ms, longest_gap_ms;
 static char reset_path[4096];
 static bool hung;
 
-static uint64_t now_ms(void);
-
 /*
  * Counts the signal and the gap since the one before; the last of the
  * storm stops the timer. clock_gettime() and setitimer() are system calls,
@@ -96,14 +94,6 @@ static void on_alarm(int sig)
 	if (atomic_fetch_add(&signals, 1) + 1 == STORM_SIGNALS)
 		setitimer(ITIMER_REAL, &off, NULL);
 	errno = saved;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
 /* Puts the path of the file @name of the debugfs folder @dir in @path. */

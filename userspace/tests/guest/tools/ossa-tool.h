@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the suite's C tools share: failing with a message, ioctls repeated
- * as libdrm's drmIoctl() repeats them, and BOs made, mapped and filled.
+ * What the suite's C tools share: failing with a message, a clock, ioctls
+ * repeated as libdrm's drmIoctl() repeats them, and BOs made, mapped and
+ * filled.
  * Each tool sets tool_name (used as the prefix of its messages) first.
  */
 #ifndef OSSA_TOOL_H
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "drm.h"
 #include "ossa_accel.h"
@@ -21,12 +23,25 @@
 
 /* The prefix of the tool's messages, e.g. "submit-race". */
 static const char *tool_name;
+/* When set, what the tool undoes before fail() exits (e.g. a register it changed). */
+static void (*tool_cleanup)(void);
 
 /* Says what failed and why on stderr, and exits with status 1. */
 static inline void fail(const char *what, int err)
 {
+	if (tool_cleanup)
+		tool_cleanup();
 	fprintf(stderr, "%s: %s: %s\n", tool_name, what, strerror(err));
 	exit(1);
+}
+
+/* CLOCK_MONOTONIC in milliseconds; async-signal-safe. */
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
 /* An ioctl, repeated on EINTR and EAGAIN as drmIoctl() does; fails otherwise. */

@@ -87,14 +87,6 @@ static int submit(int fd, uint64_t cmd_va, uint32_t cmd_size, uint32_t queue,
 	return ret ? errno : 0;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Whether the parent has closed @stop_fd: time to stop. */
 static bool stopped(int stop_fd)
 {
