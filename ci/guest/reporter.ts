@@ -32,7 +32,18 @@ export class ChannelReporter implements Reporter {
   }
 
   onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
+    this.#fileStart = performance.now();
     this.send({ type: 'suite-start', uptime: uptime(), files: specifications.length });
+  }
+
+  // Files run one at a time (fileParallelism: false): each file's cost is
+  // the time since the previous one ended.
+  #fileStart = performance.now();
+
+  onTestModuleEnd(testModule: TestModule): void {
+    const now = performance.now();
+    this.send({ type: 'file-end', file: relative(this.root, testModule.moduleId), seconds: (now - this.#fileStart) / 1000 });
+    this.#fileStart = now;
   }
 
   // The first file's way to its first test, for the start-up breakdown.
@@ -57,7 +68,11 @@ export class ChannelReporter implements Reporter {
     if (result.state === 'failed') {
       state = 'fail';
       // With the assertion's diff: the host shows only what is sent here.
-      message = result.errors.map((e) => [e.stack ?? e.message, e.diff].filter(Boolean).join('\n')).join('\n\n');
+      // A timeout's stack is vitest's placeholder ("Error: STACK_TRACE_ERROR"
+      // and the test's location), without the message that says so.
+      message = result.errors
+        .map((e) => [e.stack?.includes(e.message) ? e.stack : [e.message, e.stack], e.diff].flat().filter(Boolean).join('\n'))
+        .join('\n\n');
       this.#failed++;
     } else if (result.state === 'skipped') {
       state = 'skip';

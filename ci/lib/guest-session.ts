@@ -159,13 +159,15 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const t = run.timings;
   const fmt = (s: number | undefined): string => (s === undefined ? 'n/a' : `${s.toFixed(1)} s`);
   log(`guest: boot to /init ${fmt(t.toInit)}, boot to first test ${fmt(t.toFirstTest)}, whole run ${fmt(t.total)}`);
+  const slowest = [...run.files].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
+  if (slowest.length) log(`guest: slowest files: ${slowest.map((f) => `${f.file} ${fmt(f.seconds)}`).join(', ')}`);
   if (run.failure) log(`guest: ${run.failure.message} (console log: ${consoleLog})`);
   if (which === 'debug' && run.gcov.length) await saveDriverGcda(run.gcov);
   if (mode === 'suite') {
     const matrix = coverageMatrix(run.tests);
     // Each test's recorded ioctls too: what the matrix was computed from.
-    const tests = run.tests.map((t) => ({ file: t.file, name: t.name, state: t.state, ioctls: t.ioctls ?? null }));
-    await writeFile(conformancePathOf(l), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, ...matrix, tests }, null, 2)}\n`);
+    const tests = run.tests.map((t) => ({ file: t.file, name: t.name, state: t.state, durationMs: t.durationMs, ioctls: t.ioctls ?? null }));
+    await writeFile(conformancePathOf(l), `${JSON.stringify({ kernel: guest.kernelRelease, timings: run.timings, files: run.files, ...matrix, tests }, null, 2)}\n`);
   }
   return run;
 }

@@ -53,6 +53,12 @@ export type GuestMessage =
   /** The test runner started. */
   | { type: 'suite-start'; uptime: number; files: number }
   | ({ type: 'test' } & GuestTestResult)
+  /**
+   * A test file finished. `seconds`: the guest's wall time since the
+   * previous file finished (or the run started), so imports, hooks and the
+   * setup file's checks count: files run one after another.
+   */
+  | { type: 'file-end'; file: string; seconds: number }
   /** An error outside any test: a file that failed to load, an unhandled error. */
   | { type: 'error'; file?: string; message: string }
   | { type: 'suite-end'; uptime: number; passed: number; failed: number; skipped: number }

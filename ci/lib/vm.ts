@@ -71,6 +71,8 @@ export interface GuestRun {
   /** Set when the run did not complete cleanly. */
   failure?: GuestFailure;
   tests: GuestTestResult[];
+  /** Each test file's wall time in the guest, in the order they ran. */
+  files: Array<{ file: string; seconds: number }>;
   /** Errors outside tests (a test file that failed to load, ...). */
   errors: Array<{ file?: string; message: string }>;
   /** Kernel WARNINGs and hung-task reports seen on the console. */
@@ -137,6 +139,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
 
   const run: GuestRun = {
     tests: [],
+    files: [],
     errors: [],
     kernelWarnings: [],
     gcov: [],
@@ -212,6 +215,9 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
             ...(m.message ? { message: m.message } : {}),
             ...(m.ioctls ? { ioctls: m.ioctls } : {}),
           });
+          break;
+        case 'file-end':
+          run.files.push({ file: m.file, seconds: m.seconds });
           break;
         case 'error':
           run.errors.push({ ...(m.file ? { file: m.file } : {}), message: m.message });
