@@ -31,14 +31,14 @@ export class ChannelReporter implements Reporter {
     this.lastSent = performance.now();
   }
 
+  // Files run one at a time (fileParallelism: false): each file's cost is
+  // the time since the previous one ended, or the run started.
+  #fileStart = 0;
+
   onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
     this.#fileStart = performance.now();
     this.send({ type: 'suite-start', uptime: uptime(), files: specifications.length });
   }
-
-  // Files run one at a time (fileParallelism: false): each file's cost is
-  // the time since the previous one ended.
-  #fileStart = performance.now();
 
   onTestModuleEnd(testModule: TestModule): void {
     const now = performance.now();

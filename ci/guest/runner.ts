@@ -7,6 +7,7 @@
 import { existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kmemleakAvailable, kmemleakScan } from '../../userspace/tests/guest/support/kmemleak.js';
+import { HANG_DUMP_MS } from '../lib/protocol.js';
 import { dumpHang } from './hang-dump.js';
 import { ChannelReporter } from './reporter.js';
 
@@ -29,16 +30,13 @@ const reporter = new ChannelReporter(openSync(portPath, 'w'), root);
 // Start-up steps, for the host's boot-to-first-test breakdown.
 reporter.send({ type: 'phase', name: 'node process start', ago: process.uptime() });
 reporter.send({ type: 'phase', name: 'runner start' });
-// A suite silent for 150 s (the host gives up at 180 s): what every
-// thread is doing goes to the console, once. Beyond the concurrency
-// test's 145 s on the debug kernel, the longest a test is meant to run
-// silent (longer timeouts back up tools that time out on their own), so
-// that a test that times out fails alone: the dump's kernel messages would
-// fail the test after it too.
+// A suite silent for HANG_DUMP_MS: what every thread is doing goes to the
+// console, once. (Longer test timeouts back up tools that time out on
+// their own.)
 const watchdog = setInterval(() => {
-  if (performance.now() - reporter.lastSent < 150_000) return;
+  if (performance.now() - reporter.lastSent < HANG_DUMP_MS) return;
   clearInterval(watchdog);
-  void dumpHang('no result for 150 s');
+  void dumpHang(`no result for ${HANG_DUMP_MS / 1000} s`);
 }, 5000);
 watchdog.unref();
 try {

@@ -8,6 +8,15 @@
 export const RESULTS_PORT = 'org.ossa.results';
 
 /**
+ * Milliseconds without a message on the results channel after which the
+ * guest runner dumps every thread's stack to the console (ci/guest/runner.ts),
+ * before the host gives up on the guest (vm.ts, 180 s). A test meant to run
+ * silent for long keeps its timeout below it, so that a timeout fails that
+ * test alone: the dump's kernel messages would fail the test after it too.
+ */
+export const HANG_DUMP_MS = 150_000;
+
+/**
  * The control channel: a second virtio-serial port on which a guest test
  * asks the host to act on the machine, one JSON request per line, each
  * answered by one JSON reply line (ci/lib/hotplug.ts).

@@ -28,6 +28,7 @@ beforeAll(async () => {
   await writeFile(join(root, 'suite.test.js'), SUITE);
   const channel = join(root, 'channel.jsonl');
   const fd = openSync(channel, 'w');
+  const exitCode = process.exitCode;
   try {
     const vitest = await startVitest('test', [], {
       root,
@@ -41,7 +42,7 @@ beforeAll(async () => {
   } finally {
     closeSync(fd);
     // startVitest sets the exit code of the suite it ran (a failure): not this file's.
-    process.exitCode = 0;
+    process.exitCode = exitCode;
   }
   messages = readFileSync(channel, 'utf8')
     .split('\n')
