@@ -187,7 +187,16 @@ that hung it, a device reset that runs no job twice, and debugfs.
 The device is QEMU's "ossa" (hw/misc/ossa), so the driver can be run
 and tested by anyone: its open userspace, a TypeScript library with a
 command-line tool and a conformance suite that runs every ioctl, boots
-the driver in a QEMU guest on every change.`,
+the driver in a QEMU guest on every change.
+
+The driver's file operations are DEFINE_DRM_ACCEL_FOPS()'s but for the
+ioctl entries: they refuse GET_UNIQUE and GET_MAGIC with -EACCES, as the
+core does on a render node. The core lets any file call both and both
+dereference the file's DRM master, which accel files do not have: any
+user can oops the kernel through an accel node that way. A fix in the
+core (drm_ioctl_permit() treating accel files as it treats render files
+for the core's own ioctls) would make this unnecessary, for every accel
+driver.`,
       files: new Map([...(await driverFiles()), ['drivers/accel/Kconfig', kconfig], ['drivers/accel/Makefile', makefile], ['MAINTAINERS', maintainers2]]),
     },
     {

@@ -188,8 +188,7 @@ export class Device implements Disposable {
 
   /**
    * The device's bus id, e.g. 0000:00:01.0, from sysfs. (DRM_IOCTL_GET_UNIQUE
-   * would say the same, but on an accel node Linux 6.12 dereferences the
-   * file's DRM master, which accel files do not have, and oopses.)
+   * reads a DRM master, which accel files do not have: the driver refuses it.)
    */
   busId(): string {
     return basename(realpathSync(join('/sys/class/accel', basename(this.path), 'device')));
