@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const kernel = await fetchKernel(release);
 
   // The driver, out of tree against a kernel's build headers; `extra`
-  // make variables (GCOV_PROFILE=y for the debug kernel).
+  // make variables (GCOV_PROFILE=y and LINUX_FIXES=y for the debug kernel).
   const buildDriver = (name: string, kdir: string, kernelKey: string, extra: string[] = []): Promise<CachedOutput> =>
     cached(name, { files: DRIVER_INPUTS, values: { kernel: kernelKey, make: extra.join(' ') } }, async (dir) => {
       const src = join(dir, 'src');
@@ -211,7 +211,8 @@ async function main(): Promise<void> {
   const debugParts: Record<string, CachedOutput> = {};
   if (process.argv.includes('--debug-kernel')) {
     const dk = await buildDebugKernel(kernel);
-    const debugDriver = await buildDriver('driver-debug', dk.headersDir, dk.cache.key, ['GCOV_PROFILE=y']);
+    // Its kernel carries kernel-driver/linux-fixes/ (LINUX_FIXES=y).
+    const debugDriver = await buildDriver('driver-debug', dk.headersDir, dk.cache.key, ['GCOV_PROFILE=y', 'LINUX_FIXES=y']);
     const debugImage = await guestImage('image-debug', dk.modulesDir, dk.cache.key, debugDriver);
     Object.assign(debugParts, { debugKernel: dk.cache, debugDriver, debugImage });
     debug = {

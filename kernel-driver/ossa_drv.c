@@ -11,7 +11,6 @@
 
 #include <linux/bitfield.h>
 #include <linux/dma-mapping.h>
-#include <linux/fs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
@@ -142,55 +141,7 @@ static const struct drm_ioctl_desc ossa_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(OSSA_BO_WAIT, ossa_bo_wait_ioctl, 0),
 };
 
-/*
- * GET_UNIQUE and GET_MAGIC read the file's DRM master. Files of an accel
- * node have none, yet the DRM core lets any file call these two (their
- * flags are 0) and dereferences the missing master: refuse them as the
- * core refuses them on a render node. They are matched by number alone,
- * as drm_ioctl() matches them: a caller's size and direction bits do not
- * change which handler runs.
- */
-static bool ossa_ioctl_needs_master(unsigned int cmd)
-{
-	unsigned int nr = _IOC_NR(cmd);
-
-	return _IOC_TYPE(cmd) == DRM_IOCTL_BASE &&
-	       (nr == _IOC_NR(DRM_IOCTL_GET_UNIQUE) ||
-		nr == _IOC_NR(DRM_IOCTL_GET_MAGIC));
-}
-
-static long ossa_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
-{
-	if (ossa_ioctl_needs_master(cmd))
-		return -EACCES;
-	return drm_ioctl(filp, cmd, arg);
-}
-
-#ifdef CONFIG_COMPAT
-static long ossa_compat_ioctl(struct file *filp, unsigned int cmd,
-			      unsigned long arg)
-{
-	if (ossa_ioctl_needs_master(cmd))
-		return -EACCES;
-	return drm_compat_ioctl(filp, cmd, arg);
-}
-#else
-#define ossa_compat_ioctl NULL
-#endif
-
-/* DEFINE_DRM_ACCEL_FOPS() but for the two ioctl entries above. */
-static const struct file_operations ossa_accel_fops = {
-	.owner = THIS_MODULE,
-	.open = accel_open,
-	.release = drm_release,
-	.unlocked_ioctl = ossa_ioctl,
-	.compat_ioctl = ossa_compat_ioctl,
-	.poll = drm_poll,
-	.read = drm_read,
-	.llseek = noop_llseek,
-	.mmap = drm_gem_mmap,
-	.fop_flags = FOP_UNSIGNED_OFFSET,
-};
+DEFINE_DRM_ACCEL_FOPS(ossa_accel_fops);
 
 static const struct drm_driver ossa_drm_driver = {
 	.driver_features = DRIVER_COMPUTE_ACCEL | DRIVER_GEM | DRIVER_SYNCOBJ,

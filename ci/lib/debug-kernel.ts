@@ -2,7 +2,8 @@
  * The debug guest kernel: Debian's linux-source for the same 6.12 release as
  * the guest kernel, configured as tinyconfig + kvm_guest.config + the
  * fragment in images/debug-kernel/, with KASAN, lockdep, kmemleak, the
- * DMA-API and object debuggers, fault injection and gcov. It keeps what an
+ * DMA-API and object debuggers, fault injection and gcov, and the core's
+ * fixes of kernel-driver/linux-fixes/ applied. It keeps what an
  * out-of-tree module build needs (scripts/package/install-extmod-build),
  * so the driver builds against it exactly as against Debian's headers.
  */
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { cached, type CachedOutput } from './cache.js';
 import type { Kernel } from './kernel.js';
+import { applyLinuxFixes, LINUX_FIXES_DIR } from './linux-fixes.js';
 import { repoRoot } from './paths.js';
 import { BuildError, log } from './progress.js';
 
@@ -85,7 +87,7 @@ export async function buildDebugKernel(base: Kernel): Promise<DebugKernel> {
   const version = await sourceVersion(base.release);
   const pkg = `linux-source-6.12=${version}`;
   const inputs = {
-    files: [FRAGMENT, DRIVER_KCONFIG, 'ci/lib/debug-kernel.ts'],
+    files: [FRAGMENT, DRIVER_KCONFIG, LINUX_FIXES_DIR, 'ci/lib/debug-kernel.ts', 'ci/lib/linux-fixes.ts'],
     values: { source: pkg, gcc: await compilerVersion() },
   };
   const cache = await cached('debug-kernel', inputs, async (dir) => {
@@ -102,6 +104,9 @@ export async function buildDebugKernel(base: Kernel): Promise<DebugKernel> {
     await run('unpacking the kernel source', 'tar', ['-xf', tarball], work);
     await rm(join(work, 'pkg'), { recursive: true });
     const src = join(work, 'linux-source-6.12');
+
+    // The core's fixes that the driver relies on, as they go upstream.
+    for (const f of await applyLinuxFixes(src, pkg)) log(`debug kernel: applied ${f.subject}`);
 
     // The driver's Kconfig, hooked into drivers/accel as it is upstream.
     await mkdir(join(src, 'drivers/accel/ossa'));

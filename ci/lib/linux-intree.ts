@@ -32,8 +32,12 @@ export function kernelCompiler(config: string): string {
   return /^CONFIG_CC_VERSION_TEXT="(\S+)/m.exec(config)?.[1] ?? 'gcc';
 }
 
-/** Configures and builds drivers/accel/ossa/ossa.ko in `work`, in the sid root `root`, for kernel `release`. */
-export async function buildInTree(root: string, work: string, release: string, cc: string): Promise<InTreeBuild> {
+/**
+ * Configures and builds drivers/accel/ossa/ossa.ko in `work`, in the sid
+ * root `root`, for kernel `release`, and the core's `coreObjects` (e.g.
+ * drivers/gpu/drm/drm_auth.o) that the series changes.
+ */
+export async function buildInTree(root: string, work: string, release: string, cc: string, coreObjects: readonly string[] = []): Promise<InTreeBuild> {
   const headers = `/usr/src/linux-headers-${release}`;
   const make = `make -j"$(nproc)" CC=${cc} HOSTCC=${cc}`;
   const script = [
@@ -54,6 +58,8 @@ export async function buildInTree(root: string, work: string, release: string, c
     // Compiled through drivers/accel/Makefile and the driver's own, as
     // the kernel's build compiles it.
     `${make} W=1 C=2 drivers/accel/ossa/`,
+    // The objects of the core that the series' fixes change, likewise.
+    ...(coreObjects.length ? [`${make} W=1 C=2 ${coreObjects.join(' ')}`] : []),
     // Linked as a module of this tree, its symbols checked by modpost
     // against the kernel's own (a single-module build has no vmlinux to
     // check them against).

@@ -1,17 +1,20 @@
 /**
- * The Linux patch series of `npm run patches`: the uapi header, the driver
- * in drivers/accel/ossa/ with its Kconfig and Makefile lines, and its page
- * in Documentation/accel/, each with its MAINTAINERS lines, made against
- * the pristine newest kernel tree (ci/lib/linux-tree.ts).
+ * The Linux patch series of `npm run patches`: the fixes to the kernel's
+ * core that the driver relies on (ci/lib/linux-fixes.ts), then the uapi
+ * header, the driver in drivers/accel/ossa/ with its Kconfig and Makefile
+ * lines, and its page in Documentation/accel/, each with its MAINTAINERS
+ * lines, made against the pristine newest kernel tree (ci/lib/linux-tree.ts).
  *
  * What goes upstream is kernel-driver/ as it is, less what only builds it
- * out of tree against older kernels (Makefile, compat/): its Kbuild
- * becomes the directory's Makefile, and the hardware side's register
+ * out of tree against older kernels (Makefile, compat/) and the core's
+ * fixes (linux-fixes/, which come first): its Kbuild becomes the
+ * directory's Makefile, and the hardware side's register
  * header (qemu-device/ossa_regs.h) is copied in beside it.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasheetRst } from './datasheet-rst.js';
+import { fixPatches } from './linux-fixes.js';
 import { REGS_HEADER } from './driver-source.js';
 import type { Patch } from './git-tree.js';
 import { git, showFile } from './git-tree.js';
@@ -159,6 +162,7 @@ export async function linuxSeries(repo: string, base: string, author: string): P
   );
 
   return [
+    ...(await fixPatches(repo, base)),
     {
       subject: 'accel/ossa: Add the uapi header',
       body: `The uapi of ossa, the Open-Source-userspace Sample Accelerator: a PCI
@@ -187,16 +191,7 @@ that hung it, a device reset that runs no job twice, and debugfs.
 The device is QEMU's "ossa" (hw/misc/ossa), so the driver can be run
 and tested by anyone: its open userspace, a TypeScript library with a
 command-line tool and a conformance suite that runs every ioctl, boots
-the driver in a QEMU guest on every change.
-
-The driver's file operations are DEFINE_DRM_ACCEL_FOPS()'s but for the
-ioctl entries: they refuse GET_UNIQUE and GET_MAGIC with -EACCES, as the
-core does on a render node. The core lets any file call both and both
-dereference the file's DRM master, which accel files do not have: any
-user can oops the kernel through an accel node that way. A fix in the
-core (drm_ioctl_permit() treating accel files as it treats render files
-for the core's own ioctls) would make this unnecessary, for every accel
-driver.`,
+the driver in a QEMU guest on every change.`,
       files: new Map([...(await driverFiles()), ['drivers/accel/Kconfig', kconfig], ['drivers/accel/Makefile', makefile], ['MAINTAINERS', maintainers2]]),
     },
     {

@@ -68,8 +68,11 @@ ioctl, with good and bad input, in a QEMU guest, on Debian's 6.12 and
 on this kernel, and on a debug kernel with KASAN, lockdep, kmemleak and
 fault injection.
 
-The series has the uapi header, the driver, and its documentation. It
-applies to Linux ${version.replace(/-[^-]+$/, '')} (Debian's linux-source ${version}).`,
+The series opens with a fix to the DRM core: GET_UNIQUE and GET_MAGIC
+dereference the file's DRM master, which files of accel nodes do not
+have, so any user can oops the kernel through any accel node. The
+uapi header, the driver and its documentation follow. It applies to
+Linux ${version.replace(/-[^-]+$/, '')} (Debian's linux-source ${version}).`,
   });
 }
 

@@ -4,7 +4,8 @@
  * Linux: written against the pristine newest kernel tree, applied there
  * with `git am`, configured with CONFIG_DRM_ACCEL_OSSA=m from that
  * kernel's own configuration, built as a module in the tree with W=1 and
- * sparse, and each patch passed through the tree's `checkpatch.pl --strict`.
+ * sparse (and the core files its fixes change, likewise), and each patch
+ * passed through the tree's `checkpatch.pl --strict`.
  *
  * QEMU: written against the pristine newest QEMU tree, applied there with
  * `git am`, each patch passed through the tree's `checkpatch.pl`; the
@@ -18,6 +19,7 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
 import { applySeries, pristineCheckout } from '../lib/git-tree.js';
+import { linuxFixes } from '../lib/linux-fixes.js';
 import { buildInTree, checkpatchLinux, kernelCompiler, linuxCheckoutDir } from '../lib/linux-intree.js';
 import { readManifest } from '../lib/manifest.js';
 import { numberedPatches, SUBMITTER, writeLinuxSeries, writeQemuSeries } from '../lib/patches.js';
@@ -43,14 +45,15 @@ describe.skipIf(missing)(`the Linux patch series${missing ? ` (skipped: ${missin
   const patches = await writeLinuxSeries(tree.dir, tree.version, dest);
   const numbered = patches.filter((p) => !basename(p).startsWith('0000-'));
 
-  test('a cover letter and the uapi header, driver and documentation patches, each signed off by its author', async () => {
+  test('a cover letter, the core fix, and the uapi header, driver and documentation patches, each signed off by its author', async () => {
     expect(numbered.map((p) => basename(p).replace(/^\d+-/, ''))).toEqual([
+      'drm-Refuse-GET_UNIQUE-and-GET_MAGIC-to-files-without.patch',
       'accel-ossa-Add-the-uapi-header.patch',
       'accel-ossa-Add-a-driver-for-the-ossa-sample-accelera.patch',
       'Documentation-accel-Add-the-ossa-driver.patch',
     ]);
     const cover = await readFile(patches[0] as string, 'utf8');
-    expect(cover).toMatch(/^Subject: \[PATCH 0\/3\] accel\/ossa: Add a driver/m);
+    expect(cover).toMatch(/^Subject: \[PATCH 0\/4\] accel\/ossa: Add a driver/m);
     expect(cover).not.toContain('***');
     for (const p of numbered) {
       const text = await readFile(p, 'utf8');
@@ -70,10 +73,13 @@ describe.skipIf(missing)(`the Linux patch series${missing ? ` (skipped: ${missin
     expect(applied?.message).toBeUndefined();
   });
 
-  test.skipIf(applied)('builds in the tree as a module, with W=1 and sparse, without a warning', async () => {
+  test.skipIf(applied)('builds in the tree as a module, and the core files the fix changes, with W=1 and sparse, without a warning', async () => {
     const config = await readFile(join(newest.sidRoot, `usr/src/linux-headers-${newest.kernelRelease}/.config`), 'utf8');
-    const build = await buildInTree(newest.sidRoot, work, newest.kernelRelease, kernelCompiler(config));
+    const core = (await linuxFixes()).flatMap((f) => f.paths).filter((p) => p.endsWith('.c'));
+    expect(core.length).toBeGreaterThan(0);
+    const build = await buildInTree(newest.sidRoot, work, newest.kernelRelease, kernelCompiler(config), core.map((p) => p.replace(/\.c$/, '.o')));
     expect(build.log).toMatch(/CHECK +drivers\/accel\/ossa\/ossa_drv\.c/);
+    for (const p of core) expect(build.log).toMatch(new RegExp(`CHECK +${p.replace(/[./]/g, '\\$&')}`));
     // Linked, its symbols checked by modpost against the kernel's Module.symvers
     // (in a tree that never built a module, the module's common object and
     // its .mod.o are compiled between the two).
@@ -91,7 +97,7 @@ describe.skipIf(missing)(`the Linux patch series${missing ? ` (skipped: ${missin
   }, 300_000);
 
   test('that checkpatch would say so: the uapi patch without its Signed-off-by, and with a licence expression spdxcheck cannot parse', async () => {
-    const first = numbered[0] as string;
+    const first = numbered.find((p) => basename(p).endsWith('-accel-ossa-Add-the-uapi-header.patch')) as string;
     const dir = await mkdtemp(join(tmpdir(), 'ossa-bad-patch-'));
     const text = await readFile(first, 'utf8');
     const unsigned = join(dir, `1-${basename(first)}`);

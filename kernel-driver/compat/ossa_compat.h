@@ -10,7 +10,11 @@
  *   MODULE_IMPORT_NS() taking a string (6.13): OSSA_COMPAT_SCHED_STAT,
  *   set by the Makefile when drm_sched lacks that value;
  * - kzalloc_obj() and kzalloc_objs() (7.0): where slab.h has no such
- *   macro.
+ *   macro;
+ * - the core's refusal of GET_UNIQUE and GET_MAGIC to files of accel
+ *   nodes (linux-fixes/, in no released kernel yet):
+ *   OSSA_COMPAT_MASTER_IOCTLS, set by the Makefile unless LINUX_FIXES=y
+ *   says the kernel has the fix.
  * The driver needs no &drm_sched_backend_ops.cancel_job (6.17): its
  * schedulers are finished only once every job is freed (ossa_jobs_wait()).
  *
@@ -24,6 +28,10 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <drm/drm_accel.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
 #include <drm/gpu_scheduler.h>
 
 #ifdef OSSA_COMPAT_SCHED_STAT
@@ -97,5 +105,62 @@ static inline int ossa_compat_sched_init(struct drm_gpu_scheduler *sched,
 #define kzalloc_obj(P) kzalloc(sizeof(P), GFP_KERNEL)
 #define kzalloc_objs(P, COUNT) kcalloc(COUNT, sizeof(P), GFP_KERNEL)
 #endif
+
+#ifdef OSSA_COMPAT_MASTER_IOCTLS
+/*
+ * GET_UNIQUE and GET_MAGIC read the file's DRM master. Files of an accel
+ * node have none, yet the core lets any file call these two (their flags
+ * are 0) and dereferences the missing master. linux-fixes/ makes the core
+ * refuse them with -EACCES; on a kernel without that fix the driver's file
+ * operations refuse them the same way. They are matched by number alone,
+ * as drm_ioctl() matches them: a caller's size and direction bits do not
+ * change which handler runs.
+ */
+static inline bool ossa_compat_needs_master(unsigned int cmd)
+{
+	unsigned int nr = _IOC_NR(cmd);
+
+	return _IOC_TYPE(cmd) == DRM_IOCTL_BASE &&
+	       (nr == _IOC_NR(DRM_IOCTL_GET_UNIQUE) ||
+		nr == _IOC_NR(DRM_IOCTL_GET_MAGIC));
+}
+
+static inline long ossa_compat_ioctl(struct file *filp, unsigned int cmd,
+				     unsigned long arg)
+{
+	if (ossa_compat_needs_master(cmd))
+		return -EACCES;
+	return drm_ioctl(filp, cmd, arg);
+}
+
+#ifdef CONFIG_COMPAT
+static inline long ossa_compat_compat_ioctl(struct file *filp,
+					    unsigned int cmd,
+					    unsigned long arg)
+{
+	if (ossa_compat_needs_master(cmd))
+		return -EACCES;
+	return drm_compat_ioctl(filp, cmd, arg);
+}
+#else
+#define ossa_compat_compat_ioctl NULL
+#endif
+
+/* DEFINE_DRM_ACCEL_FOPS(), but for the two ioctl entries. */
+#undef DEFINE_DRM_ACCEL_FOPS
+#define DEFINE_DRM_ACCEL_FOPS(name) \
+	static const struct file_operations name = { \
+		.owner = THIS_MODULE, \
+		.open = accel_open, \
+		.release = drm_release, \
+		.unlocked_ioctl = ossa_compat_ioctl, \
+		.compat_ioctl = ossa_compat_compat_ioctl, \
+		.poll = drm_poll, \
+		.read = drm_read, \
+		.llseek = noop_llseek, \
+		.mmap = drm_gem_mmap, \
+		.fop_flags = FOP_UNSIGNED_OFFSET, \
+	}
+#endif /* OSSA_COMPAT_MASTER_IOCTLS */
 
 #endif /* __OSSA_COMPAT_H__ */
