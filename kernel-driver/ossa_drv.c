@@ -126,6 +126,10 @@ static int ossa_get_param_ioctl(struct drm_device *drm, void *data,
 	case DRM_OSSA_PARAM_FAULT_INJECTION:
 		args->value = odev->fault_injection;
 		break;
+	case DRM_OSSA_PARAM_JOB_TIMEOUT_MS:
+		/* Every queue's scheduler has the same timeout. */
+		args->value = jiffies_to_msecs(odev->queues[0].sched.timeout);
+		break;
 	default:
 		return -EINVAL;
 	}

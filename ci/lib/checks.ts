@@ -6,7 +6,7 @@
  * TypeScript, tsc. Each returns its warnings, one line each.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -70,6 +70,30 @@ export async function kernelDoc(): Promise<string[]> {
   const scripts = await linuxScripts();
   const r = await execa('perl', [join(scripts, 'kernel-doc'), '-none', '-Wall', ...driverFiles()], { reject: false, all: true });
   return String(r.all).split('\n').filter(Boolean).map(relative);
+}
+
+/**
+ * The uapi header's constants that its kernel-doc does not render: every
+ * enumerator must appear under its enum's constants with a description,
+ * and no other constant may be an object-like macro, which kernel-doc
+ * drops with its comment (the ioctl numbers, used only to build the
+ * DRM_IOCTL_OSSA_* requests, aside).
+ */
+export function unrenderedConstants(header: string, rst: string): string[] {
+  const ioctlNumbers = new Set([...header.matchAll(/DRM_COMMAND_BASE \+ (DRM_OSSA_\w+)/g)].map((mm) => mm[1]));
+  const macros = [...header.matchAll(/^#define (DRM_OSSA_\w+)\s/gm)].map((mm) => mm[1] as string).filter((n) => !ioctlNumbers.has(n));
+  const enumerators = [...header.matchAll(/^\s+(DRM_OSSA_\w+) = /gm)].map((mm) => mm[1] as string);
+  return [
+    ...macros.map((n) => `${n}: a macro, which kernel-doc does not render: make it an enumerator`),
+    ...enumerators.filter((n) => !new RegExp(String.raw`^( *)\`\`${n}\`\`\n\1 +\S`, 'm').test(rst)).map((n) => `${n}: not rendered with a description`),
+  ];
+}
+
+/** unrenderedConstants() of the uapi header, as kernel-doc -rst renders it. */
+export async function uapiDocRendering(): Promise<string[]> {
+  const scripts = await linuxScripts();
+  const r = await execa('perl', [join(scripts, 'kernel-doc'), '-rst', uapiHeader]);
+  return unrenderedConstants(await readFile(uapiHeader, 'utf8'), r.stdout).map((l) => `${relative(uapiHeader)}: ${l}`);
 }
 
 /** The driver built with W=1 and sparse (C=1) against the guest kernel's headers. */
@@ -147,6 +171,7 @@ export async function typecheck(): Promise<string[]> {
 export const CHECKS = {
   'kernel checkpatch --strict': kernelCheckpatch,
   'kernel-doc': kernelDoc,
+  'uapi constants in kernel-doc': uapiDocRendering,
   'driver W=1 + sparse': kernelBuildWarnings,
   'QEMU checkpatch': qemuCheckpatch,
   'tsc --noEmit': typecheck,

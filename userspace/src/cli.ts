@@ -84,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
           `interface     ${i.hwVersion.major}.${i.hwVersion.minor}`,
           `queues        ${i.numQueues}`,
           `address space 0x${i.vaStart.toString(16)} + 0x${i.vaSize.toString(16)}`,
-          `limits        command stream ${i.maxCmdSize} bytes, buffer ${i.maxBoSize} bytes`,
+          `limits        command stream ${i.maxCmdSize} bytes, buffer ${i.maxBoSize} bytes, job ${i.jobTimeoutMs} ms`,
           `context       ${i.contextId}`,
           `fault inject  ${i.faultInjection ? 'yes' : 'no'}`,
         ].join('\n'),

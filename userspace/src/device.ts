@@ -54,6 +54,8 @@ export interface DeviceInfo {
   maxBoSize: number;
   contextId: number;
   faultInjection: boolean;
+  /** How long a job may run before it fails with ETIMEDOUT, ms. */
+  jobTimeoutMs: number;
 }
 
 /** A buffer a job uses, and how. */
@@ -223,6 +225,7 @@ export class Device implements Disposable {
       maxBoSize: Number(this.param('maxBoSize')),
       contextId: Number(this.param('contextId')),
       faultInjection: this.param('faultInjection') !== 0n,
+      jobTimeoutMs: Number(this.param('jobTimeoutMs')),
     };
   }
 

@@ -50,24 +50,43 @@ extern "C" {
 #define DRM_IOCTL_OSSA_BO_WAIT \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_OSSA_BO_WAIT, struct drm_ossa_bo_wait)
 
-/* Parameters of DRM_IOCTL_OSSA_GET_PARAM */
-
-/** @DRM_OSSA_PARAM_HW_VERSION: the device's VERSION register (major << 16 | minor) */
-#define DRM_OSSA_PARAM_HW_VERSION       0
-/** @DRM_OSSA_PARAM_NUM_QUEUES: number of hardware queues a job can choose from */
-#define DRM_OSSA_PARAM_NUM_QUEUES       1
-/** @DRM_OSSA_PARAM_VA_START: lowest device VA given to a BO */
-#define DRM_OSSA_PARAM_VA_START         2
-/** @DRM_OSSA_PARAM_VA_SIZE: size of the VA range BOs are placed in */
-#define DRM_OSSA_PARAM_VA_SIZE          3
-/** @DRM_OSSA_PARAM_MAX_CMD_SIZE: largest command stream of a job, bytes */
-#define DRM_OSSA_PARAM_MAX_CMD_SIZE     4
-/** @DRM_OSSA_PARAM_MAX_BO_SIZE: largest BO, bytes */
-#define DRM_OSSA_PARAM_MAX_BO_SIZE      5
-/** @DRM_OSSA_PARAM_CONTEXT_ID: the hardware context of this file */
-#define DRM_OSSA_PARAM_CONTEXT_ID       6
-/** @DRM_OSSA_PARAM_FAULT_INJECTION: 1 if the device offers fault injection */
-#define DRM_OSSA_PARAM_FAULT_INJECTION  7
+/**
+ * enum drm_ossa_param - parameters of DRM_IOCTL_OSSA_GET_PARAM
+ */
+enum drm_ossa_param {
+	/**
+	 * @DRM_OSSA_PARAM_HW_VERSION: the device's VERSION register
+	 * (major << 16 | minor)
+	 */
+	DRM_OSSA_PARAM_HW_VERSION = 0,
+	/**
+	 * @DRM_OSSA_PARAM_NUM_QUEUES: number of hardware queues a job can
+	 * choose from
+	 */
+	DRM_OSSA_PARAM_NUM_QUEUES = 1,
+	/** @DRM_OSSA_PARAM_VA_START: lowest device VA given to a BO */
+	DRM_OSSA_PARAM_VA_START = 2,
+	/** @DRM_OSSA_PARAM_VA_SIZE: size of the VA range BOs are placed in */
+	DRM_OSSA_PARAM_VA_SIZE = 3,
+	/** @DRM_OSSA_PARAM_MAX_CMD_SIZE: largest command stream of a job, bytes */
+	DRM_OSSA_PARAM_MAX_CMD_SIZE = 4,
+	/** @DRM_OSSA_PARAM_MAX_BO_SIZE: largest BO, bytes */
+	DRM_OSSA_PARAM_MAX_BO_SIZE = 5,
+	/** @DRM_OSSA_PARAM_CONTEXT_ID: the hardware context of this file */
+	DRM_OSSA_PARAM_CONTEXT_ID = 6,
+	/**
+	 * @DRM_OSSA_PARAM_FAULT_INJECTION: 1 if the device offers fault
+	 * injection
+	 */
+	DRM_OSSA_PARAM_FAULT_INJECTION = 7,
+	/**
+	 * @DRM_OSSA_PARAM_JOB_TIMEOUT_MS: how long a job may run, in ms,
+	 * before it is stopped, fails with -ETIMEDOUT and its context is
+	 * banned (the driver's job_timeout_ms, rounded up to the kernel's
+	 * clock tick). A job that may run longer must be split.
+	 */
+	DRM_OSSA_PARAM_JOB_TIMEOUT_MS = 8,
+};
 
 /**
  * struct drm_ossa_get_param - query a device or file parameter
@@ -75,7 +94,7 @@ extern "C" {
  * Errors: -EINVAL for an unknown @param or non-zero @pad.
  */
 struct drm_ossa_get_param {
-	/** @param: in, one of DRM_OSSA_PARAM_* */
+	/** @param: in, one of &enum drm_ossa_param */
 	__u32 param;
 	/** @pad: must be zero */
 	__u32 pad;
@@ -84,12 +103,16 @@ struct drm_ossa_get_param {
 };
 
 /**
- * DRM_OSSA_BO_DEVICE_READ_ONLY - the device may read the BO but not write it
- *
- * Its pages are mapped without WRITE in the device MMU: a job that writes
- * it faults. The CPU mapping stays writable.
+ * enum drm_ossa_bo_flags - flags of DRM_IOCTL_OSSA_BO_CREATE
  */
-#define DRM_OSSA_BO_DEVICE_READ_ONLY    0x1
+enum drm_ossa_bo_flags {
+	/**
+	 * @DRM_OSSA_BO_DEVICE_READ_ONLY: the device may read the BO but not
+	 * write it. Its pages are mapped without WRITE in the device MMU: a
+	 * job that writes it faults. The CPU mapping stays writable.
+	 */
+	DRM_OSSA_BO_DEVICE_READ_ONLY = 0x1,
+};
 
 /**
  * struct drm_ossa_bo_create - create a buffer object
@@ -105,7 +128,7 @@ struct drm_ossa_get_param {
 struct drm_ossa_bo_create {
 	/** @size: in, bytes; out, the size given (a multiple of the page size) */
 	__u64 size;
-	/** @flags: in, DRM_OSSA_BO_* flags */
+	/** @flags: in, &enum drm_ossa_bo_flags */
 	__u32 flags;
 	/** @handle: out, the new handle */
 	__u32 handle;
@@ -130,12 +153,12 @@ struct drm_ossa_bo_mmap_offset {
 /**
  * struct drm_ossa_bo_info - describe a BO
  *
- * Errors: -ENOENT for an unknown @handle; -EINVAL for non-zero @pad.
+ * Errors: -ENOENT for an unknown @handle.
  */
 struct drm_ossa_bo_info {
 	/** @handle: in, the BO */
 	__u32 handle;
-	/** @flags: out, the DRM_OSSA_BO_* flags it was created with */
+	/** @flags: out, the &enum drm_ossa_bo_flags it was created with */
 	__u32 flags;
 	/** @size: out, bytes */
 	__u64 size;
@@ -143,10 +166,15 @@ struct drm_ossa_bo_info {
 	__u64 va;
 };
 
-/** DRM_OSSA_BO_REF_READ - the job reads the BO */
-#define DRM_OSSA_BO_REF_READ            0x1
-/** DRM_OSSA_BO_REF_WRITE - the job writes the BO */
-#define DRM_OSSA_BO_REF_WRITE           0x2
+/**
+ * enum drm_ossa_bo_ref_flags - how a job uses a BO (&struct drm_ossa_bo_ref)
+ */
+enum drm_ossa_bo_ref_flags {
+	/** @DRM_OSSA_BO_REF_READ: the job reads the BO */
+	DRM_OSSA_BO_REF_READ = 0x1,
+	/** @DRM_OSSA_BO_REF_WRITE: the job writes the BO */
+	DRM_OSSA_BO_REF_WRITE = 0x2,
+};
 
 /**
  * struct drm_ossa_bo_ref - a BO that a job uses
@@ -158,7 +186,7 @@ struct drm_ossa_bo_info {
 struct drm_ossa_bo_ref {
 	/** @handle: the BO */
 	__u32 handle;
-	/** @flags: DRM_OSSA_BO_REF_READ and/or DRM_OSSA_BO_REF_WRITE, not 0 */
+	/** @flags: &enum drm_ossa_bo_ref_flags, READ and/or WRITE, not 0 */
 	__u32 flags;
 };
 
@@ -232,19 +260,30 @@ struct drm_ossa_submit {
 	__u32 pad;
 };
 
-/* Job status reported by DRM_IOCTL_OSSA_BO_WAIT */
-/** @DRM_OSSA_JOB_STATUS_SUCCESS: the last job completed successfully */
-#define DRM_OSSA_JOB_STATUS_SUCCESS     0
-/** @DRM_OSSA_JOB_STATUS_MMU_FAULT: it faulted in the device MMU */
-#define DRM_OSSA_JOB_STATUS_MMU_FAULT   1
-/** @DRM_OSSA_JOB_STATUS_INVALID: the device refused a command */
-#define DRM_OSSA_JOB_STATUS_INVALID     2
-/** @DRM_OSSA_JOB_STATUS_ERROR: stopped by a reset or queue error, or another device error */
-#define DRM_OSSA_JOB_STATUS_ERROR       3
-/** @DRM_OSSA_JOB_STATUS_TIMEOUT: it hung and was stopped; its context is banned */
-#define DRM_OSSA_JOB_STATUS_TIMEOUT     4
-/** @DRM_OSSA_JOB_STATUS_CANCELED: not run: its context was banned */
-#define DRM_OSSA_JOB_STATUS_CANCELED    5
+/**
+ * enum drm_ossa_job_status - how a job ended, as DRM_IOCTL_OSSA_BO_WAIT
+ * reports it
+ */
+enum drm_ossa_job_status {
+	/** @DRM_OSSA_JOB_STATUS_SUCCESS: the job completed successfully */
+	DRM_OSSA_JOB_STATUS_SUCCESS = 0,
+	/** @DRM_OSSA_JOB_STATUS_MMU_FAULT: it faulted in the device MMU */
+	DRM_OSSA_JOB_STATUS_MMU_FAULT = 1,
+	/** @DRM_OSSA_JOB_STATUS_INVALID: the device refused a command */
+	DRM_OSSA_JOB_STATUS_INVALID = 2,
+	/**
+	 * @DRM_OSSA_JOB_STATUS_ERROR: stopped by a reset or queue error, or
+	 * another device error
+	 */
+	DRM_OSSA_JOB_STATUS_ERROR = 3,
+	/**
+	 * @DRM_OSSA_JOB_STATUS_TIMEOUT: it hung and was stopped; its context
+	 * is banned
+	 */
+	DRM_OSSA_JOB_STATUS_TIMEOUT = 4,
+	/** @DRM_OSSA_JOB_STATUS_CANCELED: not run: its context was banned */
+	DRM_OSSA_JOB_STATUS_CANCELED = 5,
+};
 
 /**
  * struct drm_ossa_bo_wait - wait until no job uses a BO
@@ -269,8 +308,8 @@ struct drm_ossa_bo_wait {
 	 */
 	__s64 timeout_ns;
 	/**
-	 * @job_status: out, DRM_OSSA_JOB_STATUS_* of the last job that
-	 * wrote the BO, when the wait succeeded
+	 * @job_status: out, the &enum drm_ossa_job_status of the last job
+	 * that wrote the BO, when the wait succeeded
 	 */
 	__u32 job_status;
 	/** @pad: must be zero */

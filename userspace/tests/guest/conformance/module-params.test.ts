@@ -44,6 +44,12 @@ describe.skipIf(NO_MODULE)(`module parameters${NO_MODULE ? ` (skipped: ${NO_MODU
     for (const value of ['1', '600000']) {
       expect(await reloadDriver([`job_timeout_ms=${value}`]), value).toEqual({ ok: true });
       expect(readFileSync(JOB_TIMEOUT_PARAM, 'utf8').trim()).toBe(value);
+      // GET_PARAM gives the timeout the schedulers use: whole kernel ticks
+      // (1 ms is one tick, up to 10 ms at HZ=100).
+      using dev = Device.open();
+      const used = dev.param('jobTimeoutMs');
+      expect(used).toBeGreaterThanOrEqual(BigInt(value));
+      expect(used).toBeLessThan(BigInt(value) + 10n);
       if (value !== '1') await jobsRun();
     }
   });

@@ -2,7 +2,7 @@
  * Tier 2, ossa: every ioctl with good input and with each invalid field,
  * lifetimes of buffers and files, and leaks.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { DRM_IOCTL_GEM_CLOSE, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, DrmGemClose } from '../../../src/drm.js';
@@ -30,6 +30,7 @@ import {
 } from '../../../src/uapi.js';
 import { runChildren } from '../support/children.js';
 import { driverStats, inject, liveObjects } from '../support/debugfs.js';
+import { JOB_TIMEOUT_PARAM } from '../support/driver-module.js';
 import { fenceTrace } from '../support/fence-trace.js';
 import { BAD_POINTER, errnoOf, ossaNode, raw, syncobjWait, thrownBy, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 
@@ -57,6 +58,8 @@ describe('GET_PARAM', () => {
     expect(maxBo).toBeLessThanOrEqual(vaSize);
     expect(maxCmd).toBeGreaterThan(0n);
     expect(maxCmd).toBeLessThanOrEqual(maxBo);
+    // The job timeout the schedulers use: the module's, in whole ticks.
+    expect(a.param('jobTimeoutMs')).toBe(BigInt(readFileSync(JOB_TIMEOUT_PARAM, 'utf8').trim()));
     using bo = a.createBuffer(1 << 20);
     expect(bo.va).toBeGreaterThanOrEqual(vaStart);
     expect(bo.va + BigInt(bo.size)).toBeLessThanOrEqual(vaStart + vaSize);
@@ -64,7 +67,7 @@ describe('GET_PARAM', () => {
 
   test(covers('GET_PARAM', 'bad-input', 'unknown parameter, non-zero pad, bad pointer'), () => {
     using dev = Device.open();
-    expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 8 }).code).toBe('EINVAL');
+    expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 9 }).code).toBe('EINVAL');
     expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 0xffff_ffff }).code).toBe('EINVAL');
     expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 0, pad: 1 }).code).toBe('EINVAL');
     expect(errnoOf(() => dev.ioctl('GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, null))).toBe('EFAULT');
@@ -470,6 +473,17 @@ describe('BO_WAIT', () => {
     expect(await waiter.settle(WAIT_MS)).toEqual({ state: 'error', errno: 125 });
     expect(await target.wait(WAIT_MS)).toBe('canceled');
     expect(new Uint32Array(target.map().buffer, 0, 1)[0], 'the canceled job wrote nothing').toBe(0);
+  });
+
+  test(covers(['BO_WAIT', 'SUBMIT'], 'fault', 'job_status follows the WRITE reference, not what the job did: a failed job leaves a buffer it only read at success and marks one it held for writing, unwritten'), async () => {
+    using dev = Device.open();
+    using read = dev.createBuffer(4096);
+    using declared = dev.createBuffer(4096);
+    using f = dev.submit({ commands: encodeCommand(0xff, 0, []), buffers: [{ buffer: read, access: 'read' }, { buffer: declared, access: 'write' }] });
+    expect(await f.settle(WAIT_MS)).toEqual({ state: 'error', errno: 22 });
+    expect(await read.wait(WAIT_MS)).toBe('success');
+    expect(await declared.wait(WAIT_MS)).toBe('invalid');
+    expect(new Uint32Array(declared.map().buffer, 0, 1)[0], 'the job wrote nothing').toBe(0);
   });
 
   test(covers('BO_WAIT', 'bad-input', 'unknown handle, flags, pad, negative timeout'), () => {
