@@ -90,11 +90,12 @@ int ossa_ctx_init(struct ossa_device *odev)
 /**
  * ossa_ctx_create() - allocate a hardware context with an empty address space
  * @odev: the device
+ * @client_id: the DRM client id of the file it is for
  *
  * Return: the context, or ERR_PTR(-EBUSY) when all are in use, or
  * ERR_PTR(-ENOMEM), or ERR_PTR(-ENODEV) once the device is gone.
  */
-struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev)
+struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev, u64 client_id)
 {
 	struct ossa_ctx *ctx;
 	int ret, idx;
@@ -104,6 +105,7 @@ struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&ctx->ref);
 	ctx->odev = odev;
+	ctx->client_id = client_id;
 	mutex_init(&ctx->va_lock);
 	drm_mm_init(&ctx->va_mm, OSSA_VA_START, OSSA_VA_END - OSSA_VA_START);
 

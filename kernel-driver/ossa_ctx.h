@@ -21,6 +21,8 @@ struct ossa_device;
  * @ref: held by the file, by each BO mapping in it and by each of its jobs
  * @odev: the device
  * @id: hardware context id, the index in the context table
+ * @client_id: the DRM client id of the file it was made for (its fdinfo's
+ *	drm-client-id), for debugfs
  * @mmu: the page tables
  * @va_lock: protects @va_mm
  * @va_mm: allocator of device VAs
@@ -32,6 +34,7 @@ struct ossa_ctx {
 	struct kref ref;
 	struct ossa_device *odev;
 	u32 id;
+	u64 client_id;
 	struct ossa_mmu mmu;
 	struct mutex va_lock; /* protects va_mm */
 	struct drm_mm va_mm;
@@ -58,7 +61,7 @@ struct ossa_ctx_idle {
 };
 
 int ossa_ctx_init(struct ossa_device *odev);
-struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev);
+struct ossa_ctx *ossa_ctx_create(struct ossa_device *odev, u64 client_id);
 void ossa_ctx_put(struct ossa_ctx *ctx);
 void ossa_ctx_when_idle(struct ossa_ctx *ctx, struct ossa_ctx_idle *idle,
 			void (*fn)(struct ossa_ctx_idle *idle));

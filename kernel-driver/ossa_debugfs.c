@@ -4,7 +4,8 @@
  *
  *   stats     objects alive (for leak checks), device resets and queue recoveries
  *   queues    each queue's ring state, as the driver and the device see it
- *   contexts  hardware contexts in use
+ *   contexts  hardware contexts in use, each with the DRM client id of its
+ *             file (the drm-client-id of the file's fdinfo)
  *   reset     write 1 to reset the device (running jobs fail, queued ones run)
  *   inject_*  the device's fault-injection registers, when it has them
  *
@@ -73,8 +74,8 @@ static int ossa_contexts_show(struct seq_file *m, void *unused)
 
 	xa_lock(&odev->ctx_ids);
 	xa_for_each(&odev->ctx_ids, id, ctx)
-		seq_printf(m, "context %lu%s\n", id,
-			   ossa_ctx_banned(ctx) ? " banned" : "");
+		seq_printf(m, "context %lu client %llu%s\n", id,
+			   ctx->client_id, ossa_ctx_banned(ctx) ? " banned" : "");
 	xa_unlock(&odev->ctx_ids);
 	return 0;
 }

@@ -47,7 +47,7 @@ static int ossa_open(struct drm_device *drm, struct drm_file *file)
 	ofile->odev = odev;
 	mutex_init(&ofile->submit_lock);
 
-	ofile->ctx = ossa_ctx_create(odev);
+	ofile->ctx = ossa_ctx_create(odev, file->client_id);
 	if (IS_ERR(ofile->ctx)) {
 		ret = PTR_ERR(ofile->ctx);
 		goto err_free;
@@ -95,7 +95,6 @@ static int ossa_get_param_ioctl(struct drm_device *drm, void *data,
 				struct drm_file *file)
 {
 	struct ossa_device *odev = to_ossa_device(drm);
-	struct ossa_file *ofile = file->driver_priv;
 	struct drm_ossa_get_param *args = data;
 
 	if (args->pad)
@@ -120,12 +119,6 @@ static int ossa_get_param_ioctl(struct drm_device *drm, void *data,
 	case DRM_OSSA_PARAM_MAX_BO_SIZE:
 		args->value = OSSA_MAX_BO_SIZE;
 		break;
-	case DRM_OSSA_PARAM_CONTEXT_ID:
-		args->value = ofile->ctx->id;
-		break;
-	case DRM_OSSA_PARAM_FAULT_INJECTION:
-		args->value = odev->fault_injection;
-		break;
 	case DRM_OSSA_PARAM_JOB_TIMEOUT_MS:
 		/* Every queue's scheduler has the same timeout. */
 		args->value = jiffies_to_msecs(odev->queues[0].sched.timeout);
@@ -145,12 +138,25 @@ static const struct drm_ioctl_desc ossa_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(OSSA_BO_WAIT, ossa_bo_wait_ioctl, 0),
 };
 
-DEFINE_DRM_ACCEL_FOPS(ossa_accel_fops);
+static void ossa_show_fdinfo(struct drm_printer *p, struct drm_file *file)
+{
+	drm_show_memory_stats(p, file);
+}
+
+static const struct file_operations ossa_accel_fops = {
+	.owner = THIS_MODULE,
+	DRM_ACCEL_FOPS,
+#ifdef CONFIG_PROC_FS
+	.show_fdinfo = drm_show_fdinfo,
+#endif
+};
 
 static const struct drm_driver ossa_drm_driver = {
-	.driver_features = DRIVER_COMPUTE_ACCEL | DRIVER_GEM | DRIVER_SYNCOBJ,
+	.driver_features = DRIVER_COMPUTE_ACCEL | DRIVER_GEM | DRIVER_SYNCOBJ |
+			   DRIVER_SYNCOBJ_TIMELINE,
 	.open = ossa_open,
 	.postclose = ossa_postclose,
+	.show_fdinfo = ossa_show_fdinfo,
 	.gem_create_object = ossa_gem_create_object,
 	.gem_prime_import = ossa_gem_prime_import,
 	.gem_prime_import_sg_table = ossa_gem_prime_import_sg_table,
@@ -159,7 +165,7 @@ static const struct drm_driver ossa_drm_driver = {
 	.fops = &ossa_accel_fops,
 	.name = DRIVER_NAME,
 	.desc = DRIVER_DESC,
-	.major = 1,
+	.major = 2,
 	.minor = 0,
 };
 

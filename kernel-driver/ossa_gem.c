@@ -22,7 +22,6 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
-#include <linux/jiffies.h>
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <drm/drm_drv.h>
@@ -30,6 +29,7 @@
 #include <drm/drm_gem.h>
 #include <drm/drm_prime.h>
 #include <drm/drm_print.h>
+#include <drm/drm_utils.h>
 #include <uapi/drm/ossa_accel.h>
 
 #include "ossa_ctx.h"
@@ -503,35 +503,30 @@ int ossa_bo_wait_ioctl(struct drm_device *drm, void *data,
 {
 	struct drm_ossa_bo_wait *args = data;
 	struct drm_gem_object *obj;
-	u64 timeout, start, spent;
-	long ret;
+	long timeout, ret;
 
-	if (args->flags || args->pad || args->timeout_ns < 0)
+	if (args->flags || args->pad)
 		return -EINVAL;
 	obj = drm_gem_object_lookup(file, args->handle);
 	if (!obj)
 		return -ENOENT;
 
-	/* Rounded up: only 0 polls. */
-	timeout = nsecs_to_jiffies64((u64)args->timeout_ns + TICK_NSEC - 1);
-	timeout = min_t(u64, timeout, MAX_SCHEDULE_TIMEOUT - 1);
-	start = get_jiffies_64();
-	/* A timeout of 0 polls: each fence is tested, none waited for. */
+	/*
+	 * The timeout is absolute: a wait restarted after a signal ends when
+	 * the first would have. One that has passed (0 jiffies) tests each
+	 * fence and waits for none. The conversion rounds to whole jiffies
+	 * from the current tick, which may be nearly over: one more never
+	 * lets the wait end before the time given.
+	 */
+	timeout = drm_timeout_abs_to_jiffies(args->timeout_ns);
+	if (timeout && timeout < MAX_SCHEDULE_TIMEOUT - 1)
+		timeout++;
 	ret = dma_resv_wait_timeout(obj->resv, DMA_RESV_USAGE_READ, true,
 				    timeout);
-	if (ret == 0) {
+	if (ret == 0)
 		ret = -ETIMEDOUT;
-	} else if (ret == -ERESTARTSYS) {
-		/*
-		 * Restarted after the signal with the time left, not the whole
-		 * timeout again (0 left: a poll); drm_ioctl() copies it back.
-		 */
-		spent = get_jiffies_64() - start;
-		args->timeout_ns = spent < timeout ?
-				   jiffies64_to_nsecs(timeout - spent) : 0;
-	} else if (ret > 0) {
+	else if (ret > 0)
 		ret = 0;
-	}
 	if (!ret)
 		args->job_status = ossa_bo_last_status(obj);
 	drm_gem_object_put(obj);

@@ -20,6 +20,7 @@
  */
 
 #include <linux/dma-fence.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -216,8 +217,12 @@ void ossa_job_release(struct ossa_job *job)
 			ossa_bo_mapping_put(job->maps[i]);
 	kvfree(job->maps);
 	kvfree(job->bo_flags);
-	if (job->out_syncobj)
-		drm_syncobj_put(job->out_syncobj);
+	for (i = 0; i < job->signal_count; i++) {
+		if (job->signals[i].syncobj)
+			drm_syncobj_put(job->signals[i].syncobj);
+		dma_fence_chain_free(job->signals[i].chain);
+	}
+	kvfree(job->signals);
 	kfree(job->fence_mem);
 	dma_fence_put(job->hw_fence);
 	/*

@@ -7,8 +7,10 @@
 
 #include <drm/gpu_scheduler.h>
 
+struct dma_fence_chain;
 struct drm_device;
 struct drm_file;
+struct drm_syncobj;
 struct ossa_bo_mapping;
 struct ossa_ctx;
 struct ossa_device;
@@ -25,6 +27,19 @@ struct ossa_fence {
 };
 
 /**
+ * struct ossa_job_signal - a syncobj that receives a job's fence
+ * @syncobj: the syncobj (a reference is held)
+ * @chain: for a timeline point, the chain link to add it with, allocated at
+ *	SUBMIT; NULL for a binary syncobj
+ * @point: the timeline point, 0 for a binary syncobj
+ */
+struct ossa_job_signal {
+	struct drm_syncobj *syncobj;
+	struct dma_fence_chain *chain;
+	u64 point;
+};
+
+/**
  * struct ossa_job - a job: a command stream run on a queue
  * @base: scheduler job
  * @queue: the queue it runs on
@@ -34,7 +49,8 @@ struct ossa_fence {
  * @maps: the BO mappings it uses (a reference to each is held)
  * @bo_flags: DRM_OSSA_BO_REF_* of each of @maps
  * @bo_count: entries in @maps
- * @out_syncobj: the syncobj to receive its fence, or NULL
+ * @signals: the syncobjs to receive its fence
+ * @signal_count: entries in @signals
  * @fence_mem: memory for @hw_fence, allocated at SUBMIT; NULL once used
  * @hw_fence: the fence of its run on the device, once run_job made it
  */
@@ -47,7 +63,8 @@ struct ossa_job {
 	struct ossa_bo_mapping **maps;
 	u32 *bo_flags;
 	u32 bo_count;
-	struct drm_syncobj *out_syncobj;
+	struct ossa_job_signal *signals;
+	u32 signal_count;
 	struct ossa_fence *fence_mem;
 	struct dma_fence *hw_fence;
 };

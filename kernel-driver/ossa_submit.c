@@ -30,6 +30,7 @@
  */
 
 #include <linux/bsearch.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
@@ -44,7 +45,41 @@
 #include "ossa_job.h"
 
 #define OSSA_MAX_BO_REFS	256
-#define OSSA_MAX_IN_SYNCOBJS	64
+#define OSSA_MAX_SYNCS		64
+
+/* User arrays */
+
+/**
+ * ossa_array_check() - check an array's count and stride
+ * @a: the array, as userspace gave it
+ * @ksize: the size of the kernel's element structure, which is also its
+ *	first version's: every element structure is still at version 1
+ * @max: the most elements it may have
+ *
+ * Return: 0, -EINVAL for too many elements or a stride below @ksize, or
+ * -E2BIG for a stride above a page (no structure will grow that far).
+ */
+static int ossa_array_check(const struct drm_ossa_obj_array *a, size_t ksize,
+			    u32 max)
+{
+	if (a->count > max || (a->count && a->stride < ksize))
+		return -EINVAL;
+	if (a->count && a->stride > PAGE_SIZE)
+		return -E2BIG;
+	return 0;
+}
+
+/*
+ * Copies element @i of @a (checked) into @dst, @ksize bytes: the bytes
+ * beyond @ksize that a newer userspace gave must be zero (-E2BIG).
+ */
+static int ossa_array_get(void *dst, size_t ksize,
+			  const struct drm_ossa_obj_array *a, u32 i)
+{
+	u64 at = a->array + (u64)i * a->stride;
+
+	return copy_struct_from_user(dst, ksize, u64_to_user_ptr(at), a->stride);
+}
 
 /* Checking one job */
 
@@ -64,84 +99,111 @@ static bool ossa_job_cmd_in_bo(struct ossa_job *job)
 	return false;
 }
 
-static int ossa_job_lookup_bos(struct ossa_job *job, struct drm_file *file,
-			       const struct drm_ossa_job *args)
+static int ossa_job_lookup_bo(struct ossa_job *job, struct drm_file *file,
+			      const struct drm_ossa_bo_ref *ref, u32 i)
 {
-	struct drm_ossa_bo_ref *refs;
-	u32 i, j;
-	int ret = 0;
+	struct drm_gem_object *obj;
+	struct ossa_bo *bo;
 
-	refs = kvmalloc_array(args->bo_count, sizeof(*refs), GFP_KERNEL);
-	job->maps = kvcalloc(args->bo_count, sizeof(*job->maps), GFP_KERNEL);
-	job->bo_flags = kvmalloc_array(args->bo_count, sizeof(u32), GFP_KERNEL);
-	if (!refs || !job->maps || !job->bo_flags) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	job->bo_count = args->bo_count;
-	if (copy_from_user(refs, u64_to_user_ptr(args->bos),
-			   args->bo_count * sizeof(*refs))) {
-		ret = -EFAULT;
-		goto out;
-	}
-
-	for (i = 0; i < args->bo_count; i++) {
-		u32 flags = refs[i].flags;
-		struct drm_gem_object *obj;
-
-		if (!flags || flags & ~(DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE)) {
-			ret = -EINVAL;
-			goto out;
-		}
-		for (j = 0; j < i; j++) {
-			if (refs[j].handle == refs[i].handle) {
-				ret = -EINVAL;
-				goto out;
-			}
-		}
-		obj = drm_gem_object_lookup(file, refs[i].handle);
-		if (!obj) {
-			ret = -ENOENT;
-			goto out;
-		}
-		job->maps[i] = ossa_bo_mapping_get(to_ossa_bo(obj), job->ctx);
+	if (!ref->flags ||
+	    ref->flags & ~(DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE))
+		return -EINVAL;
+	obj = drm_gem_object_lookup(file, ref->handle);
+	if (!obj)
+		return -ENOENT;
+	bo = to_ossa_bo(obj);
+	if (ref->flags & DRM_OSSA_BO_REF_WRITE &&
+	    bo->flags & DRM_OSSA_BO_DEVICE_READ_ONLY) {
 		drm_gem_object_put(obj);
-		if (!job->maps[i]) {
-			ret = -ENOENT;
-			goto out;
-		}
-		job->bo_flags[i] = flags;
+		return -EINVAL;
 	}
-	if (!ossa_job_cmd_in_bo(job))
-		ret = -EINVAL;
-out:
-	kvfree(refs);
-	return ret;
+	job->maps[i] = ossa_bo_mapping_get(bo, job->ctx);
+	drm_gem_object_put(obj);
+	if (!job->maps[i])
+		return -ENOENT;
+	job->bo_flags[i] = ref->flags;
+	return 0;
 }
 
-static int ossa_job_add_syncobjs(struct ossa_job *job, struct drm_file *file,
-				 const struct drm_ossa_job *args)
+static int ossa_job_lookup_bos(struct ossa_job *job, struct drm_file *file,
+			       const struct drm_ossa_obj_array *bos)
 {
-	u32 *handles;
-	u32 i;
-	int ret = 0;
+	struct drm_ossa_bo_ref ref;
+	u32 i, j;
+	int ret;
 
-	if (!args->in_syncobj_count)
-		return 0;
-	handles = kvmalloc_array(args->in_syncobj_count, sizeof(u32), GFP_KERNEL);
-	if (!handles)
+	job->maps = kvcalloc(bos->count, sizeof(*job->maps), GFP_KERNEL);
+	job->bo_flags = kvmalloc_array(bos->count, sizeof(u32), GFP_KERNEL);
+	if (!job->maps || !job->bo_flags)
 		return -ENOMEM;
-	if (copy_from_user(handles, u64_to_user_ptr(args->in_syncobjs),
-			   args->in_syncobj_count * sizeof(u32))) {
-		ret = -EFAULT;
-		goto out;
+	job->bo_count = bos->count;
+
+	for (i = 0; i < bos->count; i++) {
+		ret = ossa_array_get(&ref, sizeof(ref), bos, i);
+		if (ret)
+			return ret;
+		ret = ossa_job_lookup_bo(job, file, &ref, i);
+		if (ret)
+			return ret;
+		/* Each BO once: one mapping per BO and context. */
+		for (j = 0; j < i; j++)
+			if (job->maps[j] == job->maps[i])
+				return -EINVAL;
 	}
-	for (i = 0; i < args->in_syncobj_count && !ret; i++)
-		ret = drm_sched_job_add_syncobj_dependency(&job->base, file,
-							   handles[i], 0);
-out:
-	kvfree(handles);
-	return ret;
+	return ossa_job_cmd_in_bo(job) ? 0 : -EINVAL;
+}
+
+static int ossa_job_add_signal(struct ossa_job *job, struct drm_file *file,
+			       const struct drm_ossa_sync *sync)
+{
+	struct ossa_job_signal *sig = &job->signals[job->signal_count];
+
+	sig->syncobj = drm_syncobj_find(file, sync->handle);
+	if (!sig->syncobj)
+		return -ENOENT;
+	job->signal_count++;
+	sig->point = sync->point;
+	if (sync->point) {
+		/* Publishing cannot fail: the chain link is allocated now. */
+		sig->chain = dma_fence_chain_alloc();
+		if (!sig->chain)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The job's syncobjs: each one it waits for becomes a dependency; each one
+ * it signals is looked up, to receive its fence once it is armed.
+ */
+static int ossa_job_add_syncs(struct ossa_job *job, struct drm_file *file,
+			      const struct drm_ossa_obj_array *syncs)
+{
+	struct drm_ossa_sync sync;
+	u32 i;
+	int ret;
+
+	if (!syncs->count)
+		return 0;
+	job->signals = kvcalloc(syncs->count, sizeof(*job->signals), GFP_KERNEL);
+	if (!job->signals)
+		return -ENOMEM;
+	for (i = 0; i < syncs->count; i++) {
+		ret = ossa_array_get(&sync, sizeof(sync), syncs, i);
+		if (ret)
+			return ret;
+		if (sync.flags == DRM_OSSA_SYNC_WAIT)
+			ret = drm_sched_job_add_syncobj_dependency(&job->base, file,
+								   sync.handle,
+								   sync.point);
+		else if (sync.flags == DRM_OSSA_SYNC_SIGNAL)
+			ret = ossa_job_add_signal(job, file, &sync);
+		else
+			ret = -EINVAL;
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /* Checks one job of a submission and gathers what it needs. */
@@ -154,12 +216,17 @@ static int ossa_job_create(struct drm_file *file,
 	struct ossa_job *job;
 	int ret;
 
-	if (args->flags || args->pad || args->queue >= OSSA_NUM_QUEUES ||
+	if (args->flags || args->queue >= OSSA_NUM_QUEUES ||
 	    !args->cmd_size || args->cmd_size % 8 ||
 	    args->cmd_size > OSSA_CMD_SIZE_MAX || args->cmd_va % 8 ||
-	    !args->bo_count || args->bo_count > OSSA_MAX_BO_REFS ||
-	    args->in_syncobj_count > OSSA_MAX_IN_SYNCOBJS)
+	    !args->bos.count)
 		return -EINVAL;
+	ret = ossa_array_check(&args->bos, sizeof(struct drm_ossa_bo_ref),
+			       OSSA_MAX_BO_REFS) ?:
+	      ossa_array_check(&args->syncs, sizeof(struct drm_ossa_sync),
+			       OSSA_MAX_SYNCS);
+	if (ret)
+		return ret;
 
 	job = kzalloc_obj(*job);
 	if (!job)
@@ -176,23 +243,15 @@ static int ossa_job_create(struct drm_file *file,
 		goto err_put;
 	}
 
-	ret = ossa_job_lookup_bos(job, file, args);
+	ret = ossa_job_lookup_bos(job, file, &args->bos);
 	if (ret)
 		goto err_put;
-
-	if (args->out_syncobj) {
-		job->out_syncobj = drm_syncobj_find(file, args->out_syncobj);
-		if (!job->out_syncobj) {
-			ret = -ENOENT;
-			goto err_put;
-		}
-	}
 
 	ret = drm_sched_job_init(&job->base, &ofile->entities[args->queue], 1,
 				 ofile, file->client_id);
 	if (ret)
 		goto err_put;
-	ret = ossa_job_add_syncobjs(job, file, args);
+	ret = ossa_job_add_syncs(job, file, &args->syncs);
 	if (ret)
 		goto err_cleanup;
 
@@ -386,8 +445,17 @@ static void ossa_batch_publish(struct ossa_batch *b, u32 k)
 		dma_resv_add_fence(ossa_job_obj(job, i)->resv, done,
 				   job->bo_flags[i] & DRM_OSSA_BO_REF_WRITE ?
 				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
-	if (job->out_syncobj)
-		drm_syncobj_replace_fence(job->out_syncobj, done);
+	for (i = 0; i < job->signal_count; i++) {
+		struct ossa_job_signal *sig = &job->signals[i];
+
+		if (sig->chain) {
+			drm_syncobj_add_point(sig->syncobj, sig->chain, done,
+					      sig->point);
+			sig->chain = NULL;
+		} else {
+			drm_syncobj_replace_fence(sig->syncobj, done);
+		}
+	}
 }
 
 /*
@@ -427,10 +495,10 @@ static int ossa_batch_queue(struct ossa_file *ofile, struct ossa_batch *b)
 	return ret;
 }
 
-static int ossa_submit_report(struct drm_ossa_submit *args, u32 index,
+static int ossa_submit_report(const struct drm_ossa_submit *args, u32 index,
 			      s32 status)
 {
-	u64 at = args->jobs + (u64)index * args->job_stride +
+	u64 at = args->jobs.array + (u64)index * args->jobs.stride +
 		 offsetof(struct drm_ossa_job, status);
 
 	return put_user(status, (s32 __user *)u64_to_user_ptr(at)) ? -EFAULT : 0;
@@ -441,30 +509,29 @@ int ossa_submit_ioctl(struct drm_device *drm, void *data,
 {
 	struct ossa_file *ofile = file->driver_priv;
 	struct drm_ossa_submit *args = data;
-	struct ossa_batch b = { .count = args->job_count };
+	struct ossa_batch b = { .count = args->jobs.count };
 	int ret = 0, first = 0;
 	u32 i;
 
-	if (args->flags || args->pad || !args->job_count ||
-	    args->job_count > OSSA_MAX_JOBS_PER_SUBMIT ||
-	    args->job_stride < sizeof(struct drm_ossa_job))
+	if (args->flags || args->pad || !args->jobs.count)
 		return -EINVAL;
+	ret = ossa_array_check(&args->jobs, sizeof(struct drm_ossa_job),
+			       OSSA_MAX_JOBS_PER_SUBMIT);
+	if (ret)
+		return ret;
 	if (ossa_ctx_banned(ofile->ctx))
 		return -ECANCELED;
 
-	b.jobs = kzalloc_objs(*b.jobs, args->job_count);
+	b.jobs = kzalloc_objs(*b.jobs, args->jobs.count);
 	if (!b.jobs)
 		return -ENOMEM;
 
 	/* Check every job before queueing any. */
-	for (i = 0; i < args->job_count; i++) {
+	for (i = 0; i < args->jobs.count; i++) {
 		struct drm_ossa_job job_args;
-		u64 at = args->jobs + (u64)i * args->job_stride;
 
-		if (copy_from_user(&job_args, u64_to_user_ptr(at),
-				   sizeof(job_args)))
-			ret = -EFAULT;
-		else
+		ret = ossa_array_get(&job_args, sizeof(job_args), &args->jobs, i);
+		if (!ret)
 			ret = ossa_job_create(file, &job_args, &b.jobs[i]);
 		if (ret && !first)
 			first = ret;
@@ -475,7 +542,7 @@ int ossa_submit_ioctl(struct drm_device *drm, void *data,
 	/* A bad job: the good ones are canceled. Else memory or a signal. */
 	ret = first ?: ossa_batch_queue(ofile, &b);
 	if (ret) {
-		for (i = 0; i < args->job_count; i++) {
+		for (i = 0; i < args->jobs.count; i++) {
 			if (!b.jobs[i])
 				continue;
 			if (!first)

@@ -146,21 +146,18 @@ static inline long ossa_compat_compat_ioctl(struct file *filp,
 #define ossa_compat_compat_ioctl NULL
 #endif
 
-/* DEFINE_DRM_ACCEL_FOPS(), but for the two ioctl entries. */
-#undef DEFINE_DRM_ACCEL_FOPS
-#define DEFINE_DRM_ACCEL_FOPS(name) \
-	static const struct file_operations name = { \
-		.owner = THIS_MODULE, \
-		.open = accel_open, \
-		.release = drm_release, \
-		.unlocked_ioctl = ossa_compat_ioctl, \
-		.compat_ioctl = ossa_compat_compat_ioctl, \
-		.poll = drm_poll, \
-		.read = drm_read, \
-		.llseek = noop_llseek, \
-		.mmap = drm_gem_mmap, \
-		.fop_flags = FOP_UNSIGNED_OFFSET, \
-	}
+/* DRM_ACCEL_FOPS, but for the two ioctl entries. */
+#undef DRM_ACCEL_FOPS
+#define DRM_ACCEL_FOPS \
+	.open = accel_open, \
+	.release = drm_release, \
+	.unlocked_ioctl = ossa_compat_ioctl, \
+	.compat_ioctl = ossa_compat_compat_ioctl, \
+	.poll = drm_poll, \
+	.read = drm_read, \
+	.llseek = noop_llseek, \
+	.mmap = drm_gem_mmap, \
+	.fop_flags = FOP_UNSIGNED_OFFSET
 #endif /* OSSA_COMPAT_MASTER_IOCTLS */
 
 #endif /* __OSSA_COMPAT_H__ */

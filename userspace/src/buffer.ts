@@ -2,6 +2,7 @@
  * Buffer objects: device memory that the CPU maps and the device reaches at
  * its VA in this file's address space.
  */
+import { deadlineNs } from './deadline.js';
 import { DRM_IOCTL_GEM_CLOSE, DrmGemClose } from './drm.js';
 import { isDeviceGone, OssaError, wrapNativeError } from './errors.js';
 import type { Device } from './device.js';
@@ -88,7 +89,7 @@ export class DeviceBuffer implements Disposable {
   async wait(timeoutMs: number): Promise<JobStatus | 'timeout'> {
     const s = Struct.from(DrmOssaBoWait, {
       handle: this.handle,
-      timeout_ns: BigInt(Math.max(0, Math.round(timeoutMs * 1e6))),
+      timeout_ns: deadlineNs(timeoutMs),
     });
     try {
       await this.device.ioctlAsync('DRM_IOCTL_OSSA_BO_WAIT', DRM_IOCTL_OSSA_BO_WAIT, s.bytes);

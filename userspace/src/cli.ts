@@ -85,8 +85,6 @@ export async function main(argv: string[]): Promise<number> {
           `queues        ${i.numQueues}`,
           `address space 0x${i.vaStart.toString(16)} + 0x${i.vaSize.toString(16)}`,
           `limits        command stream ${i.maxCmdSize} bytes, buffer ${i.maxBoSize} bytes, job ${i.jobTimeoutMs} ms`,
-          `context       ${i.contextId}`,
-          `fault inject  ${i.faultInjection ? 'yes' : 'no'}`,
         ].join('\n'),
       );
       return 0;

@@ -33,13 +33,16 @@ import {
   DrmOssaGetParam,
   DrmOssaJob,
   DrmOssaSubmit,
+  DrmOssaSync,
   OSSA_CONSTANTS as C,
+  OSSA_UAPI_MAJOR,
   Param,
   type ParamName,
 } from './uapi.js';
 
 const EBADF = 9;
 const ENODEV = 19;
+const EPROTONOSUPPORT = 93;
 const PAGE = 4096;
 
 /** What Device.info() reports. */
@@ -52,8 +55,6 @@ export interface DeviceInfo {
   vaSize: bigint;
   maxCmdSize: number;
   maxBoSize: number;
-  contextId: number;
-  faultInjection: boolean;
   /** How long a job may run before it fails with ETIMEDOUT, ms. */
   jobTimeoutMs: number;
 }
@@ -64,6 +65,12 @@ export interface BufferUse {
   access: 'read' | 'write' | 'readwrite';
 }
 
+/** A point on a timeline syncobj. */
+export interface TimelinePoint {
+  syncobj: Syncobj;
+  point: bigint;
+}
+
 /** One job for Device.submit() / submitBatch(). */
 export interface JobSpec {
   /** Hardware queue (default 0). */
@@ -72,10 +79,17 @@ export interface JobSpec {
   commands: CommandStream | Uint8Array;
   /** The buffers the commands use; plain buffers count as read-write. */
   buffers?: ReadonlyArray<BufferUse | DeviceBuffer>;
-  /** Syncobjs to wait for before the job runs. */
-  waitFor?: ReadonlyArray<Syncobj>;
-  /** A syncobj to receive the job's fence; default: a new Fence. */
-  signal?: Syncobj;
+  /**
+   * Syncobjs, or points of timeline syncobjs, to wait for before the job
+   * runs; each must hold its fence (or point) already.
+   */
+  waitFor?: ReadonlyArray<Syncobj | TimelinePoint>;
+  /**
+   * A syncobj to receive the job's fence, which the returned Fence then
+   * reads; or a timeline point to add it at, besides a new Fence. Default:
+   * a new Fence.
+   */
+  signal?: Syncobj | TimelinePoint;
 }
 
 const ACCESS_FLAGS = {
@@ -107,7 +121,7 @@ export class Device implements Disposable {
    * the first /dev/accel/accel* node whose driver is ossa.
    */
   static open(path?: string): Device {
-    if (path !== undefined) return Device.#openPath(path);
+    if (path !== undefined) return Device.#checked(Device.#openPath(path));
     let nodes: string[];
     try {
       nodes = readdirSync('/dev/accel').filter((n) => /^accel\d+$/.test(n));
@@ -116,10 +130,27 @@ export class Device implements Disposable {
     }
     for (const node of nodes.sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))) {
       const dev = Device.#openPath(join('/dev/accel', node));
-      if (dev.version().name === 'ossa') return dev;
+      if (dev.version().name === 'ossa') return Device.#checked(dev);
       dev.close();
     }
     throw new OssaError('no ossa device: no /dev/accel/accel* node has the ossa driver', ENODEV, 'ENODEV', 'open');
+  }
+
+  /**
+   * An ossa driver of another uapi version would misread every struct:
+   * refused with EPROTONOSUPPORT. Other drivers' nodes pass (the core ioctls
+   * work on any accel node).
+   */
+  static #checked(dev: Device): Device {
+    const v = dev.version();
+    if (v.name !== 'ossa' || v.major === OSSA_UAPI_MAJOR) return dev;
+    dev.close();
+    throw new OssaError(
+      `${dev.path}: the ossa driver ${v.major}.${v.minor}.${v.patchlevel} speaks uapi ${v.major}; this library speaks uapi ${OSSA_UAPI_MAJOR}`,
+      EPROTONOSUPPORT,
+      'EPROTONOSUPPORT',
+      'DRM_IOCTL_VERSION',
+    );
   }
 
   static #openPath(path: string): Device {
@@ -223,8 +254,6 @@ export class Device implements Disposable {
       vaSize: this.param('vaSize'),
       maxCmdSize: Number(this.param('maxCmdSize')),
       maxBoSize: Number(this.param('maxBoSize')),
-      contextId: Number(this.param('contextId')),
-      faultInjection: this.param('faultInjection') !== 0n,
       jobTimeoutMs: Number(this.param('jobTimeoutMs')),
     };
   }
@@ -307,30 +336,44 @@ export class Device implements Disposable {
         ref(0, cmdBo.handle, C.DRM_OSSA_BO_REF_READ);
         uses.forEach((u, k) => ref(k + 1, u.buffer.handle, ACCESS_FLAGS[u.access]));
 
-        const waits = Buffer.alloc(4 * (spec.waitFor?.length ?? 0));
-        spec.waitFor?.forEach((s, k) => waits.writeUInt32LE(s.handle, 4 * k));
-
         // A Fence over a caller's syncobj does not own its handle.
-        const fence = spec.signal ? new Fence(this, spec.signal.handle, false) : new Fence(this, this.#newSyncobj(false));
-        if (!spec.signal) owned.push(fence);
+        const own = spec.signal instanceof Syncobj ? spec.signal : undefined;
+        const fence = own ? new Fence(this, own.handle, false) : new Fence(this, this.#newSyncobj(false));
+        if (!own) owned.push(fence);
         fences.push(fence);
-        keep.push(refs, waits);
+
+        const waits = spec.waitFor ?? [];
+        const point = spec.signal instanceof Syncobj ? undefined : spec.signal;
+        const nsyncs = waits.length + 1 + (point ? 1 : 0);
+        const syncs = Buffer.alloc(DrmOssaSync.size * nsyncs);
+        const sync = (k: number, s: Syncobj | TimelinePoint, flags: number): void => {
+          const [obj, at] = s instanceof Syncobj ? [s, 0n] : [s.syncobj, s.point];
+          new Struct(DrmOssaSync, syncs.subarray(k * DrmOssaSync.size))
+            .set('handle', obj.handle)
+            .set('flags', flags)
+            .set('point', at);
+        };
+        waits.forEach((w, k) => sync(k, w, C.DRM_OSSA_SYNC_WAIT));
+        sync(waits.length, fence, C.DRM_OSSA_SYNC_SIGNAL);
+        if (point) sync(waits.length + 1, point, C.DRM_OSSA_SYNC_SIGNAL);
+        keep.push(refs, syncs);
 
         new Struct(DrmOssaJob, table.subarray(i * DrmOssaJob.size))
           .set('cmd_va', cmdBo.va)
           .set('cmd_size', cmd.length)
           .set('queue', spec.queue ?? 0)
-          .set('bos', native().address(refs))
-          .set('bo_count', uses.length + 1)
-          .set('in_syncobjs', waits.length ? native().address(waits) : 0n)
-          .set('in_syncobj_count', spec.waitFor?.length ?? 0)
-          .set('out_syncobj', fence.handle);
+          .set('bos.array', native().address(refs))
+          .set('bos.count', uses.length + 1)
+          .set('bos.stride', DrmOssaBoRef.size)
+          .set('syncs.array', native().address(syncs))
+          .set('syncs.count', nsyncs)
+          .set('syncs.stride', DrmOssaSync.size);
       });
 
       const submit = Struct.from(DrmOssaSubmit, {
-        jobs: native().address(table),
-        job_count: jobs.length,
-        job_stride: DrmOssaJob.size,
+        'jobs.array': native().address(table),
+        'jobs.count': jobs.length,
+        'jobs.stride': DrmOssaJob.size,
       });
       try {
         this.ioctl('DRM_IOCTL_OSSA_SUBMIT', DRM_IOCTL_OSSA_SUBMIT, submit.bytes);

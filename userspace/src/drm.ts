@@ -64,6 +64,24 @@ export const DrmSyncobjArray = defineStruct('drm_syncobj_array', [
   ['pad', 'u32'],
 ]);
 
+export const DrmSyncobjTimelineWait = defineStruct('drm_syncobj_timeline_wait', [
+  ['handles', 'u64'],
+  ['points', 'u64'],
+  ['timeout_nsec', 's64'],
+  ['count_handles', 'u32'],
+  ['flags', 'u32'],
+  ['first_signaled', 'u32'],
+  ['pad', 'u32'],
+  ['deadline_nsec', 'u64'],
+]);
+
+export const DrmSyncobjTimelineArray = defineStruct('drm_syncobj_timeline_array', [
+  ['handles', 'u64'],
+  ['points', 'u64'],
+  ['count_handles', 'u32'],
+  ['flags', 'u32'],
+]);
+
 /** <linux/sync_file.h> */
 export const SyncFileInfo = defineStruct('sync_file_info', [
   ['name', 'u8[32]'],
@@ -85,6 +103,9 @@ export const DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE = iowr(DRM_IOCTL_BASE, 0xc2, DrmSync
 export const DRM_IOCTL_SYNCOBJ_WAIT = iowr(DRM_IOCTL_BASE, 0xc3, DrmSyncobjWait.size);
 export const DRM_IOCTL_SYNCOBJ_RESET = iowr(DRM_IOCTL_BASE, 0xc4, DrmSyncobjArray.size);
 export const DRM_IOCTL_SYNCOBJ_SIGNAL = iowr(DRM_IOCTL_BASE, 0xc5, DrmSyncobjArray.size);
+export const DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT = iowr(DRM_IOCTL_BASE, 0xca, DrmSyncobjTimelineWait.size);
+export const DRM_IOCTL_SYNCOBJ_QUERY = iowr(DRM_IOCTL_BASE, 0xcb, DrmSyncobjTimelineArray.size);
+export const DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL = iowr(DRM_IOCTL_BASE, 0xcd, DrmSyncobjTimelineArray.size);
 export const SYNC_IOC_FILE_INFO = iowr('>'.charCodeAt(0), 4, SyncFileInfo.size);
 
 export const DRM_CLOEXEC = 0o2000000;
@@ -105,6 +126,8 @@ export const DRM_STRUCTS = [
   DrmSyncobjHandle,
   DrmSyncobjWait,
   DrmSyncobjArray,
+  DrmSyncobjTimelineWait,
+  DrmSyncobjTimelineArray,
   SyncFileInfo,
 ] as const;
 
@@ -120,6 +143,9 @@ export const DRM_CONSTANTS = {
   DRM_IOCTL_SYNCOBJ_WAIT,
   DRM_IOCTL_SYNCOBJ_RESET,
   DRM_IOCTL_SYNCOBJ_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
+  DRM_IOCTL_SYNCOBJ_QUERY,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
   SYNC_IOC_FILE_INFO,
   DRM_CLOEXEC,
   DRM_RDWR,

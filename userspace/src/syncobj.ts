@@ -3,17 +3,23 @@
  * Device.submit() returns; waits run on the thread pool, never blocking
  * the event loop.
  */
+import { deadlineNs } from './deadline.js';
 import {
   DRM_IOCTL_SYNCOBJ_DESTROY,
   DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
   DRM_IOCTL_SYNCOBJ_RESET,
   DRM_IOCTL_SYNCOBJ_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_QUERY,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
   DRM_IOCTL_SYNCOBJ_WAIT,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
   DrmSyncobjArray,
   DrmSyncobjDestroy,
   DrmSyncobjHandle,
+  DrmSyncobjTimelineArray,
+  DrmSyncobjTimelineWait,
   DrmSyncobjWait,
   SYNC_IOC_FILE_INFO,
   SyncFileInfo,
@@ -62,10 +68,9 @@ export class Syncobj implements Disposable {
     const mem = Buffer.alloc(DrmSyncobjWait.size + 8);
     const handles = mem.subarray(DrmSyncobjWait.size);
     handles.writeUInt32LE(this.handle, 0);
-    const deadline = process.hrtime.bigint() + BigInt(Math.max(0, Math.round(timeoutMs * 1e6)));
     new Struct(DrmSyncobjWait, mem)
       .set('handles', native().address(handles))
-      .set('timeout_nsec', deadline)
+      .set('timeout_nsec', deadlineNs(timeoutMs))
       .set('count_handles', 1)
       .set('flags', options.forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
     try {
@@ -76,6 +81,56 @@ export class Syncobj implements Disposable {
       if (e instanceof OssaError && e.errno === ETIME) return false;
       throw e;
     }
+  }
+
+  /**
+   * Waits until point `point` of the syncobj's timeline signals (resolves
+   * true) or `timeoutMs` passes (resolves false)
+   * (DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT). With `forSubmit`, also waits for the
+   * point to be added first. Runs on the thread pool.
+   */
+  async waitPoint(point: bigint, timeoutMs: number, options: { forSubmit?: boolean } = {}): Promise<boolean> {
+    const mem = Buffer.alloc(DrmSyncobjTimelineWait.size + 16);
+    const handles = mem.subarray(DrmSyncobjTimelineWait.size);
+    const points = mem.subarray(DrmSyncobjTimelineWait.size + 8);
+    handles.writeUInt32LE(this.handle, 0);
+    points.writeBigUInt64LE(point, 0);
+    new Struct(DrmSyncobjTimelineWait, mem)
+      .set('handles', native().address(handles))
+      .set('points', native().address(points))
+      .set('timeout_nsec', deadlineNs(timeoutMs))
+      .set('count_handles', 1)
+      .set('flags', options.forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
+    try {
+      await native().ioctlAsync(this.device.fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, mem);
+      return true;
+    } catch (err) {
+      const e = wrapNativeError(err, 'DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', this.device.path);
+      if (e instanceof OssaError && e.errno === ETIME) return false;
+      throw e;
+    }
+  }
+
+  /** The last signalled point of the syncobj's timeline (DRM_IOCTL_SYNCOBJ_QUERY). */
+  signaledPoint(): bigint {
+    return this.#timeline('DRM_IOCTL_SYNCOBJ_QUERY', DRM_IOCTL_SYNCOBJ_QUERY, 0n);
+  }
+
+  /** Signals point `point` of the syncobj's timeline now (DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL). */
+  signalPoint(point: bigint): void {
+    this.#timeline('DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL', DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, point);
+  }
+
+  #timeline(name: string, request: number, point: bigint): bigint {
+    const handles = new Uint32Array([this.handle]);
+    const points = new BigUint64Array([point]);
+    const s = Struct.from(DrmSyncobjTimelineArray, {
+      handles: native().address(handles),
+      points: native().address(points),
+      count_handles: 1,
+    });
+    this.device.ioctl(name, request, s.bytes);
+    return points[0] as bigint;
   }
 
   /** Signals the syncobj now (DRM_IOCTL_SYNCOBJ_SIGNAL). */

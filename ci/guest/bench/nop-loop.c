@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * nop-loop: the floor for the library's NOP round trip. Submits one NOP
- * job at a time with DRM_IOCTL_OSSA_SUBMIT and waits for its out-syncobj
- * with DRM_IOCTL_SYNCOBJ_WAIT, reusing one command buffer and one syncobj,
+ * job at a time with DRM_IOCTL_OSSA_SUBMIT, which signals a binary syncobj
+ * (DRM_OSSA_SYNC_SIGNAL), and waits for that syncobj with
+ * DRM_IOCTL_SYNCOBJ_WAIT, reusing one command buffer and one syncobj,
  * and prints JSON: the SUBMIT call and the whole round trip, p50 and p99,
  * in nanoseconds.
  *
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
 	struct drm_ossa_bo_mmap_offset map = { 0 };
 	struct drm_syncobj_create sync = { 0 };
 	struct drm_ossa_bo_ref ref = { 0 };
+	struct drm_ossa_sync out = { 0 };
 	struct drm_ossa_job job = { 0 };
 	struct drm_ossa_submit submit = { 0 };
 	struct drm_syncobj_wait wait = { 0 };
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
 
 	ref.handle = bo.handle;
 	ref.flags = DRM_OSSA_BO_REF_READ;
+	out.handle = sync.handle;
+	out.flags = DRM_OSSA_SYNC_SIGNAL;	/* binary: point 0 */
 	wait.handles = (uintptr_t)&sync.handle;
 	wait.count_handles = 1;
 
@@ -98,12 +102,15 @@ int main(int argc, char **argv)
 		memset(&job, 0, sizeof(job));
 		job.cmd_va = bo.va;
 		job.cmd_size = 8;
-		job.bos = (uintptr_t)&ref;
-		job.bo_count = 1;
-		job.out_syncobj = sync.handle;
-		submit.jobs = (uintptr_t)&job;
-		submit.job_count = 1;
-		submit.job_stride = sizeof(job);
+		job.bos.array = (uintptr_t)&ref;
+		job.bos.count = 1;
+		job.bos.stride = sizeof(ref);
+		job.syncs.array = (uintptr_t)&out;
+		job.syncs.count = 1;
+		job.syncs.stride = sizeof(out);
+		submit.jobs.array = (uintptr_t)&job;
+		submit.jobs.count = 1;
+		submit.jobs.stride = sizeof(job);
 
 		t0 = now_ns();
 		xioctl(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");

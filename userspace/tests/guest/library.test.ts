@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { Device } from '../../src/index.js';
 import { deviceCopy, selftest } from '../../src/selftest.js';
+import { OSSA_UAPI_MAJOR } from '../../src/uapi.js';
 
 const run = promisify(execFile);
 
@@ -42,7 +43,7 @@ describe('ossa CLI', () => {
   test('ossa info prints the device', async () => {
     const text = await ossa('info');
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/driver\s+ossa 1\.0\.0/);
+    expect(text.stdout).toMatch(new RegExp(`driver\\s+ossa ${OSSA_UAPI_MAJOR}\\.0\\.0`));
     const json = await ossa('info', '--json');
     using dev = Device.open();
     // The tool reports what GET_PARAM says, not a number of its own.

@@ -46,7 +46,7 @@ extern "C" {
 #define DRM_IOCTL_OSSA_BO_INFO \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_OSSA_BO_INFO, struct drm_ossa_bo_info)
 #define DRM_IOCTL_OSSA_SUBMIT \
-	DRM_IOWR(DRM_COMMAND_BASE + DRM_OSSA_SUBMIT, struct drm_ossa_submit)
+	DRM_IOW(DRM_COMMAND_BASE + DRM_OSSA_SUBMIT, struct drm_ossa_submit)
 #define DRM_IOCTL_OSSA_BO_WAIT \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_OSSA_BO_WAIT, struct drm_ossa_bo_wait)
 
@@ -72,20 +72,13 @@ enum drm_ossa_param {
 	DRM_OSSA_PARAM_MAX_CMD_SIZE = 4,
 	/** @DRM_OSSA_PARAM_MAX_BO_SIZE: largest BO, bytes */
 	DRM_OSSA_PARAM_MAX_BO_SIZE = 5,
-	/** @DRM_OSSA_PARAM_CONTEXT_ID: the hardware context of this file */
-	DRM_OSSA_PARAM_CONTEXT_ID = 6,
-	/**
-	 * @DRM_OSSA_PARAM_FAULT_INJECTION: 1 if the device offers fault
-	 * injection
-	 */
-	DRM_OSSA_PARAM_FAULT_INJECTION = 7,
 	/**
 	 * @DRM_OSSA_PARAM_JOB_TIMEOUT_MS: how long a job may run, in ms,
 	 * before it is stopped, fails with -ETIMEDOUT and its context is
 	 * banned (the driver's job_timeout_ms, rounded up to the kernel's
 	 * clock tick). A job that may run longer must be split.
 	 */
-	DRM_OSSA_PARAM_JOB_TIMEOUT_MS = 8,
+	DRM_OSSA_PARAM_JOB_TIMEOUT_MS = 6,
 };
 
 /**
@@ -167,12 +160,38 @@ struct drm_ossa_bo_info {
 };
 
 /**
+ * struct drm_ossa_obj_array - an array of structures in user memory
+ *
+ * Arrays of structures that may grow carry their element size, so that
+ * userspace built against another version of this header keeps working:
+ * the kernel reads each element with copy_struct_from_user(). An element
+ * shorter than the kernel's structure (down to its first version) is
+ * extended with zeros; a longer one must have only zeros beyond what the
+ * kernel knows, else the ioctl fails with -E2BIG.
+ */
+struct drm_ossa_obj_array {
+	/** @array: in, pointer to the first element */
+	__u64 array;
+	/** @count: in, number of elements */
+	__u32 count;
+	/**
+	 * @stride: in, bytes from one element to the next: the size of the
+	 * element's structure as userspace knows it, at least its first
+	 * version's size
+	 */
+	__u32 stride;
+};
+
+/**
  * enum drm_ossa_bo_ref_flags - how a job uses a BO (&struct drm_ossa_bo_ref)
  */
 enum drm_ossa_bo_ref_flags {
 	/** @DRM_OSSA_BO_REF_READ: the job reads the BO */
 	DRM_OSSA_BO_REF_READ = 0x1,
-	/** @DRM_OSSA_BO_REF_WRITE: the job writes the BO */
+	/**
+	 * @DRM_OSSA_BO_REF_WRITE: the job writes the BO; refused with
+	 * -EINVAL for a BO created with DRM_OSSA_BO_DEVICE_READ_ONLY
+	 */
 	DRM_OSSA_BO_REF_WRITE = 0x2,
 };
 
@@ -181,20 +200,60 @@ enum drm_ossa_bo_ref_flags {
  *
  * The job keeps the BO alive until it completes, waits for the fences of
  * earlier jobs on it (implicit sync: a reader waits for writers, a writer
- * for everyone) and publishes its own.
+ * for everyone) and publishes its own. A job reaches only the BOs it
+ * lists: the others of its file are in its address space, but its access
+ * to them is not ordered against other jobs and their pages may go away.
  */
 struct drm_ossa_bo_ref {
-	/** @handle: the BO */
+	/** @handle: the BO, listed once per job */
 	__u32 handle;
 	/** @flags: &enum drm_ossa_bo_ref_flags, READ and/or WRITE, not 0 */
 	__u32 flags;
 };
 
 /**
+ * enum drm_ossa_sync_flags - what a job does with a syncobj
+ * (&struct drm_ossa_sync); exactly one of them
+ */
+enum drm_ossa_sync_flags {
+	/**
+	 * @DRM_OSSA_SYNC_WAIT: the job runs after the syncobj's fence (at
+	 * @point of &struct drm_ossa_sync for a timeline) signals. The fence
+	 * must exist when the ioctl is called: a fence that only a job of the
+	 * same submission will add does not yet (order such jobs by the BOs
+	 * they share instead). A fence that signals with an error does not
+	 * keep the job from running: check it first if that matters.
+	 */
+	DRM_OSSA_SYNC_WAIT = 0x1,
+	/**
+	 * @DRM_OSSA_SYNC_SIGNAL: the job's fence replaces the syncobj's
+	 * fence, or, for a non-zero @point of &struct drm_ossa_sync, is added
+	 * to the syncobj's timeline at that point
+	 */
+	DRM_OSSA_SYNC_SIGNAL = 0x2,
+};
+
+/**
+ * struct drm_ossa_sync - a syncobj a job waits for or signals
+ */
+struct drm_ossa_sync {
+	/** @handle: the syncobj */
+	__u32 handle;
+	/** @flags: one of &enum drm_ossa_sync_flags */
+	__u32 flags;
+	/**
+	 * @point: the timeline point of a timeline syncobj; 0 for a binary
+	 * syncobj
+	 */
+	__u64 point;
+};
+
+/**
  * struct drm_ossa_job - one job of a DRM_IOCTL_OSSA_SUBMIT
  *
  * The command stream is @cmd_size bytes at device VA @cmd_va, which must
- * lie in one of the job's BOs (@bos).
+ * lie in one of the job's BOs (@bos); that BO needs DRM_OSSA_BO_REF_READ
+ * only.
  */
 struct drm_ossa_job {
 	/** @cmd_va: in, device VA of the command stream, 8-byte aligned */
@@ -203,31 +262,24 @@ struct drm_ossa_job {
 	__u32 cmd_size;
 	/** @queue: in, the hardware queue, below DRM_OSSA_PARAM_NUM_QUEUES */
 	__u32 queue;
-	/** @bos: in, pointer to an array of struct drm_ossa_bo_ref */
-	__u64 bos;
-	/** @bo_count: in, entries in @bos, at least 1 */
-	__u32 bo_count;
-	/** @in_syncobj_count: in, entries in @in_syncobjs */
-	__u32 in_syncobj_count;
 	/**
-	 * @in_syncobjs: in, pointer to an array of __u32 syncobj handles to
-	 * wait for; each must hold a fence when the ioctl is called (a
-	 * syncobj that only a job of the same submission will signal does
-	 * not yet: order such jobs by the buffers they share instead)
+	 * @bos: in, the BOs the job uses: &struct drm_ossa_bo_ref, 1 to 256,
+	 * each BO once
 	 */
-	__u64 in_syncobjs;
-	/** @out_syncobj: in, a syncobj that receives the job's fence; 0 for none */
-	__u32 out_syncobj;
+	struct drm_ossa_obj_array bos;
+	/**
+	 * @syncs: in, the syncobjs it waits for and signals: &struct
+	 * drm_ossa_sync, 0 to 64
+	 */
+	struct drm_ossa_obj_array syncs;
+	/** @flags: must be zero */
+	__u32 flags;
 	/**
 	 * @status: out, 0 when the job was queued; otherwise the negative
 	 * errno that rejected it, or -ECANCELED when another job of the same
 	 * submission was rejected (then no job of it was queued)
 	 */
 	__s32 status;
-	/** @flags: must be zero */
-	__u32 flags;
-	/** @pad: must be zero */
-	__u32 pad;
 };
 
 /**
@@ -235,25 +287,27 @@ struct drm_ossa_job {
  *
  * Every job is checked before any is queued: either all are queued, or
  * none is, the ioctl fails with the first job's error and each job's
- * @status says what was wrong with it. Jobs on one queue run in the order
- * given. A job's fence signals when it completes; its error is 0 for
- * success, -EFAULT for a device MMU fault, -EINVAL for a command the device
- * refused, -EIO for another device error, -ETIMEDOUT when it hung and the
- * device was reset, -ECANCELED when it was not run because its context was
- * banned after a fault or hang.
+ * @status says what was wrong with it. A signal can interrupt the ioctl
+ * only before any job is queued: it then fails with -EINTR, and a retry
+ * (as libdrm's drmIoctl() does) queues every job once. Jobs on
+ * one queue run in the order given. A job's fence signals when it
+ * completes; its error is 0 for success, -EFAULT for a device MMU fault,
+ * -EINVAL for a command the device refused, -EIO for another device error,
+ * -ETIMEDOUT when it hung and the device was reset, -ECANCELED when it was
+ * not run because its context was banned after a fault or hang, -ENODEV
+ * when the device was unplugged.
  *
- * Errors: -EINVAL for a zero @job_count, a @job_stride smaller than
- * struct drm_ossa_job, non-zero @flags or @pad, or a bad job; -EFAULT for a
- * bad pointer; -ENOENT for an unknown BO or syncobj handle; -ENOMEM;
- * -ECANCELED when this file's context is banned; -ENODEV after unplug.
+ * Errors: -EINVAL for a @jobs count of 0 or above 64, a stride below the
+ * first version of an element's structure, non-zero @flags or @pad, or a
+ * bad job; -E2BIG for non-zero bytes beyond the structures the kernel
+ * knows; -EFAULT for a bad pointer, or a @status that cannot be written
+ * (the jobs were then not queued); -ENOENT for an unknown BO or syncobj
+ * handle; -ENOMEM; -ECANCELED when this file's context is banned; -ENODEV
+ * after unplug.
  */
 struct drm_ossa_submit {
-	/** @jobs: in, pointer to an array of struct drm_ossa_job */
-	__u64 jobs;
-	/** @job_count: in, entries in @jobs, 1 to 64 */
-	__u32 job_count;
-	/** @job_stride: in, sizeof(struct drm_ossa_job) as userspace knows it */
-	__u32 job_stride;
+	/** @jobs: in, the jobs: &struct drm_ossa_job */
+	struct drm_ossa_obj_array jobs;
 	/** @flags: must be zero */
 	__u32 flags;
 	/** @pad: must be zero */
@@ -272,8 +326,9 @@ enum drm_ossa_job_status {
 	/** @DRM_OSSA_JOB_STATUS_INVALID: the device refused a command */
 	DRM_OSSA_JOB_STATUS_INVALID = 2,
 	/**
-	 * @DRM_OSSA_JOB_STATUS_ERROR: stopped by a reset or queue error, or
-	 * another device error
+	 * @DRM_OSSA_JOB_STATUS_ERROR: stopped by a reset or queue error,
+	 * another device error, or the device's unplug (the fence's -EIO or
+	 * -ENODEV)
 	 */
 	DRM_OSSA_JOB_STATUS_ERROR = 3,
 	/**
@@ -288,14 +343,13 @@ enum drm_ossa_job_status {
 /**
  * struct drm_ossa_bo_wait - wait until no job uses a BO
  *
- * Waits for every job that uses the BO, up to @timeout_ns.
+ * Waits for every job that uses the BO, until @timeout_ns. The timeout is
+ * absolute, so that a wait interrupted by a signal and restarted ends when
+ * the first would have.
  *
  * Errors: -ENOENT for an unknown @handle; -EINVAL for non-zero @flags or
- * @pad, or a negative @timeout_ns; -ETIMEDOUT when jobs still use the BO
- * at the timeout; -ERESTARTSYS (restarted by the C library) on a signal.
- * An interrupted wait leaves in @timeout_ns the time it had left, so that
- * the restarted call, or a retry of one that failed with -EINTR, ends when
- * the first would have.
+ * @pad; -ETIMEDOUT when jobs still use the BO at the timeout;
+ * -ERESTARTSYS (restarted by the C library) on a signal.
  */
 struct drm_ossa_bo_wait {
 	/** @handle: in, the BO */
@@ -303,13 +357,15 @@ struct drm_ossa_bo_wait {
 	/** @flags: must be zero */
 	__u32 flags;
 	/**
-	 * @timeout_ns: in, relative timeout in ns; 0 only polls. Out, when
-	 * interrupted by a signal: the time that was left
+	 * @timeout_ns: in, absolute timeout, CLOCK_MONOTONIC in ns; a time
+	 * already past (0, for one) only polls
 	 */
 	__s64 timeout_ns;
 	/**
-	 * @job_status: out, the &enum drm_ossa_job_status of the last job
-	 * that wrote the BO, when the wait succeeded
+	 * @job_status: out, when the wait succeeded: the &enum
+	 * drm_ossa_job_status of the last job that listed the BO with
+	 * DRM_OSSA_BO_REF_WRITE (whether it wrote it or not);
+	 * DRM_OSSA_JOB_STATUS_SUCCESS when no job did
 	 */
 	__u32 job_status;
 	/** @pad: must be zero */

@@ -63,7 +63,7 @@ const PATHS: ReadonlyArray<{ path: string; rows: Row[]; what: string }> = [
   { path: 'open', rows: [], what: 'open(2) of the accel node' },
   { path: 'close', rows: [], what: 'close(2) of a file with buffers, syncobjs and a finished job' },
   { path: 'bo-create', rows: ['BO_CREATE'], what: 'BO_CREATE' },
-  { path: 'submit', rows: ['SUBMIT'], what: 'SUBMIT of three jobs with in- and out-syncobjs and several buffers (all or nothing: no job of a failed SUBMIT runs)' },
+  { path: 'submit', rows: ['SUBMIT'], what: 'SUBMIT of three jobs with in- and out-syncobjs (a timeline point among them) and several buffers (all or nothing: no job of a failed SUBMIT runs)' },
   { path: 'bo-wait', rows: ['BO_WAIT'], what: 'BO_WAIT on a buffer a job is writing' },
   { path: 'prime-export', rows: ['PRIME_HANDLE_TO_FD'], what: 'PRIME export' },
   { path: 'prime-import', rows: ['PRIME_FD_TO_HANDLE'], what: 'PRIME import from another file' },

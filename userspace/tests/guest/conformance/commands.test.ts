@@ -55,6 +55,15 @@ describe('commands: results', () => {
     expect(Buffer.from(bo.map()).readUInt32LE(60_000)).toBe(refCrc32c(data, 0x1234));
   });
 
+  test(covers('CRC32C', 'good', 'the source needs no alignment: odd addresses and sizes, across a page boundary'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(1 << 16);
+    const data = rng.bytes(8195);
+    bo.map().set(data, 4093);
+    await runOk(dev, new CommandStream().crc32c(bo.va + 4093n, 8195, bo.va + 20_000n), [bo]);
+    expect(Buffer.from(bo.map()).readUInt32LE(20_000)).toBe(refCrc32c(data));
+  });
+
   test(covers('FMA_F32', 'good', 'matches the reference, including NaN, infinities and subnormals, in place'), async () => {
     using dev = Device.open();
     const n = 4096;
@@ -172,7 +181,7 @@ describe('commands: faults', () => {
     using dev2 = Device.open();
     using ro = dev2.createBuffer(4096, { deviceReadOnly: true });
     using rw = dev2.createBuffer(4096);
-    using g = dev2.submit({ commands: new CommandStream().copy(rw.va, ro.va, 8), buffers: [ro, rw] });
+    using g = dev2.submit({ commands: new CommandStream().copy(rw.va, ro.va, 8), buffers: [{ buffer: ro, access: 'read' }, rw] });
     expect(await g.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
   });
 });

@@ -37,7 +37,8 @@ const CLIENTS_TIMEOUT_MS = DEBUG_KERNEL ? HANG_DUMP_MS - 5_000 : 120_000;
  * One client: its own file, buffers and jobs on every queue, each waited
  * for with DRM_IOCTL_SYNCOBJ_WAIT (on the thread pool) on a syncobj of its
  * own; every result checked. Runs as a child process or a worker thread
- * (same code). Its message names its context and the queues it saw.
+ * (same code). Its message names its DRM client (its file's drm-client-id)
+ * and the queues it saw.
  */
 const CLIENT = `
 const { Device, CommandStream } = await import(process.env.OSSA_LIB);
@@ -45,7 +46,7 @@ const { refCrc32c } = await import(process.env.OSSA_REF);
 const id = Number(process.env.OSSA_CLIENT ?? (await import('node:worker_threads')).workerData);
 const dev = Device.open();
 const queues = Number(dev.param('numQueues'));
-const context = dev.param('contextId');
+const client = /drm-client-id:\\s*(\\d+)/.exec((await import('node:fs')).readFileSync('/proc/self/fdinfo/' + dev.fd, 'utf8'))?.[1];
 const src = dev.createBuffer(1 << 18);
 const dst = dev.createBuffer(1 << 18);
 const out = dev.createBuffer(4096);
@@ -70,7 +71,7 @@ for (let round = 0; round < 6; round++) {
   ok++;
 }
 done.close(); src.close(); dst.close(); out.close(); dev.close();
-const msg = ['ok', id, ok, 'context', context, 'queues', queues].join(' ');
+const msg = ['ok', id, ok, 'client', client, 'queues', queues].join(' ');
 if (process.send) process.send(msg); else (await import('node:worker_threads')).parentPort.postMessage(msg);
 `;
 
@@ -155,12 +156,11 @@ describe('concurrency', () => {
       const queues = a.param('numQueues');
       const results = (await Promise.all([...procs, ...threads])).map((m) => m.split(' '));
       // Every client ran its 6 rounds and saw the queues this file sees.
-      // Their context ids may repeat: a client that finished closed its
-      // file, and the id is free for the next (the GET_PARAM concurrency
-      // test checks distinct ids with every file held open at once).
+      // Each names its own DRM client: every file is a client of its own.
       const ids = [...Array.from({ length: CLIENTS }, (_, i) => i + 1), ...Array.from({ length: CLIENTS }, (_, i) => i + 11)];
       expect(results.map((r) => `${r[0]} ${r[1]} ${r[2]}`).sort()).toEqual(ids.map((id) => `ok ${id} 6`).sort());
       expect(results.map((r) => r[6])).toEqual(results.map(() => String(queues)));
+      expect(new Set(results.map((r) => r[4])).size, 'distinct DRM clients').toBe(results.length);
     },
     CLIENTS_TIMEOUT_MS,
   );

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { CommandStream, Device } from '../../../src/index.js';
-import { debugfsDir, driverStats, inject, until } from '../support/debugfs.js';
+import { clientId, contextOf, debugfsDir, driverStats, inject, until } from '../support/debugfs.js';
 import { expectKernelLog } from '../support/kernel-log.js';
 import { UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 
@@ -32,24 +32,28 @@ afterEach(() => {
 });
 
 describe('debugfs', () => {
-  test('contexts: one line per open file\'s context; a context whose job faulted is marked banned', async () => {
+  test('contexts: one line per open file\'s context, with its DRM client id (fdinfo\'s drm-client-id); a context whose job faulted is marked banned', async () => {
     const lines = (): string[] => read('contexts').trim().split('\n');
     using a = Device.open();
-    const ida = Number(a.param('contextId'));
+    const ida = contextOf(a);
+    const ca = clientId(a);
     let idb: number;
     {
       using b = Device.open();
-      idb = Number(b.param('contextId'));
-      expect(lines()).toEqual(expect.arrayContaining([`context ${ida}`, `context ${idb}`]));
+      idb = contextOf(b);
+      const cb = clientId(b);
+      expect(ca).not.toBe(cb);
+      expect(ida).not.toBe(idb);
+      expect(lines()).toEqual(expect.arrayContaining([`context ${ida} client ${ca}`, `context ${idb} client ${cb}`]));
       using bo = b.createBuffer(4096);
       using fault = b.submit({ commands: new CommandStream().fill(UNMAPPED_VA, 4096, 1), buffers: [bo] });
       expect(await fault.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
-      expect(lines()).toEqual(expect.arrayContaining([`context ${ida}`, `context ${idb} banned`]));
+      expect(lines()).toEqual(expect.arrayContaining([`context ${ida} client ${ca}`, `context ${idb} client ${cb} banned`]));
     }
     // The banned context goes with its file and its jobs (whose release
     // may trail the close a little).
-    expect(await until(() => !lines().some((l) => l.startsWith(`context ${idb}`))), 'banned context gone').toBe(true);
-    expect(lines()).toContain(`context ${ida}`);
+    expect(await until(() => !lines().some((l) => l.startsWith(`context ${idb} `))), 'banned context gone').toBe(true);
+    expect(lines()).toContain(`context ${ida} client ${ca}`);
   });
 
   test('inject_*: a value reads back as written; one above 32 bits is EINVAL and changes nothing', () => {

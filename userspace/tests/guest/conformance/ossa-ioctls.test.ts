@@ -7,9 +7,10 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { DRM_IOCTL_GEM_CLOSE, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, DrmGemClose } from '../../../src/drm.js';
 import { encodeCommand } from '../../../src/commands.js';
+import { iow } from '../../../src/ioctl.js';
 import { CommandStream, Device, type Fence, SubmitError } from '../../../src/index.js';
 import { native } from '../../../src/native.js';
-import { Struct } from '../../../src/struct.js';
+import { Struct, type StructDef } from '../../../src/struct.js';
 import {
   DRM_IOCTL_OSSA_BO_CREATE,
   DRM_IOCTL_OSSA_BO_INFO,
@@ -25,29 +26,28 @@ import {
   DrmOssaGetParam,
   DrmOssaJob,
   DrmOssaSubmit,
+  DrmOssaSync,
+  OSSA_CONSTANTS as C,
   Param,
   type ParamName,
 } from '../../../src/uapi.js';
 import { runChildren } from '../support/children.js';
-import { driverStats, inject, liveObjects } from '../support/debugfs.js';
+import { clientId, contextsByClient, driverStats, inject, liveObjects } from '../support/debugfs.js';
 import { JOB_TIMEOUT_PARAM } from '../support/driver-module.js';
 import { fenceTrace } from '../support/fence-trace.js';
-import { BAD_POINTER, errnoOf, ossaNode, raw, syncobjWait, thrownBy, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
+import { BAD_POINTER, errnoOf, errnoOfAsync, ossaNode, raw, syncobjWait, thrownBy, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
 
 afterEach(() => {
   inject('inject_delay_us', 0);
 });
 
-/** Parameters of the device, the same in every file (all but contextId). */
-const DEVICE_PARAMS = (Object.keys(Param) as ParamName[]).filter((n) => n !== 'contextId');
+const PARAMS = Object.keys(Param) as ParamName[];
 
 describe('GET_PARAM', () => {
-  test(covers('GET_PARAM', 'good', 'every parameter answers, per device or per file'), () => {
+  test(covers('GET_PARAM', 'good', 'every parameter answers, the same in every file'), () => {
     using a = Device.open();
     using b = Device.open();
-    for (const name of Object.keys(Param) as Array<keyof typeof Param>) expect(typeof a.param(name)).toBe('bigint');
-    expect(a.param('contextId')).not.toBe(b.param('contextId'));
-    for (const name of DEVICE_PARAMS) expect({ name, value: b.param(name) }).toEqual({ name, value: a.param(name) });
+    for (const name of PARAMS) expect({ name, value: b.param(name) }).toEqual({ name, value: a.param(name) });
     // The limits are consistent with each other and with what BO_CREATE gives.
     const [vaStart, vaSize, maxBo, maxCmd] = (['vaStart', 'vaSize', 'maxBoSize', 'maxCmdSize'] as const).map((n) => a.param(n)) as [bigint, bigint, bigint, bigint];
     expect(a.param('numQueues')).toBeGreaterThanOrEqual(1n);
@@ -65,49 +65,51 @@ describe('GET_PARAM', () => {
     expect(bo.va + BigInt(bo.size)).toBeLessThanOrEqual(vaStart + vaSize);
   });
 
-  test(covers('GET_PARAM', 'bad-input', 'unknown parameter, non-zero pad, bad pointer'), () => {
+  test(covers('GET_PARAM', 'bad-input', 'unknown parameter (the first past the last, and the removed CONTEXT_ID and FAULT_INJECTION numbers of uapi 1), non-zero pad, bad pointer'), () => {
     using dev = Device.open();
-    expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 9 }).code).toBe('EINVAL');
+    expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: PARAMS.length }).code).toBe('EINVAL');
+    expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 7 }).code).toBe('EINVAL');
     expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 0xffff_ffff }).code).toBe('EINVAL');
     expect(raw(dev, 'GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, { param: 0, pad: 1 }).code).toBe('EINVAL');
     expect(errnoOf(() => dev.ioctl('GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, null))).toBe('EFAULT');
   });
 
   test(covers('GET_PARAM', 'concurrency', '3 processes and this one open 16 files together: each its own context, the same device'), async () => {
-    const names = JSON.stringify(DEVICE_PARAMS);
+    const names = JSON.stringify(PARAMS);
     // Each child opens 4 files and holds them; once all are released at
     // once, each asks every parameter of every file 50 times.
     const script = `
+      const { readFileSync } = await import('node:fs');
       const files = Array.from({ length: 4 }, () => lib.Device.open());
       const ask = (f) => JSON.stringify(Object.fromEntries(${names}.map((n) => [n, String(f.param(n))])));
-      const contexts = files.map((f) => f.param('contextId'));
-      report({ contexts, device: JSON.parse(ask(files[0])) });
+      const clients = files.map((f) => /drm-client-id:\\s*(\\d+)/.exec(readFileSync('/proc/self/fdinfo/' + f.fd, 'utf8'))[1]);
+      report({ clients, device: JSON.parse(ask(files[0])) });
       await released();
       let changed = 0;
       for (let i = 0; i < 50; i++) {
-        for (const [k, f] of files.entries()) {
-          if (f.param('contextId') !== contexts[k]) changed++;
-          if (ask(f) !== ask(files[0])) changed++;
-        }
+        for (const f of files) if (ask(f) !== ask(files[0])) changed++;
       }
       for (const f of files) f.close();
       report({ changed });
     `;
     const files = Array.from({ length: 4 }, () => Device.open());
     try {
-      const want = Object.fromEntries(DEVICE_PARAMS.map((n) => [n, String(files[0]!.param(n))]));
-      const mine = files.map((f) => String(f.param('contextId')));
+      const want = Object.fromEntries(PARAMS.map((n) => [n, String(files[0]!.param(n))]));
       // Meanwhile this process asks on the thread pool, 4 files at once.
       let asked: Promise<string[]> = Promise.resolve([]);
       const results = await runChildren(script, 3, {
         whileHeld: (first) => {
-          const reports = first as Array<{ contexts: string[]; device: Record<string, string> }>;
-          const all = [...mine, ...reports.flatMap((r) => r.contexts)];
-          expect(new Set(all).size).toBe(16);
+          const reports = first as Array<{ clients: string[]; device: Record<string, string> }>;
+          // Each of the 16 files, by its DRM client id, has a context of its own (debugfs).
+          const byClient = contextsByClient();
+          const clients = [...files.map((f) => clientId(f)), ...reports.flatMap((r) => r.clients.map(Number))];
+          expect(new Set(clients).size, 'distinct DRM clients').toBe(16);
+          for (const c of clients) expect(byClient.has(c), `client ${c} in debugfs contexts`).toBe(true);
+          expect(new Set(clients.map((c) => byClient.get(c))).size, 'distinct contexts').toBe(16);
           for (const r of reports) expect(r.device).toEqual(want);
           asked = Promise.all(
             files.map(async (f) => {
-              const p = Struct.from(DrmOssaGetParam, { param: Param.contextId });
+              const p = Struct.from(DrmOssaGetParam, { param: Param.jobTimeoutMs });
               await f.ioctlAsync('GET_PARAM', DRM_IOCTL_OSSA_GET_PARAM, p.bytes);
               return String(p.big('value'));
             }),
@@ -116,7 +118,7 @@ describe('GET_PARAM', () => {
         },
       });
       expect(results).toEqual([{ changed: 0 }, { changed: 0 }, { changed: 0 }]);
-      expect(await asked).toEqual(mine);
+      expect(await asked).toEqual(files.map(() => want.jobTimeoutMs));
     } finally {
       for (const f of files) f.close();
     }
@@ -142,6 +144,34 @@ describe('open', () => {
 });
 
 describe('BO_CREATE, BO_INFO, BO_MMAP_OFFSET', () => {
+  test(covers('BO_CREATE', 'good', 'fdinfo names the driver and the file\'s DRM client, and counts its buffers in drm-total-memory'), () => {
+    using a = Device.open();
+    using b = Device.open();
+    const fdinfo = (dev: Device): Map<string, string> =>
+      new Map(
+        readFileSync(`/proc/self/fdinfo/${dev.fd}`, 'utf8')
+          .split('\n')
+          .map((l) => /^(drm-[a-z-]+):\s*(.*)$/.exec(l))
+          .filter((m) => m !== null)
+          .map((m) => [m[1] as string, m[2] as string]),
+      );
+    const before = fdinfo(a);
+    expect(before.get('drm-driver')).toBe('ossa');
+    expect(before.get('drm-client-id')).toMatch(/^\d+$/);
+    expect(fdinfo(b).get('drm-client-id')).not.toBe(before.get('drm-client-id'));
+    // drm_show_memory_stats() prints sizes as "<n> <unit>", with a unit of KiB or MiB.
+    const bytes = (v: string | undefined): number => {
+      const m = /^(\d+)(?: (KiB|MiB|GiB))?$/.exec(v ?? '');
+      if (!m) throw new Error(`drm-total-memory: ${v}`);
+      return Number(m[1]) * ({ KiB: 1024, MiB: 1 << 20, GiB: 1 << 30 }[m[2] ?? ''] ?? 1);
+    };
+    const total = bytes(before.get('drm-total-memory'));
+    const other = bytes(fdinfo(b).get('drm-total-memory'));
+    using bo = a.createBuffer(3 << 20);
+    expect(bytes(fdinfo(a).get('drm-total-memory')) - total).toBe(3 << 20);
+    expect(bytes(fdinfo(b).get('drm-total-memory')), 'another file\'s memory').toBe(other);
+  });
+
   test(covers(['BO_CREATE', 'BO_INFO'], 'good', 'sizes round up to pages; flags and VA are reported; VAs do not overlap'), () => {
     using dev = Device.open();
     const sizes = [1, 4095, 4096, 4097, 1 << 20];
@@ -252,69 +282,182 @@ describe('BO_CREATE, BO_INFO, BO_MMAP_OFFSET', () => {
   });
 });
 
-/** A submission built field by field, so that each can be made wrong. */
+type Fields<F extends string> = Partial<Record<F, number | bigint>>;
+
+/**
+ * The elements of a struct drm_ossa_obj_array, `stride` bytes apart (by
+ * default the struct's size); `tail` is written into the first byte past
+ * each struct, when the stride leaves room for it.
+ */
+function objArray<F extends string>(def: StructDef<F>, items: ReadonlyArray<Fields<F>>, stride = def.size, tail = 0): { buf: Buffer; count: number; stride: number } {
+  const buf = Buffer.alloc(Math.max(1, items.length) * Math.max(stride, def.size));
+  items.forEach((item, i) => {
+    const at = i * stride;
+    Struct.from(def, item).bytes.copy(buf, at, 0, Math.min(def.size, buf.length - at));
+    if (stride > def.size) buf[at + def.size] = tail;
+  });
+  return { buf, count: items.length, stride };
+}
+
+/** How a raw submission lays out its arrays. */
+interface Layout {
+  syncs?: ReadonlyArray<Fields<keyof typeof DrmOssaSync.fields>>;
+  jobStride?: number;
+  jobTail?: number;
+  boStride?: number;
+  boTail?: number;
+  syncStride?: number;
+  syncTail?: number;
+}
+
+/** A submission of one job built field by field, so that each can be made wrong. */
 function submitRaw(
   dev: Device,
-  job: Partial<Record<keyof typeof DrmOssaJob.fields, number | bigint>>,
-  refs: Array<{ handle: number; flags: number }>,
-  submit: Partial<Record<keyof typeof DrmOssaSubmit.fields, number | bigint>> = {},
+  job: Fields<keyof typeof DrmOssaJob.fields>,
+  refs: ReadonlyArray<{ handle: number; flags: number }>,
+  submit: Fields<keyof typeof DrmOssaSubmit.fields> = {},
+  layout: Layout = {},
 ): { code: string; status: number } {
-  const refBuf = Buffer.alloc(Math.max(1, refs.length) * DrmOssaBoRef.size);
-  refs.forEach((r, i) => Struct.from(DrmOssaBoRef, r).bytes.copy(refBuf, i * DrmOssaBoRef.size));
-  const jobs = Struct.from(DrmOssaJob, { bos: native().address(refBuf), bo_count: refs.length, ...job });
-  const s = Struct.from(DrmOssaSubmit, { jobs: native().address(jobs.bytes), job_count: 1, job_stride: DrmOssaJob.size, ...submit });
+  const bos = objArray(DrmOssaBoRef, refs, layout.boStride, layout.boTail);
+  const syncs = objArray(DrmOssaSync, layout.syncs ?? [], layout.syncStride, layout.syncTail);
+  const fields = {
+    'bos.array': native().address(bos.buf),
+    'bos.count': bos.count,
+    'bos.stride': bos.stride,
+    'syncs.array': native().address(syncs.buf),
+    'syncs.count': syncs.count,
+    'syncs.stride': syncs.stride,
+    ...job,
+  };
+  const jobs = objArray(DrmOssaJob, [fields], layout.jobStride, layout.jobTail);
+  const s = Struct.from(DrmOssaSubmit, { 'jobs.array': native().address(jobs.buf), 'jobs.count': 1, 'jobs.stride': jobs.stride, ...submit });
   const code = errnoOf(() => dev.ioctl('SUBMIT', DRM_IOCTL_OSSA_SUBMIT, s.bytes));
-  return { code, status: jobs.num('status') };
+  return { code, status: jobs.buf.readInt32LE(DrmOssaJob.fields.status.offset) };
 }
+
+const STATUS_OF: Record<string, number> = { ok: 0, EINVAL: -22, ENOENT: -2, EFAULT: -14, E2BIG: -7 };
 
 describe('SUBMIT', () => {
   test(covers('SUBMIT', 'bad-input', 'each invalid field of a job is refused with its errno in the job status'), () => {
     using dev = Device.open();
     using cmd = dev.createBuffer(4096, { deviceReadOnly: true });
     cmd.map().set(new CommandStream().nop().toBuffer());
+    using done = dev.createSyncobj({ signaled: true });
     const ok = { cmd_va: cmd.va, cmd_size: 8, queue: 0 };
     const queues = Number(dev.param('numQueues'));
     const maxCmd = Number(dev.param('maxCmdSize'));
-    const refs = [{ handle: cmd.handle, flags: 1 }];
+    const refs = [{ handle: cmd.handle, flags: C.DRM_OSSA_BO_REF_READ }];
+    const wait = { handle: done.handle, flags: C.DRM_OSSA_SYNC_WAIT };
+    const signal = { handle: done.handle, flags: C.DRM_OSSA_SYNC_SIGNAL };
     expect(submitRaw(dev, ok, refs)).toEqual({ code: 'ok', status: 0 });
-    const cases: Array<[string, Parameters<typeof submitRaw>[1], Parameters<typeof submitRaw>[2], string]> = [
-      ['flags', { ...ok, flags: 1 }, refs, 'EINVAL'],
-      ['pad', { ...ok, pad: 1 }, refs, 'EINVAL'],
-      ['queue', { ...ok, queue: queues }, refs, 'EINVAL'],
-      ['queue huge', { ...ok, queue: 0xffff_ffff }, refs, 'EINVAL'],
-      ['cmd_size 0', { ...ok, cmd_size: 0 }, refs, 'EINVAL'],
-      ['cmd_size unaligned', { ...ok, cmd_size: 12 }, refs, 'EINVAL'],
-      ['cmd_size above the maximum', { ...ok, cmd_size: maxCmd + 8 }, refs, 'EINVAL'],
-      ['cmd_va unaligned', { ...ok, cmd_va: cmd.va + 4n }, refs, 'EINVAL'],
-      ['stream outside the BOs', { ...ok, cmd_va: cmd.va + 4096n }, refs, 'EINVAL'],
-      ['stream overflowing', { ...ok, cmd_va: 0xffff_ffff_ffff_fff8n }, refs, 'EINVAL'],
-      ['no BOs', ok, [], 'EINVAL'],
-      ['unknown BO', ok, [{ handle: 0x7fff_fff0, flags: 1 }], 'ENOENT'],
-      ['BO ref flags 0', ok, [{ handle: cmd.handle, flags: 0 }], 'EINVAL'],
-      ['BO ref flags unknown', ok, [{ handle: cmd.handle, flags: 4 }], 'EINVAL'],
-      ['same BO twice', ok, [...refs, ...refs], 'EINVAL'],
-      ['bad BO pointer', { ...ok, bos: BAD_POINTER }, refs, 'EFAULT'],
-      ['too many in-syncobjs', { ...ok, in_syncobj_count: 65 }, refs, 'EINVAL'],
-      ['bad in-syncobj pointer', { ...ok, in_syncobj_count: 1, in_syncobjs: BAD_POINTER }, refs, 'EFAULT'],
-      ['unknown out-syncobj', { ...ok, out_syncobj: 0x7fff_fff0 }, refs, 'ENOENT'],
+    expect(submitRaw(dev, ok, refs, {}, { syncs: [wait, signal] })).toEqual({ code: 'ok', status: 0 });
+    const cases: Array<[string, Parameters<typeof submitRaw>[1], Parameters<typeof submitRaw>[2], Layout, string]> = [
+      ['flags', { ...ok, flags: 1 }, refs, {}, 'EINVAL'],
+      ['queue', { ...ok, queue: queues }, refs, {}, 'EINVAL'],
+      ['queue huge', { ...ok, queue: 0xffff_ffff }, refs, {}, 'EINVAL'],
+      ['cmd_size 0', { ...ok, cmd_size: 0 }, refs, {}, 'EINVAL'],
+      ['cmd_size unaligned', { ...ok, cmd_size: 12 }, refs, {}, 'EINVAL'],
+      ['cmd_size above the maximum', { ...ok, cmd_size: maxCmd + 8 }, refs, {}, 'EINVAL'],
+      ['cmd_va unaligned', { ...ok, cmd_va: cmd.va + 4n }, refs, {}, 'EINVAL'],
+      ['stream outside the BOs', { ...ok, cmd_va: cmd.va + 4096n }, refs, {}, 'EINVAL'],
+      ['stream overflowing', { ...ok, cmd_va: 0xffff_ffff_ffff_fff8n }, refs, {}, 'EINVAL'],
+      ['no BOs', ok, [], {}, 'EINVAL'],
+      ['257 BOs (unknown ones: the count is refused first)', ok, Array.from({ length: 257 }, () => ({ handle: 0x7fff_fff0, flags: 1 })), {}, 'EINVAL'],
+      ['unknown BO', ok, [{ handle: 0x7fff_fff0, flags: 1 }], {}, 'ENOENT'],
+      ['BO ref flags 0', ok, [{ handle: cmd.handle, flags: 0 }], {}, 'EINVAL'],
+      ['BO ref flags unknown', ok, [{ handle: cmd.handle, flags: 4 }], {}, 'EINVAL'],
+      ['WRITE to a device-read-only BO', ok, [{ handle: cmd.handle, flags: C.DRM_OSSA_BO_REF_WRITE }], {}, 'EINVAL'],
+      ['same BO twice', ok, [...refs, ...refs], {}, 'EINVAL'],
+      ['bad BO pointer', { ...ok, 'bos.array': BAD_POINTER }, refs, {}, 'EFAULT'],
+      ['BO stride below the struct', ok, refs, { boStride: DrmOssaBoRef.size - 4 }, 'EINVAL'],
+      ['BO stride with a non-zero tail', ok, refs, { boStride: DrmOssaBoRef.size + 8, boTail: 1 }, 'E2BIG'],
+      ['BO stride above a page', ok, refs, { boStride: 4104 }, 'E2BIG'],
+      ['65 syncs', ok, refs, { syncs: Array.from({ length: 65 }, () => wait) }, 'EINVAL'],
+      ['bad sync pointer', { ...ok, 'syncs.count': 1, 'syncs.array': BAD_POINTER }, refs, {}, 'EFAULT'],
+      ['sync flags 0', ok, refs, { syncs: [{ handle: done.handle }] }, 'EINVAL'],
+      ['sync flags WAIT and SIGNAL', ok, refs, { syncs: [{ handle: done.handle, flags: 3 }] }, 'EINVAL'],
+      ['sync flags unknown', ok, refs, { syncs: [{ handle: done.handle, flags: 4 }] }, 'EINVAL'],
+      ['unknown syncobj to wait for', ok, refs, { syncs: [{ ...wait, handle: 0x7fff_fff0 }] }, 'ENOENT'],
+      ['unknown syncobj to signal', ok, refs, { syncs: [{ ...signal, handle: 0x7fff_fff0 }] }, 'ENOENT'],
+      ['a timeline point not yet added', ok, refs, { syncs: [{ ...wait, point: 5n }] }, 'EINVAL'],
+      ['sync stride below the struct', ok, refs, { syncs: [wait], syncStride: DrmOssaSync.size - 8 }, 'EINVAL'],
+      ['sync stride with a non-zero tail', ok, refs, { syncs: [wait], syncStride: DrmOssaSync.size + 8, syncTail: 0x80 }, 'E2BIG'],
     ];
-    const errnos: Record<string, number> = { EINVAL: -22, ENOENT: -2, EFAULT: -14 };
-    for (const [what, job, r, want] of cases) {
-      expect({ what, ...submitRaw(dev, job, r) }).toEqual({ what, code: want, status: errnos[want] });
+    for (const [what, job, r, layout, want] of cases) {
+      expect({ what, ...submitRaw(dev, job, r, {}, layout) }).toEqual({ what, code: want, status: STATUS_OF[want] });
     }
   });
 
-  test(covers('SUBMIT', 'bad-input', 'the submission itself: job count 0 or above 64, short stride, flags, pad, bad pointer'), () => {
+  test(covers('SUBMIT', 'bad-input', 'the submission itself: job count 0 or above 64, short or overlong stride, a non-zero tail, flags, pad, bad pointer'), () => {
     using dev = Device.open();
     using cmd = dev.createBuffer(4096);
     const ok = { cmd_va: cmd.va, cmd_size: 8 };
     const refs = [{ handle: cmd.handle, flags: 1 }];
-    expect(submitRaw(dev, ok, refs, { job_count: 0 }).code).toBe('EINVAL');
-    expect(submitRaw(dev, ok, refs, { job_count: 65 }).code).toBe('EINVAL');
-    expect(submitRaw(dev, ok, refs, { job_stride: DrmOssaJob.size - 8 }).code).toBe('EINVAL');
+    expect(submitRaw(dev, ok, refs, { 'jobs.count': 0 }).code).toBe('EINVAL');
+    expect(submitRaw(dev, ok, refs, { 'jobs.count': 65 }).code).toBe('EINVAL');
+    expect(submitRaw(dev, ok, refs, { 'jobs.stride': DrmOssaJob.size - 8 }).code).toBe('EINVAL');
+    expect(submitRaw(dev, ok, refs, {}, { jobStride: DrmOssaJob.size + 8, jobTail: 1 })).toEqual({ code: 'E2BIG', status: -7 });
+    expect(submitRaw(dev, ok, refs, { 'jobs.stride': 4104 }).code).toBe('E2BIG');
     expect(submitRaw(dev, ok, refs, { flags: 1 }).code).toBe('EINVAL');
     expect(submitRaw(dev, ok, refs, { pad: 1 }).code).toBe('EINVAL');
-    expect(submitRaw(dev, ok, refs, { jobs: BAD_POINTER }).code).toBe('EFAULT');
+    expect(submitRaw(dev, ok, refs, { 'jobs.array': BAD_POINTER }).code).toBe('EFAULT');
+  });
+
+  test(covers('SUBMIT', 'good', 'a newer userspace\'s longer structs, zero beyond what the kernel knows, are accepted: jobs, BO refs and syncs'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    const cmds = new CommandStream().fill(bo.va + 64n, 64, 0x5a).toBuffer();
+    bo.map().set(cmds);
+    using out = dev.createSyncobj();
+    const r = submitRaw(dev, { cmd_va: bo.va, cmd_size: cmds.length }, [{ handle: bo.handle, flags: 3 }], {}, {
+      syncs: [{ handle: out.handle, flags: C.DRM_OSSA_SYNC_SIGNAL }],
+      jobStride: DrmOssaJob.size + 16,
+      boStride: DrmOssaBoRef.size + 8,
+      syncStride: DrmOssaSync.size + 24,
+    });
+    expect(r).toEqual({ code: 'ok', status: 0 });
+    expect(await out.wait(WAIT_MS)).toBe(true);
+    expect(Buffer.from(bo.map()).readUInt32LE(64)).toBe(0x5a);
+  });
+
+  test(covers('SUBMIT', 'good', 'timeline syncobjs: a job waits for a point and signals the next; the points signal in order'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(1 << 16);
+    using timeline = dev.createSyncobj();
+    const last = Number(dev.param('numQueues')) - 1;
+    // On two queues: only the timeline orders them (the buffers differ).
+    using other = dev.createBuffer(4096);
+    using first = dev.submit({ queue: 0, commands: new CommandStream().fill(bo.va, 1 << 16, 1), buffers: [bo], signal: { syncobj: timeline, point: 1n } });
+    using second = dev.submit({
+      queue: last,
+      commands: new CommandStream().fill(other.va, 64, 2),
+      buffers: [other],
+      waitFor: [{ syncobj: timeline, point: 1n }],
+      signal: { syncobj: timeline, point: 2n },
+    });
+    expect(await timeline.waitPoint(2n, WAIT_MS)).toBe(true);
+    expect(timeline.signaledPoint()).toBe(2n);
+    expect(await first.settle(0)).toEqual({ state: 'signaled' });
+    expect(await second.settle(0)).toEqual({ state: 'signaled' });
+    // A point no job added yet: EINVAL, as SYNCOBJ_TIMELINE_WAIT without WAIT_FOR_SUBMIT says.
+    expect(await errnoOfAsync(() => timeline.waitPoint(3n, 0))).toBe('EINVAL');
+    expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [other], waitFor: [{ syncobj: timeline, point: 3n }] }))).toBe('EINVAL');
+  });
+
+  test(covers('SUBMIT', 'good', 'a job whose dependency failed still runs (the error is not carried on): check the fence first'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    using bad = dev.submit({ commands: new CommandStream().fill(UNMAPPED_VA, 64, 1), buffers: [bo] });
+    expect(await bad.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
+    // The faulting file is banned; the dependent job comes from another.
+    using other = Device.open();
+    const fd = bad.exportFd();
+    using t = other.importSyncobj(fd);
+    closeSync(fd);
+    using out = other.createBuffer(4096);
+    using next = other.submit({ commands: new CommandStream().fill(out.va, 64, 9), buffers: [out], waitFor: [t] });
+    expect(await next.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(Buffer.from(out.map()).readUInt32LE(0)).toBe(9);
   });
 
   test(covers('SUBMIT', 'good', 'a batch on the first and last queues, ordered by implicit sync on a shared buffer'), async () => {
@@ -357,8 +500,48 @@ describe('SUBMIT', () => {
     );
     expect(err, 'a batch with a bad job was queued').toBeInstanceOf(SubmitError);
     expect({ code: (err as SubmitError).code, statuses: (err as SubmitError).statuses }).toEqual({ code: 'EINVAL', statuses: [-125, -22, -125] });
+    // Two bad jobs: each status names its own error; the ioctl the first one's.
+    using ro = dev.createBuffer(4096, { deviceReadOnly: true });
+    const two = thrownBy(() =>
+      dev.submitBatch([
+        { commands: new CommandStream().fill(a.va, 4096, 7), buffers: [a] },
+        { commands: new CommandStream().nop(), buffers: [{ buffer: ro, access: 'write' }] },
+        { queue: Number(dev.param('numQueues')), commands: new CommandStream().nop(), buffers: [a] },
+      ]),
+    );
+    expect(two, 'a batch with two bad jobs was queued').toBeInstanceOf(SubmitError);
+    expect({ code: (two as SubmitError).code, statuses: (two as SubmitError).statuses }).toEqual({ code: 'EINVAL', statuses: [-125, -22, -22] });
     await new Promise((r) => setTimeout(r, 100));
     expect(Buffer.from(a.map()).readUInt32LE(0)).toBe(0);
+  });
+
+  test(covers(['SUBMIT', 'FILL'], 'good', 'a job reaches a buffer of its file that it does not list (the docs say: list every buffer a job uses, for ordering and lifetime)'), async () => {
+    using dev = Device.open();
+    using listed = dev.createBuffer(4096);
+    using unlisted = dev.createBuffer(4096);
+    using f = dev.submit({ commands: new CommandStream().fill(unlisted.va, 64, 0x77), buffers: [listed] });
+    expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(Buffer.from(unlisted.map()).readUInt32LE(0)).toBe(0x77);
+  });
+
+  test(covers(['SUBMIT', 'PRIME_HANDLE_TO_FD', 'PRIME_FD_TO_HANDLE'], 'fault', 'after a fault bans a file: SUBMIT is ECANCELED, its buffers still map, wait and export; exported into a new file they run jobs again'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4096);
+    bo.map().fill(0x11);
+    using bad = dev.submit({ commands: new CommandStream().fill(UNMAPPED_VA, 64, 1), buffers: [bo] });
+    expect(await bad.settle(WAIT_MS)).toEqual({ state: 'error', errno: 14 });
+    expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [bo] }))).toBe('ECANCELED');
+    expect(await bo.wait(WAIT_MS)).toBe('mmu-fault');
+    using fresh = dev.createBuffer(4096);
+    expect(fresh.map()[0]).toBe(0);
+    const fd = dev.exportBuffer(bo);
+    using next = Device.open();
+    using carried = next.importBuffer(fd);
+    closeSync(fd);
+    expect(carried.map()[0]).toBe(0x11);
+    using f = next.submit({ commands: new CommandStream().fill(carried.va, 64, 0x22), buffers: [carried] });
+    expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
+    expect(bo.map()[0], 'the banned file sees the new file\'s job through the shared pages').toBe(0x22);
   });
 
   test(covers(['SUBMIT', 'BO_CREATE', 'GEM_CLOSE', 'COPY'], 'lifetime', 'buffers closed right after submit stay alive until the job is done'), async () => {
@@ -405,7 +588,35 @@ describe('SUBMIT', () => {
   });
 });
 
+/** <linux/dma-buf.h>: DMA_BUF_IOCTL_SYNC and its flags. */
+const DMA_BUF_IOCTL_SYNC = iow('b'.charCodeAt(0), 0, 8);
+const DMA_BUF_SYNC_READ = 1n;
+const DMA_BUF_SYNC_END = 4n;
+
 describe('PRIME and syncobjs with jobs', () => {
+  test(covers(['PRIME_HANDLE_TO_FD', 'SUBMIT'], 'good', 'CPU access through an exported dma-buf: DMA_BUF_IOCTL_SYNC START waits for the job that writes the buffer; no cache maintenance is needed'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4 << 20);
+    const fd = dev.exportBuffer(bo);
+    try {
+      inject('inject_delay_us', 20_000);
+      using f = dev.submit({ commands: new CommandStream().fill(bo.va, 4 << 20, 0x5a5a5a5a), buffers: [bo] });
+      const sync = (flags: bigint): string => {
+        const arg = Buffer.alloc(8);
+        arg.writeBigUInt64LE(flags);
+        return errnoOf(() => native().ioctl(fd, DMA_BUF_IOCTL_SYNC, arg));
+      };
+      // START (flags without END) waits for the fences of the buffer's writers.
+      expect(sync(DMA_BUF_SYNC_READ)).toBe('ok');
+      expect(await f.settle(0), 'the job is done when SYNC START returns').toEqual({ state: 'signaled' });
+      expect(Buffer.from(bo.map()).readUInt32LE((4 << 20) - 4)).toBe(0x5a5a5a5a);
+      expect(sync(DMA_BUF_SYNC_READ | DMA_BUF_SYNC_END)).toBe('ok');
+    } finally {
+      inject('inject_delay_us', 0);
+      closeSync(fd);
+    }
+  });
+
   test(covers(['PRIME_HANDLE_TO_FD', 'PRIME_FD_TO_HANDLE', 'GEM_CLOSE'], 'leak', '100 export/import round trips between files leave no buffer behind'), () => {
     const before = liveObjects();
     {
@@ -486,14 +697,30 @@ describe('BO_WAIT', () => {
     expect(new Uint32Array(declared.map().buffer, 0, 1)[0], 'the job wrote nothing').toBe(0);
   });
 
-  test(covers('BO_WAIT', 'bad-input', 'unknown handle, flags, pad, negative timeout'), () => {
+  test(covers('BO_WAIT', 'bad-input', 'unknown handle, flags, pad; any timeout is a time: a negative one has passed'), () => {
     using dev = Device.open();
     using bo = dev.createBuffer(4096);
     expect(wait(dev, { handle: 0x7fff_fff0 })).toBe('ENOENT');
     expect(wait(dev, { handle: bo.handle, flags: 1 })).toBe('EINVAL');
     expect(wait(dev, { handle: bo.handle, pad: 1 })).toBe('EINVAL');
-    expect(wait(dev, { handle: bo.handle, timeout_ns: -1n })).toBe('EINVAL');
+    expect(wait(dev, { handle: bo.handle, timeout_ns: -1n })).toBe('ok');
     expect(wait(dev, { handle: bo.handle, timeout_ns: 0x7fff_ffff_ffff_ffffn })).toBe('ok');
+  });
+
+  test(covers('BO_WAIT', 'good', 'the timeout is an absolute CLOCK_MONOTONIC time: one past, or 0, polls; a busy buffer\'s wait ends no earlier than the time given'), async () => {
+    using dev = Device.open();
+    using bo = dev.createBuffer(4 << 20);
+    inject('inject_delay_us', 300_000);
+    using f = dev.submit({ commands: new CommandStream().fill(bo.va, 4 << 20, 1), buffers: [bo] });
+    expect(wait(dev, { handle: bo.handle, timeout_ns: 0n })).toBe('ETIMEDOUT');
+    expect(wait(dev, { handle: bo.handle, timeout_ns: process.hrtime.bigint() - 1_000_000n })).toBe('ETIMEDOUT');
+    const deadline = process.hrtime.bigint() + 100_000_000n;
+    const code = wait(dev, { handle: bo.handle, timeout_ns: deadline });
+    const ended = process.hrtime.bigint();
+    if (code === 'ETIMEDOUT') expect(ended, 'ended at or after its deadline').toBeGreaterThanOrEqual(deadline);
+    else expect(await f.settle(0), 'returned before the deadline only because the job was done').toEqual({ state: 'signaled' });
+    inject('inject_delay_us', 0);
+    expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
   });
 
   test(covers(['BO_WAIT', 'PRIME_FD_TO_HANDLE'], 'lifetime', 'a wait through an imported handle sees the exporter\'s job'), async () => {

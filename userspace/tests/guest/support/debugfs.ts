@@ -46,6 +46,28 @@ export function liveObjects(): Omit<DriverStats, 'resets' | 'recoveries'> {
   return { bos, contexts, jobs };
 }
 
+/** A file's DRM client id: drm-client-id in its fdinfo. */
+export function clientId(dev: Device): number {
+  const m = /^drm-client-id:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${dev.fd}`, 'utf8'));
+  if (!m) throw new Error(`no drm-client-id in the fdinfo of ${dev.path}`);
+  return Number(m[1]);
+}
+
+/** Each hardware context in use (debugfs contexts), by the DRM client id of its file. */
+export function contextsByClient(): Map<number, number> {
+  const lines = readFileSync(join(debugfsDir(), 'contexts'), 'utf8').split('\n');
+  const found = lines.map((l) => /^context (\d+) client (\d+)/.exec(l)).filter((m) => m !== null);
+  return new Map(found.map((m) => [Number(m[2]), Number(m[1])]));
+}
+
+/** The hardware context of a file: its line in debugfs contexts, found by its client id. */
+export function contextOf(dev: Device): number {
+  const client = clientId(dev);
+  const context = contextsByClient().get(client);
+  if (context === undefined) throw new Error(`debugfs contexts has no context of client ${client}`);
+  return context;
+}
+
 /** Writes a fault-injection register through debugfs. */
 export function inject(name: 'inject_hang' | 'inject_fail' | 'inject_delay_us', value: number): void {
   writeFileSync(join(debugfsDir(), name), String(value));

@@ -28,6 +28,14 @@
  *      out-syncobj within 10 s (for open and close: the opened file, or a
  *      fresh one).
  *
+ * A job's in-syncobjs are the entries of its drm_ossa_job.syncs with
+ * DRM_OSSA_SYNC_WAIT, its out-syncobjs those with DRM_OSSA_SYNC_SIGNAL;
+ * all are binary (point 0) but the timeline of the submit path. Every
+ * array (drm_ossa_submit.jobs, drm_ossa_job.bos and .syncs) has this
+ * header's element size as its stride. The BO_WAIT and SYNCOBJ_WAIT
+ * timeouts are absolute (CLOCK_MONOTONIC): "10 s" is 10 s from just
+ * before the call.
+ *
  * An n whose injected failure the call absorbed (it succeeded) is tried
  * once more: the point reached may be one that comes only sometimes (see
  * "Reading the results" below), and the next try usually reaches the
@@ -67,11 +75,15 @@
  *                   BO (its device mapping is complete); then GEM_CLOSE.
  *   submit          DRM_IOCTL_OSSA_SUBMIT of 3 jobs on 4 BOs (command, SRC,
  *                   MID, DST), 2 in-syncobjs signalled beforehand with
- *                   DRM_IOCTL_SYNCOBJ_SIGNAL, an out-syncobj per job:
+ *                   DRM_IOCTL_SYNCOBJ_SIGNAL, an out-syncobj per job, and
+ *                   a timeline syncobj T without a fence:
  *                     job 0, queue 0: FILL MID;             in: S0
  *                     job 1, queue 1: COPY SRC -> DST[lo];  in: S0, S1
  *                     job 2, queue 0: COPY MID -> DST[hi];  (after job 0 and
  *                                     job 1 by implicit sync on MID and DST)
+ *                                     out: also point 1 of T
+ *                   A timeline point needs a dma_fence_chain, which SUBMIT
+ *                   allocates before it queues anything.
  *                   Beforehand a NOP on queue 0 that lists MID as WRITE has
  *                   run, so that jobs 0 and 2 take an implicit dependency on
  *                   a fence from before the batch. A job's second
@@ -87,16 +99,19 @@
  *                   for (10 s), then BO_WAIT on the command BO, which every
  *                   job reads, waits for any other job that might run.
  *                   After a success: every status 0, every out-syncobj
- *                   signalled, and the data the jobs wrote. After a failure:
- *                   each job with a status other than 0 did not run (its
- *                   destination holds the old pattern) and its out-syncobj
- *                   has no fence (SYNCOBJ_WAIT, flags 0, timeout 0: EINVAL
- *                   for no fence, ETIME for an unsignalled one); a job with
- *                   status 0 was queued (see below) and is reported as wrong
- *                   too, since a failed SUBMIT should run no job.
- *   bo-wait         DRM_IOCTL_OSSA_BO_WAIT, 5 s, on a 1 MiB BO that a job
- *                   (16 FILLs of the whole BO) is writing. On success the
- *                   job must be complete and its job_status SUCCESS; in any
+ *                   and point 1 of T signalled, and the data the jobs
+ *                   wrote. After a failure: each job with a status other
+ *                   than 0 did not run (its destination holds the old
+ *                   pattern) and its out-syncobjs have no fence
+ *                   (SYNCOBJ_WAIT, flags 0, timeout 0: EINVAL for no
+ *                   fence, ETIME for an unsignalled one; for T,
+ *                   SYNCOBJ_TIMELINE_WAIT of point 1); a job with status 0
+ *                   was queued (see below) and is reported as wrong too,
+ *                   since a failed SUBMIT should run no job.
+ *   bo-wait         DRM_IOCTL_OSSA_BO_WAIT until 5 s after the time taken
+ *                   before fail-nth is armed, on a 1 MiB BO that a job (16
+ *                   FILLs of the whole BO) is writing. On success the job
+ *                   must be complete and its job_status SUCCESS; in any
  *                   case the job must complete and leave its data.
  *   prime-export    DRM_IOCTL_PRIME_HANDLE_TO_FD of a 64 KiB BO. The dma-buf
  *                   must import back to the same handle; after a failure an
@@ -165,16 +180,15 @@
  * of the paths done so far are on stdout); 2 on bad usage.
  *
  * Assumed where the uapi leaves it open (to confirm on the first run):
- *   - drm_ossa_job.status is output only: the kernel ignores its input
- *     value, so 1 can mark "not written" (a SUBMIT that fails before it
- *     looks at the jobs writes none).
+ *   - drm_ossa_job.status is output only: the kernel writes it into the
+ *     job array itself (SUBMIT is DRM_IOW: the drm_ossa_submit is not
+ *     copied back) and ignores its input value, so 1 can mark "not
+ *     written" (a SUBMIT that fails before it looks at the jobs writes
+ *     none).
  *   - A SUBMIT is all or nothing (docs/uapi.md): after a failure no job
  *     of the batch runs. A job with status 0 after a failed SUBMIT is
  *     still checked for consistency (it ran, its out-syncobj signalled)
  *     and reported in "wrong", as "left queued".
- *   - BO_WAIT's job_status is that of the last job that wrote the BO
- *     (ossa_bo_last_status()); the NOP and FILL checks read a job's
- *     status this way, after its out-syncobj signalled.
  *   - The bo-wait job (16 MiB of FILL) is still running when BO_WAIT is
  *     called ("busy" says whether it was) and finishes well within the
  *     driver's job timeout (job_timeout_ms, 2 s by default).
@@ -184,7 +198,7 @@
  *
  * Build (static, for the guest):
  *   cc -O2 -static -Wall -Wextra -Werror -D__user= \
- *      -I kernel-driver/include/uapi/drm -I <kernel uapi>/drm -I kernel-driver \
+ *      -I kernel-driver/include/uapi/drm -I <kernel uapi>/drm -I qemu-device \
  *      -o alloc-sweep <this file>
  */
 #define _GNU_SOURCE
@@ -209,6 +223,13 @@
 #include "ossa_regs.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+/* A struct drm_ossa_obj_array of @n elements at @elems (as in ossa-tool.h). */
+#define OBJ_ARRAY(elems, n)						\
+	((struct drm_ossa_obj_array){					\
+		.array = (uintptr_t)(elems),				\
+		.count = (n),						\
+		.stride = sizeof(*(elems)),				\
+	})
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 #define __noreturn	__attribute__((noreturn))
 #define noinline	__attribute__((noinline))
@@ -240,6 +261,8 @@
 #define SUB_MID_OLD	0x3c000000u	/* MID before the jobs */
 #define SUB_DST_OLD	0xc3000000u	/* DST before the jobs */
 #define SUB_CMD_STRIDE	64		/* each job's commands, in the command BO */
+#define SUB_SYNCS	3		/* most syncobj entries of one job */
+#define SUB_POINT	1		/* the timeline point job 2 signals */
 #define STATUS_UNSET	1		/* a status the kernel never writes */
 
 /* bo-wait: a job of WAIT_FILLS FILLs of a WAIT_SIZE BO */
@@ -534,12 +557,26 @@ static int bo_destroy(int fd, struct bo *bo)
 	return err ? err : ret;
 }
 
-static int bo_wait(int fd, uint32_t handle, int64_t timeout_ns,
+/*
+ * The absolute timeout (CLOCK_MONOTONIC, ns) @relative_ns from now, as
+ * BO_WAIT and SYNCOBJ_WAIT take it. The call under test takes it before
+ * fail-nth is armed.
+ */
+static int64_t deadline_ns(int64_t relative_ns)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec * NSEC_PER_SEC + now.tv_nsec + relative_ns;
+}
+
+/* BO_WAIT until @relative_ns from now. */
+static int bo_wait(int fd, uint32_t handle, int64_t relative_ns,
 		   uint32_t *job_status)
 {
 	struct drm_ossa_bo_wait args = {
 		.handle = handle,
-		.timeout_ns = timeout_ns,
+		.timeout_ns = deadline_ns(relative_ns),
 	};
 
 	*job_status = DRM_OSSA_JOB_STATUS_ERROR;
@@ -590,6 +627,18 @@ static int syncobj_poll(int fd, uint32_t handle)
 	return ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, &args) ? errno : 0;
 }
 
+/* The same for point @point of a timeline syncobj: EINVAL when it has none. */
+static int syncobj_poll_point(int fd, uint32_t handle, uint64_t point)
+{
+	struct drm_syncobj_timeline_wait args = {
+		.handles = (uintptr_t)&handle,
+		.points = (uintptr_t)&point,
+		.count_handles = 1,
+	};
+
+	return ioctl(fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &args) ? errno : 0;
+}
+
 /* Waits up to @timeout_ns for all of @handles to signal. */
 static int syncobj_wait(int fd, const uint32_t *handles, uint32_t count,
 			int64_t timeout_ns)
@@ -598,41 +647,38 @@ static int syncobj_wait(int fd, const uint32_t *handles, uint32_t count,
 		.handles = (uintptr_t)handles,
 		.count_handles = count,
 		.flags = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL,
+		.timeout_nsec = deadline_ns(timeout_ns),
 	};
-	struct timespec now;
 
-	if (clock_gettime(CLOCK_MONOTONIC, &now))
-		return errno;
-	/* The timeout is absolute, CLOCK_MONOTONIC. */
-	args.timeout_nsec = now.tv_sec * NSEC_PER_SEC + now.tv_nsec +
-			    timeout_ns;
 	return ioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, &args) ? errno : 0;
+}
+
+/* A job's syncobj entry: @flags DRM_OSSA_SYNC_WAIT or _SIGNAL. */
+static struct drm_ossa_sync sync_entry(uint32_t handle, uint32_t flags,
+				       uint64_t point)
+{
+	return (struct drm_ossa_sync){
+		.handle = handle, .flags = flags, .point = point,
+	};
 }
 
 static void job_init(struct drm_ossa_job *job, uint64_t cmd_va,
 		     uint32_t cmd_size, uint32_t queue,
 		     const struct drm_ossa_bo_ref *refs, uint32_t nrefs,
-		     const uint32_t *in, uint32_t nin, uint32_t out)
+		     const struct drm_ossa_sync *syncs, uint32_t nsyncs)
 {
 	memset(job, 0, sizeof(*job));
 	job->cmd_va = cmd_va;
 	job->cmd_size = cmd_size;
 	job->queue = queue;
-	job->bos = (uintptr_t)refs;
-	job->bo_count = nrefs;
-	job->in_syncobjs = (uintptr_t)in;
-	job->in_syncobj_count = nin;
-	job->out_syncobj = out;
+	job->bos = OBJ_ARRAY(refs, nrefs);
+	job->syncs = OBJ_ARRAY(syncs, nsyncs);
 	job->status = STATUS_UNSET;
 }
 
 static int submit(int fd, struct drm_ossa_job *jobs, uint32_t count)
 {
-	struct drm_ossa_submit args = {
-		.jobs = (uintptr_t)jobs,
-		.job_count = count,
-		.job_stride = sizeof(*jobs),
-	};
+	struct drm_ossa_submit args = { .jobs = OBJ_ARRAY(jobs, count) };
 
 	return ioctl(fd, DRM_IOCTL_OSSA_SUBMIT, &args) ? errno : 0;
 }
@@ -677,12 +723,14 @@ static void file_close(struct sweep *s, const struct result *r, int fd)
 
 /*
  * Runs one job on queue 0 and waits up to 10 s for its out-syncobj, then
- * reads its status with BO_WAIT on @status_bo, a BO the job writes.
+ * reads its status with BO_WAIT on @status_bo, a BO the job lists with
+ * WRITE (BO_WAIT reports the last such job's status).
  */
 static bool run_job(int fd, uint64_t cmd_va, uint32_t cmd_size,
 		    const struct drm_ossa_bo_ref *refs, uint32_t nrefs,
 		    uint32_t status_bo, char *msg, size_t len)
 {
+	struct drm_ossa_sync out;
 	struct drm_ossa_job job;
 	uint32_t sync, status;
 	bool ok = false;
@@ -691,7 +739,8 @@ static bool run_job(int fd, uint64_t cmd_va, uint32_t cmd_size,
 	err = syncobj_create(fd, 0, &sync);
 	if (err)
 		return failf(msg, len, "SYNCOBJ_CREATE: %s", errno_name(err));
-	job_init(&job, cmd_va, cmd_size, 0, refs, nrefs, NULL, 0, sync);
+	out = sync_entry(sync, DRM_OSSA_SYNC_SIGNAL, 0);
+	job_init(&job, cmd_va, cmd_size, 0, refs, nrefs, &out, 1);
 	err = submit(fd, &job, 1);
 	if (err) {
 		failf(msg, len, "SUBMIT: %s (job status %d)", errno_name(err),
@@ -960,7 +1009,9 @@ struct batch {
 	struct bo cmd, src, mid, dst;
 	uint32_t in[2];
 	uint32_t out[SUB_JOBS];
+	uint32_t timeline;		/* job 2 signals its point SUB_POINT */
 	struct drm_ossa_bo_ref refs[SUB_JOBS + 1][3];	/* the last: MID's earlier writer */
+	struct drm_ossa_sync syncs[SUB_JOBS][SUB_SYNCS];
 	struct drm_ossa_job jobs[SUB_JOBS];
 };
 
@@ -988,6 +1039,8 @@ static void batch_setup(const struct sweep *s, int fd, struct batch *b)
 	for (k = 0; k < SUB_JOBS; k++)
 		setup(s, syncobj_create(fd, 0, &b->out[k]),
 		      "DRM_IOCTL_SYNCOBJ_CREATE (out)");
+	setup(s, syncobj_create(fd, 0, &b->timeline),
+	      "DRM_IOCTL_SYNCOBJ_CREATE (timeline)");
 
 	cmd = (uint8_t *)b->cmd.map;
 	for (k = 0; k < SUB_JOBS; k++) {
@@ -1000,41 +1053,53 @@ static void batch_setup(const struct sweep *s, int fd, struct batch *b)
 	b->refs[SUB_JOBS][1].handle = b->mid.handle;
 	b->refs[SUB_JOBS][1].flags = DRM_OSSA_BO_REF_WRITE;
 	job_init(&b->jobs[0], b->cmd.va + SUB_JOBS * SUB_CMD_STRIDE, 8,
-		 0, b->refs[SUB_JOBS], 2, NULL, 0, 0);
+		 0, b->refs[SUB_JOBS], 2, NULL, 0);
 	setup(s, submit(fd, b->jobs, 1), "DRM_IOCTL_OSSA_SUBMIT of MID's earlier writer");
 	setup(s, bo_wait(fd, b->mid.handle, WAIT_NS, &status),
 	      "BO_WAIT for MID's earlier writer");
 	if (status != DRM_OSSA_JOB_STATUS_SUCCESS)
 		die(s, "MID's earlier writer did not succeed", EIO);
 
-	/* Job 0, queue 0: FILL MID. In: S0. */
+	/* Job 0, queue 0: FILL MID. In: S0. Out: its out-syncobj. */
 	b->refs[0][1].handle = b->mid.handle;
 	b->refs[0][1].flags = DRM_OSSA_BO_REF_WRITE;
+	b->syncs[0][0] = sync_entry(b->in[0], DRM_OSSA_SYNC_WAIT, 0);
+	b->syncs[0][1] = sync_entry(b->out[0], DRM_OSSA_SYNC_SIGNAL, 0);
 	job_init(&b->jobs[0], b->cmd.va,
 		 cmd_fill(cmd, SUB_FILL, b->mid.va, SUB_SIZE), 0,
-		 b->refs[0], 2, b->in, 1, b->out[0]);
+		 b->refs[0], 2, b->syncs[0], 2);
 
-	/* Job 1, the other queue: COPY SRC[lo] -> DST[lo]. In: S0, S1. */
+	/*
+	 * Job 1, the other queue: COPY SRC[lo] -> DST[lo]. In: S0, S1. Out:
+	 * its out-syncobj.
+	 */
 	b->refs[1][1].handle = b->src.handle;
 	b->refs[1][1].flags = DRM_OSSA_BO_REF_READ;
 	b->refs[1][2].handle = b->dst.handle;
 	b->refs[1][2].flags = DRM_OSSA_BO_REF_WRITE;
+	b->syncs[1][0] = sync_entry(b->in[0], DRM_OSSA_SYNC_WAIT, 0);
+	b->syncs[1][1] = sync_entry(b->in[1], DRM_OSSA_SYNC_WAIT, 0);
+	b->syncs[1][2] = sync_entry(b->out[1], DRM_OSSA_SYNC_SIGNAL, 0);
 	job_init(&b->jobs[1], b->cmd.va + SUB_CMD_STRIDE,
 		 cmd_copy(cmd + SUB_CMD_STRIDE, b->src.va, b->dst.va, SUB_HALF),
-		 s->queue_hi, b->refs[1], 3, b->in, 2, b->out[1]);
+		 s->queue_hi, b->refs[1], 3, b->syncs[1], 3);
 
 	/*
 	 * Job 2, queue 0: COPY MID[lo] -> DST[hi]; implicit sync runs it after
-	 * job 0 (it reads MID) and job 1 (it writes DST).
+	 * job 0 (it reads MID) and job 1 (it writes DST). Out: its out-syncobj
+	 * and point SUB_POINT of the timeline.
 	 */
 	b->refs[2][1].handle = b->mid.handle;
 	b->refs[2][1].flags = DRM_OSSA_BO_REF_READ;
 	b->refs[2][2].handle = b->dst.handle;
 	b->refs[2][2].flags = DRM_OSSA_BO_REF_READ | DRM_OSSA_BO_REF_WRITE;
+	b->syncs[2][0] = sync_entry(b->out[2], DRM_OSSA_SYNC_SIGNAL, 0);
+	b->syncs[2][1] = sync_entry(b->timeline, DRM_OSSA_SYNC_SIGNAL,
+				    SUB_POINT);
 	job_init(&b->jobs[2], b->cmd.va + 2 * SUB_CMD_STRIDE,
 		 cmd_copy(cmd + 2 * SUB_CMD_STRIDE, b->mid.va,
 			  b->dst.va + SUB_HALF, SUB_HALF),
-		 0, b->refs[2], 3, NULL, 0, b->out[2]);
+		 0, b->refs[2], 3, b->syncs[2], 2);
 }
 
 static const char *fence_state(int state)
@@ -1126,6 +1191,15 @@ static void batch_verify(struct sweep *s, struct result *r, int fd,
 	if (failed && written && !matched)
 		add_wrong(s, r, "SUBMIT failed (%s) but no job status says so",
 			  failed);
+
+	/* The timeline point of job 2 exists only if job 2 was queued. */
+	err = syncobj_poll_point(fd, b->timeline, SUB_POINT);
+	if (!b->jobs[2].status && err)
+		add_wrong(s, r, "job 2 queued, timeline point %u: %s",
+			  SUB_POINT, fence_state(err));
+	if (b->jobs[2].status && err != EINVAL)
+		add_wrong(s, r, "job 2 not queued (status %d), timeline point %u: %s",
+			  b->jobs[2].status, SUB_POINT, fence_state(err));
 }
 
 static void batch_teardown(struct sweep *s, const struct result *r, int fd,
@@ -1139,6 +1213,8 @@ static void batch_teardown(struct sweep *s, const struct result *r, int fd,
 	for (k = 0; k < SUB_JOBS; k++)
 		teardown_step(s, r, syncobj_destroy(fd, b->out[k]),
 			      "SYNCOBJ_DESTROY");
+	teardown_step(s, r, syncobj_destroy(fd, b->timeline),
+		      "SYNCOBJ_DESTROY");
 	teardown_step(s, r, bo_destroy(fd, &b->cmd), "GEM_CLOSE");
 	teardown_step(s, r, bo_destroy(fd, &b->src), "GEM_CLOSE");
 	teardown_step(s, r, bo_destroy(fd, &b->mid), "GEM_CLOSE");
@@ -1155,9 +1231,7 @@ static void iterate_submit(struct sweep *s, struct result *r)
 	fd = dev_open(s, "open");
 	batch_setup(s, fd, &b);
 	memset(&args, 0, sizeof(args));
-	args.jobs = (uintptr_t)b.jobs;
-	args.job_count = SUB_JOBS;
-	args.job_stride = sizeof(b.jobs[0]);
+	args.jobs = OBJ_ARRAY(b.jobs, SUB_JOBS);
 
 	fail_arm(s, r->n);
 	ret = ioctl(fd, DRM_IOCTL_OSSA_SUBMIT, &args);
@@ -1180,6 +1254,7 @@ static void iterate_bo_wait(struct sweep *s, struct result *r)
 {
 	struct drm_ossa_bo_wait args;
 	struct drm_ossa_bo_ref refs[2];
+	struct drm_ossa_sync out_entry;
 	struct drm_ossa_job job;
 	struct bo cmd, data;
 	uint32_t out, size = 0, job_status;
@@ -1197,7 +1272,8 @@ static void iterate_bo_wait(struct sweep *s, struct result *r)
 	refs[0].flags = DRM_OSSA_BO_REF_READ;
 	refs[1].handle = data.handle;
 	refs[1].flags = DRM_OSSA_BO_REF_WRITE;
-	job_init(&job, cmd.va, size, 0, refs, 2, NULL, 0, out);
+	out_entry = sync_entry(out, DRM_OSSA_SYNC_SIGNAL, 0);
+	job_init(&job, cmd.va, size, 0, refs, 2, &out_entry, 1);
 	setup(s, submit(fd, &job, 1), "DRM_IOCTL_OSSA_SUBMIT of the writer");
 	state = syncobj_poll(fd, out);
 	if (state && state != ETIME)
@@ -1205,7 +1281,7 @@ static void iterate_bo_wait(struct sweep *s, struct result *r)
 	r->busy = state == ETIME;
 	memset(&args, 0, sizeof(args));
 	args.handle = data.handle;
-	args.timeout_ns = BO_WAIT_NS;
+	args.timeout_ns = deadline_ns(BO_WAIT_NS);
 
 	fail_arm(s, r->n);
 	ret = ioctl(fd, DRM_IOCTL_OSSA_BO_WAIT, &args);

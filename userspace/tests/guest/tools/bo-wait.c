@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * bo-wait: DRM_IOCTL_OSSA_BO_WAIT on a BO that a job keeps busy, polled
- * and interrupted by signals (docs/uapi.md, BO_WAIT).
+ * and interrupted by signals (docs/uapi.md, BO_WAIT). Its timeout_ns is
+ * absolute: a CLOCK_MONOTONIC time in ns.
  *
  *   bo-wait NODE DEBUGFS poll POLLS
  *   bo-wait NODE DEBUGFS signals TIMEOUT_MS restart|norestart
@@ -19,23 +20,29 @@
  * races the measurement, and no device work slows the guest down, however
  * slowly the guest runs.
  *
- * poll: calls BO_WAIT POLLS times with a timeout of 0 while the job hangs;
- * each must fail with ETIMEDOUT. A poll must not sleep: the thread's
+ * poll: calls BO_WAIT POLLS times with a timeout already past while the
+ * job hangs, in turn 0, -1 (a negative time) and the time of the call less
+ * 1 ms; each must fail with ETIMEDOUT. A poll must not sleep: the thread's
  * voluntary context switches over the polls are counted.
  * Output: "polls N busy B switches S end E".
  *
  * signals: a timer sends SIGALRM every 20 ms (SA_RESTART as asked) while
- * one BO_WAIT with a timeout of TIMEOUT_MS waits; a call that fails with
- * EINTR is repeated with the same struct, as libdrm's drmIoctl() does.
- * The storm stops after STORM_SIGNALS signals (at least 5 s): a wait that
- * each signal restarted with its whole timeout would return only after
- * that, since the job does not end, or after a gap between signals as
- * long as its timeout.
- * Output: "result R status S signals N ms T gap G storm-first F end E": R
- * is ETIMEDOUT, or ok with the job's status S, after T ms and N signals;
- * G is the longest time in ms without a signal during the wait (from its
- * start, between signals, to its return); F is yes when the storm had
- * stopped before the wait returned.
+ * one BO_WAIT waits until TIMEOUT_MS after its start; a call that fails
+ * with EINTR is repeated with the same struct, as libdrm's drmIoctl()
+ * does. Since the timeout is absolute, the kernel must leave timeout_ns as
+ * it was and end the wait at that deadline, not before and, however many
+ * signals interrupted it, not later. The storm stops after STORM_SIGNALS
+ * signals (at least 5 s): a wait that each signal restarted with its whole
+ * timeout would return only after that, since the job does not end, or
+ * after a gap between signals as long as its timeout.
+ * Output: "result R status S signals N ms T late L gap G storm-first F
+ * timeout-arg A end E" (one line): R is ETIMEDOUT, or ok with the job's
+ * status S, after T ms and N signals; L is the time in ms from the
+ * deadline to the return, rounded down (negative: the wait returned before
+ * its deadline); G is the longest time in ms without a signal during the
+ * wait (from its start, between signals, to its return); F is yes when
+ * the storm had stopped before the wait returned; A is kept when
+ * timeout_ns still held the deadline after the call, else changed.
  *
  * Either way E is the job's status once the reset ended it: ERROR (3) says
  * the job still hung when the measurement was over.
@@ -170,48 +177,62 @@ static uint32_t submit_hung_job(int fd)
 	};
 	struct drm_ossa_job job = {
 		.cmd_va = cmd.va,
-		.bos = (uintptr_t)refs,
-		.bo_count = 2,
-	};
-	struct drm_ossa_submit submit = {
-		.jobs = (uintptr_t)&job,
-		.job_count = 1,
-		.job_stride = sizeof(job),
+		.bos = OBJ_ARRAY(refs, 2),
 	};
 	uint8_t *p = bo_map(fd, cmd.handle, STREAM_SIZE);
+	int err;
 
 	job.cmd_size = long_fills(p, OSSA_CMD_FILL_SIZE, 0, target.va, TARGET_SIZE);
 	munmap(p, STREAM_SIZE);
-	call(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");
+	err = submit_job(fd, &job);
+	if (err)
+		fail("DRM_IOCTL_OSSA_SUBMIT", err);
 	return target.handle;
 }
 
-/* Polls the busy BO @polls times; prints how many were busy and the switches. */
+/*
+ * Polls the busy BO @polls times with timeouts already past; prints how
+ * many were busy and the switches.
+ */
 static void poll_busy(int fd, uint32_t handle, unsigned int polls)
 {
 	struct rusage before, after;
 	unsigned int busy = 0, k;
-	int err[2] = { 0, 0 };
+	int err = 0;
 
 	getrusage(RUSAGE_THREAD, &before);
 	for (k = 0; k < polls; k++) {
-		struct drm_ossa_bo_wait wait = { .handle = handle };
+		/* 0, a negative time, and a moment ago: all past. */
+		int64_t past[3] = { 0, -1, now_ns() - 1000000 };
+		struct drm_ossa_bo_wait wait = {
+			.handle = handle,
+			.timeout_ns = past[k % 3],
+		};
 
 		if (ioctl(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait) == 0)
 			continue;
 		if (errno == ETIMEDOUT)
 			busy++;
 		else
-			err[0] = errno;
+			err = errno;
 	}
 	getrusage(RUSAGE_THREAD, &after);
-	if (err[0])
-		fail("DRM_IOCTL_OSSA_BO_WAIT with timeout 0", err[0]);
+	if (err)
+		fail("DRM_IOCTL_OSSA_BO_WAIT with a timeout already past", err);
 	printf("polls %u busy %u switches %ld", polls, busy,
 	       after.ru_nvcsw - before.ru_nvcsw);
 }
 
-/* One BO_WAIT of @timeout_ms under a storm of SIGALRM; prints what it returned. */
+/* @ns in whole ms, rounded down (towards minus infinity). */
+static long long floor_ms(int64_t ns)
+{
+	return ns >= 0 ? ns / 1000000 : -((-ns + 999999) / 1000000);
+}
+
+/*
+ * One BO_WAIT until @timeout_ms from now under a storm of SIGALRM; prints
+ * what it returned, and when, against its deadline.
+ */
 static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 			   bool restart)
 {
@@ -221,11 +242,9 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 	};
 	struct itimerval off = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm };
-	struct drm_ossa_bo_wait wait = {
-		.handle = handle,
-		.timeout_ns = timeout_ms * 1000000ll,
-	};
-	uint64_t start, end_ms, gap;
+	struct drm_ossa_bo_wait wait = { .handle = handle };
+	int64_t start, deadline, end;
+	uint64_t gap, last;
 	unsigned int seen;
 	bool storm_first;
 	int ret;
@@ -234,8 +253,10 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGALRM, &sa, NULL))
 		fail("sigaction", errno);
-	start = now_ms();
-	atomic_store(&last_signal_ms, start);
+	start = now_ns();
+	deadline = start + timeout_ms * 1000000ll;
+	wait.timeout_ns = deadline;
+	atomic_store(&last_signal_ms, start / 1000000);
 	if (setitimer(ITIMER_REAL, &timer, NULL))
 		fail("setitimer", errno);
 	do
@@ -243,7 +264,7 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 	while (ret && errno == EINTR);
 	seen = atomic_load(&signals);
 	storm_first = seen >= STORM_SIGNALS;
-	end_ms = now_ms();
+	end = now_ns();
 	if (ret && errno != ETIMEDOUT)
 		fail("DRM_IOCTL_OSSA_BO_WAIT under signals", errno);
 	if (setitimer(ITIMER_REAL, &off, NULL))
@@ -252,17 +273,20 @@ static void wait_signalled(int fd, uint32_t handle, unsigned int timeout_ms,
 		printf("result ETIMEDOUT status -");
 	else
 		printf("result ok status %u", wait.job_status);
-	gap = end_ms - atomic_load(&last_signal_ms);
+	/* A signal after the return (before the timer stopped) leaves no gap. */
+	last = atomic_load(&last_signal_ms);
+	gap = (uint64_t)end / 1000000 > last ? (uint64_t)end / 1000000 - last : 0;
 	if (gap < atomic_load(&longest_gap_ms))
 		gap = atomic_load(&longest_gap_ms);
-	printf(" signals %u ms %llu gap %llu storm-first %s", seen,
-	       (unsigned long long)(end_ms - start), (unsigned long long)gap,
-	       storm_first ? "yes" : "no");
+	printf(" signals %u ms %lld late %lld gap %llu storm-first %s timeout-arg %s",
+	       seen, (long long)((end - start) / 1000000),
+	       floor_ms(end - deadline), (unsigned long long)gap,
+	       storm_first ? "yes" : "no",
+	       wait.timeout_ns == deadline ? "kept" : "changed");
 }
 
 int main(int argc, char **argv)
 {
-	struct drm_ossa_bo_wait end = { .timeout_ns = WAIT_NS };
 	uint32_t handle;
 	int fd;
 
@@ -296,9 +320,8 @@ int main(int argc, char **argv)
 			       strcmp(argv[5], "restart") == 0);
 	debugfs_write(argv[2], "reset", "1");
 	hung = false;
-	end.handle = handle;
-	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &end, "DRM_IOCTL_OSSA_BO_WAIT for the job's end");
-	printf(" end %u\n", end.job_status);
+	printf(" end %u\n", bo_wait(fd, handle, WAIT_NS,
+				    "DRM_IOCTL_OSSA_BO_WAIT for the job's end"));
 	if (close(fd))
 		fail("close", errno);
 	return 0;

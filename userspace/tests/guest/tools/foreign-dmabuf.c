@@ -123,20 +123,11 @@ static uint32_t run_job(int fd, uint32_t imported, uint64_t imported_va,
 	struct drm_ossa_job job = {
 		.cmd_va = cmd.va,
 		.cmd_size = OSSA_CMD_COPY_SIZE + OSSA_CMD_FILL_SIZE,
-		.bos = (uintptr_t)refs,
-		.bo_count = 3,
-	};
-	struct drm_ossa_submit submit = {
-		.jobs = (uintptr_t)&job,
-		.job_count = 1,
-		.job_stride = sizeof(job),
-	};
-	struct drm_ossa_bo_wait wait = {
-		.handle = copy.handle,
-		.timeout_ns = WAIT_NS,
+		.bos = OBJ_ARRAY(refs, 3),
 	};
 	uint8_t *p = bo_map(fd, cmd.handle, 4096);
 	uint8_t *fill = p + OSSA_CMD_COPY_SIZE;
+	int err;
 
 	put32(p, OSSA_CMD_COPY);
 	put32(p + 4, 0);
@@ -149,9 +140,10 @@ static uint32_t run_job(int fd, uint32_t imported, uint64_t imported_va,
 	put64(fill + 16, size);
 	munmap(p, 4096);
 
-	call(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");
-	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait, "DRM_IOCTL_OSSA_BO_WAIT");
-	return wait.job_status;
+	err = submit_job(fd, &job);
+	if (err)
+		fail("DRM_IOCTL_OSSA_SUBMIT", err);
+	return bo_wait(fd, copy.handle, WAIT_NS, "DRM_IOCTL_OSSA_BO_WAIT");
 }
 
 int main(int argc, char **argv)

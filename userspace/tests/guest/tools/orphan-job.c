@@ -93,11 +93,11 @@ static void submit_reader(const char *node, int dmabuf, int ready_fd)
 	struct drm_prime_handle prime = { .fd = dmabuf };
 	struct drm_ossa_bo_create cmd;
 	struct drm_ossa_bo_ref refs[2];
+	struct drm_ossa_sync wait;
 	struct drm_ossa_job job;
-	struct drm_ossa_submit submit;
 	uint32_t syncobj = 0;
 	uint8_t *p;
-	int fd;
+	int fd, err;
 
 	fd = open(node, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -118,20 +118,18 @@ static void submit_reader(const char *node, int dmabuf, int ready_fd)
 					    .flags = DRM_OSSA_BO_REF_READ };
 	refs[1] = (struct drm_ossa_bo_ref){ .handle = prime.handle,
 					    .flags = DRM_OSSA_BO_REF_READ };
+	/* The syncobj is binary: point 0. */
+	wait = (struct drm_ossa_sync){ .handle = syncobj,
+				       .flags = DRM_OSSA_SYNC_WAIT };
 	job = (struct drm_ossa_job){
 		.cmd_va = cmd.va,
 		.cmd_size = OSSA_CMD_NOP_SIZE,
-		.bos = (uintptr_t)refs,
-		.bo_count = syncobj ? 1 : 2,
-		.in_syncobj_count = syncobj ? 1 : 0,
-		.in_syncobjs = syncobj ? (uintptr_t)&syncobj : 0,
+		.bos = OBJ_ARRAY(refs, syncobj ? 1 : 2),
+		.syncs = OBJ_ARRAY(&wait, syncobj ? 1 : 0),
 	};
-	submit = (struct drm_ossa_submit){
-		.jobs = (uintptr_t)&job,
-		.job_count = 1,
-		.job_stride = sizeof(job),
-	};
-	call(fd, DRM_IOCTL_OSSA_SUBMIT, &submit, "DRM_IOCTL_OSSA_SUBMIT");
+	err = submit_job(fd, &job);
+	if (err)
+		fail("DRM_IOCTL_OSSA_SUBMIT", err);
 	if (write(ready_fd, syncobj ? "x" : "b", 1) != 1)
 		fail("writing to the parent", errno);
 	for (;;)

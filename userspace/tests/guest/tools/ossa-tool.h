@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the suite's C tools share: failing with a message, a clock, ioctls
- * repeated as libdrm's drmIoctl() repeats them, and BOs made, mapped and
- * filled.
+ * What the suite's C tools share: failing with a message, a clock and the
+ * absolute timeouts made from it, ioctls repeated as libdrm's drmIoctl()
+ * repeats them, the arrays of a SUBMIT, and BOs made, mapped and filled.
  * Each tool sets tool_name (used as the prefix of its messages) first.
  */
 #ifndef OSSA_TOOL_H
@@ -44,6 +44,36 @@ static inline uint64_t now_ms(void)
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
+/* CLOCK_MONOTONIC in nanoseconds; async-signal-safe. */
+static inline int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/*
+ * The absolute timeout (CLOCK_MONOTONIC, ns) @relative_ns from now, for
+ * drm_ossa_bo_wait.timeout_ns and drm_syncobj_wait.timeout_nsec. Take it
+ * just before the wait: a retry with the same struct ends at the same time.
+ */
+static inline int64_t deadline_ns(int64_t relative_ns)
+{
+	return now_ns() + relative_ns;
+}
+
+/*
+ * A struct drm_ossa_obj_array of the @n elements at @elems (a pointer to
+ * the element type: its size is the stride), e.g. a job's bos.
+ */
+#define OBJ_ARRAY(elems, n)						\
+	((struct drm_ossa_obj_array){					\
+		.array = (uintptr_t)(elems),				\
+		.count = (n),						\
+		.stride = sizeof(*(elems)),				\
+	})
+
 /* An ioctl, repeated on EINTR and EAGAIN as drmIoctl() does; fails otherwise. */
 static inline void call(int fd, unsigned long request, void *arg,
 			const char *what)
@@ -55,6 +85,38 @@ static inline void call(int fd, unsigned long request, void *arg,
 	while (ret && (errno == EINTR || errno == EAGAIN));
 	if (ret)
 		fail(what, errno);
+}
+
+/*
+ * DRM_IOCTL_OSSA_SUBMIT of the one job @job, repeated as call() does;
+ * returns 0 or the errno it failed with.
+ */
+static inline int submit_job(int fd, struct drm_ossa_job *job)
+{
+	struct drm_ossa_submit args = { .jobs = OBJ_ARRAY(job, 1) };
+	int ret;
+
+	do
+		ret = ioctl(fd, DRM_IOCTL_OSSA_SUBMIT, &args);
+	while (ret && (errno == EINTR || errno == EAGAIN));
+	return ret ? errno : 0;
+}
+
+/*
+ * DRM_IOCTL_OSSA_BO_WAIT for the BO @handle until @relative_ns from now,
+ * repeated as call() does (a repeat ends at the same time); fails, saying
+ * @what, on an error. Returns the job status it reports.
+ */
+static inline uint32_t bo_wait(int fd, uint32_t handle, int64_t relative_ns,
+			       const char *what)
+{
+	struct drm_ossa_bo_wait wait = {
+		.handle = handle,
+		.timeout_ns = deadline_ns(relative_ns),
+	};
+
+	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait, what);
+	return wait.job_status;
 }
 
 static inline struct drm_ossa_bo_create bo_new(int fd, uint64_t size)

@@ -56,14 +56,7 @@
 #define LONG_TARGET	(16u << 20)
 #define LONG_STREAM	(1u << 20)
 
-static uint32_t bo_wait(int fd, uint32_t handle)
-{
-	struct drm_ossa_bo_wait wait = { .handle = handle, .timeout_ns = WAIT_NS };
-
-	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait, "DRM_IOCTL_OSSA_BO_WAIT");
-	return wait.job_status;
-}
-
+/* One job on @queue, listing @nrefs BOs; 0 or the errno SUBMIT failed with. */
 static int submit(int fd, uint64_t cmd_va, uint32_t cmd_size, uint32_t queue,
 		  struct drm_ossa_bo_ref *refs, uint32_t nrefs)
 {
@@ -71,20 +64,10 @@ static int submit(int fd, uint64_t cmd_va, uint32_t cmd_size, uint32_t queue,
 		.cmd_va = cmd_va,
 		.cmd_size = cmd_size,
 		.queue = queue,
-		.bos = (uintptr_t)refs,
-		.bo_count = nrefs,
+		.bos = OBJ_ARRAY(refs, nrefs),
 	};
-	struct drm_ossa_submit args = {
-		.jobs = (uintptr_t)&job,
-		.job_count = 1,
-		.job_stride = sizeof(job),
-	};
-	int ret;
 
-	do
-		ret = ioctl(fd, DRM_IOCTL_OSSA_SUBMIT, &args);
-	while (ret && (errno == EINTR || errno == EAGAIN));
-	return ret ? errno : 0;
+	return submit_job(fd, &job);
 }
 
 /* Whether the parent has closed @stop_fd: time to stop. */
@@ -112,7 +95,8 @@ struct counter_loop {
 /* Waits for the queue's counter jobs; false, failed, if @which did not succeed. */
 static bool counter_waited(struct counter_loop *l, const char *which)
 {
-	uint32_t status = bo_wait(l->fd, l->refs[2].handle);
+	uint32_t status = bo_wait(l->fd, l->refs[2].handle, WAIT_NS,
+				  "DRM_IOCTL_OSSA_BO_WAIT");
 
 	if (status == DRM_OSSA_JOB_STATUS_SUCCESS)
 		return true;
@@ -274,7 +258,7 @@ static void hang(const char *node, unsigned int round, uint32_t queue)
 	err = submit(fd, cmd.va + off, OSSA_CMD_NOP_SIZE, queue, refs, 1);
 	if (err)
 		fail("DRM_IOCTL_OSSA_SUBMIT of the job behind it", err);
-	status = bo_wait(fd, target.handle);
+	status = bo_wait(fd, target.handle, WAIT_NS, "DRM_IOCTL_OSSA_BO_WAIT");
 	if (status != DRM_OSSA_JOB_STATUS_TIMEOUT) {
 		fprintf(stderr, "recovery: round %u: the long job on queue %u ended with status %u, not TIMEOUT\n",
 			round, queue, status);

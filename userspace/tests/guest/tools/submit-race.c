@@ -50,21 +50,19 @@ struct submitter {
 static void *submit_loop(void *arg)
 {
 	const struct submitter *r = arg;
-	struct drm_ossa_job job;
-	struct drm_ossa_submit args;
 	unsigned int i;
+	int err;
 
 	for (i = 0; i < r->submits; i++) {
-		memset(&job, 0, sizeof(job));
-		job.cmd_va = r->cmd_va;
-		job.cmd_size = OSSA_CMD_NOP_SIZE;
-		job.bos = (uintptr_t)r->refs;
-		job.bo_count = r->nrefs;
-		memset(&args, 0, sizeof(args));
-		args.jobs = (uintptr_t)&job;
-		args.job_count = 1;
-		args.job_stride = sizeof(job);
-		call(r->fd, DRM_IOCTL_OSSA_SUBMIT, &args, "DRM_IOCTL_OSSA_SUBMIT");
+		struct drm_ossa_job job = {
+			.cmd_va = r->cmd_va,
+			.cmd_size = OSSA_CMD_NOP_SIZE,
+			.bos = OBJ_ARRAY(r->refs, r->nrefs),
+		};
+
+		err = submit_job(r->fd, &job);
+		if (err)
+			fail("DRM_IOCTL_OSSA_SUBMIT", err);
 	}
 	return NULL;
 }
@@ -125,15 +123,9 @@ int main(int argc, char **argv)
 		pthread_join(threads[i], NULL);
 
 	for (i = 0; i < nthreads; i++) {
-		for (j = 0; j < subs[i].nrefs; j++) {
-			struct drm_ossa_bo_wait wait = {
-				.handle = subs[i].refs[j].handle,
-				.timeout_ns = WAIT_NS,
-			};
-
-			call(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait,
-			     "DRM_IOCTL_OSSA_BO_WAIT");
-		}
+		for (j = 0; j < subs[i].nrefs; j++)
+			bo_wait(fd, subs[i].refs[j].handle, WAIT_NS,
+				"DRM_IOCTL_OSSA_BO_WAIT");
 	}
 	printf("submitted %u\n", nthreads * submits);
 	return close(fd) ? 1 : 0;

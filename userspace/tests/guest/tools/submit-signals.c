@@ -23,8 +23,9 @@
  * retry: each call is repeated while it fails with EINTR, as libdrm's
  * drmIoctl() does; raw: a call that fails with EINTR is not repeated, and
  * its jobs must not run. Either way an interrupted call must leave each
- * job's status -EINTR. The kernel never restarts SUBMIT itself, SA_RESTART
- * or not (docs/uapi.md); both handlers are tried.
+ * job's status (which the kernel writes into the job array) -EINTR. The
+ * kernel never restarts SUBMIT itself, SA_RESTART or not (docs/uapi.md,
+ * struct drm_ossa_submit); both handlers are tried.
  *
  * Output: "calls N submits S interrupted I counter C ms T" on stdout (N
  * calls made, S of them succeeded, I interrupted, in T milliseconds); the
@@ -81,27 +82,16 @@ static void *contend(void *arg)
 			.cmd_va = c->cmd_va,
 			.cmd_size = OSSA_CMD_NOP_SIZE,
 			.queue = 1,
-			.bos = (uintptr_t)c->refs,
-			.bo_count = c->nrefs,
+			.bos = OBJ_ARRAY(c->refs, c->nrefs),
 		};
-		struct drm_ossa_submit args = {
-			.jobs = (uintptr_t)&job,
-			.job_count = 1,
-			.job_stride = sizeof(job),
-		};
+		int err = submit_job(c->fd, &job);
 
-		call(c->fd, DRM_IOCTL_OSSA_SUBMIT, &args,
-		     "DRM_IOCTL_OSSA_SUBMIT (another file)");
+		if (err)
+			fail("DRM_IOCTL_OSSA_SUBMIT (another file)", err);
 		/* Bounds its queue: wait for its jobs now and then. */
-		if (++n % CONTENDER_BATCH == 0) {
-			struct drm_ossa_bo_wait wait = {
-				.handle = c->refs[0].handle,
-				.timeout_ns = WAIT_NS,
-			};
-
-			call(c->fd, DRM_IOCTL_OSSA_BO_WAIT, &wait,
-			     "DRM_IOCTL_OSSA_BO_WAIT (another file)");
-		}
+		if (++n % CONTENDER_BATCH == 0)
+			bo_wait(c->fd, c->refs[0].handle, WAIT_NS,
+				"DRM_IOCTL_OSSA_BO_WAIT (another file)");
 	}
 	return NULL;
 }
@@ -163,7 +153,7 @@ int main(int argc, char **argv)
 	struct itimerval off = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm };
 	struct drm_ossa_bo_create one, counter, cmd;
-	struct drm_ossa_bo_wait wait = { .timeout_ns = WAIT_NS };
+	uint32_t status;
 	unsigned int seconds, min_interrupted, njobs, nbos, i, k;
 	unsigned int done = 0, interrupted = 0;
 	uint64_t start, deadline;
@@ -226,8 +216,7 @@ int main(int argc, char **argv)
 		jobs[i] = (struct drm_ossa_job){
 			.cmd_va = cmd.va,
 			.cmd_size = OSSA_CMD_FMA_F32_SIZE,
-			.bos = (uintptr_t)refs,
-			.bo_count = REF_SHARED + nbos,
+			.bos = OBJ_ARRAY(refs, REF_SHARED + nbos),
 		};
 
 	/* Only the submitting thread takes the timer's signal. */
@@ -247,11 +236,7 @@ int main(int argc, char **argv)
 	start = now_ms();
 	deadline = start + (uint64_t)seconds * 1000;
 	for (i = 0; ticking; i++) {
-		struct drm_ossa_submit args = {
-			.jobs = (uintptr_t)jobs,
-			.job_count = njobs,
-			.job_stride = sizeof(jobs[0]),
-		};
+		struct drm_ossa_submit args = { .jobs = OBJ_ARRAY(jobs, njobs) };
 		int ret;
 
 		for (;;) {
@@ -288,11 +273,10 @@ int main(int argc, char **argv)
 	atomic_store(&stop, true);
 	for (k = 0; k < CONTENDERS; k++)
 		pthread_join(threads[k], NULL);
-	wait.handle = counter.handle;
-	call(fd, DRM_IOCTL_OSSA_BO_WAIT, &wait, "DRM_IOCTL_OSSA_BO_WAIT");
-	if (wait.job_status != DRM_OSSA_JOB_STATUS_SUCCESS) {
+	status = bo_wait(fd, counter.handle, WAIT_NS, "DRM_IOCTL_OSSA_BO_WAIT");
+	if (status != DRM_OSSA_JOB_STATUS_SUCCESS) {
 		fprintf(stderr, "submit-signals: the last counter job ended with status %u\n",
-			wait.job_status);
+			status);
 		return 1;
 	}
 	p = bo_map(fd, counter.handle, OSSA_PAGE_SIZE);
