@@ -26,6 +26,11 @@ function usage(message: string): never {
   process.exit(2);
 }
 
+async function merge(binary: string, t: FuzzTarget): Promise<void> {
+  await mergeIntoSeeds(binary, t);
+  log(`fuzz: merged what generic-fuzz-${t} found into ${SEED_CORPUS}`);
+}
+
 async function main(): Promise<void> {
   let values;
   try {
@@ -65,7 +70,11 @@ async function main(): Promise<void> {
       log(formatCampaign(campaign));
       const totals = campaignTotals(campaign);
       if (totals.crashes.length) crashed = true;
-      if (totals.reached) continue;
+      if (totals.reached) {
+        // Nothing to run; what the campaign found can still be merged.
+        if (values.merge && !totals.crashes.length) await merge(binary, t);
+        continue;
+      }
       log(`fuzz: generic-fuzz-${t}: a campaign slice of at most ${seconds} s${jobs > 1 ? `, ${jobs} processes` : ''}`);
       r = await runSlice(binary, campaign, seconds, { jobs });
       log(formatFuzz(r));
@@ -79,10 +88,7 @@ async function main(): Promise<void> {
       crashed = true;
       process.stderr.write(`${r.tail}\n`);
     }
-    if (values.merge && !r.crashes.length) {
-      await mergeIntoSeeds(binary, t);
-      log(`fuzz: merged what generic-fuzz-${t} found into ${SEED_CORPUS}`);
-    }
+    if (values.merge && !r.crashes.length) await merge(binary, t);
   }
   process.exitCode = crashed ? 1 : 0;
 }
