@@ -77,8 +77,9 @@ PKGS=(
 	clang libclang-rt-14-dev
 	# the newest kernel's driver: built in a Debian sid root made by mmdebstrap
 	mmdebstrap debian-archive-keyring
-	# the datasheet's reStructuredText rendering is checked with docutils
-	python3-docutils
+	# the datasheet's reStructuredText rendering is checked with docutils, and
+	# the series' documentation is built with Sphinx as each tree builds it
+	python3-docutils python3-sphinx python3-sphinx-rtd-theme python3-yaml
 	# tools
 	curl file
 )

@@ -5,12 +5,13 @@
  * with `git am`, configured with CONFIG_DRM_ACCEL_OSSA=m from that
  * kernel's own configuration, built as a module in the tree with W=1 and
  * sparse (and the core files its fixes change, likewise), and each patch
- * passed through the tree's `checkpatch.pl --strict`.
+ * passed through the tree's `checkpatch.pl --strict`; its documentation
+ * built with Sphinx as the tree builds it (ci/lib/sphinx-docs.ts).
  *
  * QEMU: written against the pristine newest QEMU tree, applied there with
- * `git am`, each patch passed through the tree's `checkpatch.pl`; the
- * newest QEMU of the build is this series built (ci/build.ts), and the
- * series' own qtest runs on it.
+ * `git am`, each patch passed through the tree's `checkpatch.pl`, the
+ * tree's docs/ built with Sphinx; the newest QEMU of the build is this
+ * series built (ci/build.ts), and the series' own qtest runs on it.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +26,9 @@ import { readManifest } from '../lib/manifest.js';
 import { numberedPatches, SUBMITTER, writeLinuxSeries, writeQemuSeries } from '../lib/patches.js';
 import { REGS_LICENCE_NOTE } from '../lib/qemu-series.js';
 import { selectNewestQemu } from '../lib/qemu-source.js';
+import { linuxAccelDocs, ossaWarnings, qemuDocs } from '../lib/sphinx-docs.js';
 import { newestQemuTree } from '../lib/qemu-tree.js';
+import { OSSA_CONSTANTS, OSSA_STRUCTS } from '../../userspace/src/uapi.js';
 
 const m = await readManifest();
 const newest = m.newest;
@@ -96,6 +99,13 @@ describe.skipIf(missing)(`the Linux patch series${missing ? ` (skipped: ${missin
     }
   }, 300_000);
 
+  test.skipIf(applied)('its documentation builds with Sphinx (make SPHINXDIRS=accel htmldocs) without a warning about its files, every uapi struct and constant rendered by kernel-doc', async () => {
+    const docs = await linuxAccelDocs(work);
+    expect(ossaWarnings(docs.warnings), docs.warnings.join('\n')).toEqual([]);
+    const names = [...OSSA_STRUCTS.map((st) => st.name), ...Object.keys(OSSA_CONSTANTS).filter((c) => c.startsWith('DRM_OSSA_'))];
+    expect(names.filter((n) => !docs.html.includes(n)), 'not on the page').toEqual([]);
+  }, 600_000);
+
   test('that checkpatch would say so: the uapi patch without its Signed-off-by, and with a licence expression spdxcheck cannot parse', async () => {
     const first = numbered.find((p) => basename(p).endsWith('-accel-ossa-Add-the-uapi-header.patch')) as string;
     const dir = await mkdtemp(join(tmpdir(), 'ossa-bad-patch-'));
@@ -160,6 +170,12 @@ describe.skipIf(qemuMissing)(`the QEMU patch series${qemuMissing ? ` (skipped: $
     expect(applied?.message).toBeUndefined();
     expect(existsSync(join(work, 'hw/misc/ossa/ossa.c'))).toBe(true);
   });
+
+  test.skipIf(applied)('its documentation builds with Sphinx as QEMU builds it (the whole docs/, warnings as errors), the datasheet among it', async () => {
+    const docs = await qemuDocs(work);
+    expect(docs.warnings).toEqual([]);
+    expect(docs.html).toMatch(/<title>ossa hardware interface \(datasheet\)/);
+  }, 900_000);
 
   test.skipIf(applied)("passes the tree's scripts/checkpatch.pl: no error, and no warning but the register header's licence, which the patch explains", async () => {
     for (const [i, p] of numbered.entries()) {

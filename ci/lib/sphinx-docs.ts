@@ -1,0 +1,62 @@
+/**
+ * The patch series' documentation built with Sphinx as each tree builds
+ * its own: Linux's Documentation/accel with `make SPHINXDIRS=accel
+ * htmldocs` (the tree's conf.py and extensions, kernel-doc among them),
+ * QEMU's whole docs/ with its conf.py and the -W its meson build passes.
+ * Debian's python3-sphinx runs both.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+/** What a Sphinx build said, and the page it wrote for ossa. */
+export interface SphinxBuild {
+  /** The build's warning lines, each with the file it names. */
+  warnings: string[];
+  /** The ossa page, as HTML. */
+  html: string;
+}
+
+/** Lines of Sphinx output that are warnings or errors (docutils' levels). */
+export function sphinxWarnings(output: string): string[] {
+  return output.split('\n').filter((l) => /\b(WARNING|ERROR|SEVERE|CRITICAL):/.test(l));
+}
+
+/** The warnings that name one of ossa's files: the Documentation pages, the uapi header or the driver. */
+export function ossaWarnings(warnings: readonly string[]): string[] {
+  return warnings.filter((w) => /accel\/ossa\/|ossa_accel\.h|specs\/ossa\.rst/.test(w));
+}
+
+/**
+ * Documentation/accel of the Linux tree `work` (holding the series) as
+ * HTML. The subset leaves out what other accel pages link to elsewhere
+ * (their warnings are not ossa's: see ossaWarnings()).
+ */
+export async function linuxAccelDocs(work: string): Promise<SphinxBuild> {
+  const out = await mkdtemp(join(tmpdir(), 'ossa-htmldocs-'));
+  try {
+    const r = await execa('make', ['SPHINXDIRS=accel', `BUILDDIR=${out}`, 'htmldocs'], { cwd: work, all: true, reject: false });
+    if (r.exitCode !== 0) throw new Error(`make htmldocs failed (${r.exitCode}):\n${r.all}`);
+    return { warnings: sphinxWarnings(String(r.all)), html: await readFile(join(out, 'accel/ossa/index.html'), 'utf8') };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** QEMU's docs/ of the tree `work` (holding the series), with warnings as errors as QEMU's build makes them. */
+export async function qemuDocs(work: string): Promise<SphinxBuild> {
+  const out = await mkdtemp(join(tmpdir(), 'ossa-qemu-docs-'));
+  try {
+    const r = await execa(
+      'sphinx-build',
+      ['-q', '-W', '--keep-going', '-b', 'html', '-d', join(out, 'doctrees'), 'docs', join(out, 'html')],
+      { cwd: work, all: true, reject: false, env: { CONFDIR: '/etc/qemu' } },
+    );
+    const warnings = sphinxWarnings(String(r.all));
+    if (r.exitCode !== 0 && !warnings.length) throw new Error(`sphinx-build failed (${r.exitCode}):\n${r.all}`);
+    return { warnings, html: await readFile(join(out, 'html/specs/ossa.html'), 'utf8') };
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
