@@ -115,14 +115,6 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
   },
   {
     file: 'kernel-driver/ossa_submit.c',
-    function: 'ossa_job_lookup_bos',
-    lines: ['if (!job->maps[i]) {\nret = -ENOENT;\ngoto out;'],
-    reason:
-      'a GEM_CLOSE of the same handle in another thread between drm_gem_object_lookup() and ossa_bo_mapping_get(): a race no test can make certain',
-    race: true,
-  },
-  {
-    file: 'kernel-driver/ossa_submit.c',
     function: 'ossa_batch_add_deps',
     lines: ['write);\nif (ret)\nreturn ret;', 'ret = drm_sched_job_add_dependency(&job->base, fence);\nif (ret)\nreturn ret;'],
     reason:

@@ -138,17 +138,10 @@ static const struct drm_ioctl_desc ossa_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(OSSA_BO_WAIT, ossa_bo_wait_ioctl, 0),
 };
 
-static void ossa_show_fdinfo(struct drm_printer *p, struct drm_file *file)
-{
-	drm_show_memory_stats(p, file);
-}
-
 static const struct file_operations ossa_accel_fops = {
 	.owner = THIS_MODULE,
 	DRM_ACCEL_FOPS,
-#ifdef CONFIG_PROC_FS
 	.show_fdinfo = drm_show_fdinfo,
-#endif
 };
 
 static const struct drm_driver ossa_drm_driver = {
@@ -156,7 +149,7 @@ static const struct drm_driver ossa_drm_driver = {
 			   DRIVER_SYNCOBJ_TIMELINE,
 	.open = ossa_open,
 	.postclose = ossa_postclose,
-	.show_fdinfo = ossa_show_fdinfo,
+	.show_fdinfo = drm_show_memory_stats,
 	.gem_create_object = ossa_gem_create_object,
 	.gem_prime_import = ossa_gem_prime_import,
 	.gem_prime_import_sg_table = ossa_gem_prime_import_sg_table,

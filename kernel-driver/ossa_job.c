@@ -218,8 +218,7 @@ void ossa_job_release(struct ossa_job *job)
 	kvfree(job->maps);
 	kvfree(job->bo_flags);
 	for (i = 0; i < job->signal_count; i++) {
-		if (job->signals[i].syncobj)
-			drm_syncobj_put(job->signals[i].syncobj);
+		drm_syncobj_put(job->signals[i].syncobj);
 		dma_fence_chain_free(job->signals[i].chain);
 	}
 	kvfree(job->signals);
@@ -240,6 +239,13 @@ void ossa_job_release(struct ossa_job *job)
  * ossa_job_discard() - drop a job that was never queued
  * @job: a job set up with drm_sched_job_init(), armed or not, never pushed
  *	and with no fence published
+ *
+ * drm_sched asks that an armed job be pushed. A failed SUBMIT drops the
+ * jobs it armed instead, as panthor does: their scheduler fences were
+ * never published (no BO or syncobj holds them; only later jobs of the
+ * same batch, dropped with them, hold them as dependencies), so nothing
+ * waits on them or has a callback on them, and drm_sched_job_cleanup()
+ * puts them.
  */
 void ossa_job_discard(struct ossa_job *job)
 {

@@ -11,7 +11,7 @@
  *      dependencies (fences already on its BOs, and the jobs of the batch
  *      before it on the other queue that it must follow) and is armed;
  *   4. only then is anything published: the fences go to the BOs and the
- *      out-syncobjs; the BOs are unlocked, and the jobs are pushed, in
+ *      syncobjs the jobs signal; the BOs are unlocked, and the jobs are pushed, in
  *      array order. Nothing in this step can fail. The BOs are unlocked
  *      before the first push: a pushed job can finish and drop the last
  *      reference to a BO that another thread closed meanwhile.
@@ -46,6 +46,8 @@
 
 #define OSSA_MAX_BO_REFS	256
 #define OSSA_MAX_SYNCS		64
+/* Beyond any element struct's growth: a larger stride is -E2BIG. */
+#define OSSA_MAX_STRIDE		4096
 
 /* User arrays */
 
@@ -56,16 +58,27 @@
  *	first version's: every element structure is still at version 1
  * @max: the most elements it may have
  *
- * Return: 0, -EINVAL for too many elements or a stride below @ksize, or
- * -E2BIG for a stride above a page (no structure will grow that far).
+ * Return: 0; -EINVAL for too many elements, or a stride below @ksize or
+ * not a multiple of 8 (the elements stay 64-bit aligned); -E2BIG for a
+ * stride above OSSA_MAX_STRIDE; -EFAULT for an array that wraps around
+ * the end of the address space.
  */
 static int ossa_array_check(const struct drm_ossa_obj_array *a, size_t ksize,
 			    u32 max)
 {
-	if (a->count > max || (a->count && a->stride < ksize))
+	u64 len, end;
+
+	if (a->count > max)
 		return -EINVAL;
-	if (a->count && a->stride > PAGE_SIZE)
+	if (!a->count)
+		return 0;
+	if (a->stride < ksize || a->stride % 8)
+		return -EINVAL;
+	if (a->stride > OSSA_MAX_STRIDE)
 		return -E2BIG;
+	if (check_mul_overflow((u64)a->count, (u64)a->stride, &len) ||
+	    check_add_overflow(a->array, len, &end))
+		return -EFAULT;
 	return 0;
 }
 
@@ -173,8 +186,27 @@ static int ossa_job_add_signal(struct ossa_job *job, struct drm_file *file,
 }
 
 /*
+ * Adds the fence of the syncobj @sync names (at its point, for a timeline)
+ * as a dependency of @job. The fence must be there already: no waiting
+ * for a submission (-EINVAL).
+ */
+static int ossa_job_add_wait(struct ossa_job *job, struct drm_file *file,
+			     const struct drm_ossa_sync *sync)
+{
+	struct dma_fence *fence;
+	int ret;
+
+	/* Not drm_sched_job_add_syncobj_dependency(): its point is a u32. */
+	ret = drm_syncobj_find_fence(file, sync->handle, sync->point, 0, &fence);
+	if (ret)
+		return ret;
+	return drm_sched_job_add_dependency(&job->base, fence);
+}
+
+/*
  * The job's syncobjs: each one it waits for becomes a dependency; each one
  * it signals is looked up, to receive its fence once it is armed.
+ * @job->signals has room for every entry, waits included.
  */
 static int ossa_job_add_syncs(struct ossa_job *job, struct drm_file *file,
 			      const struct drm_ossa_obj_array *syncs)
@@ -193,9 +225,7 @@ static int ossa_job_add_syncs(struct ossa_job *job, struct drm_file *file,
 		if (ret)
 			return ret;
 		if (sync.flags == DRM_OSSA_SYNC_WAIT)
-			ret = drm_sched_job_add_syncobj_dependency(&job->base, file,
-								   sync.handle,
-								   sync.point);
+			ret = ossa_job_add_wait(job, file, &sync);
 		else if (sync.flags == DRM_OSSA_SYNC_SIGNAL)
 			ret = ossa_job_add_signal(job, file, &sync);
 		else

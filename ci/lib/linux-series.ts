@@ -165,16 +165,25 @@ export async function linuxSeries(repo: string, base: string, author: string): P
     ...(await fixPatches(repo, base)),
     {
       subject: 'accel/ossa: Add the uapi header',
-      body: `The uapi of ossa, the Open-Source-userspace Sample Accelerator: a PCI
-compute accelerator modelled by QEMU's "ossa" device, with a DMA engine,
-two job queues and an MMU with a page table per context.
+      body: `Add the uapi of ossa, the Open-Source-userspace Sample Accelerator: a
+PCI compute accelerator modelled by QEMU's "ossa" device, with a DMA
+engine, two job queues and an MMU with a page table per context.
 
 Each open file of /dev/accel/accelN is a device context with its own
 address space. Userspace creates GEM shmem buffer objects, which get a
 device virtual address in the file's address space, and submits jobs:
-command streams in a buffer object, with in and out syncobjs and the
-list of buffers each job reaches. Every structure is 64-bit aligned,
-and padding, reserved fields and unknown flags must be zero.`,
+command streams in a buffer object, with the buffers each job uses and
+the binary or timeline syncobjs it waits for and signals.
+
+Let the structures grow: every array of structures a SUBMIT points at
+carries its element size, and the kernel reads each element with
+copy_struct_from_user(), so that a longer element with a non-zero tail
+fails with -E2BIG instead of being half understood. Take absolute
+CLOCK_MONOTONIC timeouts, as the syncobj waits do, so that a wait
+restarted after a signal ends when the first would have. Keep what only
+tests need (fault injection, hardware context ids) in debugfs. Every
+structure is 64-bit aligned, and padding, reserved fields and unknown
+flags must be zero.`,
       files: new Map([
         ['include/uapi/drm/ossa_accel.h', await readFile(join(repoRoot, 'kernel-driver/include/uapi/drm/ossa_accel.h'), 'utf8')],
         ['MAINTAINERS', maintainers1],

@@ -82,6 +82,15 @@ export const DrmSyncobjTimelineArray = defineStruct('drm_syncobj_timeline_array'
   ['flags', 'u32'],
 ]);
 
+export const DrmSyncobjTransfer = defineStruct('drm_syncobj_transfer', [
+  ['src_handle', 'u32'],
+  ['dst_handle', 'u32'],
+  ['src_point', 'u64'],
+  ['dst_point', 'u64'],
+  ['flags', 'u32'],
+  ['pad', 'u32'],
+]);
+
 /** <linux/sync_file.h> */
 export const SyncFileInfo = defineStruct('sync_file_info', [
   ['name', 'u8[32]'],
@@ -105,6 +114,7 @@ export const DRM_IOCTL_SYNCOBJ_RESET = iowr(DRM_IOCTL_BASE, 0xc4, DrmSyncobjArra
 export const DRM_IOCTL_SYNCOBJ_SIGNAL = iowr(DRM_IOCTL_BASE, 0xc5, DrmSyncobjArray.size);
 export const DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT = iowr(DRM_IOCTL_BASE, 0xca, DrmSyncobjTimelineWait.size);
 export const DRM_IOCTL_SYNCOBJ_QUERY = iowr(DRM_IOCTL_BASE, 0xcb, DrmSyncobjTimelineArray.size);
+export const DRM_IOCTL_SYNCOBJ_TRANSFER = iowr(DRM_IOCTL_BASE, 0xcc, DrmSyncobjTransfer.size);
 export const DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL = iowr(DRM_IOCTL_BASE, 0xcd, DrmSyncobjTimelineArray.size);
 export const SYNC_IOC_FILE_INFO = iowr('>'.charCodeAt(0), 4, SyncFileInfo.size);
 
@@ -128,6 +138,7 @@ export const DRM_STRUCTS = [
   DrmSyncobjArray,
   DrmSyncobjTimelineWait,
   DrmSyncobjTimelineArray,
+  DrmSyncobjTransfer,
   SyncFileInfo,
 ] as const;
 
@@ -145,6 +156,7 @@ export const DRM_CONSTANTS = {
   DRM_IOCTL_SYNCOBJ_SIGNAL,
   DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
   DRM_IOCTL_SYNCOBJ_QUERY,
+  DRM_IOCTL_SYNCOBJ_TRANSFER,
   DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
   SYNC_IOC_FILE_INFO,
   DRM_CLOEXEC,

@@ -12,6 +12,7 @@ import {
   DRM_IOCTL_SYNCOBJ_QUERY,
   DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
   DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
+  DRM_IOCTL_SYNCOBJ_TRANSFER,
   DRM_IOCTL_SYNCOBJ_WAIT,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
@@ -20,6 +21,7 @@ import {
   DrmSyncobjHandle,
   DrmSyncobjTimelineArray,
   DrmSyncobjTimelineWait,
+  DrmSyncobjTransfer,
   DrmSyncobjWait,
   SYNC_IOC_FILE_INFO,
   SyncFileInfo,
@@ -119,6 +121,16 @@ export class Syncobj implements Disposable {
   /** Signals point `point` of the syncobj's timeline now (DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL). */
   signalPoint(point: bigint): void {
     this.#timeline('DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL', DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, point);
+  }
+
+  /**
+   * Puts the fence at point `from` of this syncobj (0: its fence) into
+   * `to`: at point `at` of its timeline, or, for 0, in place of its fence
+   * (DRM_IOCTL_SYNCOBJ_TRANSFER).
+   */
+  transferTo(to: Syncobj, at = 0n, from = 0n): void {
+    const s = Struct.from(DrmSyncobjTransfer, { src_handle: this.handle, dst_handle: to.handle, src_point: from, dst_point: at });
+    this.device.ioctl('DRM_IOCTL_SYNCOBJ_TRANSFER', DRM_IOCTL_SYNCOBJ_TRANSFER, s.bytes);
   }
 
   #timeline(name: string, request: number, point: bigint): bigint {

@@ -168,6 +168,10 @@ struct drm_ossa_bo_info {
  * shorter than the kernel's structure (down to its first version) is
  * extended with zeros; a longer one must have only zeros beyond what the
  * kernel knows, else the ioctl fails with -E2BIG.
+ *
+ * Errors: -EINVAL for a @stride below the element's first version or not
+ * a multiple of 8; -E2BIG for a @stride above 4096; -EFAULT for an array
+ * that is not readable.
  */
 struct drm_ossa_obj_array {
 	/** @array: in, pointer to the first element */
@@ -177,7 +181,7 @@ struct drm_ossa_obj_array {
 	/**
 	 * @stride: in, bytes from one element to the next: the size of the
 	 * element's structure as userspace knows it, at least its first
-	 * version's size
+	 * version's size, a multiple of 8, at most 4096
 	 */
 	__u32 stride;
 };
@@ -275,9 +279,12 @@ struct drm_ossa_job {
 	/** @flags: must be zero */
 	__u32 flags;
 	/**
-	 * @status: out, 0 when the job was queued; otherwise the negative
-	 * errno that rejected it, or -ECANCELED when another job of the same
-	 * submission was rejected (then no job of it was queued)
+	 * @status: out, written once the jobs are read: 0 when the job was
+	 * queued; otherwise the negative errno that rejected it, or
+	 * -ECANCELED when another job of the same submission was rejected
+	 * (then no job of it was queued). Its value on input is ignored. A
+	 * SUBMIT refused before the jobs are read (a bad @jobs array, flags,
+	 * a banned context) leaves it as it was.
 	 */
 	__s32 status;
 };
@@ -297,13 +304,15 @@ struct drm_ossa_job {
  * not run because its context was banned after a fault or hang, -ENODEV
  * when the device was unplugged.
  *
- * Errors: -EINVAL for a @jobs count of 0 or above 64, a stride below the
- * first version of an element's structure, non-zero @flags or @pad, or a
- * bad job; -E2BIG for non-zero bytes beyond the structures the kernel
+ * Errors: -EINVAL for a @jobs count of 0 or above 64, a bad stride
+ * (&struct drm_ossa_obj_array), non-zero @flags or @pad, or a bad job,
+ * among them a syncobj to wait for that has no fence yet, or no such
+ * timeline point, or a non-zero point on a binary syncobj; -E2BIG for a
+ * stride above 4096 or non-zero bytes beyond the structures the kernel
  * knows; -EFAULT for a bad pointer, or a @status that cannot be written
  * (the jobs were then not queued); -ENOENT for an unknown BO or syncobj
- * handle; -ENOMEM; -ECANCELED when this file's context is banned; -ENODEV
- * after unplug.
+ * handle; -ENOMEM; -ECANCELED when this file's context is banned; -EINTR
+ * when a signal came before any job was queued; -ENODEV after unplug.
  */
 struct drm_ossa_submit {
 	/** @jobs: in, the jobs: &struct drm_ossa_job */
@@ -348,8 +357,10 @@ enum drm_ossa_job_status {
  * the first would have.
  *
  * Errors: -ENOENT for an unknown @handle; -EINVAL for non-zero @flags or
- * @pad; -ETIMEDOUT when jobs still use the BO at the timeout;
- * -ERESTARTSYS (restarted by the C library) on a signal.
+ * @pad; -ETIMEDOUT when jobs still use the BO at the timeout; -EINTR on a
+ * signal whose handler was installed without SA_RESTART (with it, the
+ * kernel restarts the call). A retry with the same @timeout_ns ends when
+ * the first call would have.
  */
 struct drm_ossa_bo_wait {
 	/** @handle: in, the BO */

@@ -2,7 +2,9 @@
  * Tier 2, ossa: every ioctl with good input and with each invalid field,
  * lifetimes of buffers and files, and leaks.
  */
+import { execFile } from 'node:child_process';
 import { closeSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { DRM_IOCTL_GEM_CLOSE, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, DrmGemClose } from '../../../src/drm.js';
@@ -370,6 +372,7 @@ describe('SUBMIT', () => {
       ['same BO twice', ok, [...refs, ...refs], {}, 'EINVAL'],
       ['bad BO pointer', { ...ok, 'bos.array': BAD_POINTER }, refs, {}, 'EFAULT'],
       ['BO stride below the struct', ok, refs, { boStride: DrmOssaBoRef.size - 4 }, 'EINVAL'],
+      ['BO stride not a multiple of 8', ok, refs, { boStride: DrmOssaBoRef.size + 4 }, 'EINVAL'],
       ['BO stride with a non-zero tail', ok, refs, { boStride: DrmOssaBoRef.size + 8, boTail: 1 }, 'E2BIG'],
       ['BO stride above a page', ok, refs, { boStride: 4104 }, 'E2BIG'],
       ['65 syncs', ok, refs, { syncs: Array.from({ length: 65 }, () => wait) }, 'EINVAL'],
@@ -379,7 +382,8 @@ describe('SUBMIT', () => {
       ['sync flags unknown', ok, refs, { syncs: [{ handle: done.handle, flags: 4 }] }, 'EINVAL'],
       ['unknown syncobj to wait for', ok, refs, { syncs: [{ ...wait, handle: 0x7fff_fff0 }] }, 'ENOENT'],
       ['unknown syncobj to signal', ok, refs, { syncs: [{ ...signal, handle: 0x7fff_fff0 }] }, 'ENOENT'],
-      ['a timeline point not yet added', ok, refs, { syncs: [{ ...wait, point: 5n }] }, 'EINVAL'],
+      ['a point on a binary syncobj', ok, refs, { syncs: [{ ...wait, point: 5n }] }, 'EINVAL'],
+      ['a point of 2^32 on a binary syncobj (its low 32 bits 0)', ok, refs, { syncs: [{ ...wait, point: 1n << 32n }] }, 'EINVAL'],
       ['sync stride below the struct', ok, refs, { syncs: [wait], syncStride: DrmOssaSync.size - 8 }, 'EINVAL'],
       ['sync stride with a non-zero tail', ok, refs, { syncs: [wait], syncStride: DrmOssaSync.size + 8, syncTail: 0x80 }, 'E2BIG'],
     ];
@@ -396,11 +400,17 @@ describe('SUBMIT', () => {
     expect(submitRaw(dev, ok, refs, { 'jobs.count': 0 }).code).toBe('EINVAL');
     expect(submitRaw(dev, ok, refs, { 'jobs.count': 65 }).code).toBe('EINVAL');
     expect(submitRaw(dev, ok, refs, { 'jobs.stride': DrmOssaJob.size - 8 }).code).toBe('EINVAL');
+    expect(submitRaw(dev, ok, refs, { 'jobs.stride': DrmOssaJob.size + 4 }).code).toBe('EINVAL');
     expect(submitRaw(dev, ok, refs, {}, { jobStride: DrmOssaJob.size + 8, jobTail: 1 })).toEqual({ code: 'E2BIG', status: -7 });
     expect(submitRaw(dev, ok, refs, { 'jobs.stride': 4104 }).code).toBe('E2BIG');
     expect(submitRaw(dev, ok, refs, { flags: 1 }).code).toBe('EINVAL');
     expect(submitRaw(dev, ok, refs, { pad: 1 }).code).toBe('EINVAL');
     expect(submitRaw(dev, ok, refs, { 'jobs.array': BAD_POINTER }).code).toBe('EFAULT');
+  });
+
+  test(covers('SUBMIT', 'bad-input', 'a job array the kernel can read but not write: EFAULT when the status is written back, and the good job is not queued (tools/submit-unwritable)'), async () => {
+    const { stdout } = await promisify(execFile)('/ossa/tools/submit-unwritable', [ossaNode()], { timeout: 60_000 });
+    expect(stdout.trim()).toBe(`result EFAULT status ${0x5eed} word 0`);
   });
 
   test(covers('SUBMIT', 'good', 'a newer userspace\'s longer structs, zero beyond what the kernel knows, are accepted: jobs, BO refs and syncs'), async () => {
@@ -442,6 +452,8 @@ describe('SUBMIT', () => {
     // A point no job added yet: EINVAL, as SYNCOBJ_TIMELINE_WAIT without WAIT_FOR_SUBMIT says.
     expect(await errnoOfAsync(() => timeline.waitPoint(3n, 0))).toBe('EINVAL');
     expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [other], waitFor: [{ syncobj: timeline, point: 3n }] }))).toBe('EINVAL');
+    // Points are 64 bits: 2^32 + 1 is not point 1.
+    expect(errnoOf(() => dev.submit({ commands: new CommandStream().nop(), buffers: [other], waitFor: [{ syncobj: timeline, point: (1n << 32n) + 1n }] }))).toBe('EINVAL');
   });
 
   test(covers('SUBMIT', 'good', 'a job whose dependency failed still runs (the error is not carried on): check the fence first'), async () => {
