@@ -371,6 +371,7 @@ describe('SUBMIT', () => {
       ['WRITE to a device-read-only BO', ok, [{ handle: cmd.handle, flags: C.DRM_OSSA_BO_REF_WRITE }], {}, 'EINVAL'],
       ['same BO twice', ok, [...refs, ...refs], {}, 'EINVAL'],
       ['bad BO pointer', { ...ok, 'bos.array': BAD_POINTER }, refs, {}, 'EFAULT'],
+      ['a BO array that wraps around the address space', { ...ok, 'bos.array': 0xffff_ffff_ffff_fff8n }, refs, {}, 'EFAULT'],
       ['BO stride below the struct', ok, refs, { boStride: DrmOssaBoRef.size - 4 }, 'EINVAL'],
       ['BO stride not a multiple of 8', ok, refs, { boStride: DrmOssaBoRef.size + 4 }, 'EINVAL'],
       ['BO stride with a non-zero tail', ok, refs, { boStride: DrmOssaBoRef.size + 8, boTail: 1 }, 'E2BIG'],
