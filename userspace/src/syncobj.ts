@@ -75,14 +75,7 @@ export class Syncobj implements Disposable {
       .set('timeout_nsec', deadlineNs(timeoutMs))
       .set('count_handles', 1)
       .set('flags', options.forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
-    try {
-      await native().ioctlAsync(this.device.fd, DRM_IOCTL_SYNCOBJ_WAIT, mem);
-      return true;
-    } catch (err) {
-      const e = wrapNativeError(err, 'DRM_IOCTL_SYNCOBJ_WAIT', this.device.path);
-      if (e instanceof OssaError && e.errno === ETIME) return false;
-      throw e;
-    }
+    return this.#waitIoctl('DRM_IOCTL_SYNCOBJ_WAIT', DRM_IOCTL_SYNCOBJ_WAIT, mem);
   }
 
   /**
@@ -103,11 +96,16 @@ export class Syncobj implements Disposable {
       .set('timeout_nsec', deadlineNs(timeoutMs))
       .set('count_handles', 1)
       .set('flags', options.forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
+    return this.#waitIoctl('DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, mem);
+  }
+
+  /** A syncobj wait ioctl on the thread pool: true when it signalled, false at its timeout (ETIME). */
+  async #waitIoctl(name: string, request: number, mem: Buffer): Promise<boolean> {
     try {
-      await native().ioctlAsync(this.device.fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, mem);
+      await native().ioctlAsync(this.device.fd, request, mem);
       return true;
     } catch (err) {
-      const e = wrapNativeError(err, 'DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', this.device.path);
+      const e = wrapNativeError(err, name, this.device.path);
       if (e instanceof OssaError && e.errno === ETIME) return false;
       throw e;
     }
