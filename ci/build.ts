@@ -4,7 +4,7 @@
  * driver, the native binding, the compiled userspace and the guest image.
  * Writes out/build.json, which the runners read.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
@@ -24,6 +24,12 @@ import { type QemuSource, selectNewestQemu } from './lib/qemu-source.js';
 import { newestQemuTree } from './lib/qemu-tree.js';
 import { BuildError, formatSeconds, log, step } from './lib/progress.js';
 import { buildInSidRoot, sidRoot, updateSidLists } from './lib/sid.js';
+
+/** The file npm pack makes of the library's package: NAME-VERSION.tgz. */
+function packageTarball(): string {
+  const { name, version } = JSON.parse(readFileSync(join(repoRoot, 'userspace/package.json'), 'utf8')) as { name: string; version: string };
+  return `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+}
 
 /** Runs a build command; on failure, shows the end of its output. */
 async function run(what: string, cmd: string, args: string[], cwd?: string): Promise<void> {
@@ -130,13 +136,36 @@ async function main(): Promise<void> {
   const userspace = await cached(
     'userspace',
     {
-      files: ['userspace/src', 'userspace/bin', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'ci/lib/coverage.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
+      files: ['userspace/src', 'userspace/bin', 'userspace/package.json', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'ci/lib/coverage.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
     },
     async (dir) => {
       await run('TypeScript compile of the guest suite', join(repoRoot, 'node_modules/.bin/tsc'), [
         '-p', join(repoRoot, 'tsconfig.guest.json'), '--outDir', dir,
       ]);
       await cp(join(repoRoot, 'userspace/bin'), join(dir, 'userspace/bin'), { recursive: true });
+      await copyFile(join(repoRoot, 'userspace/package.json'), join(dir, 'userspace/package.json'));
+    },
+  );
+
+  // The library as an npm package (userspace/package.json): compiled with
+  // its declarations, the addon prebuilt for linux-x64, packed by npm pack.
+  const pkg = await cached(
+    'package',
+    {
+      files: ['userspace/src', 'userspace/bin', 'userspace/package.json', 'userspace/README.md', 'userspace/tsconfig.package.json', 'userspace/native', 'tsconfig.base.json', 'package-lock.json'],
+      values: { native: native.key },
+    },
+    async (dir) => {
+      const stage = join(dir, 'stage');
+      await run('TypeScript compile of the package', join(repoRoot, 'node_modules/.bin/tsc'), [
+        '-p', join(repoRoot, 'userspace/tsconfig.package.json'), '--outDir', join(stage, 'dist'),
+      ]);
+      await cp(join(repoRoot, 'userspace/bin'), join(stage, 'bin'), { recursive: true });
+      await mkdir(join(stage, 'native'), { recursive: true });
+      await mkdir(join(stage, 'prebuilds/linux-x64'), { recursive: true });
+      for (const f of ['package.json', 'README.md', 'native/ossa_native.c']) await copyFile(join(repoRoot, 'userspace', f), join(stage, f));
+      await copyFile(join(native.dir, 'ossa_native.node'), join(stage, 'prebuilds/linux-x64/ossa_native.node'));
+      await run('npm pack of the package', 'npm', ['pack', '--silent', '--pack-destination', dir, stage]);
     },
   );
 
@@ -260,7 +289,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), ...(qemuFuzz ? { qemuFuzz } : {}), ...(qemuNewest ? { qemuNewest } : {}), kernel: kernel.cache, driver, native, userspace, benchTools, testTools, image, ...debugParts, ...newestParts };
+  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), ...(qemuFuzz ? { qemuFuzz } : {}), ...(qemuNewest ? { qemuNewest } : {}), kernel: kernel.cache, driver, native, userspace, package: pkg, benchTools, testTools, image, ...debugParts, ...newestParts };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
@@ -285,6 +314,7 @@ async function main(): Promise<void> {
     initrd: join(image.dir, 'initramfs.cpio'),
     probeInitrd: join(image.dir, 'probe.cpio'),
     nativeBinding: join(native.dir, 'ossa_native.node'),
+    package: { stage: join(pkg.dir, 'stage'), tarball: join(pkg.dir, packageTarball()) },
     ...(debug ? { debug } : {}),
     ...(newest ? { newest } : {}),
     keys: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.key])),

@@ -5,6 +5,7 @@
 #ifndef __OSSA_CTX_H__
 #define __OSSA_CTX_H__
 
+#include <linux/atomic.h>
 #include <linux/dma-fence.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
@@ -29,6 +30,9 @@ struct ossa_device;
  * @banned: set after one of its jobs faulted or hung; read without a lock
  * @ring_fence: hardware fence of its job last put on each queue's ring;
  *	protected by that queue's lock (ossa_queue.c)
+ * @busy_ns: on each queue, the device time its finished jobs ran, the sum
+ *	of their descriptors' END_NS - START_NS, for fdinfo's drm-engine-*;
+ *	added to when a job completes, read without a lock
  */
 struct ossa_ctx {
 	struct kref ref;
@@ -40,6 +44,7 @@ struct ossa_ctx {
 	struct drm_mm va_mm;
 	bool banned;
 	struct dma_fence *ring_fence[OSSA_NUM_QUEUES];
+	atomic64_t busy_ns[OSSA_NUM_QUEUES];
 };
 
 /**

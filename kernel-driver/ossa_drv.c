@@ -138,6 +138,23 @@ static const struct drm_ioctl_desc ossa_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(OSSA_BO_WAIT, ossa_bo_wait_ioctl, 0),
 };
 
+/*
+ * fdinfo, as Documentation/gpu/drm-usage-stats.rst describes it: the
+ * file's buffers (drm-total-memory and the rest), and each queue's busy
+ * time as drm-engine-queueN, the device time the file's finished jobs ran
+ * there (ossa_ctx.busy_ns).
+ */
+static void ossa_show_fdinfo(struct drm_printer *p, struct drm_file *file)
+{
+	struct ossa_file *ofile = file->driver_priv;
+	unsigned int i;
+
+	drm_show_memory_stats(p, file);
+	for (i = 0; i < OSSA_NUM_QUEUES; i++)
+		drm_printf(p, "drm-engine-queue%u:\t%llu ns\n", i,
+			   (u64)atomic64_read(&ofile->ctx->busy_ns[i]));
+}
+
 static const struct file_operations ossa_accel_fops = {
 	.owner = THIS_MODULE,
 	DRM_ACCEL_FOPS,
@@ -149,7 +166,7 @@ static const struct drm_driver ossa_drm_driver = {
 			   DRIVER_SYNCOBJ_TIMELINE,
 	.open = ossa_open,
 	.postclose = ossa_postclose,
-	.show_fdinfo = drm_show_memory_stats,
+	.show_fdinfo = ossa_show_fdinfo,
 	.gem_create_object = ossa_gem_create_object,
 	.gem_prime_import = ossa_gem_prime_import,
 	.gem_prime_import_sg_table = ossa_gem_prime_import_sg_table,

@@ -119,9 +119,14 @@ static void ossa_queue_harvest_locked(struct ossa_queue *q)
 		u32 slot = q->head % OSSA_RING_ENTRIES;
 		struct ossa_job *job = q->jobs[slot];
 		u32 status = le32_to_cpu(q->ring[slot].status);
+		u64 start = le64_to_cpu(q->ring[slot].start_ns);
+		u64 end = le64_to_cpu(q->ring[slot].end_ns);
 
 		q->jobs[slot] = NULL;
 		q->head++;
+		/* A device that wrote no times (or went back) adds nothing. */
+		if (end > start)
+			atomic64_add(end - start, &job->ctx->busy_ns[q->index]);
 		if (status == OSSA_JOB_MMU_FAULT)
 			ossa_ctx_ban(job->ctx);
 		ossa_queue_signal(job, ossa_error_from_hw_status(status));

@@ -55,6 +55,8 @@ export interface BuildManifest {
   initrd: string;
   probeInitrd: string;
   nativeBinding: string;
+  /** The library's npm package: its staged folder and the tarball npm pack made of it. */
+  package: { stage: string; tarball: string };
   /** Present when the build was asked for the debug lane (--debug-kernel). */
   debug?: DebugGuest;
   /** Present when the build was asked for the newest kernel (--newest-kernel): Debian sid's. */

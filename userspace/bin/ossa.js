@@ -1,15 +1,12 @@
 #!/usr/bin/env node
-// The ossa CLI. In the guest image the library is compiled in place
-// (src/cli.js); in a checkout it runs from the TypeScript sources via tsx.
+// The ossa CLI. It runs the compiled library beside it: dist/ in the npm
+// package, src/ in the guest image. Nothing is compiled at run time.
 import { existsSync } from 'node:fs';
 
-const compiled = new URL('../src/cli.js', import.meta.url);
-let cli;
-if (existsSync(compiled)) {
-  cli = await import(compiled.href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  cli = await import(new URL('../src/cli.ts', import.meta.url).href);
+const found = ['../dist/cli.js', '../src/cli.js'].map((rel) => new URL(rel, import.meta.url)).find((url) => existsSync(url));
+if (!found) {
+  process.stderr.write('ossa: the compiled library is missing beside bin/ (dist/cli.js); install the ossa-accel package, or build it with `npm run build`\n');
+  process.exit(3);
 }
+const cli = await import(found.href);
 process.exitCode = await cli.run(process.argv.slice(2));

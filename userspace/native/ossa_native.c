@@ -2,21 +2,40 @@
 /*
  * ossa native binding: the system calls the TypeScript library needs and
  * Node.js does not offer (open of a device node with raw flags, ioctl,
- * mmap of a buffer object as an ArrayBuffer without copying).
+ * mmap of a buffer object as an ArrayBuffer without copying, eventfd, and
+ * a wait for a file descriptor).
  *
- * Every function here is a thin wrapper; policy lives in TypeScript. Calls
- * that may sleep in the kernel (waits) run on libuv's thread pool through
- * ioctlAsync() so that they never block the event loop.
+ * Every function here is a thin wrapper; policy lives in TypeScript.
+ * The library's ioctls run on the calling thread and must not sleep for
+ * long; a wait is a file descriptor (a sync_file, an eventfd that a
+ * syncobj signals, a dma-buf) polled on the event loop, holding no thread.
+ * ioctlAsync() runs an ioctl on libuv's thread pool, for callers that want
+ * several in the kernel at once.
+ *
+ * Node-API has no way to wait for a file descriptor, so waits use libuv's
+ * uv_poll_t and uv_timer_t on the loop Node-API hands out
+ * (napi_get_uv_event_loop()); both have kept their API and ABI through
+ * libuv 1.x, the only libuv Node.js has shipped since 4.0. Everything else
+ * is Node-API version 8.
+ *
+ * Per environment (the main thread and each Worker) the binding keeps the
+ * files it opened, its mappings and its waits; when the environment ends
+ * (a Worker exits) it stops the waits, unmaps the mappings and closes the
+ * files that JavaScript left behind.
  *
  * Errors are thrown as Error objects with `errno` (positive number),
  * `code` (e.g. "ENOTTY") and `syscall` properties, like Node's own.
  */
+#define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -32,43 +51,22 @@
 		}							\
 	} while (0)
 
+/* The errno's symbolic name, e.g. "ENOTTY" (glibc 2.32 and later). */
 static const char *errno_code(int err)
 {
-	switch (err) {
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case EINTR: return "EINTR";
-	case EIO: return "EIO";
-	case ENXIO: return "ENXIO";
-	case E2BIG: return "E2BIG";
-	case EBADF: return "EBADF";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EFAULT: return "EFAULT";
-	case EBUSY: return "EBUSY";
-	case EEXIST: return "EEXIST";
-	case ENODEV: return "ENODEV";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case ERANGE: return "ERANGE";
-	case ENOTTY: return "ENOTTY";
-	case EDEADLK: return "EDEADLK";
-	case ENOSYS: return "ENOSYS";
-	case EOVERFLOW: return "EOVERFLOW";
-	case ETIME: return "ETIME";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case ECANCELED: return "ECANCELED";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	default: return "EUNKNOWN";
-	}
+	const char *name = strerrorname_np(err);
+
+	return name ? name : "EUNKNOWN";
 }
 
-static napi_value make_errno_error(napi_env env, int err, const char *syscall)
+/* An Error for errno `err`; its message is `detail`, or strerror(err). */
+static napi_value make_errno_error(napi_env env, int err, const char *syscall,
+				   const char *detail)
 {
 	napi_value msg, code, error, num, sc;
 
-	if (napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+	if (napi_create_string_utf8(env, detail ? detail : strerror(err), NAPI_AUTO_LENGTH,
+				    &msg) != napi_ok ||
 	    napi_create_string_utf8(env, errno_code(err), NAPI_AUTO_LENGTH, &code) != napi_ok ||
 	    napi_create_error(env, code, msg, &error) != napi_ok ||
 	    napi_create_int32(env, err, &num) != napi_ok ||
@@ -81,7 +79,7 @@ static napi_value make_errno_error(napi_env env, int err, const char *syscall)
 
 static napi_value throw_errno(napi_env env, int err, const char *syscall)
 {
-	napi_value error = make_errno_error(env, err, syscall);
+	napi_value error = make_errno_error(env, err, syscall, NULL);
 
 	if (error)
 		napi_throw(env, error);
@@ -145,43 +143,154 @@ static int get_bytes(napi_env env, napi_value v, void **data, size_t *len)
 	return -1;
 }
 
+
+/* What the binding keeps for one environment (the main thread or a Worker). */
+struct env_state;
+
+/*
+ * A mapping handed to JavaScript as an external ArrayBuffer. munmap()
+ * detaches the ArrayBuffer (its length becomes 0, so no access can reach
+ * the unmapped pages) and unmaps; otherwise the finaliser unmaps when the
+ * ArrayBuffer is collected, or the environment's end does. V8 counts an
+ * external ArrayBuffer's length as external memory by itself (until it is
+ * detached or collected), so the binding does not report it again.
+ */
+struct mapping {
+	void *addr;		/* NULL once unmapped */
+	size_t len;
+	struct env_state *state;	/* NULL once the environment has ended */
+	struct mapping *next;
+};
+
+/* A file open() opened and close() has not closed. */
+struct open_file {
+	int fd;
+	struct open_file *next;
+};
+
+/* A wait for a file descriptor on the event loop; see n_poll_start(). */
+struct pollwait {
+	struct env_state *state;
+	napi_deferred deferred;
+	napi_async_context async;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int fd;
+	uint32_t id;
+	int open_handles;
+	int result;		/* POLL_* */
+	int err;		/* for POLL_ERROR: a positive errno */
+	bool ending;		/* the environment ends: settle nothing */
+	struct pollwait *next;
+};
+
+enum { POLL_TIMEOUT = 0, POLL_READY = 1, POLL_CANCELLED = -1, POLL_ERROR = -2 };
+
+struct env_state {
+	napi_env env;
+	struct mapping *mappings;
+	struct open_file *files;
+	struct pollwait *polls;
+	uint32_t next_poll_id;
+};
+
+/*
+ * Guards every mapping's fields and the mapping lists: a finaliser may run
+ * on another thread than the environment's.
+ */
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct env_state *env_state(napi_env env)
+{
+	void *data = NULL;
+
+	if (napi_get_instance_data(env, &data) != napi_ok || !data)
+		napi_throw_error(env, NULL, "ossa binding: no state for this environment");
+	return data;
+}
+
 /* open(path: string, flags: number): number */
 static napi_value n_open(napi_env env, napi_callback_info info)
 {
+	struct env_state *st = env_state(env);
 	napi_value argv[2], result;
+	struct open_file *f;
 	char path[4096];
 	size_t len;
 	int32_t flags;
 	int fd;
 
-	if (get_args(env, info, 2, argv))
+	if (!st || get_args(env, info, 2, argv))
 		return NULL;
 	CHECK(env, napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len));
 	CHECK(env, napi_get_value_int32(env, argv[1], &flags));
 	if (len >= sizeof(path) - 1)
 		return throw_errno(env, ENAMETOOLONG, "open");
+	f = malloc(sizeof(*f));
+	if (!f)
+		return throw_errno(env, ENOMEM, "open");
 	fd = open(path, flags | O_CLOEXEC);
-	if (fd < 0)
-		return throw_errno(env, errno, "open");
+	if (fd < 0) {
+		int err = errno;
+
+		free(f);
+		return throw_errno(env, err, "open");
+	}
+	f->fd = fd;
+	f->next = st->files;
+	st->files = f;
 	CHECK(env, napi_create_int32(env, fd, &result));
 	return result;
 }
 
-/* close(fd: number): void */
+/* close(fd: number): void; closes any fd, and forgets one open() opened. */
 static napi_value n_close(napi_env env, napi_callback_info info)
 {
+	struct env_state *st = env_state(env);
+	struct open_file **p, *f;
 	napi_value argv[1];
 	int32_t fd;
 
-	if (get_args(env, info, 1, argv))
+	if (!st || get_args(env, info, 1, argv))
 		return NULL;
 	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+	for (p = &st->files; *p; p = &(*p)->next) {
+		if ((*p)->fd == fd) {
+			f = *p;
+			*p = f->next;
+			free(f);
+			break;
+		}
+	}
 	if (close(fd) < 0)
 		return throw_errno(env, errno, "close");
 	return NULL;
 }
 
-/* ioctl(fd: number, request: number, arg: Buffer | null): number */
+/* Checks that an ioctl argument holds the size its request encodes; throws EINVAL. */
+static int check_ioctl_arg(napi_env env, uint32_t request, const void *data, size_t len)
+{
+	size_t need = _IOC_SIZE(request);
+	char detail[128];
+	napi_value error;
+
+	if (!need || (data && len >= need))
+		return 0;
+	snprintf(detail, sizeof(detail), "the argument is %zu bytes, request 0x%08x takes %zu",
+		 len, request, need);
+	error = make_errno_error(env, EINVAL, "ioctl", detail);
+	if (error)
+		napi_throw(env, error);
+	return -1;
+}
+
+/*
+ * ioctl(fd: number, request: number, arg: Buffer | TypedArray | null): number
+ *
+ * The argument must hold at least the size the request encodes
+ * (_IOC_SIZE): the kernel copies that many bytes in and out, whatever the
+ * buffer's length. Retried on EINTR only; EAGAIN is the caller's to handle.
+ */
 static napi_value n_ioctl(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3], result;
@@ -197,9 +306,11 @@ static napi_value n_ioctl(napi_env env, napi_callback_info info)
 	CHECK(env, napi_get_value_uint32(env, argv[1], &request));
 	if (get_bytes(env, argv[2], &data, &len))
 		return NULL;
+	if (check_ioctl_arg(env, request, data, len))
+		return NULL;
 	do {
 		ret = ioctl(fd, (unsigned long)request, data);
-	} while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+	} while (ret < 0 && errno == EINTR);
 	if (ret < 0)
 		return throw_errno(env, errno, "ioctl");
 	CHECK(env, napi_create_int32(env, ret, &result));
@@ -210,17 +321,29 @@ struct ioctl_work {
 	napi_async_work work;
 	napi_deferred deferred;
 	napi_ref arg_ref;
-	int fd;
+	int fd;			/* a duplicate, closed when the work is done */
 	unsigned long request;
 	void *data;
 	int ret;
 	int err;
 };
 
-static void ioctl_execute(napi_env env __attribute__((unused)), void *opaque)
+static void ioctl_work_free(napi_env env, struct ioctl_work *w)
+{
+	if (w->arg_ref)
+		napi_delete_reference(env, w->arg_ref);
+	if (w->work)
+		napi_delete_async_work(env, w->work);
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+static void ioctl_execute(napi_env env, void *opaque)
 {
 	struct ioctl_work *w = opaque;
 
+	(void)env;
 	do {
 		w->ret = ioctl(w->fd, w->request, w->data);
 	} while (w->ret < 0 && errno == EINTR);
@@ -230,64 +353,97 @@ static void ioctl_execute(napi_env env __attribute__((unused)), void *opaque)
 static void ioctl_complete(napi_env env, napi_status status, void *opaque)
 {
 	struct ioctl_work *w = opaque;
-	napi_value v;
+	napi_value v = NULL;
 
 	if (status != napi_ok) {
 		napi_value msg;
 
-		napi_create_string_utf8(env, "ioctl work cancelled", NAPI_AUTO_LENGTH, &msg);
-		napi_create_error(env, NULL, msg, &v);
-		napi_reject_deferred(env, w->deferred, v);
+		if (napi_create_string_utf8(env, "ioctl work cancelled", NAPI_AUTO_LENGTH,
+					    &msg) == napi_ok &&
+		    napi_create_error(env, NULL, msg, &v) == napi_ok)
+			napi_reject_deferred(env, w->deferred, v);
 	} else if (w->ret < 0) {
-		v = make_errno_error(env, w->err, "ioctl");
-		napi_reject_deferred(env, w->deferred, v);
-	} else {
-		napi_create_int32(env, w->ret, &v);
+		v = make_errno_error(env, w->err, "ioctl", NULL);
+		if (v)
+			napi_reject_deferred(env, w->deferred, v);
+	} else if (napi_create_int32(env, w->ret, &v) == napi_ok) {
 		napi_resolve_deferred(env, w->deferred, v);
 	}
-	if (w->arg_ref)
-		napi_delete_reference(env, w->arg_ref);
-	napi_delete_async_work(env, w->work);
-	free(w);
+	ioctl_work_free(env, w);
 }
 
 /*
- * ioctlAsync(fd: number, request: number, arg: Buffer | null): Promise<number>
- * For ioctls that may sleep. The argument is kept alive until completion.
+ * ioctlAsync(fd: number, request: number, arg: Buffer | TypedArray | null):
+ * Promise<number>
+ *
+ * An ioctl on libuv's thread pool, for callers that want several ioctls of
+ * one process in the kernel at once; it holds a pool thread for as long as
+ * it sleeps, so the library's own waits do not use it. It runs on a
+ * duplicate of fd made now: closing fd meanwhile, or a new file taking its
+ * number, cannot redirect it. The argument is kept alive until it is done.
  */
 static napi_value n_ioctl_async(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3], promise, name;
 	struct ioctl_work *w;
 	uint32_t request;
+	int32_t fd;
 	size_t len;
 
 	if (get_args(env, info, 3, argv))
 		return NULL;
+	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+	CHECK(env, napi_get_value_uint32(env, argv[1], &request));
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return throw_errno(env, ENOMEM, "ioctl");
-	if (napi_get_value_int32(env, argv[0], &w->fd) != napi_ok ||
-	    napi_get_value_uint32(env, argv[1], &request) != napi_ok) {
-		free(w);
-		napi_throw_type_error(env, NULL, "fd and request must be numbers");
+	w->fd = -1;
+	w->request = request;
+	if (get_bytes(env, argv[2], &w->data, &len) ||
+	    check_ioctl_arg(env, request, w->data, len)) {
+		ioctl_work_free(env, w);
 		return NULL;
 	}
-	w->request = request;
-	if (get_bytes(env, argv[2], &w->data, &len)) {
-		free(w);
-		return NULL;
+	w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (w->fd < 0) {
+		int err = errno;
+
+		ioctl_work_free(env, w);
+		return throw_errno(env, err, "ioctl");
 	}
 	if ((w->data && napi_create_reference(env, argv[2], 1, &w->arg_ref) != napi_ok) ||
-	    napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
-	    napi_create_string_utf8(env, "ossa:ioctl", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+	    napi_create_string_utf8(env, "ossa.ioctl", NAPI_AUTO_LENGTH, &name) != napi_ok ||
 	    napi_create_async_work(env, NULL, name, ioctl_execute, ioctl_complete, w,
 				   &w->work) != napi_ok ||
-	    napi_queue_async_work(env, w->work) != napi_ok) {
+	    napi_create_promise(env, &w->deferred, &promise) != napi_ok) {
+		ioctl_work_free(env, w);
 		napi_throw_error(env, NULL, "cannot queue ioctl work");
 		return NULL;
 	}
+	if (napi_queue_async_work(env, w->work) != napi_ok) {
+		napi_value error;
+
+		/* The promise exists: reject it, as the caller gets nothing else. */
+		error = make_errno_error(env, EAGAIN, "ioctl", "cannot queue ioctl work");
+		if (error)
+			napi_reject_deferred(env, w->deferred, error);
+		ioctl_work_free(env, w);
+	}
 	return promise;
+}
+
+/* eventfd(): number, non-blocking and close-on-exec, counter 0. */
+static napi_value n_eventfd(napi_env env, napi_callback_info info)
+{
+	napi_value result;
+	int fd;
+
+	(void)info;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return throw_errno(env, errno, "eventfd");
+	CHECK(env, napi_create_int32(env, fd, &result));
+	return result;
 }
 
 /* address(buf: Buffer | TypedArray): bigint, for __u64 user pointers. */
@@ -305,37 +461,31 @@ static napi_value n_address(napi_env env, napi_callback_info info)
 	return result;
 }
 
-/*
- * A mapping handed to JavaScript as an external ArrayBuffer. munmap()
- * detaches the ArrayBuffer (its length becomes 0, so no access can reach
- * the unmapped pages) and unmaps; otherwise the finaliser unmaps when the
- * ArrayBuffer is collected.
- */
-struct mapping {
-	void *addr;		/* NULL once unmapped by munmap() */
-	size_t len;
-	struct mapping *next;
-};
-
-/* Live mappings, so that munmap() can tell the finaliser; any thread. */
-static struct mapping *mappings;
-static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void mapping_finalize(napi_env env, void *data, void *hint)
+/* Unlinks m from its environment's list; mappings_lock held. */
+static void mapping_unlink(struct mapping *m)
 {
-	struct mapping *m = hint, **p;
+	struct mapping **p;
 
-	(void)env;
-	(void)data;
-	pthread_mutex_lock(&mappings_lock);
-	for (p = &mappings; *p; p = &(*p)->next) {
+	if (!m->state)
+		return;
+	for (p = &m->state->mappings; *p; p = &(*p)->next) {
 		if (*p == m) {
 			*p = m->next;
 			break;
 		}
 	}
+}
+
+static void mapping_finalize(napi_env env, void *data, void *hint)
+{
+	struct mapping *m = hint;
+
+	(void)env;
+	(void)data;
+	pthread_mutex_lock(&mappings_lock);
 	if (m->addr)
 		munmap(m->addr, m->len);
+	mapping_unlink(m);
 	pthread_mutex_unlock(&mappings_lock);
 	free(m);
 }
@@ -343,6 +493,7 @@ static void mapping_finalize(napi_env env, void *data, void *hint)
 /* mmap(fd: number, length: number, offset: bigint, writable: boolean): ArrayBuffer */
 static napi_value n_mmap(napi_env env, napi_callback_info info)
 {
+	struct env_state *st = env_state(env);
 	napi_value argv[4], result;
 	int32_t fd;
 	int64_t len;
@@ -350,7 +501,7 @@ static napi_value n_mmap(napi_env env, napi_callback_info info)
 	bool lossless, writable;
 	struct mapping *m;
 
-	if (get_args(env, info, 4, argv))
+	if (!st || get_args(env, info, 4, argv))
 		return NULL;
 	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
 	CHECK(env, napi_get_value_int64(env, argv[1], &len));
@@ -359,7 +510,7 @@ static napi_value n_mmap(napi_env env, napi_callback_info info)
 	if (len <= 0 || !lossless)
 		return throw_errno(env, EINVAL, "mmap");
 
-	m = malloc(sizeof(*m));
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return throw_errno(env, ENOMEM, "mmap");
 	m->len = (size_t)len;
@@ -379,8 +530,9 @@ static napi_value n_mmap(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	pthread_mutex_lock(&mappings_lock);
-	m->next = mappings;
-	mappings = m;
+	m->state = st;
+	m->next = st->mappings;
+	st->mappings = m;
 	pthread_mutex_unlock(&mappings_lock);
 	return result;
 }
@@ -388,6 +540,7 @@ static napi_value n_mmap(napi_env env, napi_callback_info info)
 /* munmap(mapping: ArrayBuffer from mmap()): void; a second call is a no-op. */
 static napi_value n_munmap(napi_env env, napi_callback_info info)
 {
+	struct env_state *st = env_state(env);
 	napi_value argv[1];
 	struct mapping *m;
 	bool detached;
@@ -395,7 +548,7 @@ static napi_value n_munmap(napi_env env, napi_callback_info info)
 	size_t len;
 	int ret = 0;
 
-	if (get_args(env, info, 1, argv))
+	if (!st || get_args(env, info, 1, argv))
 		return NULL;
 	CHECK(env, napi_is_detached_arraybuffer(env, argv[0], &detached));
 	if (detached)
@@ -403,7 +556,7 @@ static napi_value n_munmap(napi_env env, napi_callback_info info)
 	CHECK(env, napi_get_arraybuffer_info(env, argv[0], &data, &len));
 
 	pthread_mutex_lock(&mappings_lock);
-	for (m = mappings; m && m->addr != data; m = m->next)
+	for (m = st->mappings; m && m->addr != data; m = m->next)
 		;
 	if (!m) {
 		pthread_mutex_unlock(&mappings_lock);
@@ -418,68 +571,80 @@ static napi_value n_munmap(napi_env env, napi_callback_info info)
 	if (munmap(m->addr, m->len))
 		ret = errno;
 	m->addr = NULL;		/* the finaliser will only free */
+	mapping_unlink(m);
+	m->state = NULL;
 	pthread_mutex_unlock(&mappings_lock);
 	return ret ? throw_errno(env, ret, "munmap") : NULL;
 }
 
 /*
- * pollReadable(fd, timeoutMs): Promise<boolean>: waits on the event loop
- * itself (libuv's poll, no thread) until fd is readable (true) or the
- * timeout passes (false). A sync_file fd is readable once its fence has
- * signalled. The fd must stay open until the promise settles.
+ * pollStart(fd, writable, timeoutMs): { id, done }: waits on the event loop
+ * (libuv poll, no thread) until fd is readable (or writable), the timeout
+ * passes, or pollCancel(id) is called; `done` resolves with 1, 0 or -1
+ * respectively, and rejects with a poll error. The caller keeps fd open
+ * until `done` settles (the binding closes it only if the environment
+ * ends first). A sync_file or eventfd is readable once its fence has
+ * signalled; a dma-buf is writable once no fence of its buffer is pending.
  */
-struct pollwait {
-	napi_env env;
-	napi_deferred deferred;
-	napi_async_context async;
-	uv_poll_t poll;
-	uv_timer_t timer;
-	int open_handles;
-	int result;		/* 1 readable, 0 timed out, < 0 -errno */
-};
-
 static void pollwait_settle(struct pollwait *w)
 {
+	napi_env env = w->state->env;
 	napi_handle_scope scope;
 	napi_callback_scope cb_scope;
-	napi_value resource, value;
+	napi_value resource, value = NULL;
 
 	/* A callback scope, so that promise reactions run when it closes. */
-	if (napi_open_handle_scope(w->env, &scope) != napi_ok)
+	if (napi_open_handle_scope(env, &scope) != napi_ok)
 		return;
-	if (napi_create_object(w->env, &resource) == napi_ok &&
-	    napi_open_callback_scope(w->env, resource, w->async, &cb_scope) == napi_ok) {
-		if (w->result < 0)
-			value = make_errno_error(w->env, -w->result, "poll");
-		else
-			napi_get_boolean(w->env, w->result == 1, &value);
-		if (w->result < 0)
-			napi_reject_deferred(w->env, w->deferred, value);
-		else
-			napi_resolve_deferred(w->env, w->deferred, value);
-		napi_close_callback_scope(w->env, cb_scope);
+	if (napi_create_object(env, &resource) == napi_ok &&
+	    napi_open_callback_scope(env, resource, w->async, &cb_scope) == napi_ok) {
+		if (w->result == POLL_ERROR) {
+			value = make_errno_error(env, w->err, "poll", NULL);
+			if (value)
+				napi_reject_deferred(env, w->deferred, value);
+		} else if (napi_create_int32(env, w->result, &value) == napi_ok) {
+			napi_resolve_deferred(env, w->deferred, value);
+		}
+		napi_close_callback_scope(env, cb_scope);
 	}
-	napi_close_handle_scope(w->env, scope);
+	napi_close_handle_scope(env, scope);
 }
 
 static void pollwait_closed(uv_handle_t *h)
 {
-	struct pollwait *w = h->data;
+	struct pollwait *w = h->data, **p;
 
 	if (--w->open_handles)
 		return;
+	if (w->ending) {
+		/* No JavaScript is left to settle to or to close the fd. */
+		close(w->fd);
+		free(w);
+		return;
+	}
+	for (p = &w->state->polls; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
 	if (w->deferred)
 		pollwait_settle(w);
 	if (w->async)
-		napi_async_destroy(w->env, w->async);
+		napi_async_destroy(w->state->env, w->async);
 	free(w);
 }
 
-static void pollwait_finish(struct pollwait *w, int result)
+/*
+ * Stops the wait with `result`; its promise settles once both handles are
+ * closed, and it stays on its environment's list until then.
+ */
+static void pollwait_finish(struct pollwait *w, int result, int err)
 {
 	if (uv_is_closing((uv_handle_t *)&w->poll))
 		return;
 	w->result = result;
+	w->err = err;
 	uv_close((uv_handle_t *)&w->poll, pollwait_closed);
 	uv_close((uv_handle_t *)&w->timer, pollwait_closed);
 }
@@ -487,27 +652,33 @@ static void pollwait_finish(struct pollwait *w, int result)
 static void pollwait_ready(uv_poll_t *p, int status, int events)
 {
 	(void)events;
-	pollwait_finish(p->data, status < 0 ? status : 1);
+	if (status < 0)
+		pollwait_finish(p->data, POLL_ERROR, -status);
+	else
+		pollwait_finish(p->data, POLL_READY, 0);
 }
 
 static void pollwait_timeout(uv_timer_t *t)
 {
-	pollwait_finish(t->data, 0);
+	pollwait_finish(t->data, POLL_TIMEOUT, 0);
 }
 
-static napi_value n_poll_readable(napi_env env, napi_callback_info info)
+static napi_value n_poll_start(napi_env env, napi_callback_info info)
 {
-	napi_value argv[2], promise, name;
+	struct env_state *st = env_state(env);
+	napi_value argv[3], promise, name, result, id;
 	struct pollwait *w;
 	uv_loop_t *loop;
+	bool writable;
 	int32_t fd;
 	double timeout;
 	int err;
 
-	if (get_args(env, info, 2, argv))
+	if (!st || get_args(env, info, 3, argv))
 		return NULL;
 	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-	CHECK(env, napi_get_value_double(env, argv[1], &timeout));
+	CHECK(env, napi_get_value_bool(env, argv[1], &writable));
+	CHECK(env, napi_get_value_double(env, argv[2], &timeout));
 	if (fd < 0 || !(timeout >= 0))
 		return throw_errno(env, EINVAL, "poll");
 	CHECK(env, napi_get_uv_event_loop(env, &loop));
@@ -515,7 +686,8 @@ static napi_value n_poll_readable(napi_env env, napi_callback_info info)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return throw_errno(env, ENOMEM, "poll");
-	w->env = env;
+	w->state = st;
+	w->fd = fd;
 	w->poll.data = w;
 	w->timer.data = w;
 	err = uv_poll_init(loop, &w->poll, fd);
@@ -525,23 +697,84 @@ static napi_value n_poll_readable(napi_env env, napi_callback_info info)
 	}
 	uv_timer_init(loop, &w->timer);
 	w->open_handles = 2;
+	w->id = ++st->next_poll_id;
+	w->next = st->polls;
+	st->polls = w;
 	if (napi_create_string_utf8(env, "ossa.poll", NAPI_AUTO_LENGTH, &name) != napi_ok ||
 	    napi_async_init(env, NULL, name, &w->async) != napi_ok ||
-	    napi_create_promise(env, &w->deferred, &promise) != napi_ok) {
-		/* Nothing to settle: close the handles, then w goes. */
-		w->deferred = NULL;
-		uv_close((uv_handle_t *)&w->poll, pollwait_closed);
-		uv_close((uv_handle_t *)&w->timer, pollwait_closed);
-		napi_throw_error(env, NULL, "cannot create a promise");
+	    napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+	    napi_create_object(env, &result) != napi_ok ||
+	    napi_create_uint32(env, w->id, &id) != napi_ok ||
+	    napi_set_named_property(env, result, "id", id) != napi_ok ||
+	    napi_set_named_property(env, result, "done", promise) != napi_ok) {
+		/* Close the handles, then w goes (settling what was made). */
+		pollwait_finish(w, POLL_CANCELLED, 0);
+		napi_throw_error(env, NULL, "cannot create the wait's promise");
 		return NULL;
 	}
-	err = uv_poll_start(&w->poll, UV_READABLE, pollwait_ready);
+	err = uv_poll_start(&w->poll, writable ? UV_WRITABLE : UV_READABLE, pollwait_ready);
 	if (err) {
-		pollwait_finish(w, err);
-		return promise;
+		pollwait_finish(w, POLL_ERROR, -err);
+		return result;
 	}
-	uv_timer_start(&w->timer, pollwait_timeout, timeout > 1e12 ? (uint64_t)1e12 : (uint64_t)timeout, 0);
-	return promise;
+	uv_timer_start(&w->timer, pollwait_timeout,
+		       timeout > 1e12 ? (uint64_t)1e12 : (uint64_t)timeout, 0);
+	return result;
+}
+
+/* pollCancel(id): boolean; ends a wait of pollStart() with -1, false if it has ended. */
+static napi_value n_poll_cancel(napi_env env, napi_callback_info info)
+{
+	struct env_state *st = env_state(env);
+	napi_value argv[1], result;
+	struct pollwait *w;
+	uint32_t id;
+
+	if (!st || get_args(env, info, 1, argv))
+		return NULL;
+	CHECK(env, napi_get_value_uint32(env, argv[0], &id));
+	for (w = st->polls; w && w->id != id; w = w->next)
+		;
+	if (w && uv_is_closing((uv_handle_t *)&w->poll))
+		w = NULL;
+	if (w)
+		pollwait_finish(w, POLL_CANCELLED, 0);
+	CHECK(env, napi_get_boolean(env, w != NULL, &result));
+	return result;
+}
+
+/*
+ * The environment ends (a Worker exits, or the process): stop the waits
+ * (their handles close on the loop's last turns, settling nothing), unmap
+ * the mappings and close the files JavaScript left open.
+ */
+static void env_cleanup(void *arg)
+{
+	struct env_state *st = arg;
+	struct open_file *f;
+	struct pollwait *w;
+	struct mapping *m;
+
+	for (w = st->polls; w; w = w->next) {
+		w->ending = true;
+		pollwait_finish(w, POLL_CANCELLED, 0);
+	}
+	st->polls = NULL;
+	pthread_mutex_lock(&mappings_lock);
+	while ((m = st->mappings)) {
+		st->mappings = m->next;
+		if (m->addr)
+			munmap(m->addr, m->len);
+		m->addr = NULL;
+		m->state = NULL;	/* the finaliser, if it runs, only frees */
+	}
+	pthread_mutex_unlock(&mappings_lock);
+	while ((f = st->files)) {
+		st->files = f->next;
+		close(f->fd);
+		free(f);
+	}
+	free(st);
 }
 
 static napi_value init(napi_env env, napi_value exports)
@@ -551,12 +784,27 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "close", NULL, n_close, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "ioctl", NULL, n_ioctl, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "ioctlAsync", NULL, n_ioctl_async, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "eventfd", NULL, n_eventfd, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "address", NULL, n_address, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "mmap", NULL, n_mmap, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "munmap", NULL, n_munmap, NULL, NULL, NULL, napi_enumerable, NULL },
-		{ "pollReadable", NULL, n_poll_readable, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "pollStart", NULL, n_poll_start, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "pollCancel", NULL, n_poll_cancel, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
+	struct env_state *st;
 
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		napi_throw_error(env, NULL, "ossa binding: out of memory");
+		return NULL;
+	}
+	st->env = env;
+	if (napi_set_instance_data(env, st, NULL, NULL) != napi_ok ||
+	    napi_add_env_cleanup_hook(env, env_cleanup, st) != napi_ok) {
+		free(st);
+		napi_throw_error(env, NULL, "ossa binding: cannot keep per-environment state");
+		return NULL;
+	}
 	CHECK(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
 	return exports;
 }

@@ -2,10 +2,11 @@
  * Buffer objects: device memory that the CPU maps and the device reaches at
  * its VA in this file's address space.
  */
-import { deadlineNs } from './deadline.js';
+import { performance } from 'node:perf_hooks';
 import { DRM_IOCTL_GEM_CLOSE, DrmGemClose } from './drm.js';
 import { isDeviceGone, OssaError, wrapNativeError } from './errors.js';
 import type { Device } from './device.js';
+import { waitFd } from './fd-wait.js';
 import { native } from './native.js';
 import { Struct } from './struct.js';
 import {
@@ -80,36 +81,53 @@ export class DeviceBuffer implements Disposable {
   }
 
   /**
-   * Waits until no job uses the buffer (DRM_IOCTL_OSSA_BO_WAIT), on the
-   * thread pool. Resolves with the status of the last job that wrote it
-   * ('success', 'mmu-fault', 'invalid', 'error', 'hung' when it timed out
-   * and the device was reset, 'canceled'), or 'timeout' when jobs still
-   * use the buffer after `timeoutMs`.
+   * Waits until no job uses the buffer. Resolves with the status of the
+   * last job that listed it for writing ('success', 'mmu-fault',
+   * 'invalid', 'error', 'hung' when it timed out and the device was reset,
+   * 'canceled'), or 'timeout' when jobs still use the buffer after
+   * `timeoutMs`. `signal` aborts the wait (it rejects with the signal's
+   * reason), and so does closing the device (EBADF).
+   *
+   * The wait holds no thread: it polls a dma-buf of the buffer on the event
+   * loop (writable once no fence of the buffer is pending), then reads the
+   * status with DRM_IOCTL_OSSA_BO_WAIT at a deadline that has passed. A
+   * buffer waited on while busy is thus exported, and fdinfo counts it
+   * among drm-shared-* from then on.
    */
-  async wait(timeoutMs: number): Promise<JobStatus | 'timeout'> {
-    const s = Struct.from(DrmOssaBoWait, {
-      handle: this.handle,
-      timeout_ns: deadlineNs(timeoutMs),
-    });
-    try {
-      await this.device.ioctlAsync('DRM_IOCTL_OSSA_BO_WAIT', DRM_IOCTL_OSSA_BO_WAIT, s.bytes);
-    } catch (err) {
-      if (err instanceof OssaError && err.errno === ETIMEDOUT) return 'timeout';
-      throw err;
+  async wait(timeoutMs: number, options: { signal?: AbortSignal } = {}): Promise<JobStatus | 'timeout'> {
+    const signals = [options.signal, this.device.closeSignal];
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      for (const s of signals) s?.throwIfAborted();
+      const status = this.#statusNow();
+      if (status !== undefined) return status;
+      const left = deadline - performance.now();
+      if (left <= 0) return 'timeout';
+      const fd = this.device.exportBuffer(this);
+      try {
+        if (!(await waitFd(fd, 'writable', left, signals))) return 'timeout';
+      } finally {
+        native().close(fd);
+      }
+      // Idle when polled; a job queued since then makes it busy again.
     }
-    return JOB_STATUS_NAMES[s.num('job_status')] ?? 'error';
   }
 
   /** Whether no job uses the buffer now (DRM_IOCTL_OSSA_BO_WAIT, no waiting). */
   isIdle(): boolean {
+    return this.#statusNow() !== undefined;
+  }
+
+  /** DRM_IOCTL_OSSA_BO_WAIT at a deadline that has passed: the status, or undefined while busy. */
+  #statusNow(): JobStatus | undefined {
     const s = Struct.from(DrmOssaBoWait, { handle: this.handle });
     try {
       this.device.ioctl('DRM_IOCTL_OSSA_BO_WAIT', DRM_IOCTL_OSSA_BO_WAIT, s.bytes);
-      return true;
     } catch (err) {
-      if (err instanceof OssaError && err.errno === ETIMEDOUT) return false;
+      if (err instanceof OssaError && err.errno === ETIMEDOUT) return undefined;
       throw err;
     }
+    return JOB_STATUS_NAMES[s.num('job_status')] ?? 'error';
   }
 
   /**

@@ -1,39 +1,135 @@
 /**
  * The `ossa` command-line tool.
  *
+ *   ossa list | -L            the accel device nodes and their drivers
  *   ossa info                 the device and driver
  *   ossa run <job.json>       run a job described in JSON (see docs/cli.md)
  *   ossa copy --size N        COPY N bytes with the device and verify them
  *   ossa selftest             every command against the reference
+ *   ossa top [-J]             each client's engine use and memory (fdinfo)
+ *   ossa help [COMMAND]       usage, of the tool or of one command
+ *   ossa --version | -V       the tool's version and the uapi it speaks
  *
  * Options: --device PATH (default: the first ossa node), --json (machine-
- * readable output). Exit status: 0 success, 1 a check or job failed,
- * 2 bad usage or input, 3 a device or driver error.
+ * readable output), -h/--help. Exit status: 0 success, 1 a check or job
+ * failed, 2 bad usage or input (the message and the usage on stderr),
+ * 3 a device or driver error.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Device } from './device.js';
+import { accelNodes } from './discovery.js';
+import { type ClientUsage, drmClients } from './fdinfo.js';
 import { OssaError } from './errors.js';
 import { JobFileError, runJobFile } from './job-file.js';
 import { deviceCopy, selftest } from './selftest.js';
+import { OSSA_UAPI_MAJOR } from './uapi.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Options every command takes. */
+const COMMON: Options = {
+  json: { type: 'boolean', short: 'j', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+const DEVICE: Options = { device: { type: 'string' } };
+
+interface CommandSpec {
+  /** The arguments after the command's name, as the usage line shows them. */
+  synopsis: string;
+  summary: string;
+  /** Lines describing the command's own options. */
+  details: string[];
+  options: Options;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  list: {
+    synopsis: '[--json]',
+    summary: 'list the accel device nodes, their drivers and, for ossa, the device',
+    details: ['Also `ossa -L`. Only nodes whose driver sysfs names as ossa are opened.'],
+    options: {},
+  },
+  info: {
+    synopsis: '[--device PATH] [--json]',
+    summary: 'show the device and driver',
+    details: [],
+    options: DEVICE,
+  },
+  run: {
+    synopsis: '<job.json> [--device PATH] [--json]',
+    summary: 'run the job a file describes (see docs/cli.md)',
+    details: [],
+    options: DEVICE,
+  },
+  copy: {
+    synopsis: '--size N [--queue Q] [--device PATH] [--json]',
+    summary: 'copy N bytes with the device and verify them',
+    details: ['--size N             bytes, with a K, M or G suffix', '--queue Q            hardware queue (default 0)'],
+    options: { ...DEVICE, size: { type: 'string' }, queue: { type: 'string' } },
+  },
+  selftest: {
+    synopsis: '[--device PATH] [--json]',
+    summary: 'run every command and compare it with the reference',
+    details: [],
+    options: DEVICE,
+  },
+  top: {
+    synopsis: '[-J] [-s MS] [-n COUNT]',
+    summary: "each ossa client's engine use and memory, from fdinfo, every MS ms",
+    details: [
+      '-J, --json           one JSON object per sample (also: -j)',
+      '-s MS                sampling period in ms (default 1000)',
+      '-n COUNT             samples to print, then exit (default: until interrupted)',
+      "Busy time is the device time of each client's finished jobs per queue (drm-engine-queueN).",
+    ],
+    options: { 'json-records': { type: 'boolean', short: 'J', default: false }, s: { type: 'string' }, n: { type: 'string' } },
+  },
+  help: {
+    synopsis: '[COMMAND]',
+    summary: 'show this text, or the usage of one command',
+    details: [],
+    options: {},
+  },
+};
 
 const USAGE = `usage: ossa <command> [options]
+       ossa --version | -V
+       ossa -L
 
 commands:
-  info                 show the device and driver
-  run <job.json>       run the job the file describes
-  copy --size N        copy N bytes (suffixes K, M, G) with the device and verify
-  selftest             run every command and compare with the reference
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
 
 options:
   --device PATH        device node (default: the first /dev/accel node of ossa)
-  --queue Q            hardware queue for copy (default 0)
-  --json               print JSON
-  -h, --help           this text
+  -j, --json           print JSON
+  -h, --help           this text, or a command's usage after its name
+
+Run 'ossa help COMMAND' for one command's usage.
 `;
 
+function commandUsage(name: string, spec: CommandSpec): string {
+  return [`usage: ossa ${name} ${spec.synopsis}`, '', spec.summary, ...(spec.details.length ? ['', ...spec.details] : []), ''].join('\n');
+}
+
 /** A mistake in how the tool was called or in its input: exit status 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** The usage to print after the message: the tool's or a command's. */
+    readonly usage = USAGE,
+  ) {
+    super(message);
+  }
+}
+
+/** The library package's version, from its package.json. */
+export function packageVersion(): { name: string; version: string } {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+  return { name: pkg.name ?? 'ossa', version: pkg.version ?? '0.0.0' };
+}
 
 function parseSize(text: string): number {
   const m = /^(\d+)([KMG]?)$/i.exec(text.trim());
@@ -52,26 +148,99 @@ function print(json: boolean, data: unknown, text: string): void {
 
 /** Runs the tool; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      device: { type: 'string' },
-      size: { type: 'string' },
-      queue: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  const [first, ...after] = argv;
+  if (first === undefined) throw new UsageError('no command given');
+  if (first === '--version' || first === '-V') {
+    const { name, version } = packageVersion();
+    process.stdout.write(`${name} ${version} (ossa uapi ${OSSA_UAPI_MAJOR})\n`);
+    return 0;
+  }
+  if (first === '-h' || first === '--help') {
     process.stdout.write(USAGE);
-    return command || values.help ? 0 : 2;
+    return 0;
+  }
+  const command = first === '-L' ? 'list' : first;
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(first.startsWith('-') ? `unknown option "${first}" before the command` : `unknown command "${command}"`);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: after, allowPositionals: true, strict: true, options: { ...COMMON, ...spec.options } });
+  } catch (err) {
+    throw new UsageError(`${command}: ${(err as Error).message}`, commandUsage(command, spec));
+  }
+  const values = parsed.values as {
+    json?: boolean;
+    'json-records'?: boolean;
+    help?: boolean;
+    device?: string;
+    size?: string;
+    queue?: string;
+    s?: string;
+    n?: string;
+  };
+  const rest = parsed.positionals;
+  if (values.help) {
+    process.stdout.write(commandUsage(command, spec));
+    return 0;
   }
   const json = values.json ?? false;
   const open = (): Device => Device.open(values.device);
+  const usageError = (message: string): UsageError => new UsageError(message, commandUsage(command, spec));
+  const maxArgs = command === 'run' || command === 'help' ? 1 : 0;
+  if (rest.length > maxArgs) throw usageError(`${command}: unexpected argument "${rest[maxArgs] ?? ''}"`);
 
   switch (command) {
+    case 'help': {
+      const topic = rest[0];
+      if (topic === undefined) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      const t = COMMANDS[topic];
+      if (!t) throw new UsageError(`help: unknown command "${topic}"`);
+      process.stdout.write(commandUsage(topic, t));
+      return 0;
+    }
+    case 'list': {
+      const nodes = accelNodes().map((n) => {
+        if (n.driver !== 'ossa') return { ...n };
+        try {
+          using dev = Device.open(n.path);
+          const i = dev.info();
+          return { ...n, device: { driver: i.driver, hwVersion: i.hwVersion, numQueues: i.numQueues } };
+        } catch (err) {
+          if (!(err instanceof OssaError)) throw err;
+          return { ...n, error: err.code };
+        }
+      });
+      if (json) {
+        print(true, nodes, '');
+        return 0;
+      }
+      if (!nodes.length) {
+        process.stderr.write('ossa: no accel device nodes (/dev/accel is empty or missing)\n');
+        return 0;
+      }
+      const lines = nodes.map((n) => {
+        const what =
+          'device' in n && n.device
+            ? `ossa ${n.device.driver.major}.${n.device.driver.minor}.${n.device.driver.patchlevel}, interface ${n.device.hwVersion.major}.${n.device.hwVersion.minor}, ${n.device.numQueues} queues`
+            : 'error' in n
+              ? `cannot open: ${n.error}`
+              : '';
+        return `${n.path}  ${n.driver ?? '(no driver)'}  ${n.busId ?? '-'}${what ? `  ${what}` : ''}`;
+      });
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return 0;
+    }
+    case 'top': {
+      const period = values.s === undefined ? 1000 : Number(values.s);
+      if (!Number.isInteger(period) || period < 10) throw usageError(`-s ${values.s}: a period of at least 10 ms`);
+      const count = values.n === undefined ? Infinity : Number(values.n);
+      if (!(Number.isInteger(count) && count > 0) && count !== Infinity) throw usageError(`-n ${values.n}: a positive number of samples`);
+      await top(period, count, json || (values['json-records'] ?? false));
+      return 0;
+    }
     case 'info': {
       using dev = open();
       const i = dev.info();
@@ -90,10 +259,10 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'copy': {
-      if (!values.size) throw new UsageError('copy needs --size N');
+      if (!values.size) throw usageError('copy needs --size N');
       const size = parseSize(values.size);
       const queue = values.queue === undefined ? 0 : Number(values.queue);
-      if (!Number.isInteger(queue) || queue < 0) throw new UsageError(`--queue ${values.queue}: not a queue number`);
+      if (!Number.isInteger(queue) || queue < 0) throw usageError(`--queue ${values.queue}: not a queue number`);
       using dev = open();
       const r = await deviceCopy(dev, size, queue);
       const gbps = r.bytes / (r.ms / 1000) / 1e9;
@@ -116,7 +285,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'run': {
       const file = rest[0];
-      if (!file) throw new UsageError('run needs a job file: ossa run <job.json>');
+      if (!file) throw usageError('run needs a job file: ossa run <job.json>');
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -136,8 +305,59 @@ export async function main(argv: string[]): Promise<number> {
       return r.state === 'signaled' ? 0 : 1;
     }
     default:
-      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+      throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** `ossa top`: each ossa client's busy share of every queue over each period, and its memory. */
+async function top(periodMs: number, count: number, json: boolean): Promise<void> {
+  const sample = (): { at: bigint; clients: Map<number, ClientUsage> } => ({
+    at: process.hrtime.bigint(),
+    clients: new Map(drmClients('ossa').map((c) => [c.clientId, c])),
+  });
+  let prev = sample();
+  for (let i = 0; i < count; i++) {
+    await new Promise((r) => setTimeout(r, periodMs));
+    const cur = sample();
+    const wall = Number(cur.at - prev.at);
+    const clients = [...cur.clients.values()].map((c) => {
+      const before = prev.clients.get(c.clientId);
+      const engines = Object.fromEntries(
+        Object.entries(c.engines).map(([name, ns]) => {
+          const was = before?.engines[name];
+          const busy = was === undefined ? undefined : Number(ns - was);
+          return [name, { busyNs: ns, percent: busy === undefined ? null : (100 * busy) / wall }];
+        }),
+      );
+      return { clientId: c.clientId, pids: c.pids, memory: c.memory, engines };
+    });
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ periodMs: wall / 1e6, clients }, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}\n`);
+    } else {
+      const names = [...new Set(clients.flatMap((c) => Object.keys(c.engines)))].sort();
+      const head = ['client'.padStart(7), 'processes'.padEnd(24), 'memory'.padStart(10), ...names.map((n) => n.padStart(8))].join('  ');
+      const rows = clients.map((c) =>
+        [
+          String(c.clientId).padStart(7),
+          c.pids.map((p) => `${p.pid} ${p.comm}`).join(', ').slice(0, 24).padEnd(24),
+          formatBytes(c.memory.total ?? 0).padStart(10),
+          ...names.map((n) => {
+            const pct = c.engines[n]?.percent;
+            return (pct === null || pct === undefined ? '-' : `${pct.toFixed(1)}%`).padStart(8);
+          }),
+        ].join('  '),
+      );
+      process.stdout.write(`ossa top: ${clients.length} client(s), ${(wall / 1e6).toFixed(0)} ms\n${head}\n${rows.join('\n')}${rows.length ? '\n' : ''}\n`);
+    }
+    prev = cur;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
 }
 
 /** Runs main() and maps errors to messages and exit statuses. */
@@ -145,7 +365,11 @@ export async function run(argv: string[]): Promise<number> {
   try {
     return await main(argv);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof JobFileError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ossa: ${err.message}\n\n${err.usage}`);
+      return 2;
+    }
+    if (err instanceof JobFileError) {
       process.stderr.write(`ossa: ${err.message}\n`);
       return 2;
     }

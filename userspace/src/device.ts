@@ -1,8 +1,10 @@
 /** An open ossa device node, /dev/accel/accelN, and everything done through it. */
-import { constants, readdirSync, realpathSync } from 'node:fs';
+import { constants, realpathSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DeviceBuffer, type BufferOptions } from './buffer.js';
 import { CommandStream } from './commands.js';
+import { accelNodes } from './discovery.js';
+import { type FdUsage, fdUsage } from './fdinfo.js';
 import {
   DRM_CLOEXEC,
   DRM_IOCTL_PRIME_FD_TO_HANDLE,
@@ -107,6 +109,8 @@ export class Device implements Disposable {
   /** Command buffers, reused once their last job is done. */
   #cmdPool: DeviceBuffer[] = [];
   #paramArg = new Struct(DrmOssaGetParam);
+  /** Aborted by close(): every wait on the device's objects ends with EBADF. */
+  #closing = new AbortController();
 
   private constructor(
     fd: number,
@@ -118,22 +122,40 @@ export class Device implements Disposable {
 
   /**
    * Opens a device node (read-write, close-on-exec). Without a path, opens
-   * the first /dev/accel/accel* node whose driver is ossa.
+   * the first /dev/accel node whose driver sysfs names as ossa, skipping
+   * those it cannot open (e.g. EACCES); other drivers' nodes are never
+   * opened. Throws ENODEV when there is no ossa node, or the first
+   * node's error, with every node's, when none could be opened.
    */
   static open(path?: string): Device {
     if (path !== undefined) return Device.#checked(Device.#openPath(path));
-    let nodes: string[];
-    try {
-      nodes = readdirSync('/dev/accel').filter((n) => /^accel\d+$/.test(n));
-    } catch {
-      nodes = [];
+    const nodes = accelNodes();
+    const failures: OssaError[] = [];
+    for (const node of nodes.filter((n) => n.driver === 'ossa')) {
+      try {
+        return Device.#checked(Device.#openPath(node.path));
+      } catch (err) {
+        if (!(err instanceof OssaError)) throw err;
+        failures.push(err);
+      }
     }
-    for (const node of nodes.sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))) {
-      const dev = Device.#openPath(join('/dev/accel', node));
-      if (dev.version().name === 'ossa') return Device.#checked(dev);
-      dev.close();
+    const first = failures[0];
+    if (first) {
+      throw new OssaError(
+        `no ossa device could be opened: ${failures.map((e) => e.message).join('; ')}`,
+        first.errno,
+        first.code,
+        first.ioctl,
+        { cause: first },
+      );
     }
-    throw new OssaError('no ossa device: no /dev/accel/accel* node has the ossa driver', ENODEV, 'ENODEV', 'open');
+    const others = nodes.map((n) => `${n.path} (${n.driver ?? 'no driver'})`);
+    throw new OssaError(
+      `no ossa device: no /dev/accel node is bound to the ossa driver${others.length ? ` (${others.join(', ')})` : ''}`,
+      ENODEV,
+      'ENODEV',
+      'open',
+    );
   }
 
   /**
@@ -171,8 +193,16 @@ export class Device implements Disposable {
     return this.#fd < 0;
   }
 
-  /** Runs an ioctl that does not sleep for long, turning failures into OssaError. */
-  ioctl(name: string, request: number, arg: Uint8Array | null): number {
+  /** @internal Aborted when the device is closed, with an EBADF OssaError. */
+  get closeSignal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  /**
+   * Runs an ioctl that does not sleep for long, turning failures into
+   * OssaError; an argument shorter than the request's size is EINVAL.
+   */
+  ioctl(name: string, request: number, arg: NodeJS.TypedArray | null): number {
     try {
       return native().ioctl(this.fd, request, arg);
     } catch (err) {
@@ -180,8 +210,13 @@ export class Device implements Disposable {
     }
   }
 
-  /** Runs an ioctl that may sleep on the thread pool. */
-  async ioctlAsync(name: string, request: number, arg: Uint8Array | null): Promise<number> {
+  /**
+   * Runs an ioctl on libuv's thread pool, for several of one process in
+   * the kernel at once: it holds a pool thread for as long as the ioctl
+   * sleeps (the library's own waits never do), on a duplicate of the fd
+   * made now, so that close() cannot redirect it to another file.
+   */
+  async ioctlAsync(name: string, request: number, arg: NodeJS.TypedArray | null): Promise<number> {
     try {
       return await native().ioctlAsync(this.fd, request, arg);
     } catch (err) {
@@ -225,6 +260,13 @@ export class Device implements Disposable {
    */
   busId(): string {
     return basename(realpathSync(join('/sys/class/accel', basename(this.path), 'device')));
+  }
+
+  /** This file's usage statistics: its memory and each queue's busy time (fdinfo). */
+  usage(): FdUsage {
+    const u = fdUsage(this.fd);
+    if (!u) throw new OssaError(`${this.path}: its fdinfo has no DRM usage statistics`, ENODEV, 'ENODEV', 'fdinfo');
+    return u;
   }
 
   /** The driver's debugfs folder for this device (debugfs must be mounted). */
@@ -416,6 +458,7 @@ export class Device implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
+    this.#closing.abort(new OssaError(`${this.path} was closed while waiting`, EBADF, 'EBADF', 'close'));
     // Closing the fd closes every handle: the pooled buffers only unmap.
     for (const bo of this.#cmdPool.splice(0)) bo.close();
     try {

@@ -91,6 +91,14 @@ export const DrmSyncobjTransfer = defineStruct('drm_syncobj_transfer', [
   ['pad', 'u32'],
 ]);
 
+export const DrmSyncobjEventfd = defineStruct('drm_syncobj_eventfd', [
+  ['handle', 'u32'],
+  ['flags', 'u32'],
+  ['point', 'u64'],
+  ['fd', 's32'],
+  ['pad', 'u32'],
+]);
+
 /** <linux/sync_file.h> */
 export const SyncFileInfo = defineStruct('sync_file_info', [
   ['name', 'u8[32]'],
@@ -116,6 +124,7 @@ export const DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT = iowr(DRM_IOCTL_BASE, 0xca, DrmSyn
 export const DRM_IOCTL_SYNCOBJ_QUERY = iowr(DRM_IOCTL_BASE, 0xcb, DrmSyncobjTimelineArray.size);
 export const DRM_IOCTL_SYNCOBJ_TRANSFER = iowr(DRM_IOCTL_BASE, 0xcc, DrmSyncobjTransfer.size);
 export const DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL = iowr(DRM_IOCTL_BASE, 0xcd, DrmSyncobjTimelineArray.size);
+export const DRM_IOCTL_SYNCOBJ_EVENTFD = iowr(DRM_IOCTL_BASE, 0xcf, DrmSyncobjEventfd.size);
 export const SYNC_IOC_FILE_INFO = iowr('>'.charCodeAt(0), 4, SyncFileInfo.size);
 
 export const DRM_CLOEXEC = 0o2000000;
@@ -139,6 +148,7 @@ export const DRM_STRUCTS = [
   DrmSyncobjTimelineWait,
   DrmSyncobjTimelineArray,
   DrmSyncobjTransfer,
+  DrmSyncobjEventfd,
   SyncFileInfo,
 ] as const;
 
@@ -158,6 +168,7 @@ export const DRM_CONSTANTS = {
   DRM_IOCTL_SYNCOBJ_QUERY,
   DRM_IOCTL_SYNCOBJ_TRANSFER,
   DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
+  DRM_IOCTL_SYNCOBJ_EVENTFD,
   SYNC_IOC_FILE_INFO,
   DRM_CLOEXEC,
   DRM_RDWR,

@@ -1,6 +1,7 @@
 /**
- * The native binding (userspace/native/ossa_native.c): open, close, ioctl
- * and the address of a buffer, for the few system calls Node.js lacks.
+ * The native binding (userspace/native/ossa_native.c): open, close, ioctl,
+ * mmap, eventfd, the address of a buffer and a wait for a file descriptor,
+ * for the few system calls Node.js lacks.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,13 +9,26 @@ import { fileURLToPath } from 'node:url';
 
 /** The binding's functions, as ossa_native.c defines them. */
 export interface NativeBinding {
-  /** open(2) with O_CLOEXEC added. */
+  /**
+   * open(2) with O_CLOEXEC added. The binding closes what is still open
+   * when its environment ends (a Worker exits).
+   */
   open(path: string, flags: number): number;
   close(fd: number): void;
-  /** A non-sleeping ioctl, run on the calling thread. */
-  ioctl(fd: number, request: number, arg: Uint8Array | null): number;
-  /** An ioctl that may sleep, run on libuv's thread pool. */
-  ioctlAsync(fd: number, request: number, arg: Uint8Array | null): Promise<number>;
+  /**
+   * An ioctl that does not sleep for long, run on the calling thread; an
+   * argument shorter than the size the request encodes is refused with
+   * EINVAL. Retried on EINTR, not on EAGAIN.
+   */
+  ioctl(fd: number, request: number, arg: NodeJS.TypedArray | null): number;
+  /**
+   * An ioctl on libuv's thread pool, on a duplicate of `fd` made at the
+   * call: for several ioctls of one process in the kernel at once. It
+   * holds a pool thread while it sleeps; the library's waits do not use it.
+   */
+  ioctlAsync(fd: number, request: number, arg: NodeJS.TypedArray | null): Promise<number>;
+  /** A non-blocking, close-on-exec eventfd with counter 0. */
+  eventfd(): number;
   /** The address of a buffer's bytes, for __u64 user pointers. */
   address(buf: NodeJS.TypedArray): bigint;
   /** Maps `length` bytes of `fd` at `offset` (MAP_SHARED), without copying. */
@@ -22,11 +36,13 @@ export interface NativeBinding {
   /** Unmaps what mmap() returned and detaches it; again is a no-op. */
   munmap(mapping: ArrayBuffer): void;
   /**
-   * Resolves true when `fd` becomes readable, false after `timeoutMs`;
-   * waits on the event loop (libuv poll), with no thread. The fd must
-   * stay open until the promise settles.
+   * Waits on the event loop (libuv poll, no thread) until `fd` is readable
+   * (or writable), `timeoutMs` passes, or pollCancel(id) is called: `done`
+   * resolves with 1, 0 or -1. The fd must stay open until `done` settles.
    */
-  pollReadable(fd: number, timeoutMs: number): Promise<boolean>;
+  pollStart(fd: number, writable: boolean, timeoutMs: number): { id: number; done: Promise<number> };
+  /** Ends a wait of pollStart() (its `done` resolves -1); false if it had ended. */
+  pollCancel(id: number): boolean;
 }
 
 /** The shape of the errors the binding throws, like Node's own. */
@@ -40,20 +56,21 @@ export function isNativeError(err: unknown): err is NativeError {
   return err instanceof Error && typeof (err as Partial<NativeError>).errno === 'number';
 }
 
+/**
+ * OSSA_NATIVE_BINDING, or the addon the package ships for this platform
+ * (prebuilds/<platform>-<arch>/ beside dist/).
+ */
 function bindingPath(): string {
   const fromEnv = process.env.OSSA_NATIVE_BINDING;
   if (fromEnv) return fromEnv;
-  const candidates = ['../build/ossa_native.node', '../../build/ossa_native.node'].map((rel) =>
-    fileURLToPath(new URL(rel, import.meta.url)),
-  );
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) {
+  const prebuilt = fileURLToPath(new URL(`../prebuilds/${process.platform}-${process.arch}/ossa_native.node`, import.meta.url));
+  if (!existsSync(prebuilt)) {
     throw new Error(
-      `ossa native binding not found (looked in ${candidates.join(', ')}); ` +
-        'build it with `npm run build` or set OSSA_NATIVE_BINDING',
+      `ossa native binding not found: no ${prebuilt} (the package ships linux-x64 only); ` +
+        'build userspace/native/ossa_native.c and set OSSA_NATIVE_BINDING to it',
     );
   }
-  return found;
+  return prebuilt;
 }
 
 let binding: NativeBinding | undefined;

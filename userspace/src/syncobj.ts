@@ -1,11 +1,12 @@
 /**
  * DRM sync objects: a job's completion as a handle. A Fence is what
- * Device.submit() returns; waits run on the thread pool, never blocking
- * the event loop.
+ * Device.submit() returns. Waits poll a file descriptor on the event loop
+ * (an eventfd the syncobj signals, or a sync_file of its fence): they
+ * neither block the event loop nor hold a thread of libuv's pool.
  */
-import { deadlineNs } from './deadline.js';
 import {
   DRM_IOCTL_SYNCOBJ_DESTROY,
+  DRM_IOCTL_SYNCOBJ_EVENTFD,
   DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
   DRM_IOCTL_SYNCOBJ_RESET,
   DRM_IOCTL_SYNCOBJ_SIGNAL,
@@ -13,26 +14,34 @@ import {
   DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
   DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
   DRM_IOCTL_SYNCOBJ_TRANSFER,
-  DRM_IOCTL_SYNCOBJ_WAIT,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
   DrmSyncobjArray,
   DrmSyncobjDestroy,
+  DrmSyncobjEventfd,
   DrmSyncobjHandle,
   DrmSyncobjTimelineArray,
   DrmSyncobjTimelineWait,
   DrmSyncobjTransfer,
-  DrmSyncobjWait,
   SYNC_IOC_FILE_INFO,
   SyncFileInfo,
 } from './drm.js';
 import type { Device } from './device.js';
 import { isDeviceGone, OssaError, wrapNativeError } from './errors.js';
+import { waitFd } from './fd-wait.js';
 import { native } from './native.js';
 import { Struct } from './struct.js';
 
 const EBADF = 9;
 const ETIME = 62;
+
+/** Options of a wait. */
+export interface WaitOptions {
+  /** Also wait for a fence (or the point) to be attached first. */
+  forSubmit?: boolean;
+  /** Aborts the wait: it rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
 
 /** The state of a fence: pending, signalled, or failed with an errno. */
 export type FenceState = { state: 'pending' } | { state: 'signaled' } | { state: 'error'; errno: number };
@@ -62,29 +71,48 @@ export class Syncobj implements Disposable {
   /**
    * Waits until the syncobj's fence signals (resolves true) or `timeoutMs`
    * passes (resolves false). With `forSubmit`, also waits for a fence to be
-   * attached first. Runs on the thread pool.
+   * attached first; without, a syncobj with no fence is EINVAL. `signal`
+   * aborts the wait (it rejects with the signal's reason), and so does
+   * closing the device (EBADF).
    */
-  async wait(timeoutMs: number, options: { forSubmit?: boolean } = {}): Promise<boolean> {
-    // The struct and the handle array share one buffer, which the binding
-    // keeps alive until the call on the thread pool returns.
-    const mem = Buffer.alloc(DrmSyncobjWait.size + 8);
-    const handles = mem.subarray(DrmSyncobjWait.size);
-    handles.writeUInt32LE(this.handle, 0);
-    new Struct(DrmSyncobjWait, mem)
-      .set('handles', native().address(handles))
-      .set('timeout_nsec', deadlineNs(timeoutMs))
-      .set('count_handles', 1)
-      .set('flags', options.forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
-    return this.#waitIoctl('DRM_IOCTL_SYNCOBJ_WAIT', DRM_IOCTL_SYNCOBJ_WAIT, mem);
+  async wait(timeoutMs: number, options: WaitOptions = {}): Promise<boolean> {
+    return this.#wait(0n, timeoutMs, options);
   }
 
   /**
    * Waits until point `point` of the syncobj's timeline signals (resolves
-   * true) or `timeoutMs` passes (resolves false)
-   * (DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT). With `forSubmit`, also waits for the
-   * point to be added first. Runs on the thread pool.
+   * true) or `timeoutMs` passes (resolves false). With `forSubmit`, also
+   * waits for the point to be added first. Aborts as wait() does.
    */
-  async waitPoint(point: bigint, timeoutMs: number, options: { forSubmit?: boolean } = {}): Promise<boolean> {
+  async waitPoint(point: bigint, timeoutMs: number, options: WaitOptions = {}): Promise<boolean> {
+    return this.#wait(point, timeoutMs, options);
+  }
+
+  /**
+   * DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT at a deadline that has passed answers
+   * at once: signalled, or not yet (ETIME). Then DRM_IOCTL_SYNCOBJ_EVENTFD
+   * has the kernel signal an eventfd when the point signals (once it is
+   * added, if it is not yet), which the event loop polls. An eventfd
+   * registered by a wait that timed out stays with the syncobj, holding a
+   * few bytes, until the point signals or the syncobj is destroyed.
+   */
+  async #wait(point: bigint, timeoutMs: number, options: WaitOptions): Promise<boolean> {
+    const signals = [options.signal, this.device.closeSignal];
+    for (const s of signals) s?.throwIfAborted();
+    if (this.#signaledNow(point, options.forSubmit ?? false)) return true;
+    if (timeoutMs <= 0) return false;
+    const efd = native().eventfd();
+    try {
+      const s = Struct.from(DrmSyncobjEventfd, { handle: this.handle, point, fd: efd });
+      this.device.ioctl('DRM_IOCTL_SYNCOBJ_EVENTFD', DRM_IOCTL_SYNCOBJ_EVENTFD, s.bytes);
+      return await waitFd(efd, 'readable', timeoutMs, signals);
+    } finally {
+      native().close(efd);
+    }
+  }
+
+  /** Whether the point has signalled, without waiting; EINVAL (unless forSubmit) when it has no fence yet. */
+  #signaledNow(point: bigint, forSubmit: boolean): boolean {
     const mem = Buffer.alloc(DrmSyncobjTimelineWait.size + 16);
     const handles = mem.subarray(DrmSyncobjTimelineWait.size);
     const points = mem.subarray(DrmSyncobjTimelineWait.size + 8);
@@ -93,21 +121,14 @@ export class Syncobj implements Disposable {
     new Struct(DrmSyncobjTimelineWait, mem)
       .set('handles', native().address(handles))
       .set('points', native().address(points))
-      .set('timeout_nsec', deadlineNs(timeoutMs))
       .set('count_handles', 1)
-      .set('flags', options.forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
-    return this.#waitIoctl('DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, mem);
-  }
-
-  /** A syncobj wait ioctl on the thread pool: true when it signalled, false at its timeout (ETIME). */
-  async #waitIoctl(name: string, request: number, mem: Buffer): Promise<boolean> {
+      .set('flags', forSubmit ? DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT : 0);
     try {
-      await native().ioctlAsync(this.device.fd, request, mem);
+      this.device.ioctl('DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, mem);
       return true;
     } catch (err) {
-      const e = wrapNativeError(err, name, this.device.path);
-      if (e instanceof OssaError && e.errno === ETIME) return false;
-      throw e;
+      if (err instanceof OssaError && err.errno === ETIME) return false;
+      throw err;
     }
   }
 
@@ -236,22 +257,24 @@ export class Fence extends Syncobj {
    * ECANCELED: context banned, EIO: other device error), or 'pending'
    * when it is still running at the timeout.
    */
-  async settle(timeoutMs: number): Promise<FenceState> {
+  async settle(timeoutMs: number, options: { signal?: AbortSignal } = {}): Promise<FenceState> {
+    const signals = [options.signal, this.device.closeSignal];
+    for (const s of signals) s?.throwIfAborted();
     // The sync_file holds the job's fence even if the syncobj is reset.
     const fd = this.exportSyncFile();
     try {
       const now = this.syncFileState(fd);
       if (now.state !== 'pending' || timeoutMs <= 0) return now;
-      if (!(await native().pollReadable(fd, timeoutMs))) return { state: 'pending' };
+      if (!(await waitFd(fd, 'readable', timeoutMs, signals))) return { state: 'pending' };
       return this.syncFileState(fd);
     } finally {
       native().close(fd);
     }
   }
 
-  override async wait(timeoutMs: number, options: { forSubmit?: boolean } = {}): Promise<boolean> {
+  override async wait(timeoutMs: number, options: WaitOptions = {}): Promise<boolean> {
     if (options.forSubmit) return super.wait(timeoutMs, options);
-    return (await this.settle(timeoutMs)).state !== 'pending';
+    return (await this.settle(timeoutMs, options)).state !== 'pending';
   }
 }
 

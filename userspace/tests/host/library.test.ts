@@ -17,7 +17,8 @@ import { native } from '../../src/native.js';
 import { defineStruct, Struct } from '../../src/struct.js';
 
 // The binding the build made, as the guest image's init points to its copy.
-process.env.OSSA_NATIVE_BINDING ??= (await readManifest()).nativeBinding;
+const manifest = await readManifest();
+process.env.OSSA_NATIVE_BINDING ??= manifest.nativeBinding;
 
 describe('CommandStream', () => {
   test('opcodes and sizes are those of ossa_regs.h', () => {
@@ -153,22 +154,28 @@ describe('native mmap', () => {
   });
 });
 
-describe('native pollReadable', () => {
-  test('resolves true when the fd becomes readable, false on timeout, without blocking the loop', async () => {
+describe('native pollStart', () => {
+  test('resolves 1 when the fd becomes readable, 0 on timeout, -1 when cancelled, without blocking the loop', async () => {
     // A FIFO: readable once something is written to it.
     const fifo = join(mkdtempSync(join(tmpdir(), 'ossa-poll-')), 'fifo');
     await execa('mkfifo', [fifo]);
     const r = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const w = openSync(fifo, constants.O_WRONLY);
     try {
-      expect(await native().pollReadable(r, 20)).toBe(false);
+      expect(await native().pollStart(r, false, 20).done).toBe(0);
+      const cancelled = native().pollStart(r, false, 60_000);
+      expect(native().pollCancel(cancelled.id)).toBe(true);
+      expect(await cancelled.done).toBe(-1);
+      expect(native().pollCancel(cancelled.id)).toBe(false);
       let ticks = 0;
       const timer = setInterval(() => ticks++, 5);
-      const waiting = native().pollReadable(r, 5000);
+      const waiting = native().pollStart(r, false, 5000).done;
       setTimeout(() => writeSync(w, 'x'), 60);
-      expect(await waiting).toBe(true);
+      expect(await waiting).toBe(1);
       clearInterval(timer);
       expect(ticks).toBeGreaterThan(3);
+      // The write end has room: writable at once.
+      expect(await native().pollStart(w, true, 5000).done).toBe(1);
     } finally {
       closeSync(r);
       closeSync(w);
@@ -176,13 +183,14 @@ describe('native pollReadable', () => {
   });
 
   test('a bad fd or timeout is refused with errno', () => {
-    expect(() => native().pollReadable(-1, 10)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
-    expect(() => native().pollReadable(0, -5)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => native().pollStart(-1, false, 10)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    expect(() => native().pollStart(0, false, -5)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });
 
 describe('ossa CLI without a device', () => {
-  const cli = join(repoRoot, 'userspace/bin/ossa.js');
+  // The CLI as the package ships it (compiled, with its prebuilt addon).
+  const cli = join(manifest.package.stage, 'bin/ossa.js');
   const ossa = (...args: string[]) => execa('node', [cli, ...args], { reject: false });
 
   test('usage errors exit 2 with a message', async () => {

@@ -31,12 +31,12 @@ import {
   DrmVersion,
   type DriverVersion,
 } from '../../../src/drm.js';
-import { Device, type DeviceBuffer } from '../../../src/index.js';
+import { Device, type DeviceBuffer, type Syncobj } from '../../../src/index.js';
 import { DRM_IOCTL_BASE, iowr } from '../../../src/ioctl.js';
 import { native } from '../../../src/native.js';
 import { Struct } from '../../../src/struct.js';
 import { runChildren } from '../support/children.js';
-import { BAD_POINTER, errnoOf, openFdsOf, raw, SYNCOBJ_FD, u32Array } from '../support/ossa.js';
+import { BAD_POINTER, errnoOf, openFdsOf, raw, SYNCOBJ_FD, syncobjWait, u32Array } from '../support/ossa.js';
 
 /** How this tier gets a device and a buffer from the driver under test. */
 const adapter = {
@@ -373,6 +373,7 @@ describe('accel core: syncobj', () => {
     using t = b.importSyncobj(fd);
     closeSync(fd);
     t.signal();
+    expect(await syncobjWait(b, [t.handle], 1000)).toBe('ok');
     expect(await t.wait(1000)).toBe(true);
   });
 
@@ -384,12 +385,18 @@ describe('accel core: syncobj', () => {
     try {
       const objs = files.map((f) => f.importSyncobj(fd));
       let woken = 0;
-      const waits = objs.map((o) => o.wait(10_000, { forSubmit: true }).finally(() => woken++));
+      // Each a DRM_IOCTL_SYNCOBJ_WAIT (WAIT_FOR_SUBMIT) asleep in the kernel
+      // on a thread of the pool, and one wait of the library's (an eventfd).
+      const waits = objs.map((o, i) =>
+        syncobjWait(files[i] as Device, [o.handle], 10_000, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT).finally(() => woken++),
+      );
+      const library = (objs[0] as Syncobj).wait(10_000, { forSubmit: true }).finally(() => woken++);
       await new Promise((r) => setTimeout(r, 100));
-      // Nothing is signalled yet: every waiter is still blocked in the kernel.
+      // Nothing is signalled yet: every waiter is still blocked.
       expect(woken).toBe(0);
       s.signal();
-      expect(await Promise.all(waits)).toEqual([true, true, true, true]);
+      expect(await Promise.all(waits)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      expect(await library).toBe(true);
       for (const o of objs) o.close();
     } finally {
       for (const f of files) f.close();

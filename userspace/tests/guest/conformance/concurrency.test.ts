@@ -10,10 +10,11 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { HANG_DUMP_MS } from '../../../../ci/lib/protocol.js';
+import { DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT } from '../../../src/drm.js';
 import { CommandStream, Device, type DeviceBuffer } from '../../../src/index.js';
 import { Prng } from '../../../src/prng.js';
 import { bytesU32, refFmaF32 } from '../../../src/reference.js';
-import { DEBUG_KERNEL, WAIT_MS } from '../support/ossa.js';
+import { DEBUG_KERNEL, syncobjWait, WAIT_MS } from '../support/ossa.js';
 
 const rng = (i: number): Prng => new Prng(0x1000 + i);
 
@@ -131,7 +132,9 @@ describe('concurrency', () => {
       using gateInB = b.importSyncobj(gfd);
       closeSync(gfd);
       let gateWoken = 0;
-      const gateWaits = [0, 1].map(() => gateInB.wait(WAIT_MS, { forSubmit: true }).finally(() => gateWoken++));
+      const gateWaits = [0, 1].map(() =>
+        syncobjWait(b, [gateInB.handle], WAIT_MS, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT).finally(() => gateWoken++),
+      );
       using bo = a.createBuffer(1 << 16);
       const fd = a.exportBuffer(bo);
       using imported = b.importBuffer(fd);
@@ -143,7 +146,7 @@ describe('concurrency', () => {
       using t = b.importSyncobj(sfd);
       closeSync(sfd);
       using f = b.submit({ commands: new CommandStream().fill(imported.va, 1 << 16, 77), buffers: [imported], waitFor: [t] });
-      // DRM_IOCTL_SYNCOBJ_WAIT in b on the imported syncobj of a's job.
+      // A wait in b (the library's: an eventfd) on the imported syncobj of a's job.
       expect(await t.wait(WAIT_MS)).toBe(true);
       expect(await first.settle(0)).toEqual({ state: 'signaled' });
       expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
@@ -152,7 +155,7 @@ describe('concurrency', () => {
       expect(Buffer.from(bo.map()).readUInt32LE(0)).toBe(77);
       expect(gateWoken).toBe(0);
       gate.signal();
-      expect(await Promise.all(gateWaits)).toEqual([true, true]);
+      expect(await Promise.all(gateWaits)).toEqual(['ok', 'ok']);
       const queues = a.param('numQueues');
       const results = (await Promise.all([...procs, ...threads])).map((m) => m.split(' '));
       // Every client ran its 6 rounds and saw the queues this file sees.

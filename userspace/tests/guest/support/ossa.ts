@@ -1,5 +1,7 @@
 /** Helpers of the conformance suite: raw ioctls with chosen fields, errno capture. */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { DRM_IOCTL_SYNCOBJ_WAIT, DrmSyncobjWait } from '../../../src/drm.js';
 import { wrapNativeError } from '../../../src/errors.js';
 import { Device, OssaError } from '../../../src/index.js';
@@ -123,3 +125,17 @@ export function openFdsOf(target: string): number {
 
 /** The kind of file /proc/self/fd shows for a syncobj fd. */
 export const SYNCOBJ_FD = 'anon_inode:syncobj_file';
+
+/**
+ * The errno name (or 'ok') of an ioctl whose argument pointer is `pointer`
+ * (default NULL), issued from C (tools/ioctl-bad-pointer): the library's
+ * binding refuses to pass a buffer shorter than the request's size.
+ */
+export async function badPointerIoctl(request: number, pointer = 0n): Promise<string> {
+  const { stdout } = await promisify(execFile)('/ossa/tools/ioctl-bad-pointer', [ossaNode(), request.toString(16), pointer.toString(16)], {
+    timeout: 60_000,
+  });
+  const m = /^result (\S+)$/m.exec(stdout);
+  if (!m) throw new Error(`ioctl-bad-pointer printed no result: ${stdout}`);
+  return m[1] as string;
+}
