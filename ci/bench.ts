@@ -81,6 +81,12 @@ async function buildTimes(): Promise<{ cold: Record<string, number | null>; cold
  * From the trace: for each job, the time from the doorbell that queued it
  * to the device writing its result, in µs (p50, p99).
  */
+/** What one submission cost the library: ioctls, and JS heap bytes (null: a GC fell in every try). */
+interface SubmitCost {
+  ioctls: number;
+  bytes: number | null;
+}
+
 async function deviceLatency(file: string): Promise<{ jobs: number; p50Us: number; p99Us: number } | null> {
   if (!existsSync(file)) return null;
   const doorbell = new Map<string, number>();
@@ -136,6 +142,8 @@ async function main(): Promise<void> {
   const data = Object.fromEntries(run.bench.map((b) => [b.name, b.data])) as {
     copy?: { rows: CopyRow[]; verified: boolean };
     nop?: Latency & { samples: number; submitCallP50Ns: number; waitP50Ns: number };
+    'nop-hot'?: Latency & { samples: number; submitCallP50Ns: number };
+    'submit-cost'?: { submissions: number; enqueue: SubmitCost; submit: SubmitCost };
     jobs?: { rows: Array<{ inFlight: number; jobsPerSecond: number }> };
     ioctl?: {
       tsGetParamNs: number;
@@ -168,11 +176,23 @@ async function main(): Promise<void> {
   const copyBig = copyRows.find((r) => r.size === big);
   // device COPY against host memcpy at each size of 1 MiB and more: the lowest
   const ratiosFrom1M = copyRows.filter((r) => r.size >= 1 << 20).map((r) => r.deviceGBps / (hostAt(r.size) ?? Number.NaN));
+  const nopHot = data['nop-hot'];
+  const nopC = data['nop-c'];
+  const jobsAt = (n: number): number | undefined => data.jobs?.rows.find((r) => r.inFlight === n)?.jobsPerSecond;
+  // end-to-end COPY through the library against the NVMe peer, each size from 4 KiB: the lowest
+  const e2eVsNvme = copyRows.filter((r) => r.size >= 4 << 10).map((r) => r.endToEndGBps / (nvmeAt(r.size) ?? Number.NaN));
   const targets = {
     copyVsHostMemcpyFrom1M: ratiosFrom1M.length && ratiosFrom1M.every(Number.isFinite) ? Math.min(...ratiosFrom1M) : null,
     copyVsNvme64M: copyBig && nvmeAt(big) ? copyBig.deviceGBps / (nvmeAt(big) as number) : null,
     nopVsBareIoctl: data.nop && data.ioctl ? data.nop.p50Ns / data.ioctl.cVersionNs : null,
     typescriptVsC: data.ioctl ? data.ioctl.tsGetParamNs / data.ioctl.cGetParamNs : null,
+    // Issue 19's per-job goals: the library's hot loop (enqueue, Syncobj.wait) against C's.
+    libraryNopVsC: nopHot && nopC ? nopHot.p50Ns / nopC.total_p50_ns : null,
+    submitCallVsC: nopHot && nopC ? nopHot.submitCallP50Ns / nopC.submit_p50_ns : null,
+    ioctlsPerSubmit: data['submit-cost']?.enqueue.ioctls ?? null,
+    jsBytesPerSubmit: data['submit-cost']?.enqueue.bytes ?? null,
+    jobs16VsJobs1: jobsAt(16) && jobsAt(1) ? (jobsAt(16) as number) / (jobsAt(1) as number) : null,
+    copyEndToEndVsNvmeFrom4K: e2eVsNvme.length && e2eVsNvme.every(Number.isFinite) ? Math.min(...e2eVsNvme) : null,
     // The conformance suite's own boot-to-first-test when a run recorded it.
     bootToFirstTestSeconds: conformance?.toFirstTest ?? run.timings.toFirstTest ?? null,
   };
@@ -182,6 +202,12 @@ async function main(): Promise<void> {
     nopVsBareIoctl: { goal: '<= 10', holds: targets.nopVsBareIoctl !== null && targets.nopVsBareIoctl <= 10 },
     typescriptVsC: { goal: '<= 1.3', holds: targets.typescriptVsC !== null && targets.typescriptVsC <= 1.3 },
     bootToFirstTestSeconds: { goal: '<= 10', holds: targets.bootToFirstTestSeconds !== null && targets.bootToFirstTestSeconds <= 10 },
+    libraryNopVsC: { goal: '<= 1.3', holds: targets.libraryNopVsC !== null && targets.libraryNopVsC <= 1.3 },
+    submitCallVsC: { goal: '<= 2', holds: targets.submitCallVsC !== null && targets.submitCallVsC <= 2 },
+    ioctlsPerSubmit: { goal: '== 1', holds: targets.ioctlsPerSubmit === 1 },
+    jsBytesPerSubmit: { goal: '< 1', holds: targets.jsBytesPerSubmit !== null && targets.jsBytesPerSubmit < 1 },
+    jobs16VsJobs1: { goal: '>= 5', holds: targets.jobs16VsJobs1 !== null && targets.jobs16VsJobs1 >= 5 },
+    copyEndToEndVsNvmeFrom4K: { goal: '>= 1', holds: targets.copyEndToEndVsNvmeFrom4K !== null && targets.copyEndToEndVsNvmeFrom4K >= 1 },
   };
 
   const result = {
@@ -191,6 +217,8 @@ async function main(): Promise<void> {
     copyVerified: data.copy?.verified ?? false,
     nvme: data.nvme ?? null,
     nop: data.nop ?? null,
+    nopHot: nopHot ?? null,
+    submitCost: data['submit-cost'] ?? null,
     nopFromC: data['nop-c'] ?? null,
     kernelTrace: data['kernel-trace'] ?? null,
     deviceSideJobLatency: deviceSide,
@@ -230,9 +258,15 @@ async function main(): Promise<void> {
   lines.push(`NOP job, submit to fence (library)   p50 ${us(data.nop?.p50Ns)}  p99 ${us(data.nop?.p99Ns)}`);
   lines.push(`  of which the submit call           p50 ${us(data.nop?.submitCallP50Ns)}, the wait for the fence p50 ${us(data.nop?.waitP50Ns)}`);
   lines.push(`  device side, doorbell to write-back (QEMU trace, all ${deviceSide?.jobs ?? 0} jobs) p50 ${deviceSide?.p50Us.toFixed(1) ?? 'n/a'} p99 ${deviceSide?.p99Us.toFixed(1) ?? 'n/a'}`);
-  const nopC = data['nop-c'];
+  lines.push(`NOP job, hot loop (library: enqueue, Syncobj.wait) p50 ${us(nopHot?.p50Ns)}  p99 ${us(nopHot?.p99Ns)}, the enqueue call p50 ${us(nopHot?.submitCallP50Ns)}`);
   lines.push(`NOP job, submit to fence (C, SYNCOBJ_WAIT) p50 ${us(nopC?.total_p50_ns)}  p99 ${us(nopC?.total_p99_ns)}   library/C ${ratio(data.nop?.p50Ns, nopC?.total_p50_ns)}`);
-  lines.push(`  of which the SUBMIT call           p50 ${us(nopC?.submit_p50_ns)}   library's submit call/C ${ratio(data.nop?.submitCallP50Ns, nopC?.submit_p50_ns)}`);
+  lines.push(`  hot loop/C ${ratio(nopHot?.p50Ns, nopC?.total_p50_ns)}`);
+  lines.push(`  of which the SUBMIT call           p50 ${us(nopC?.submit_p50_ns)}   library's submit call/C ${ratio(data.nop?.submitCallP50Ns, nopC?.submit_p50_ns)}, enqueue/C ${ratio(nopHot?.submitCallP50Ns, nopC?.submit_p50_ns)}`);
+  const cost = data['submit-cost'];
+  if (cost) {
+    const b = (x: number | null): string => (x === null ? 'n/a (a GC fell in every try)' : x.toFixed(1));
+    lines.push(`per submission (${cost.submissions} in a row): enqueue ${cost.enqueue.ioctls.toFixed(2)} ioctls, ${b(cost.enqueue.bytes)} JS heap bytes; submit ${cost.submit.ioctls.toFixed(2)} ioctls, ${b(cost.submit.bytes)} JS heap bytes`);
+  }
   lines.push(`DRM_IOCTL_VERSION round trip (C)     ${us(data.ioctl?.cVersionNs)}   NOP/VERSION ${ratio(data.nop?.p50Ns, data.ioctl?.cVersionNs)}, C NOP/VERSION ${ratio(nopC?.total_p50_ns, data.ioctl?.cVersionNs)}`);
   lines.push(`NVMe 4 KiB O_DIRECT read             p50 ${us(nvmeLat?.p50Ns)}  p99 ${us(nvmeLat?.p99Ns)}   NOP/NVMe ${ratio(data.nop?.p50Ns, nvmeLat?.p50Ns)}`);
   const kt = data['kernel-trace'];
@@ -249,7 +283,7 @@ async function main(): Promise<void> {
   lines.push(`GET_PARAM   TS ${io?.tsGetParamNs.toFixed(0) ?? 'n/a'}  binding ${io?.bindingGetParamNs.toFixed(0) ?? 'n/a'}  C ${io?.cGetParamNs.toFixed(0) ?? 'n/a'}  TS/C ${ratio(io?.tsGetParamNs, io?.cGetParamNs)}  binding/C ${ratio(io?.bindingGetParamNs, io?.cGetParamNs)}`);
   lines.push(`VERSION     TS ${io?.tsVersionNs.toFixed(0) ?? 'n/a'}  binding ${io?.bindingVersionNs.toFixed(0) ?? 'n/a'}  C ${io?.cVersionNs.toFixed(0) ?? 'n/a'}  TS/C ${ratio(io?.tsVersionNs, io?.cVersionNs)}  binding/C ${ratio(io?.bindingVersionNs, io?.cVersionNs)}`);
   lines.push('', 'jobs per second (NOP, both queues)', '');
-  for (const j of data.jobs?.rows ?? []) lines.push(`${String(j.inFlight).padStart(3)} in flight: ${j.jobsPerSecond.toFixed(0)}`);
+  for (const j of data.jobs?.rows ?? []) lines.push(`${String(j.inFlight).padStart(3)} in flight: ${j.jobsPerSecond.toFixed(0)}   ×${ratio(j.jobsPerSecond, jobsAt(1)).replace(/x$/, '')} of 1 in flight`);
   const prof = data['submit-profile'];
   if (prof) {
     lines.push('', `CPU profile of 350 NOP submits in the guest (node --cpu-prof; self time, ${(prof.totalUs / 1000).toFixed(0)} ms in all)`, '');

@@ -7,10 +7,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandStream, Device, type Fence } from '../../userspace/src/index.js';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { CommandStream, Device, type Fence, type JobSpec } from '../../userspace/src/index.js';
 import { Struct } from '../../userspace/src/struct.js';
 import { DRM_IOCTL_VERSION, DrmVersion } from '../../userspace/src/drm.js';
 import { native } from '../../userspace/src/native.js';
@@ -97,6 +98,109 @@ async function nopLatency(dev: Device): Promise<void> {
     submitCallP50Ns: percentile(submitCall, 50),
     waitP50Ns: percentile(samples.map((t, i) => t - (submitCall[i] ?? 0)), 50),
   });
+}
+
+/**
+ * The NOP round trip in the library's hot-loop form: one JobSpec, one
+ * CommandStream and one Syncobj reused, Device.enqueue() (one SUBMIT,
+ * nothing allocated) and Syncobj.wait() (a sync_file polled on the loop).
+ */
+async function nopHot(dev: Device): Promise<void> {
+  using bo = dev.createBuffer(4096);
+  using done = dev.createSyncobj();
+  const job: JobSpec = { commands: new CommandStream().nop(), buffers: [bo], signal: done };
+  const samples: number[] = [];
+  const submitCall: number[] = [];
+  for (let i = 0; i < 350; i++) {
+    const t0 = nowNs();
+    dev.enqueue(job);
+    const t1 = nowNs();
+    if (!(await done.wait(WAIT_MS))) throw new Error('NOP job did not finish');
+    if (i >= 50) {
+      submitCall.push(t1 - t0);
+      samples.push(nowNs() - t0);
+    }
+  }
+  report('nop-hot', {
+    samples: samples.length,
+    p50Ns: percentile(samples, 50),
+    p99Ns: percentile(samples, 99),
+    submitCallP50Ns: percentile(submitCall, 50),
+  });
+}
+
+/**
+ * What one submission costs the library: the ioctls it issues (the
+ * kernel's syscall trace) and the JavaScript heap it allocates (heapUsed across
+ * 200 submissions with no garbage collection among them), for
+ * Device.enqueue() in its hot-loop form and for Device.submit().
+ */
+async function submitCost(dev: Device): Promise<void> {
+  using bo = dev.createBuffer(4096);
+  using done = dev.createSyncobj();
+  const job: JobSpec = { commands: new CommandStream().nop(), buffers: [bo], signal: done };
+  const plain: JobSpec = { commands: job.commands, buffers: [bo] };
+  const n = 200;
+  let gcs = 0;
+  const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+  obs.observe({ entryTypes: ['gc'] });
+  const fences: Fence[] = [];
+  const run = async (form: 'enqueue' | 'submit'): Promise<{ ioctls: number; bytes: number | null }> => {
+    const once = (): void => {
+      if (form === 'enqueue') dev.enqueue(job);
+      else fences.push(dev.submit(plain));
+    };
+    const drain = async (): Promise<void> => {
+      if (form === 'enqueue') await done.wait(WAIT_MS);
+      for (const f of fences.splice(0)) {
+        await settle(f);
+        f.close();
+      }
+    };
+    for (let i = 0; i < n; i++) once(); // warm-up: the JIT, the ring, the pool
+    await drain();
+    // ioctls, from the kernel's syscall trace of this process
+    const ioctls = ioctlsDuring(() => {
+      for (let i = 0; i < n; i++) once();
+    });
+    await drain();
+    // bytes: heapUsed across n submissions, retried when a GC fell among them
+    let bytes: number | null = null;
+    for (let attempt = 0; attempt < 5 && bytes === null; attempt++) {
+      await new Promise((r) => setTimeout(r, 20)); // observer entries of earlier GCs arrive
+      const seen = gcs;
+      const before = process.memoryUsage().heapUsed;
+      for (let i = 0; i < n; i++) once();
+      const after = process.memoryUsage().heapUsed;
+      await drain();
+      await new Promise((r) => setTimeout(r, 20));
+      if (gcs === seen) bytes = Math.max(0, after - before) / n;
+    }
+    return { ioctls: ioctls / n, bytes };
+  };
+  const enqueue = await run('enqueue');
+  const submit = await run('submit');
+  obs.disconnect();
+  report('submit-cost', { submissions: n, enqueue, submit });
+}
+
+/** How many ioctls this process issues while `fn` runs, from tracefs (sys_enter_ioctl). */
+function ioctlsDuring(fn: () => void): number {
+  const tracing = '/sys/kernel/tracing';
+  const event = `${tracing}/events/syscalls/sys_enter_ioctl`;
+  writeFileSync(`${event}/filter`, `common_pid == ${process.pid}`);
+  writeFileSync(`${event}/enable`, '1');
+  writeFileSync(`${tracing}/tracing_on`, '1');
+  writeFileSync(`${tracing}/trace`, '');
+  try {
+    fn();
+  } finally {
+    writeFileSync(`${event}/enable`, '0');
+    writeFileSync(`${event}/filter`, '0');
+  }
+  return readFileSync(`${tracing}/trace`, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('sys_ioctl(')).length;
 }
 
 /** Jobs per second with N in flight. */
@@ -269,6 +373,8 @@ try {
   const steps: Array<[string, () => Promise<void> | void]> = [
     ['ioctl', () => ioctlCost(dev)],
     ['nop', () => nopLatency(dev)],
+    ['nop-hot', () => nopHot(dev)],
+    ['submit-cost', () => submitCost(dev)],
     ['nop-c', () => nopFloor(dev)],
     ['kernel-trace', () => kernelTrace(dev)],
     ['jobs', () => throughputInFlight(dev)],

@@ -29,6 +29,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -133,9 +134,15 @@ static int get_bytes(napi_env env, napi_value v, void **data, size_t *len)
 		case napi_float32_array:
 			*len = count * 4;
 			break;
-		default:
+		case napi_float64_array:
+		case napi_bigint64_array:
+		case napi_biguint64_array:
 			*len = count * 8;
 			break;
+		default:
+			/* A kind this file does not know: its length is unknown. */
+			napi_throw_type_error(env, NULL, "unsupported TypedArray kind");
+			return -1;
 		}
 		return 0;
 	}
@@ -180,6 +187,7 @@ struct pollwait {
 	int open_handles;
 	int result;		/* POLL_* */
 	int err;		/* for POLL_ERROR: a positive errno */
+	bool writable;		/* waits for POLLOUT, not POLLIN */
 	bool ending;		/* the environment ends: settle nothing */
 	struct pollwait *next;
 };
@@ -192,6 +200,9 @@ struct env_state {
 	struct open_file *files;
 	struct pollwait *polls;
 	uint32_t next_poll_id;
+	/* The environment's end: the hook, and waits whose handles still close. */
+	napi_async_cleanup_hook_handle cleanup;
+	unsigned int closing;
 };
 
 /*
@@ -207,6 +218,13 @@ static struct env_state *env_state(napi_env env)
 	if (napi_get_instance_data(env, &data) != napi_ok || !data)
 		napi_throw_error(env, NULL, "ossa binding: no state for this environment");
 	return data;
+}
+
+/* Frees the state once the environment's end has nothing left to close. */
+static void env_state_free(struct env_state *st)
+{
+	napi_remove_async_cleanup_hook(st->cleanup);
+	free(st);
 }
 
 /* open(path: string, flags: number): number */
@@ -617,9 +635,15 @@ static void pollwait_closed(uv_handle_t *h)
 	if (--w->open_handles)
 		return;
 	if (w->ending) {
+		struct env_state *st = w->state;
+
 		/* No JavaScript is left to settle to or to close the fd. */
 		close(w->fd);
+		if (w->async)
+			napi_async_destroy(st->env, w->async);
 		free(w);
+		if (--st->closing == 0)
+			env_state_free(st);
 		return;
 	}
 	for (p = &w->state->polls; *p; p = &(*p)->next) {
@@ -660,7 +684,21 @@ static void pollwait_ready(uv_poll_t *p, int status, int events)
 
 static void pollwait_timeout(uv_timer_t *t)
 {
-	pollwait_finish(t->data, POLL_TIMEOUT, 0);
+	struct pollwait *w = t->data;
+	struct pollfd p = {
+		.fd = w->fd,
+		.events = w->writable ? POLLOUT : POLLIN,
+	};
+
+	/*
+	 * The loop runs due timers before it polls: an fd that became ready
+	 * meanwhile (or was ready from the start, with a timeout of 0) is
+	 * ready, not timed out.
+	 */
+	if (poll(&p, 1, 0) > 0 && (p.revents & p.events))
+		pollwait_finish(w, POLL_READY, 0);
+	else
+		pollwait_finish(w, POLL_TIMEOUT, 0);
 }
 
 static napi_value n_poll_start(napi_env env, napi_callback_info info)
@@ -688,6 +726,7 @@ static napi_value n_poll_start(napi_env env, napi_callback_info info)
 		return throw_errno(env, ENOMEM, "poll");
 	w->state = st;
 	w->fd = fd;
+	w->writable = writable;
 	w->poll.data = w;
 	w->timer.data = w;
 	err = uv_poll_init(loop, &w->poll, fd);
@@ -717,6 +756,11 @@ static napi_value n_poll_start(napi_env env, napi_callback_info info)
 		pollwait_finish(w, POLL_ERROR, -err);
 		return result;
 	}
+	/*
+	 * libuv counts timers from the loop's cached time, taken when the loop
+	 * last turned: after synchronous work the timeout would end early.
+	 */
+	uv_update_time(loop);
 	uv_timer_start(&w->timer, pollwait_timeout,
 		       timeout > 1e12 ? (uint64_t)1e12 : (uint64_t)timeout, 0);
 	return result;
@@ -744,19 +788,22 @@ static napi_value n_poll_cancel(napi_env env, napi_callback_info info)
 }
 
 /*
- * The environment ends (a Worker exits, or the process): stop the waits
- * (their handles close on the loop's last turns, settling nothing), unmap
- * the mappings and close the files JavaScript left open.
+ * The environment ends (a Worker exits, or the process): stop the waits,
+ * unmap the mappings and close the files open() opened that JavaScript
+ * left open. An asynchronous cleanup hook, removed (and the state freed)
+ * once the waits' handles have closed on the loop.
  */
-static void env_cleanup(void *arg)
+static void env_cleanup(napi_async_cleanup_hook_handle handle, void *arg)
 {
 	struct env_state *st = arg;
 	struct open_file *f;
 	struct pollwait *w;
 	struct mapping *m;
 
+	st->cleanup = handle;
 	for (w = st->polls; w; w = w->next) {
 		w->ending = true;
+		st->closing++;
 		pollwait_finish(w, POLL_CANCELLED, 0);
 	}
 	st->polls = NULL;
@@ -774,7 +821,8 @@ static void env_cleanup(void *arg)
 		close(f->fd);
 		free(f);
 	}
-	free(st);
+	if (!st->closing)
+		env_state_free(st);
 }
 
 static napi_value init(napi_env env, napi_value exports)
@@ -800,7 +848,7 @@ static napi_value init(napi_env env, napi_value exports)
 	}
 	st->env = env;
 	if (napi_set_instance_data(env, st, NULL, NULL) != napi_ok ||
-	    napi_add_env_cleanup_hook(env, env_cleanup, st) != napi_ok) {
+	    napi_add_async_cleanup_hook(env, env_cleanup, st, &st->cleanup) != napi_ok) {
 		free(st);
 		napi_throw_error(env, NULL, "ossa binding: cannot keep per-environment state");
 		return NULL;

@@ -81,7 +81,7 @@ const COMMANDS: Record<string, CommandSpec> = {
       '-J, --json           one JSON object per sample (also: -j)',
       '-s MS                sampling period in ms (default 1000)',
       '-n COUNT             samples to print, then exit (default: until interrupted)',
-      "Busy time is the device time of each client's finished jobs per queue (drm-engine-queueN).",
+      "Busy time is the device time of each client's finished jobs per queue (drm-engine-queueN); a job counts when it ends, so a share is capped at 100%.",
     ],
     options: { 'json-records': { type: 'boolean', short: 'J', default: false }, s: { type: 'string' }, n: { type: 'string' } },
   },
@@ -326,7 +326,8 @@ async function top(periodMs: number, count: number, json: boolean): Promise<void
         Object.entries(c.engines).map(([name, ns]) => {
           const was = before?.engines[name];
           const busy = was === undefined ? undefined : Number(ns - was);
-          return [name, { busyNs: ns, percent: busy === undefined ? null : (100 * busy) / wall }];
+          // A job's time counts when it ends: a long one lands in one period whole, so cap the share.
+          return [name, { busyNs: ns, percent: busy === undefined ? null : Math.min(100, (100 * busy) / wall) }];
         }),
       );
       return { clientId: c.clientId, pids: c.pids, memory: c.memory, engines };

@@ -104,4 +104,15 @@ export class CommandStream {
   toBuffer(): Buffer {
     return Buffer.concat(this.#chunks, this.#size);
   }
+
+  /** Writes the encoded stream into `target` at `offset`, allocating nothing. */
+  writeTo(target: Uint8Array, offset: number): void {
+    let at = offset;
+    const chunks = this.#chunks;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i] as Buffer;
+      target.set(chunk, at);
+      at += chunk.length;
+    }
+  }
 }

@@ -1,7 +1,9 @@
 /** An open ossa device node, /dev/accel/accelN, and everything done through it. */
+import { setMaxListeners } from 'node:events';
 import { constants, realpathSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DeviceBuffer, type BufferOptions } from './buffer.js';
+import { CommandRing, RING_SIZE } from './command-ring.js';
 import { CommandStream } from './commands.js';
 import { accelNodes } from './discovery.js';
 import { type FdUsage, fdUsage } from './fdinfo.js';
@@ -23,6 +25,7 @@ import {
 import { OssaError, SubmitError, wrapNativeError } from './errors.js';
 import { native } from './native.js';
 import { Struct } from './struct.js';
+import { JOB_SIZE, REF_SIZE, SubmitArgs, SUBMIT_SIZE, SYNC_SIZE } from './submit-args.js';
 import { Fence, Syncobj } from './syncobj.js';
 import {
   DRM_IOCTL_OSSA_BO_CREATE,
@@ -31,11 +34,7 @@ import {
   DRM_IOCTL_OSSA_SUBMIT,
   DrmOssaBoCreate,
   DrmOssaBoInfo,
-  DrmOssaBoRef,
   DrmOssaGetParam,
-  DrmOssaJob,
-  DrmOssaSubmit,
-  DrmOssaSync,
   OSSA_CONSTANTS as C,
   OSSA_UAPI_MAJOR,
   Param,
@@ -100,14 +99,25 @@ const ACCESS_FLAGS = {
   readwrite: C.DRM_OSSA_BO_REF_READ | C.DRM_OSSA_BO_REF_WRITE,
 } as const;
 
-/** Command buffers of at most this size are pooled and reused. */
-const CMD_POOL_BO_SIZE = 64 << 10;
-const CMD_POOL_MAX = 32;
+/** Syncobjs kept for reuse by later Fences. */
+const SYNCOBJ_POOL_MAX = 256;
+/** The most syncs a job may have (docs/uapi.md, SUBMIT). */
+const MAX_SYNCS = 64;
 
 export class Device implements Disposable {
   #fd: number;
-  /** Command buffers, reused once their last job is done. */
-  #cmdPool: DeviceBuffer[] = [];
+  /** Command streams go here (made on first submission). */
+  #ring: CommandRing | undefined;
+  /** SUBMIT's argument, reused. */
+  #args = new SubmitArgs();
+  /** Where the ring was before the submission under way. */
+  #mark = { head: 0, nextPoint: 0 };
+  /** Syncobjs of closed Fences, whose fences the next SUBMIT replaces. */
+  #syncobjPool: number[] = [];
+  /** The Fences of the submission under way. */
+  #fences: Array<Fence | undefined> = [];
+  /** submit()'s and enqueue()'s one-job list. */
+  #one: Array<JobSpec | undefined> = [undefined];
   #paramArg = new Struct(DrmOssaGetParam);
   /** Aborted by close(): every wait on the device's objects ends with EBADF. */
   #closing = new AbortController();
@@ -118,6 +128,8 @@ export class Device implements Disposable {
     readonly path: string,
   ) {
     this.#fd = fd;
+    // Every wait on the device's objects listens to it: no cap on waits.
+    setMaxListeners(0, this.#closing.signal);
   }
 
   /**
@@ -344,10 +356,17 @@ export class Device implements Disposable {
     return new Syncobj(this, s.num('handle'));
   }
 
-  /** Queues one job; returns the fence it signals. */
+  /** Queues one job; returns the Fence it signals. */
   submit(job: JobSpec): Fence {
-    const [fence] = this.submitBatch([job]);
-    return fence as Fence;
+    this.#one[0] = job;
+    try {
+      this.#submit(this.#one, true);
+    } finally {
+      this.#one[0] = undefined;
+    }
+    const fence = this.#fences[0] as Fence;
+    this.#fences[0] = undefined;
+    return fence;
   }
 
   /**
@@ -355,99 +374,172 @@ export class Device implements Disposable {
    * failure, throws a SubmitError with each job's status.
    */
   submitBatch(jobs: ReadonlyArray<JobSpec>): Fence[] {
-    const keep: Uint8Array[] = [];
-    const owned: Syncobj[] = [];
-    const taken: DeviceBuffer[] = [];
-    const fences: Fence[] = [];
+    this.#submit(jobs, true);
+    const fences = this.#fences.slice(0, jobs.length) as Fence[];
+    this.#fences.fill(undefined, 0, jobs.length);
+    return fences;
+  }
+
+  /**
+   * Queues one job and returns nothing: its completion reaches `job.signal`
+   * (a Syncobj or a timeline point), if it has one. The form for a hot
+   * loop: with the same JobSpec, CommandStream and Syncobj each time, it is
+   * one DRM_IOCTL_OSSA_SUBMIT and allocates nothing.
+   */
+  enqueue(job: JobSpec): void {
+    this.#one[0] = job;
     try {
-      const table = Buffer.alloc(DrmOssaJob.size * jobs.length);
-      jobs.forEach((spec, i) => {
-        const cmd = spec.commands instanceof CommandStream ? spec.commands.toBuffer() : spec.commands;
-        // The stream lives in a buffer of its own, which the job keeps alive.
-        const cmdBo = this.#takeCmdBuffer(cmd.length);
-        taken.push(cmdBo);
-        cmdBo.map().set(cmd);
+      this.#submit(this.#one, false);
+    } finally {
+      this.#one[0] = undefined;
+    }
+  }
 
-        const uses = (spec.buffers ?? []).map((u) =>
-          u instanceof DeviceBuffer ? { buffer: u, access: 'readwrite' as const } : u,
-        );
-        const refs = Buffer.alloc(DrmOssaBoRef.size * (uses.length + 1));
-        const ref = (k: number, handle: number, flags: number): void => {
-          new Struct(DrmOssaBoRef, refs.subarray(k * DrmOssaBoRef.size)).set('handle', handle).set('flags', flags);
-        };
-        ref(0, cmdBo.handle, C.DRM_OSSA_BO_REF_READ);
-        uses.forEach((u, k) => ref(k + 1, u.buffer.handle, ACCESS_FLAGS[u.access]));
-
-        // A Fence over a caller's syncobj does not own its handle.
-        const own = spec.signal instanceof Syncobj ? spec.signal : undefined;
-        const fence = own ? new Fence(this, own.handle, false) : new Fence(this, this.#newSyncobj(false));
-        if (!own) owned.push(fence);
-        fences.push(fence);
-
-        const waits = spec.waitFor ?? [];
-        const point = spec.signal instanceof Syncobj ? undefined : spec.signal;
-        const nsyncs = waits.length + 1 + (point ? 1 : 0);
-        const syncs = Buffer.alloc(DrmOssaSync.size * nsyncs);
-        const sync = (k: number, s: Syncobj | TimelinePoint, flags: number): void => {
-          const [obj, at] = s instanceof Syncobj ? [s, 0n] : [s.syncobj, s.point];
-          new Struct(DrmOssaSync, syncs.subarray(k * DrmOssaSync.size))
-            .set('handle', obj.handle)
-            .set('flags', flags)
-            .set('point', at);
-        };
-        waits.forEach((w, k) => sync(k, w, C.DRM_OSSA_SYNC_WAIT));
-        sync(waits.length, fence, C.DRM_OSSA_SYNC_SIGNAL);
-        if (point) sync(waits.length + 1, point, C.DRM_OSSA_SYNC_SIGNAL);
-        keep.push(refs, syncs);
-
-        new Struct(DrmOssaJob, table.subarray(i * DrmOssaJob.size))
-          .set('cmd_va', cmdBo.va)
-          .set('cmd_size', cmd.length)
-          .set('queue', spec.queue ?? 0)
-          .set('bos.array', native().address(refs))
-          .set('bos.count', uses.length + 1)
-          .set('bos.stride', DrmOssaBoRef.size)
-          .set('syncs.array', native().address(syncs))
-          .set('syncs.count', nsyncs)
-          .set('syncs.stride', DrmOssaSync.size);
-      });
-
-      const submit = Struct.from(DrmOssaSubmit, {
-        'jobs.array': native().address(table),
-        'jobs.count': jobs.length,
-        'jobs.stride': DrmOssaJob.size,
-      });
+  /** The device's command ring, made on first use. */
+  #commandRing(): CommandRing {
+    if (!this.#ring) {
+      const bo = this.createBuffer(RING_SIZE, { deviceReadOnly: true });
       try {
-        this.ioctl('DRM_IOCTL_OSSA_SUBMIT', DRM_IOCTL_OSSA_SUBMIT, submit.bytes);
+        this.#ring = new CommandRing(this, bo, this.#newSyncobj(false));
+      } catch (err) {
+        bo.close();
+        throw err;
+      }
+    }
+    return this.#ring;
+  }
+
+  /**
+   * Encodes the jobs into the reused SUBMIT argument, each stream into the
+   * command ring (or, without room there, a buffer of its own), and issues
+   * the one SUBMIT. With `fences`, each job without a Syncobj to signal
+   * gets a Fence over a syncobj from the pool, in this.#fences[i].
+   */
+  #submit(jobs: ReadonlyArray<JobSpec | undefined>, fences: boolean): void {
+    const ring = this.#commandRing();
+    const args = this.#args;
+    const n = jobs.length;
+    let nRefs = 0;
+    let nSyncs = 0;
+    for (let i = 0; i < n; i++) {
+      const spec = jobs[i] as JobSpec;
+      nRefs += (spec.buffers?.length ?? 0) + 1;
+      nSyncs += (spec.waitFor?.length ?? 0) + 3;
+    }
+    const jobsAt = SUBMIT_SIZE;
+    let refAt = jobsAt + n * JOB_SIZE;
+    let syncAt = refAt + nRefs * REF_SIZE;
+    args.prepare(syncAt + nSyncs * SYNC_SIZE);
+    args.submit(jobsAt, n);
+    ring.mark(this.#mark);
+    let own: DeviceBuffer[] | undefined;
+    let made = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const spec = jobs[i] as JobSpec;
+        const cmd = spec.commands;
+        const size = cmd instanceof CommandStream ? cmd.size : cmd.length;
+        let cmdBo = ring.buffer;
+        let lo: number;
+        let hi: number;
+        // The ring's point takes a sync of the job's: a job that needs them
+        // all (docs/uapi.md: 64) gets a buffer of its own instead.
+        const jobSyncs =
+          (spec.waitFor?.length ?? 0) + (spec.signal ? 1 : 0) + (fences && !(spec.signal instanceof Syncobj) ? 1 : 0);
+        const at = jobSyncs < MAX_SYNCS ? ring.reserve(size) : -1;
+        if (at >= 0) {
+          if (cmd instanceof CommandStream) cmd.writeTo(ring.bytes, at);
+          else ring.bytes.set(cmd, at);
+          lo = ring.vaLo(at);
+          hi = ring.vaHi(at);
+        } else {
+          // No room in the ring (or a large stream): a buffer of its own,
+          // closed after the SUBMIT; the kernel keeps it while the job runs.
+          cmdBo = this.createBuffer(Math.max(PAGE, size), { deviceReadOnly: true });
+          (own ??= []).push(cmdBo);
+          const map = cmdBo.map();
+          if (cmd instanceof CommandStream) cmd.writeTo(map, 0);
+          else map.set(cmd, 0);
+          lo = Number(cmdBo.va % 0x1_0000_0000n);
+          hi = Number(cmdBo.va >> 32n);
+        }
+        const refs = refAt;
+        args.ref(refAt, cmdBo.handle, C.DRM_OSSA_BO_REF_READ);
+        refAt += REF_SIZE;
+        const buffers = spec.buffers;
+        if (buffers) {
+          for (let k = 0; k < buffers.length; k++) {
+            const u = buffers[k] as BufferUse | DeviceBuffer;
+            if (u instanceof DeviceBuffer) args.ref(refAt, u.handle, ACCESS_FLAGS.readwrite);
+            else args.ref(refAt, u.buffer.handle, ACCESS_FLAGS[u.access]);
+            refAt += REF_SIZE;
+          }
+        }
+        const syncs = syncAt;
+        const waits = spec.waitFor;
+        if (waits) {
+          for (let k = 0; k < waits.length; k++) {
+            const w = waits[k] as Syncobj | TimelinePoint;
+            if (w instanceof Syncobj) args.sync(syncAt, w.handle, C.DRM_OSSA_SYNC_WAIT, 0);
+            else args.syncAt(syncAt, w.syncobj.handle, C.DRM_OSSA_SYNC_WAIT, w.point);
+            syncAt += SYNC_SIZE;
+          }
+        }
+        if (at >= 0) {
+          // The ring's point: the job's stretch is free once it signals.
+          args.sync(syncAt, ring.timeline, C.DRM_OSSA_SYNC_SIGNAL, ring.nextPoint - 1);
+          syncAt += SYNC_SIZE;
+        }
+        const signal = spec.signal;
+        if (signal instanceof Syncobj) {
+          args.sync(syncAt, signal.handle, C.DRM_OSSA_SYNC_SIGNAL, 0);
+          syncAt += SYNC_SIZE;
+          if (fences) {
+            // Two objects now name the handle: it must never be pooled.
+            signal.keepHandle();
+            this.#fences[i] = new Fence(this, signal.handle, false);
+          }
+        } else {
+          if (signal) {
+            args.syncAt(syncAt, signal.syncobj.handle, C.DRM_OSSA_SYNC_SIGNAL, signal.point);
+            syncAt += SYNC_SIZE;
+          }
+          if (fences) {
+            const handle = this.#syncobjPool.pop() ?? this.#newSyncobj(false);
+            this.#fences[i] = new Fence(this, handle, true, true);
+            args.sync(syncAt, handle, C.DRM_OSSA_SYNC_SIGNAL, 0);
+            syncAt += SYNC_SIZE;
+          }
+        }
+        made = i + 1;
+        args.job(jobsAt + i * JOB_SIZE, lo, hi, size, spec.queue ?? 0, refs, (refAt - refs) / REF_SIZE, syncs, (syncAt - syncs) / SYNC_SIZE);
+      }
+      try {
+        this.ioctl('DRM_IOCTL_OSSA_SUBMIT', DRM_IOCTL_OSSA_SUBMIT, args.bytes);
       } catch (err) {
         if (!(err instanceof OssaError)) throw err;
-        const statuses = jobs.map((_, i) => table.readInt32LE(i * DrmOssaJob.size + DrmOssaJob.fields.status.offset));
+        const statuses = Array.from({ length: n }, (_, i) => args.status(jobsAt + i * JOB_SIZE));
         throw new SubmitError(err, statuses);
       }
-      return fences;
     } catch (err) {
-      for (const o of owned) o.close();
+      // Nothing was queued: the stretches and points go back, and so do
+      // the pooled syncobjs (their fences unchanged).
+      ring.rewind(this.#mark);
+      if (fences) {
+        for (let i = 0; i < made; i++) if (!(jobs[i]?.signal instanceof Syncobj)) this.#fences[i]?.close();
+        this.#fences.fill(undefined, 0, made);
+      }
       throw err;
     } finally {
-      // Back to the pool: reused once their jobs are done (or at once, if
-      // nothing was queued). Large ones are closed: the kernel keeps them
-      // alive until their job is done.
-      for (const bo of taken) this.#giveCmdBuffer(bo);
+      if (own) for (const bo of own) bo.close();
     }
   }
 
-  #takeCmdBuffer(size: number): DeviceBuffer {
-    if (size <= CMD_POOL_BO_SIZE) {
-      const i = this.#cmdPool.findIndex((bo) => bo.isIdle());
-      if (i >= 0) return this.#cmdPool.splice(i, 1)[0] as DeviceBuffer;
-      return this.createBuffer(CMD_POOL_BO_SIZE, { deviceReadOnly: true });
-    }
-    return this.createBuffer(Math.max(PAGE, size), { deviceReadOnly: true });
-  }
-
-  #giveCmdBuffer(bo: DeviceBuffer): void {
-    if (bo.size === CMD_POOL_BO_SIZE && this.#cmdPool.length < CMD_POOL_MAX) this.#cmdPool.push(bo);
-    else bo.close();
+  /** @internal A pooled syncobj back from a closed Fence, for the next submission. */
+  recycleSyncobj(handle: number): boolean {
+    if (this.#fd < 0 || this.#syncobjPool.length >= SYNCOBJ_POOL_MAX) return false;
+    this.#syncobjPool.push(handle);
+    return true;
   }
 
   /**
@@ -459,8 +551,10 @@ export class Device implements Disposable {
     const fd = this.#fd;
     this.#fd = -1;
     this.#closing.abort(new OssaError(`${this.path} was closed while waiting`, EBADF, 'EBADF', 'close'));
-    // Closing the fd closes every handle: the pooled buffers only unmap.
-    for (const bo of this.#cmdPool.splice(0)) bo.close();
+    // Closing the fd closes every handle: the ring's buffer only unmaps.
+    this.#ring?.buffer.close();
+    this.#ring = undefined;
+    this.#syncobjPool.length = 0;
     try {
       native().close(fd);
     } catch (err) {

@@ -48,6 +48,14 @@ export type FenceState = { state: 'pending' } | { state: 'signaled' } | { state:
 
 export class Syncobj implements Disposable {
   #handle: number;
+  /** Whether close() may give the handle back to the device's pool. */
+  #poolable: boolean;
+  /** Waits of this object under way. */
+  #waits = 0;
+  /** exportSyncFile()'s argument, made on first use. */
+  #exportArg: Struct<'handle' | 'flags' | 'fd' | 'pad'> | undefined;
+  /** SYNC_IOC_FILE_INFO's argument, made on first use. */
+  #infoArg: Struct<'name' | 'status' | 'flags' | 'num_fences' | 'pad' | 'sync_fence_info'> | undefined;
 
   /** @internal Use Device.createSyncobj() or Device.importSyncobj(). */
   constructor(
@@ -55,8 +63,26 @@ export class Syncobj implements Disposable {
     handle: number,
     /** Whether close() destroys the handle (false: another object owns it). */
     private readonly owned = true,
+    /** Whether the handle came from the device's pool (Device.submit()), to go back to it. */
+    pooled = false,
   ) {
     this.#handle = handle;
+    this.#poolable = pooled;
+  }
+
+  /** @internal Another object names the handle too (Device.submit's Fence over it): never pool it. */
+  keepHandle(): void {
+    this.#poolable = false;
+  }
+
+  /** Counts a wait under way, which keeps close() from pooling the handle. */
+  protected async waiting<T>(wait: Promise<T>): Promise<T> {
+    this.#waits++;
+    try {
+      return await wait;
+    } finally {
+      this.#waits--;
+    }
   }
 
   get handle(): number {
@@ -76,7 +102,7 @@ export class Syncobj implements Disposable {
    * closing the device (EBADF).
    */
   async wait(timeoutMs: number, options: WaitOptions = {}): Promise<boolean> {
-    return this.#wait(0n, timeoutMs, options);
+    return this.waiting(this.#wait(0n, timeoutMs, options));
   }
 
   /**
@@ -85,12 +111,14 @@ export class Syncobj implements Disposable {
    * waits for the point to be added first. Aborts as wait() does.
    */
   async waitPoint(point: bigint, timeoutMs: number, options: WaitOptions = {}): Promise<boolean> {
-    return this.#wait(point, timeoutMs, options);
+    return this.waiting(this.#wait(point, timeoutMs, options));
   }
 
   /**
+   * A binary syncobj's fence, without WAIT_FOR_SUBMIT: a sync_file of it
+   * (none: EINVAL), polled on the event loop; one ioctl. Otherwise
    * DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT at a deadline that has passed answers
-   * at once: signalled, or not yet (ETIME). Then DRM_IOCTL_SYNCOBJ_EVENTFD
+   * at once: signalled, or not yet (ETIME); then DRM_IOCTL_SYNCOBJ_EVENTFD
    * has the kernel signal an eventfd when the point signals (once it is
    * added, if it is not yet), which the event loop polls. An eventfd
    * registered by a wait that timed out stays with the syncobj, holding a
@@ -99,6 +127,14 @@ export class Syncobj implements Disposable {
   async #wait(point: bigint, timeoutMs: number, options: WaitOptions): Promise<boolean> {
     const signals = [options.signal, this.device.closeSignal];
     for (const s of signals) s?.throwIfAborted();
+    if (point === 0n && !options.forSubmit) {
+      const fd = this.exportSyncFile();
+      try {
+        return await waitFd(fd, 'readable', timeoutMs, signals);
+      } finally {
+        native().close(fd);
+      }
+    }
     if (this.#signaledNow(point, options.forSubmit ?? false)) return true;
     if (timeoutMs <= 0) return false;
     const efd = native().eventfd();
@@ -182,18 +218,17 @@ export class Syncobj implements Disposable {
 
   /** An fd for the syncobj itself, to share with another process or file. */
   exportFd(): number {
+    // Shared: its handle must never carry another job's fence.
+    this.#poolable = false;
     const s = Struct.from(DrmSyncobjHandle, { handle: this.handle, flags: 0, fd: -1 });
     this.device.ioctl('DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, s.bytes);
     return s.num('fd');
   }
 
-  /** A sync_file fd holding its current fence. */
+  /** A sync_file fd holding its current fence; EINVAL when it has none. */
   exportSyncFile(): number {
-    const s = Struct.from(DrmSyncobjHandle, {
-      handle: this.handle,
-      flags: DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
-      fd: -1,
-    });
+    const s = (this.#exportArg ??= new Struct(DrmSyncobjHandle));
+    s.set('handle', this.handle).set('flags', DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE).set('fd', -1).set('pad', 0);
     this.device.ioctl('DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, s.bytes);
     return s.num('fd');
   }
@@ -210,7 +245,8 @@ export class Syncobj implements Disposable {
 
   /** The state of the fence a sync_file fd holds (SYNC_IOC_FILE_INFO). */
   protected syncFileState(fd: number): FenceState {
-    const info = new Struct(SyncFileInfo);
+    const info = (this.#infoArg ??= new Struct(SyncFileInfo));
+    info.bytes.fill(0);
     try {
       native().ioctl(fd, SYNC_IOC_FILE_INFO, info.bytes);
     } catch (err) {
@@ -224,13 +260,16 @@ export class Syncobj implements Disposable {
 
   /**
    * Destroys the handle (DRM_IOCTL_SYNCOBJ_DESTROY); again is a no-op, and
-   * so is a device that is gone (ENODEV).
+   * so is a device that is gone (ENODEV). A Fence of Device.submit() whose
+   * syncobj was never exported and has no wait under way gives it back to
+   * the device instead, for a later job's fence.
    */
   close(): void {
     if (this.#handle === 0) return;
     const handle = this.#handle;
     this.#handle = 0;
     if (this.device.closed || !this.owned) return;
+    if (this.#poolable && this.#waits === 0 && this.device.recycleSyncobj(handle)) return;
     const s = Struct.from(DrmSyncobjDestroy, { handle });
     try {
       this.device.ioctl('DRM_IOCTL_SYNCOBJ_DESTROY', DRM_IOCTL_SYNCOBJ_DESTROY, s.bytes);
@@ -258,6 +297,10 @@ export class Fence extends Syncobj {
    * when it is still running at the timeout.
    */
   async settle(timeoutMs: number, options: { signal?: AbortSignal } = {}): Promise<FenceState> {
+    return this.waiting(this.#settle(timeoutMs, options));
+  }
+
+  async #settle(timeoutMs: number, options: { signal?: AbortSignal }): Promise<FenceState> {
     const signals = [options.signal, this.device.closeSignal];
     for (const s of signals) s?.throwIfAborted();
     // The sync_file holds the job's fence even if the syncobj is reset.

@@ -186,11 +186,11 @@ describe('PRIME and syncobj fds', () => {
     const fd = s.exportFd();
     using t = b.importSyncobj(fd);
     closeSync(fd);
-    // No fence yet and no WAIT_FOR_SUBMIT: the wait's first look (a
-    // DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT whose deadline has passed) says EINVAL.
+    // No fence yet and no WAIT_FOR_SUBMIT: exporting the fence to wait on,
+    // as a sync_file, says EINVAL.
     const early = await t.wait(0, { forSubmit: false }).catch((e: unknown) => e);
     expect(early).toBeInstanceOf(OssaError);
-    expect({ code: (early as OssaError).code, ioctl: (early as OssaError).ioctl }).toEqual({ code: 'EINVAL', ioctl: 'DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT' });
+    expect({ code: (early as OssaError).code, ioctl: (early as OssaError).ioctl }).toEqual({ code: 'EINVAL', ioctl: 'DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD' });
     s.signal();
     expect(await t.wait(WAIT_MS)).toBe(true);
   });

@@ -174,11 +174,32 @@ describe('native pollStart', () => {
       expect(await waiting).toBe(1);
       clearInterval(timer);
       expect(ticks).toBeGreaterThan(3);
-      // The write end has room: writable at once.
+      // The write end has room: writable at once, even with no time to wait
+      // (the loop runs due timers before it polls).
       expect(await native().pollStart(w, true, 5000).done).toBe(1);
+      expect(await native().pollStart(w, true, 0).done).toBe(1);
+      expect(await native().pollStart(r, false, 0).done).toBe(1);
     } finally {
       closeSync(r);
       closeSync(w);
+    }
+  });
+
+  test('a wait never times out early, even when the event loop was busy just before it started', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'ossa-poll-')), 'fifo');
+    await execa('mkfifo', [fifo]);
+    const r = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      // libuv's timers count from the time the loop last looked at the
+      // clock: 300 ms of synchronous work, then a wait of 500 ms.
+      const busy = Date.now() + 300;
+      while (Date.now() < busy);
+      const t0 = process.hrtime.bigint();
+      expect(await native().pollStart(r, false, 500).done).toBe(0);
+      const waitedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      expect(waitedMs, `timed out after ${waitedMs.toFixed(0)} ms`).toBeGreaterThanOrEqual(499);
+    } finally {
+      closeSync(r);
     }
   });
 

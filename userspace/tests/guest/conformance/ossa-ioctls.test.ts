@@ -10,7 +10,7 @@ import { covers } from '../../../../ci/lib/coverage.js';
 import { DRM_IOCTL_GEM_CLOSE, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, DrmGemClose } from '../../../src/drm.js';
 import { encodeCommand } from '../../../src/commands.js';
 import { iow } from '../../../src/ioctl.js';
-import { CommandStream, Device, type Fence, SubmitError } from '../../../src/index.js';
+import { CommandStream, Device, type Fence, SubmitError, type Syncobj } from '../../../src/index.js';
 import { native } from '../../../src/native.js';
 import { Struct, type StructDef } from '../../../src/struct.js';
 import {
@@ -589,13 +589,20 @@ describe('SUBMIT', () => {
       const queues = Number(dev.param('numQueues'));
       // Every 10 jobs, one DRM_IOCTL_SYNCOBJ_WAIT (WAIT_ALL) on their 10 out-syncobjs.
       let batch: Fence[] = [];
+      // Every other job signals a syncobj of its own, created and destroyed
+      // here (the library's own Fences reuse theirs).
+      let own: Syncobj[] = [];
       for (let i = 0; i < 100; i++) {
-        batch.push(dev.submit({ queue: i % queues, commands: new CommandStream().fill(bo.va, 64, i), buffers: [bo] }));
+        const signal = i % 2 ? dev.createSyncobj() : undefined;
+        if (signal) own.push(signal);
+        batch.push(dev.submit({ queue: i % queues, commands: new CommandStream().fill(bo.va, 64, i), buffers: [bo], ...(signal ? { signal } : {}) }));
         if (i % 10 !== 9) continue;
         expect(await syncobjWait(dev, batch.map((f) => f.handle), WAIT_MS, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL)).toBe('ok');
         for (const f of batch) expect(await f.settle(0)).toEqual({ state: 'signaled' });
         for (const f of batch) f.close();
+        for (const s of own) s.close();
         batch = [];
+        own = [];
       }
       expect(await bo.wait(WAIT_MS)).toBe('success');
       expect(Buffer.from(bo.map()).readUInt32LE(0)).toBe(99);

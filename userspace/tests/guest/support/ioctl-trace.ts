@@ -7,9 +7,9 @@
  * Guest tests run one at a time, so the trace buffer between a test's
  * start and its end holds that test's calls (its child processes too).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { IoctlRecord } from '../../../../ci/lib/coverage.js';
 import * as drm from '../../../src/drm.js';
 import * as uapi from '../../../src/uapi.js';
@@ -108,4 +108,24 @@ export function takeIoctlRecord(): IoctlRecord {
   const text = readFileSync(join(TRACING, 'trace'), 'utf8');
   clearIoctlTrace();
   return parseIoctlTrace(text);
+}
+
+/**
+ * The ioctl requests this thread issued while `fn` ran, in order, read
+ * from the trace without consuming it (the test's own record stays whole).
+ * Trace lines name the thread (the kernel's pid), not the process.
+ */
+export function ioctlRequestsDuring(fn: () => void): number[] {
+  const tid = Number(basename(readlinkSync('/proc/thread-self')));
+  const mine = (): number[] => {
+    const requests: number[] = [];
+    for (const line of readFileSync(join(TRACING, 'trace'), 'utf8').split('\n')) {
+      const m = ENTER.exec(line);
+      if (m && Number(m[1]) === tid) requests.push(Number.parseInt(m[2] as string, 16) >>> 0);
+    }
+    return requests;
+  };
+  const before = mine().length;
+  fn();
+  return mine().slice(before);
 }
