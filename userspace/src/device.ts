@@ -384,7 +384,7 @@ export class Device implements Disposable {
    * Queues one job and returns nothing: its completion reaches `job.signal`
    * (a Syncobj or a timeline point), if it has one. The form for a hot
    * loop: with the same JobSpec, CommandStream and Syncobj each time, it is
-   * one DRM_IOCTL_OSSA_SUBMIT and allocates nothing.
+   * one DRM_IOCTL_OSSA_SUBMIT and allocates no object.
    */
   enqueue(job: JobSpec): void {
     this.#one[0] = job;
