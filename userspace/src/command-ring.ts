@@ -45,8 +45,6 @@ export class CommandRing {
   readonly #query: Struct<'handles' | 'points' | 'count_handles' | 'flags'>;
   readonly #queryHandle = new Uint32Array(1);
   readonly #queryPoint = new BigUint64Array(1);
-  /** How many times the ring asked the kernel which points are done. */
-  queries = 0;
 
   constructor(
     private readonly device: Device,
@@ -145,7 +143,6 @@ export class CommandRing {
 
   /** Frees the stretches of every job whose point has signalled (with all before it). */
   #reclaim(): void {
-    this.queries++;
     this.#queryPoint[0] = 0n;
     this.device.ioctl('DRM_IOCTL_SYNCOBJ_QUERY', DRM_IOCTL_SYNCOBJ_QUERY, this.#query.bytes);
     const done = Number(this.#queryPoint[0]);

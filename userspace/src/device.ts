@@ -99,6 +99,12 @@ const ACCESS_FLAGS = {
   readwrite: C.DRM_OSSA_BO_REF_READ | C.DRM_OSSA_BO_REF_WRITE,
 } as const;
 
+/** Writes a job's command stream into `target` at `offset`. */
+function writeStream(cmd: CommandStream | Uint8Array, target: Uint8Array, offset: number): void {
+  if (cmd instanceof CommandStream) cmd.writeTo(target, offset);
+  else target.set(cmd, offset);
+}
+
 /** Syncobjs kept for reuse by later Fences. */
 const SYNCOBJ_POOL_MAX = 256;
 /** The most syncs a job may have (docs/uapi.md, SUBMIT). */
@@ -358,12 +364,7 @@ export class Device implements Disposable {
 
   /** Queues one job; returns the Fence it signals. */
   submit(job: JobSpec): Fence {
-    this.#one[0] = job;
-    try {
-      this.#submit(this.#one, true);
-    } finally {
-      this.#one[0] = undefined;
-    }
+    this.#submitOne(job, true);
     const fence = this.#fences[0] as Fence;
     this.#fences[0] = undefined;
     return fence;
@@ -387,9 +388,14 @@ export class Device implements Disposable {
    * one DRM_IOCTL_OSSA_SUBMIT and allocates no object.
    */
   enqueue(job: JobSpec): void {
+    this.#submitOne(job, false);
+  }
+
+  /** #submit() of one job, through a list kept for it (no array per call). */
+  #submitOne(job: JobSpec, fences: boolean): void {
     this.#one[0] = job;
     try {
-      this.#submit(this.#one, false);
+      this.#submit(this.#one, fences);
     } finally {
       this.#one[0] = undefined;
     }
@@ -448,8 +454,7 @@ export class Device implements Disposable {
           (spec.waitFor?.length ?? 0) + (spec.signal ? 1 : 0) + (fences && !(spec.signal instanceof Syncobj) ? 1 : 0);
         const at = jobSyncs < MAX_SYNCS ? ring.reserve(size) : -1;
         if (at >= 0) {
-          if (cmd instanceof CommandStream) cmd.writeTo(ring.bytes, at);
-          else ring.bytes.set(cmd, at);
+          writeStream(cmd, ring.bytes, at);
           lo = ring.vaLo(at);
           hi = ring.vaHi(at);
         } else {
@@ -457,9 +462,7 @@ export class Device implements Disposable {
           // closed after the SUBMIT; the kernel keeps it while the job runs.
           cmdBo = this.createBuffer(Math.max(PAGE, size), { deviceReadOnly: true });
           (own ??= []).push(cmdBo);
-          const map = cmdBo.map();
-          if (cmd instanceof CommandStream) cmd.writeTo(map, 0);
-          else map.set(cmd, 0);
+          writeStream(cmd, cmdBo.map(), 0);
           lo = Number(cmdBo.va % 0x1_0000_0000n);
           hi = Number(cmdBo.va >> 32n);
         }
