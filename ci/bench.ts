@@ -19,6 +19,7 @@ import { cacheDir, outDir, repoRoot } from './lib/paths.js';
 import { log } from './lib/progress.js';
 import { type StartupStep, startupLines } from './lib/startup.js';
 import type { JobTimeline, SubmitGraph } from './guest/kernel-trace.js';
+import type { StepTimes } from '../userspace/src/trace/steps.js';
 import { percentile } from './guest/stats.js';
 
 interface KernelTrace {
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
     };
     'nop-c'?: { submit_p50_ns: number; submit_p99_ns: number; total_p50_ns: number; total_p99_ns: number };
     'kernel-trace'?: KernelTrace;
+    journey?: { inFlight: number; jobs: number; complete: number; clockUncertaintyNs: number | null; deviceEvents: string; steps: StepTimes };
     nvme?: { rows: NvmeRow[]; latency4k: Latency } | { error: string };
     'guest-memcpy'?: { GBps: number };
     'submit-profile'?: { totalUs: number; top: Array<{ where: string; selfUs: number; share: number }> };
@@ -221,6 +223,7 @@ async function main(): Promise<void> {
     submitCost: data['submit-cost'] ?? null,
     nopFromC: data['nop-c'] ?? null,
     kernelTrace: data['kernel-trace'] ?? null,
+    journey: data.journey ?? null,
     deviceSideJobLatency: deviceSide,
     ioctl: data.ioctl ?? null,
     jobs: data.jobs?.rows ?? [],
@@ -284,6 +287,13 @@ async function main(): Promise<void> {
   lines.push(`VERSION     TS ${io?.tsVersionNs.toFixed(0) ?? 'n/a'}  binding ${io?.bindingVersionNs.toFixed(0) ?? 'n/a'}  C ${io?.cVersionNs.toFixed(0) ?? 'n/a'}  TS/C ${ratio(io?.tsVersionNs, io?.cVersionNs)}  binding/C ${ratio(io?.bindingVersionNs, io?.cVersionNs)}`);
   lines.push('', 'jobs per second (NOP, both queues)', '');
   for (const j of data.jobs?.rows ?? []) lines.push(`${String(j.inFlight).padStart(3)} in flight: ${j.jobsPerSecond.toFixed(0)}   ×${ratio(j.jobsPerSecond, jobsAt(1)).replace(/x$/, '')} of 1 in flight`);
+  const jr = data.journey;
+  if (jr) {
+    const clock = jr.clockUncertaintyNs === null ? `device events ${jr.deviceEvents}` : `device clock within ±${(jr.clockUncertaintyNs / 1000).toFixed(1)} µs`;
+    lines.push('', `where a job's time goes with ${jr.inFlight} in flight (ossa trace: ${jr.complete} of ${jr.jobs} jobs seen on every side, ${clock}; traced, so slower), µs p50`, '');
+    for (const st of jr.steps.steps) lines.push(`  ${st.p50Us.toFixed(1).padStart(8)}  ${st.step}`);
+    lines.push(`  device busy: ${jr.steps.deviceBusy.map((b) => `queue ${b.queue} ${(100 * b.share).toFixed(0)}%`).join(', ')}`);
+  }
   const prof = data['submit-profile'];
   if (prof) {
     lines.push('', `CPU profile of 350 NOP submits in the guest (node --cpu-prof; self time, ${(prof.totalUs / 1000).toFixed(0)} ms in all)`, '');

@@ -6,6 +6,11 @@
  *   queues    each queue's ring state, as the driver and the device see it
  *   contexts  hardware contexts in use, each with the DRM client id of its
  *             file (the drm-client-id of the file's fdinfo)
+ *   device_time
+ *             the device's clock (TIME_LO/TIME_HI) against the kernel's
+ *             CLOCK_MONOTONIC: lines "BEFORE DEVICE AFTER" in ns, each a
+ *             read of the device's time between two reads of the kernel's
+ *             (ossa trace places the device's events with them)
  *   reset     write 1 to reset the device (running jobs fail, queued ones run)
  *   inject_*  the device's fault-injection registers, when it has them
  *
@@ -13,7 +18,9 @@
  */
 
 #include <linux/debugfs.h>
+#include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/timekeeping.h>
 #include <drm/drm_debugfs.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
@@ -80,10 +87,45 @@ static int ossa_contexts_show(struct seq_file *m, void *unused)
 	return 0;
 }
 
+/* Samples of the device's time, each bracketed by CLOCK_MONOTONIC. */
+#define OSSA_TIME_SAMPLES 8
+
+/*
+ * Serialises readers of device_time: a read of TIME_LO latches TIME_HI for
+ * the whole device, so two readers could pair one's low half with the
+ * other's high half. The driver reads the time nowhere else.
+ */
+static DEFINE_MUTEX(ossa_time_lock);
+
+static int ossa_device_time_show(struct seq_file *m, void *unused)
+{
+	struct drm_debugfs_entry *entry = m->private;
+	struct ossa_device *odev = to_ossa_device(entry->dev);
+	u64 before, after, device;
+	unsigned int i;
+	int idx;
+
+	if (!drm_dev_enter(&odev->drm, &idx))
+		return -ENODEV;
+	mutex_lock(&ossa_time_lock);
+	for (i = 0; i < OSSA_TIME_SAMPLES; i++) {
+		before = ktime_get_ns();
+		/* TIME_LO latches TIME_HI: read it first (datasheet, 4.4). */
+		device = ossa_reg_read(odev, OSSA_REG_TIME_LO);
+		device |= (u64)ossa_reg_read(odev, OSSA_REG_TIME_HI) << 32;
+		after = ktime_get_ns();
+		seq_printf(m, "%llu %llu %llu\n", before, device, after);
+	}
+	mutex_unlock(&ossa_time_lock);
+	drm_dev_exit(idx);
+	return 0;
+}
+
 static const struct drm_debugfs_info ossa_debugfs_list[] = {
 	{ "stats", ossa_stats_show, 0 },
 	{ "queues", ossa_queues_show, 0 },
 	{ "contexts", ossa_contexts_show, 0 },
+	{ "device_time", ossa_device_time_show, 0 },
 };
 
 static ssize_t ossa_reset_write(struct file *file, const char __user *buf,

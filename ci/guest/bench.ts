@@ -226,6 +226,38 @@ async function throughputInFlight(dev: Device): Promise<void> {
 }
 
 /**
+ * Where a job's time goes with 16 in flight: the jobs benchmark's
+ * workload in a process of its own, under `ossa trace` (library, kernel
+ * and device on one clock): each step's median and each queue's busy
+ * share. Traced, so slower than the untraced figures.
+ */
+function journey(): void {
+  const script = `
+    const { CommandStream, Device } = await import(process.env.OSSA_LIB);
+    const dev = Device.open();
+    const bo = dev.createBuffer(4096);
+    let submitted = 0;
+    const lane = async () => {
+      while (submitted < 240) {
+        submitted++;
+        const f = dev.submit({ queue: submitted % 2, commands: new CommandStream().nop(), buffers: [{ buffer: bo, access: 'read' }] });
+        const s = await f.settle(${WAIT_MS});
+        if (s.state !== 'signaled') throw new Error(JSON.stringify(s));
+        f.close();
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, lane));
+    bo.close();
+    dev.close();`;
+  const out = execFileSync('/bin/ossa', ['trace', '--json', '-o', '/tmp/bench-journey.json', '--', process.execPath, '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, OSSA_LIB: new URL('../../userspace/src/index.js', import.meta.url).href },
+  });
+  const r = JSON.parse(out) as { jobs: number; complete: number; clockUncertaintyNs: number | null; deviceEvents: string; steps: unknown };
+  report('journey', { inFlight: 16, jobs: r.jobs, complete: r.complete, clockUncertaintyNs: r.clockUncertaintyNs, deviceEvents: r.deviceEvents, steps: r.steps });
+}
+
+/**
  * Cost per ioctl: the library, the bare binding call (the floor for any
  * N-API binding) and the C loop (the floor), in alternating rounds so that
  * JIT compilation and noise fall on all of them alike; medians of rounds.
@@ -378,6 +410,7 @@ try {
     ['nop-c', () => nopFloor(dev)],
     ['kernel-trace', () => kernelTrace(dev)],
     ['jobs', () => throughputInFlight(dev)],
+    ['journey', () => journey()],
     ['copy', () => copyThroughput(dev)],
     ['nvme', () => nvme()],
     ['guest-memcpy', () => guestMemcpy()],

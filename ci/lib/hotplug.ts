@@ -4,8 +4,9 @@
  * plug it back, as a guest test asks on the control port (protocol.ts).
  * The guest sees an ACPI eject request (q35's default hotplug for root
  * ports) and removes the driver before QEMU deletes the device.
+ * ci/lib/control.ts hands these requests here.
  */
-import { type ControlReply, type ControlRequest } from './protocol.js';
+import { type ControlRequest } from './protocol.js';
 import { type JsonObject, Qmp } from './qmp.js';
 
 const DEVICE_ID = 'ossa0';
@@ -27,32 +28,20 @@ export function ossaDeviceArgs(extra: OssaProperties = {}): string[] {
   return ['-device', `pcie-root-port,id=${PORT_ID},chassis=1`, '-device', props.join(',')];
 }
 
-function isRequest(v: unknown): v is ControlRequest {
-  return typeof v === 'object' && v !== null && ['unplug', 'replug'].includes((v as { op?: unknown }).op as string);
-}
-
-/** Carries out one request line of the guest on the machine behind `qmp`. */
-export async function handleControl(line: string, qmp: () => Promise<Qmp>, extra: OssaProperties = {}): Promise<ControlReply> {
-  let request: unknown;
-  try {
-    request = JSON.parse(line);
-  } catch {
-    return { ok: false, message: `not JSON: ${line.slice(0, 80)}` };
-  }
-  if (!isRequest(request)) return { ok: false, message: `unknown request: ${line.slice(0, 80)}` };
+/** Carries out an unplug or replug request on the machine behind `q`; resolves with the ms it took. */
+export async function hotplugRequest(
+  request: Extract<ControlRequest, { op: 'unplug' | 'replug' }>,
+  q: Qmp,
+  extra: OssaProperties = {},
+): Promise<number> {
   const start = performance.now();
-  try {
-    const q = await qmp();
-    if (request.op === 'unplug') {
-      const since = q.events.length;
-      await q.execute('device_del', { id: DEVICE_ID });
-      // QEMU reports the device's own deletion by its id (its parts have none).
-      await q.waitEvent('DEVICE_DELETED', since, UNPLUG_TIMEOUT_MS, (e) => (e.data as JsonObject | undefined)?.device === DEVICE_ID);
-    } else {
-      await q.execute('device_add', { ...DEVICE_PROPS, ...extra, ...(request.msix === false ? { msix: false } : {}) });
-    }
-    return { ok: true, ms: Math.round(performance.now() - start) };
-  } catch (err) {
-    return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  if (request.op === 'unplug') {
+    const since = q.events.length;
+    await q.execute('device_del', { id: DEVICE_ID });
+    // QEMU reports the device's own deletion by its id (its parts have none).
+    await q.waitEvent('DEVICE_DELETED', since, UNPLUG_TIMEOUT_MS, (e) => (e.data as JsonObject | undefined)?.device === DEVICE_ID);
+  } else {
+    await q.execute('device_add', { ...DEVICE_PROPS, ...extra, ...(request.msix === false ? { msix: false } : {}) });
   }
+  return Math.round(performance.now() - start);
 }

@@ -17,20 +17,11 @@ export const RESULTS_PORT = 'org.ossa.results';
 export const HANG_DUMP_MS = 150_000;
 
 /**
- * The control channel: a second virtio-serial port on which a guest test
- * asks the host to act on the machine, one JSON request per line, each
- * answered by one JSON reply line (ci/lib/hotplug.ts).
+ * The control channel: a second virtio-serial port on which the guest asks
+ * the host to act on the machine (ci/lib/hotplug.ts, ci/lib/device-trace.ts).
+ * Its messages are the library's: its trace tool is a client too.
  */
-export const CONTROL_PORT = 'org.ossa.control';
-
-/**
- * Remove the ossa device from the machine (QMP device_del), or plug it back
- * (device_add), as it was booted or, with `msix: false`, without MSI-X.
- */
-export type ControlRequest = { op: 'unplug' } | { op: 'replug'; msix?: boolean };
-
-/** `ms`: how long the host took, until QEMU reported the device gone (unplug) or added. */
-export type ControlReply = { ok: true; ms: number } | { ok: false; message: string };
+export { CONTROL_PORT, type ControlReply, type ControlRequest } from '../../userspace/src/trace/host-port.js';
 
 import type { IoctlRecord } from './coverage.js';
 

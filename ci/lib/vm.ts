@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { classifyConsoleLine } from './console.js';
-import { handleControl, ossaDeviceArgs, type OssaProperties } from './hotplug.js';
+import { handleControl } from './control.js';
+import { DeviceTrace } from './device-trace.js';
+import { ossaDeviceArgs, type OssaProperties } from './hotplug.js';
 import { CONTROL_PORT, type GuestMessage, type GuestTestResult, parseGuestMessage, RESULTS_PORT } from './protocol.js';
 import { Qmp } from './qmp.js';
 import type { StartupStep } from './startup.js';
@@ -99,11 +101,19 @@ const env = (name: string, fallback: number): number => {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
 
-/** The host ends of the guest's channels: unix sockets. */
+/** The host ends of the guest's channels: unix sockets; and QEMU's log file. */
 export interface VmSockets {
   results: string;
   control: string;
   qmp: string;
+  /** QEMU's log (-D), where the device's trace events go when the guest asks for them (device-trace.ts). */
+  qemuLog: string;
+}
+
+/** The log file the caller's arguments give QEMU (-D), if they give one. */
+function callerLog(o: BootOptions): string | undefined {
+  const i = o.extraArgs?.indexOf('-D') ?? -1;
+  return i >= 0 ? o.extraArgs?.[i + 1] : undefined;
 }
 
 export function qemuArgs(o: BootOptions, sockets: VmSockets): string[] {
@@ -127,6 +137,8 @@ export function qemuArgs(o: BootOptions, sockets: VmSockets): string[] {
     '-device', `virtserialport,chardev=results,name=${RESULTS_PORT}`,
     '-chardev', `socket,id=control,path=${sockets.control}`,
     '-device', `virtserialport,chardev=control,name=${CONTROL_PORT}`,
+    // Trace lines with the host's time, for the device trace.
+    ...(callerLog(o) ? [] : ['-msg', 'timestamp=on', '-D', sockets.qemuLog]),
     ...(o.extraArgs ?? []),
   ];
 }
@@ -153,7 +165,13 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
   const elapsed = (): number => (performance.now() - start) / 1000;
 
   const tmp = await mkdtemp(join(tmpdir(), 'ossa-vm-'));
-  const sockets: VmSockets = { results: join(tmp, 'results.sock'), control: join(tmp, 'control.sock'), qmp: join(tmp, 'qmp.sock') };
+  const sockets: VmSockets = {
+    results: join(tmp, 'results.sock'),
+    control: join(tmp, 'control.sock'),
+    qmp: join(tmp, 'qmp.sock'),
+    qemuLog: callerLog(o) ?? join(tmp, 'qemu.log'),
+  };
+  const deviceTrace = new DeviceTrace(sockets.qemuLog);
   const log: WriteStream = createWriteStream(o.consoleLog);
   let child: ResultPromise | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -258,7 +276,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     let queue = Promise.resolve();
     createInterface({ input: socket }).on('line', (line) => {
       queue = queue.then(async () => {
-        socket.write(`${JSON.stringify(await handleControl(line, connectQmp, o.ossaProperties))}\n`);
+        socket.write(`${JSON.stringify(await handleControl(line, connectQmp, deviceTrace, o.ossaProperties))}\n`);
       });
     });
   });

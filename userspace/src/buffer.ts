@@ -9,6 +9,7 @@ import type { Device } from './device.js';
 import { waitFd } from './fd-wait.js';
 import { native } from './native.js';
 import { Struct } from './struct.js';
+import { spans } from './trace/spans.js';
 import {
   DRM_IOCTL_OSSA_BO_INFO,
   DRM_IOCTL_OSSA_BO_MMAP_OFFSET,
@@ -95,6 +96,15 @@ export class DeviceBuffer implements Disposable {
    * among drm-shared-* from then on.
    */
   async wait(timeoutMs: number, options: { signal?: AbortSignal } = {}): Promise<JobStatus | 'timeout'> {
+    const traceBegin = spans ? spans.now() : 0;
+    try {
+      return await this.#wait(timeoutMs, options);
+    } finally {
+      spans?.add('buffer-wait', traceBegin, 0);
+    }
+  }
+
+  async #wait(timeoutMs: number, options: { signal?: AbortSignal }): Promise<JobStatus | 'timeout'> {
     const signals = [options.signal, this.device.closeSignal];
     const deadline = performance.now() + timeoutMs;
     for (;;) {

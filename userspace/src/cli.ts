@@ -7,6 +7,8 @@
  *   ossa copy --size N        COPY N bytes with the device and verify them
  *   ossa selftest             every command against the reference
  *   ossa top [-J]             each client's engine use and memory (fdinfo)
+ *   ossa trace -- COMMAND     each job's journey while COMMAND runs, as a
+ *                             Perfetto (Chrome JSON) trace
  *   ossa help [COMMAND]       usage, of the tool or of one command
  *   ossa --version | -V       the tool's version and the uapi it speaks
  *
@@ -23,6 +25,7 @@ import { type ClientUsage, drmClients } from './fdinfo.js';
 import { OssaError } from './errors.js';
 import { JobFileError, runJobFile } from './job-file.js';
 import { deviceCopy, selftest } from './selftest.js';
+import { TraceError, traceCommand } from './trace/record.js';
 import { OSSA_UAPI_MAJOR } from './uapi.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -84,6 +87,18 @@ const COMMANDS: Record<string, CommandSpec> = {
       "Busy time is the device time of each client's finished jobs per queue (drm-engine-queueN); a job counts when it ends, so a share is capped at 100%.",
     ],
     options: { 'json-records': { type: 'boolean', short: 'J', default: false }, s: { type: 'string' }, n: { type: 'string' } },
+  },
+  trace: {
+    synopsis: '[-o FILE] [--device PATH] [--json] -- COMMAND [ARG...]',
+    summary: "run COMMAND and write each job's journey as a Perfetto trace",
+    details: [
+      '-o, --output FILE    the trace (default ossa-trace.json), Chrome JSON: open it in ui.perfetto.dev',
+      "Records the library's submit and wait spans in COMMAND (OSSA_TRACE_SPANS), every ioctl, drm_sched's job",
+      "events and ossa's interrupts (ftrace, root), and the device's own trace events from QEMU when the host",
+      "offers its control port (the project's runner does), all on the guest's CLOCK_MONOTONIC. The exit",
+      "status is COMMAND's; a summary goes to stderr (with --json, to stdout as JSON).",
+    ],
+    options: { ...DEVICE, output: { type: 'string', short: 'o' } },
   },
   help: {
     synopsis: '[COMMAND]',
@@ -177,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
     queue?: string;
     s?: string;
     n?: string;
+    output?: string;
   };
   const rest = parsed.positionals;
   if (values.help) {
@@ -186,7 +202,7 @@ export async function main(argv: string[]): Promise<number> {
   const json = values.json ?? false;
   const open = (): Device => Device.open(values.device);
   const usageError = (message: string): UsageError => new UsageError(message, commandUsage(command, spec));
-  const maxArgs = command === 'run' || command === 'help' ? 1 : 0;
+  const maxArgs = command === 'trace' ? Infinity : command === 'run' || command === 'help' ? 1 : 0;
   if (rest.length > maxArgs) throw usageError(`${command}: unexpected argument "${rest[maxArgs] ?? ''}"`);
 
   switch (command) {
@@ -240,6 +256,22 @@ export async function main(argv: string[]): Promise<number> {
       if (!(Number.isInteger(count) && count > 0) && count !== Infinity) throw usageError(`-n ${values.n}: a positive number of samples`);
       await top(period, count, json || (values['json-records'] ?? false));
       return 0;
+    }
+    case 'trace': {
+      if (!rest.length) throw usageError('trace needs a command: ossa trace -- COMMAND [ARG...]');
+      const r = await traceCommand(rest, { output: values.output ?? 'ossa-trace.json', ...(values.device ? { device: values.device } : {}) });
+      const clock = r.clockUncertaintyNs === undefined ? '' : `, device clock placed within ±${(r.clockUncertaintyNs / 1000).toFixed(1)} µs`;
+      if (json) print(true, r, '');
+      else {
+        process.stderr.write(`ossa trace: ${r.jobs} jobs, ${r.complete} seen on every side; device events ${r.deviceEvents}${clock}; wrote ${r.output}\n`);
+        for (const j of r.incomplete.slice(0, 10)) process.stderr.write(`  job ${j.job}: no ${j.missing.join(', ')}\n`);
+        if (r.steps.jobs) {
+          const rows = r.steps.steps.map((s) => `  ${s.p50Us.toFixed(1).padStart(9)} µs  ${s.step}`);
+          const busy = r.steps.deviceBusy.map((b) => `queue ${b.queue} ${(100 * b.share).toFixed(0)}%`).join(', ');
+          process.stderr.write(`median of ${r.steps.jobs} jobs:\n${rows.join('\n')}\ndevice busy: ${busy}\n`);
+        }
+      }
+      return r.exitStatus;
     }
     case 'info': {
       using dev = open();
@@ -369,6 +401,10 @@ export async function run(argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`ossa: ${err.message}\n\n${err.usage}`);
       return 2;
+    }
+    if (err instanceof TraceError) {
+      process.stderr.write(`ossa trace: ${err.message}\n`);
+      return 1;
     }
     if (err instanceof JobFileError) {
       process.stderr.write(`ossa: ${err.message}\n`);

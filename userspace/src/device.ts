@@ -27,6 +27,7 @@ import { native } from './native.js';
 import { Struct } from './struct.js';
 import { JOB_SIZE, REF_SIZE, SubmitArgs, SUBMIT_SIZE, SYNC_SIZE } from './submit-args.js';
 import { Fence, Syncobj } from './syncobj.js';
+import { spans } from './trace/spans.js';
 import {
   DRM_IOCTL_OSSA_BO_CREATE,
   DRM_IOCTL_OSSA_BO_INFO,
@@ -422,6 +423,7 @@ export class Device implements Disposable {
    * gets a Fence over a syncobj from the pool, in this.#fences[i].
    */
   #submit(jobs: ReadonlyArray<JobSpec | undefined>, fences: boolean): void {
+    const traceBegin = spans ? spans.now() : 0;
     const ring = this.#commandRing();
     const args = this.#args;
     const n = jobs.length;
@@ -523,6 +525,11 @@ export class Device implements Disposable {
         if (!(err instanceof OssaError)) throw err;
         const statuses = Array.from({ length: n }, (_, i) => args.status(jobsAt + i * JOB_SIZE));
         throw new SubmitError(err, statuses);
+      }
+      if (spans) {
+        const seq = spans.nextSeq();
+        if (fences) for (let i = 0; i < n; i++) (this.#fences[i] as Fence).traceSeq = seq;
+        spans.add('submit', traceBegin, seq, n);
       }
     } catch (err) {
       // Nothing was queued: the stretches and points go back, and so do

@@ -7,6 +7,7 @@
 import {
   DRM_IOCTL_SYNCOBJ_DESTROY,
   DRM_IOCTL_SYNCOBJ_EVENTFD,
+  DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
   DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD,
   DRM_IOCTL_SYNCOBJ_RESET,
   DRM_IOCTL_SYNCOBJ_SIGNAL,
@@ -14,6 +15,7 @@ import {
   DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL,
   DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT,
   DRM_IOCTL_SYNCOBJ_TRANSFER,
+  DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
   DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE,
   DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
   DrmSyncobjArray,
@@ -31,6 +33,7 @@ import { isDeviceGone, OssaError, wrapNativeError } from './errors.js';
 import { waitFd } from './fd-wait.js';
 import { native } from './native.js';
 import { Struct } from './struct.js';
+import { spans } from './trace/spans.js';
 
 const EBADF = 9;
 const ETIME = 62;
@@ -77,13 +80,18 @@ export class Syncobj implements Disposable {
 
   /** Counts a wait under way, which keeps close() from pooling the handle. */
   protected async waiting<T>(wait: Promise<T>): Promise<T> {
+    const traceBegin = spans ? spans.now() : 0;
     this.#waits++;
     try {
       return await wait;
     } finally {
       this.#waits--;
+      spans?.add('wait', traceBegin, this.traceSeq);
     }
   }
+
+  /** @internal For a trace: the number of the submit whose job's fence this is (0: none, or not traced). */
+  traceSeq = 0;
 
   get handle(): number {
     if (this.#handle === 0) throw new OssaError('syncobj is destroyed', EBADF, 'EBADF', 'handle');
@@ -231,6 +239,22 @@ export class Syncobj implements Disposable {
     s.set('handle', this.handle).set('flags', DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE).set('fd', -1).set('pad', 0);
     this.device.ioctl('DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, s.bytes);
     return s.num('fd');
+  }
+
+  /**
+   * Replaces its fence with the one a sync_file fd holds (a fence of any
+   * driver: the way a job waits for another device's work). The fd stays
+   * the caller's.
+   */
+  importSyncFile(fd: number): void {
+    // Its fence is now another's: never hand the handle to a later job.
+    this.#poolable = false;
+    const s = Struct.from(DrmSyncobjHandle, {
+      handle: this.handle,
+      flags: DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE,
+      fd,
+    });
+    this.device.ioctl('DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE', DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, s.bytes);
   }
 
   /** The state of its fence, read through a sync_file's status. */

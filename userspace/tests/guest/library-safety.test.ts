@@ -13,8 +13,10 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, test } from 'vitest';
 import { CommandStream, Device, OssaError, accelNodes } from '../../src/index.js';
 import { DRM_IOCTL_OSSA_BO_INFO } from '../../src/uapi.js';
-import { inject, liveObjects } from './support/debugfs.js';
+import { native } from '../../src/native.js';
+import { liveObjects } from './support/debugfs.js';
 import { ossaNode, thrownBy, WAIT_MS } from './support/ossa.js';
+import { VgemFence } from './support/vgem.js';
 
 const run = promisify(execFile);
 const settled = <T>(p: Promise<T>): Promise<T | unknown> => p.then((v) => v, (e: unknown) => e);
@@ -64,25 +66,31 @@ describe('waits', () => {
   test('a busy buffer is waited for on the event loop, and the wait ends on an AbortSignal', async () => {
     using dev = Device.open();
     using out = dev.createBuffer(4 << 20);
-    inject('inject_delay_us', 100_000); // 100 ms after each 1 MiB slice: busy for 400 ms
-    try {
-      const job = dev.submit({
-        commands: new CommandStream().fill(out.va, 4 << 20, 0x5a5a5a5a),
-        buffers: [{ buffer: out, access: 'write' }],
-      });
-      const ac = new AbortController();
-      const aborted = settled(out.wait(WAIT_MS, { signal: ac.signal }));
-      const waiting = out.wait(WAIT_MS);
-      await readFile('/proc/self/status');
-      ac.abort(new Error('stop'));
-      expect(await aborted).toMatchObject({ message: 'stop' });
-      expect(await waiting).toBe('success');
-      expect(await job.settle(0)).toEqual({ state: 'signaled' });
-      expect(new Uint32Array(out.map().buffer, (4 << 20) - 64, 16)).toEqual(new Uint32Array(16).fill(0x5a5a5a5a));
-      job.close();
-    } finally {
-      inject('inject_delay_us', 0);
-    }
+    // The job waits for a fence of vgem's that the test signals only after
+    // the abort: the buffer is busy for as long as the test needs, however
+    // slow the kernel (a timed job ended before the abort on the debug lane).
+    using vgem = new VgemFence();
+    using gate = dev.createSyncobj();
+    const syncFile = vgem.syncFile();
+    gate.importSyncFile(syncFile);
+    native().close(syncFile);
+    const job = dev.submit({
+      commands: new CommandStream().fill(out.va, 4 << 20, 0x5a5a5a5a),
+      buffers: [{ buffer: out, access: 'write' }],
+      waitFor: [gate],
+    });
+    const ac = new AbortController();
+    const aborted = settled(out.wait(WAIT_MS, { signal: ac.signal }));
+    const waiting = out.wait(WAIT_MS);
+    await readFile('/proc/self/status');
+    ac.abort(new Error('stop'));
+    expect(await aborted).toMatchObject({ message: 'stop' });
+    expect(await job.settle(0)).toEqual({ state: 'pending' });
+    vgem.signal();
+    expect(await waiting).toBe('success');
+    expect(await job.settle(0)).toEqual({ state: 'signaled' });
+    expect(new Uint32Array(out.map().buffer, (4 << 20) - 64, 16)).toEqual(new Uint32Array(16).fill(0x5a5a5a5a));
+    job.close();
   });
 
   test('closing the device ends its waits with EBADF; a file opened after it does not receive them', async () => {

@@ -5,7 +5,6 @@
  * SUBMIT that gives back what it took; one SUBMIT ioctl per job in the
  * hot-loop form.
  */
-import { closeSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { CommandStream, Device, type JobSpec, SubmitError } from '../../src/index.js';
 import { RING_SIZE } from '../../src/command-ring.js';
@@ -13,6 +12,7 @@ import { DRM_IOCTL_OSSA_SUBMIT } from '../../src/uapi.js';
 import { inject } from './support/debugfs.js';
 import { ioctlRequestsDuring } from './support/ioctl-trace.js';
 import { DEBUG_KERNEL, thrownBy, WAIT_MS } from './support/ossa.js';
+import { native } from '../../src/native.js';
 
 afterEach(() => inject('inject_delay_us', 0));
 
@@ -86,7 +86,7 @@ describe('fences and the syncobj pool', () => {
     inject('inject_delay_us', 20_000);
     const g = dev.submit({ commands: new CommandStream().fill(buf.va, 4 << 20, 5), buffers: [buf] });
     using shared = other.importSyncobj(fd);
-    closeSync(fd);
+    native().close(fd);
     expect(shared.state()).toEqual({ state: 'signaled' });
     expect(await g.settle(WAIT_MS)).toEqual({ state: 'signaled' });
     // A Fence that was not exported gives its syncobj to the next job.

@@ -2,7 +2,7 @@
  * Every ossa ioctl once with good input and once with bad, in the guest
  * against the real driver and device.
  */
-import { closeSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CommandStream, Device, OssaError, SubmitError } from '../../src/index.js';
@@ -20,6 +20,7 @@ import {
 import { debugfsDir, driverStats, inject } from './support/debugfs.js';
 import { expectKernelLog } from './support/kernel-log.js';
 import { errnoOf, raw, thrownBy } from './support/ossa.js';
+import { native } from '../../src/native.js';
 
 const WAIT_MS = 10_000;
 
@@ -172,7 +173,7 @@ describe('PRIME and syncobj fds', () => {
     using bo = a.createBuffer(4096);
     const fd = a.exportBuffer(bo);
     using imported = b.importBuffer(fd);
-    closeSync(fd);
+    native().close(fd);
     expect(imported.size).toBe(4096);
     using fence = b.submit({ commands: new CommandStream().fill(imported.va, 4096, 0xcafef00d), buffers: [imported] });
     expect(await fence.settle(WAIT_MS)).toEqual({ state: 'signaled' });
@@ -185,7 +186,7 @@ describe('PRIME and syncobj fds', () => {
     using s = a.createSyncobj();
     const fd = s.exportFd();
     using t = b.importSyncobj(fd);
-    closeSync(fd);
+    native().close(fd);
     // No fence yet and no WAIT_FOR_SUBMIT: exporting the fence to wait on,
     // as a sync_file, says EINVAL.
     const early = await t.wait(0, { forSubmit: false }).catch((e: unknown) => e);

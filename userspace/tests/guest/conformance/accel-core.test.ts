@@ -4,7 +4,6 @@
  * node) and, for the tests that need a buffer, the adapter below; nothing
  * else here is ossa-specific.
  */
-import { closeSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import {
@@ -213,7 +212,7 @@ describe('accel core: PRIME', () => {
       bo.map()[100] = 0x42;
       expect(imported.map()[100]).toBe(0x42);
     } finally {
-      closeSync(fd);
+      native().close(fd);
     }
   });
 
@@ -238,7 +237,7 @@ describe('accel core: PRIME', () => {
       using back = b.importBuffer(fd);
       expect(back.map()[7]).toBe(0x99);
     } finally {
-      closeSync(fd);
+      native().close(fd);
     }
   });
 
@@ -288,7 +287,7 @@ describe('accel core: PRIME', () => {
       }
     } finally {
       for (const f of files) f.close();
-      closeSync(fd);
+      native().close(fd);
     }
   });
 });
@@ -343,12 +342,12 @@ describe('accel core: syncobj', () => {
     using s = a.createSyncobj();
     const fd = s.exportFd();
     using t = b.importSyncobj(fd);
-    closeSync(fd);
+    native().close(fd);
     s.signal();
     expect(await t.wait(1000)).toBe(true);
     const sf = s.exportSyncFile();
     const imp = raw(b, 'SYNCOBJ_FD_TO_HANDLE', DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, DrmSyncobjHandle, { fd: sf, flags: 1, handle: t.handle });
-    closeSync(sf);
+    native().close(sf);
     expect(imp.code).toBe('ok');
   });
 
@@ -371,7 +370,7 @@ describe('accel core: syncobj', () => {
     s.close();
     expect(raw(a, 'SYNCOBJ_DESTROY', DRM_IOCTL_SYNCOBJ_DESTROY, DrmSyncobjDestroy, { handle: h }).code).toBe('EINVAL');
     using t = b.importSyncobj(fd);
-    closeSync(fd);
+    native().close(fd);
     t.signal();
     expect(await syncobjWait(b, [t.handle], 1000)).toBe('ok');
     expect(await t.wait(1000)).toBe(true);
@@ -400,7 +399,7 @@ describe('accel core: syncobj', () => {
       for (const o of objs) o.close();
     } finally {
       for (const f of files) f.close();
-      closeSync(fd);
+      native().close(fd);
     }
   });
 
@@ -436,7 +435,7 @@ describe('accel core: syncobj', () => {
         // Into the same file and into another: two more references.
         const t = a.importSyncobj(fd);
         const u = b.importSyncobj(fd);
-        closeSync(fd);
+        native().close(fd);
         if (i % 100 === 0) {
           // The imports are the syncobj itself: a signal through one is seen by the others.
           expect(t.handle).not.toBe(s.handle);
@@ -476,7 +475,7 @@ describe('accel core: syncobj', () => {
       }
       // Each exported fd is open until it is closed: the count sees them.
       expect(openFdsOf(SYNCOBJ_FD)).toBe(fdsBefore + 100);
-      for (const fd of held.splice(0, 50)) closeSync(fd);
+      for (const fd of held.splice(0, 50)) native().close(fd);
       expect(openFdsOf(SYNCOBJ_FD)).toBe(fdsBefore + 50);
       c.close();
       // d's imports outlive c's file: still signalled, still waitable.
@@ -488,7 +487,7 @@ describe('accel core: syncobj', () => {
       for (const fd of held) {
         using s = e.importSyncobj(fd);
         expect(await s.wait(0)).toBe(true);
-        closeSync(fd);
+        native().close(fd);
       }
     }
     expect(openFdsOf(SYNCOBJ_FD)).toBe(fdsBefore);

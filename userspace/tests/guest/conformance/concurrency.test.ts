@@ -3,7 +3,7 @@
  * and isolation: a context can never read another's buffers.
  */
 import { fork } from 'node:child_process';
-import { closeSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -15,6 +15,7 @@ import { CommandStream, Device, type DeviceBuffer } from '../../../src/index.js'
 import { Prng } from '../../../src/prng.js';
 import { bytesU32, refFmaF32 } from '../../../src/reference.js';
 import { DEBUG_KERNEL, syncobjWait, WAIT_MS } from '../support/ossa.js';
+import { native } from '../../../src/native.js';
 
 const rng = (i: number): Prng => new Prng(0x1000 + i);
 
@@ -130,7 +131,7 @@ describe('concurrency', () => {
       using gate = a.createSyncobj();
       const gfd = gate.exportFd();
       using gateInB = b.importSyncobj(gfd);
-      closeSync(gfd);
+      native().close(gfd);
       let gateWoken = 0;
       const gateWaits = [0, 1].map(() =>
         syncobjWait(b, [gateInB.handle], WAIT_MS, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT).finally(() => gateWoken++),
@@ -144,13 +145,13 @@ describe('concurrency', () => {
       using first = a.submit({ commands: new CommandStream().fill(work.va, 4 << 20, 1), buffers: [work], signal: s });
       const sfd = s.exportFd();
       using t = b.importSyncobj(sfd);
-      closeSync(sfd);
+      native().close(sfd);
       using f = b.submit({ commands: new CommandStream().fill(imported.va, 1 << 16, 77), buffers: [imported], waitFor: [t] });
       // A wait in b (the library's: an eventfd) on the imported syncobj of a's job.
       expect(await t.wait(WAIT_MS)).toBe(true);
       expect(await first.settle(0)).toEqual({ state: 'signaled' });
       expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
-      closeSync(fd);
+      native().close(fd);
       expect(await bo.wait(WAIT_MS)).toBe('success');
       expect(Buffer.from(bo.map()).readUInt32LE(0)).toBe(77);
       expect(gateWoken).toBe(0);

@@ -3,7 +3,9 @@
  * which the suite itself relies on for leak checks and fault injection:
  * contexts lists each file's context and marks a banned one, the
  * injection files read back what was written and refuse what does not
- * fit their register, and reset refuses anything but a boolean.
+ * fit their register, reset refuses anything but a boolean, and
+ * device_time brackets reads of the device's clock with the kernel's
+ * CLOCK_MONOTONIC.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,5 +74,28 @@ describe('debugfs', () => {
     expect(driverStats().resets).toBe(before);
     expect(writeErrno('reset', '1')).toBe('ok');
     expect(driverStats().resets).toBe(before + 1);
+  });
+
+  test('device_time: eight reads of the device clock, each between two CLOCK_MONOTONIC reads of the kernel, inside the reader\'s own', () => {
+    const from = process.hrtime.bigint();
+    const text = read('device_time');
+    const to = process.hrtime.bigint();
+    const samples = text
+      .trim()
+      .split('\n')
+      .map((l) => {
+        expect(l).toMatch(/^\d+ \d+ \d+$/);
+        const [before, device, after] = l.split(' ').map(BigInt) as [bigint, bigint, bigint];
+        return { before, device, after };
+      });
+    expect(samples).toHaveLength(8);
+    let last = { before: from, device: 0n, after: from };
+    for (const s of samples) {
+      expect(s.before).toBeGreaterThanOrEqual(last.after);
+      expect(s.after).toBeGreaterThanOrEqual(s.before);
+      expect(s.device).toBeGreaterThan(last.device);
+      last = s;
+    }
+    expect(last.after).toBeLessThanOrEqual(to);
   });
 });

@@ -3,7 +3,7 @@
  * lifetimes of buffers and files, and leaks.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
@@ -470,7 +470,7 @@ describe('SUBMIT', () => {
     using other = Device.open();
     const fd = bad.exportFd();
     using t = other.importSyncobj(fd);
-    closeSync(fd);
+    native().close(fd);
     using out = other.createBuffer(4096);
     using next = other.submit({ commands: new CommandStream().fill(out.va, 64, 9), buffers: [out], waitFor: [t] });
     expect(await next.settle(WAIT_MS)).toEqual({ state: 'signaled' });
@@ -554,7 +554,7 @@ describe('SUBMIT', () => {
     const fd = dev.exportBuffer(bo);
     using next = Device.open();
     using carried = next.importBuffer(fd);
-    closeSync(fd);
+    native().close(fd);
     expect(carried.map()[0]).toBe(0x11);
     using f = next.submit({ commands: new CommandStream().fill(carried.va, 64, 0x22), buffers: [carried] });
     expect(await f.settle(WAIT_MS)).toEqual({ state: 'signaled' });
@@ -637,7 +637,7 @@ describe('PRIME and syncobjs with jobs', () => {
       expect(sync(DMA_BUF_SYNC_READ | DMA_BUF_SYNC_END)).toBe('ok');
     } finally {
       inject('inject_delay_us', 0);
-      closeSync(fd);
+      native().close(fd);
     }
   });
 
@@ -650,7 +650,7 @@ describe('PRIME and syncobjs with jobs', () => {
         using bo = a.createBuffer(4096);
         const fd = a.exportBuffer(bo);
         using imp = b.importBuffer(fd);
-        closeSync(fd);
+        native().close(fd);
         imp.map()[0] = i;
       }
     }
@@ -753,7 +753,7 @@ describe('BO_WAIT', () => {
     using bo = a.createBuffer(4 << 20);
     const fd = a.exportBuffer(bo);
     using imported = b.importBuffer(fd);
-    closeSync(fd);
+    native().close(fd);
     using f = a.submit({ commands: new CommandStream().fill(bo.va, 4 << 20, 9), buffers: [bo] });
     expect(await imported.wait(WAIT_MS)).toBe('success');
     expect(Buffer.from(imported.map()).readUInt32LE((4 << 20) - 4)).toBe(9);

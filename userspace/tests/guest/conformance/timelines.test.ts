@@ -5,7 +5,6 @@
  * jobs add, with good and bad input, across files, under concurrent
  * waiters, and for a job that faults.
  */
-import { closeSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import {
@@ -134,7 +133,7 @@ describe('timeline syncobjs', () => {
     }
     using user = Device.open();
     using t = user.importSyncobj(fd);
-    closeSync(fd);
+    native().close(fd);
     const waiting = t.waitPoint(2n, WAIT_MS, { forSubmit: true });
     t.signalPoint(2n);
     expect(await waiting).toBe(true);
@@ -147,7 +146,7 @@ describe('timeline syncobjs', () => {
     using timeline = a.createSyncobj();
     const fd = timeline.exportFd();
     using theirs = b.importSyncobj(fd);
-    closeSync(fd);
+    native().close(fd);
     const woken: bigint[] = [];
     // Three waiters: libuv's pool has four threads, one stays free.
     const waiters = [1n, 2n, 3n].map((p) =>
