@@ -17,7 +17,7 @@ export const JOURNEY_EVENTS = ['ossa_queue_doorbell', 'ossa_job_start', 'ossa_jo
 
 /**
  * A trace line of the log backend with timestamps: "PID@SECONDS.MICROSECONDS:event args"
- * up to QEMU 10.0, "YYYY-MM-DDTHH:MM:SS[.ffffff]Z event args" since
+ * in QEMU 10.0, "YYYY-MM-DDTHH:MM:SS[.ffffff]Z event args" in 10.2
  * (userspace/src/trace/device-events.ts reads both).
  */
 const TRACE_LINE = new RegExp(`^(?:\\d+@\\d+\\.\\d+:|\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z )(?:${JOURNEY_EVENTS.join('|')}) `);

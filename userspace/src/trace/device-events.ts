@@ -29,9 +29,9 @@ export interface DeviceEvent {
 
 /**
  * A trace line of QEMU's log backend with timestamps (-msg timestamp=on):
- * "PID@SECONDS.MICROSECONDS:ossa_event key value ..." up to QEMU 10.0;
+ * "PID@SECONDS.MICROSECONDS:ossa_event key value ..." in QEMU 10.0;
  * "YYYY-MM-DDTHH:MM:SS[.ffffff]Z ossa_event key value ..." (qemu_log's own
- * ISO 8601 stamp, UTC) since.
+ * ISO 8601 stamp, UTC) in QEMU 10.2.
  */
 const LINE = /^(?:\d+@(\d+)\.(\d+):|(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z )(ossa_\w+)\s*(.*)$/;
 
