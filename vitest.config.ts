@@ -12,7 +12,8 @@ export default defineConfig({
     fileParallelism: false,
     // Line coverage of driver and device, gathered over the whole run.
     globalSetup: ['ci/tests/coverage-report.ts'],
-    // One line per test, so each guest test shows as its own result.
-    reporters: ['verbose'],
+    // One line per test, so each guest test shows as its own result; and
+    // out/junit.xml and out/results.ktap for CI engines and test labs.
+    reporters: ['verbose', './ci/lib/results-reporter.ts'],
   },
 });

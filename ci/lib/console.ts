@@ -32,3 +32,23 @@ export function classifyConsoleLine(line: string): KernelTrouble | undefined {
   for (const [kind, re] of PATTERNS) if (re.test(text)) return kind;
   return undefined;
 }
+
+/** Lines at most in a test's console excerpt: the last of them are kept. */
+const EXCERPT_LINES = 80;
+
+/**
+ * What the console said while one guest test ran: the lines after the
+ * previous test's result line (the runner prints "ossa-test: STATE file >
+ * name" for each test) up to and including this test's own, at most the
+ * last EXCERPT_LINES; undefined if the test's result line is not there.
+ */
+export function consoleExcerpt(consoleLines: readonly string[], file: string, name: string): string | undefined {
+  const own = consoleLines.findIndex((l) => l.replace(/\r$/, '').endsWith(` ${file} > ${name}`) && l.includes('ossa-test: '));
+  if (own < 0) return undefined;
+  let start = own;
+  while (start > 0 && !/ossa-test: (PASS|FAIL|SKIP) /.test(consoleLines[start - 1] ?? '')) start--;
+  return consoleLines
+    .slice(Math.max(start, own + 1 - EXCERPT_LINES), own + 1)
+    .map((l) => l.replace(/\r$/, ''))
+    .join('\n');
+}

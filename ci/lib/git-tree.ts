@@ -108,7 +108,10 @@ export async function commitSeries(repo: string, base: string, patches: Patch[],
 /**
  * Writes base..head as `git format-patch` files with a cover letter into
  * `outDir` (emptied first of earlier series), the cover letter's subject
- * and blurb filled in. Returns the files, cover letter first.
+ * and blurb filled in. Returns the files, cover letter first. Blob names
+ * on the index lines have 12 digits, as Linux's own git config asks: git's
+ * default length grows with the repository, so that the same series made
+ * in a tree with more objects would differ.
  */
 export async function formatSeries(
   repo: string,
@@ -119,7 +122,7 @@ export async function formatSeries(
 ): Promise<string[]> {
   await execa('mkdir', ['-p', outDir]);
   for (const f of await readdir(outDir)) if (f.endsWith('.patch')) await execa('rm', ['-f', join(outDir, f)]);
-  await git(repo, ['format-patch', '-q', '--cover-letter', '--zero-commit', '--no-signature', '-o', outDir, `${base}..${head}`], cover.author);
+  await git(repo, ['format-patch', '-q', '--cover-letter', '--zero-commit', '--no-signature', '--abbrev=12', '-o', outDir, `${base}..${head}`], cover.author);
   const files = (await readdir(outDir)).filter((f) => f.endsWith('.patch')).sort();
   const coverFile = files.find((f) => f.startsWith('0000-'));
   if (!coverFile) throw new BuildError(`git format-patch wrote no cover letter in ${outDir}`);

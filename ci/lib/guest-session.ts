@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chooseAccel } from './accel.js';
 import { coverageMatrix } from './coverage.js';
+import { type GuestFiles, guestFileFilter } from './guest-files.js';
 import { qemuCoverageEnv, saveDriverGcda } from './line-coverage.js';
 import { readManifest } from './manifest.js';
 import { outDir } from './paths.js';
@@ -44,6 +45,14 @@ export type GuestDma = 'full' | 'dma32';
 /** Which QEMU: 10.0.2 (the default, as Debian stable's backports ship it), or the newest the archive serves. */
 export type GuestQemu = 'stable' | 'newest';
 
+/**
+ * How that QEMU is built: 'plain', or 'asan' (10.0.2 with AddressSanitizer
+ * and gcov: a memory error of the device under a real driver stops QEMU
+ * and fails the lane, and the run counts in the device's line coverage).
+ * ASan makes all of QEMU, TCG included, about twice as slow.
+ */
+export type GuestDevice = 'plain' | 'asan';
+
 /** One configuration of the guest suite. */
 export interface Lane {
   kernel: GuestKernel;
@@ -51,6 +60,8 @@ export interface Lane {
   interrupts: GuestInterrupts;
   iommu: GuestIommu;
   dma: GuestDma;
+  device: GuestDevice;
+  files: GuestFiles;
 }
 
 /** Seconds the debug kernel's whole run may take, unless OSSA_TOTAL_TIMEOUT says otherwise. */
@@ -66,9 +77,14 @@ const lane = (l: Partial<Lane>): Lane => ({
   interrupts: l.interrupts ?? 'msix',
   iommu: l.iommu ?? 'none',
   dma: l.dma ?? 'full',
+  device: l.device ?? 'plain',
+  files: l.files ?? 'all',
 });
 
-/** The lane's part of file names and titles: '', '-intx', '-intel-iommu', '-intx-dma32', ... */
+/**
+ * The lane's part of file names: '', '-intx', '-intel-iommu', '-intx-dma32', ...
+ * (what it runs on; not which build of QEMU or which files).
+ */
 function laneSuffix(partial: Partial<Lane>): string {
   const l = lane(partial);
   return [
@@ -80,7 +96,7 @@ function laneSuffix(partial: Partial<Lane>): string {
   ].join('');
 }
 
-/** What a lane runs on, for titles and logs: 'debug kernel', 'INTx only: pci=nomsi', 'intel-iommu, strict'. */
+/** What a lane runs on and what it runs, for titles and logs: 'debug kernel, driver tests', 'INTx only: pci=nomsi', ... */
 export function laneLabel(partial: Partial<Lane>): string {
   const l = lane(partial);
   return [
@@ -90,6 +106,8 @@ export function laneLabel(partial: Partial<Lane>): string {
     l.interrupts === 'intx' ? 'INTx only: pci=nomsi' : '',
     l.iommu === 'none' ? '' : `${IOMMU[l.iommu].label}, strict`,
     l.dma === 'dma32' ? `device dma-bits=32, ${DMA32_MEMORY} of RAM` : '',
+    l.device === 'asan' ? 'QEMU with ASan' : '',
+    l.files === 'driver' ? 'driver tests' : '',
   ].filter(Boolean).join(', ');
 }
 
@@ -110,6 +128,9 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
   if (which === 'newest' && !m.newest) throw new Error('the build has no newest kernel: run `tsx ci/build.ts --newest-kernel` (npm test and npm run test:matrix do)');
   if (l.qemu === 'newest' && !m.qemuNewest) throw new Error('the build has no newest QEMU: run `tsx ci/build.ts --newest-qemu` (npm test and npm run test:matrix do)');
+  if (l.device === 'asan' && (l.qemu !== 'stable' || !m.qemuAsan)) {
+    throw new Error(l.qemu === 'stable' ? 'the build has no QEMU with ASan: run `tsx ci/build.ts --asan` (npm test does)' : 'QEMU with ASan is built of the stable QEMU only');
+  }
   const guest = (which === 'debug' ? m.debug : which === 'newest' ? m.newest : undefined) ?? m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
   const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);
@@ -117,9 +138,11 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const label = laneLabel(l);
   const qemuVersion = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.version : m.qemuVersion;
   log(`guest: booting Linux ${guest.kernelRelease} on QEMU ${qemuVersion}${label ? ` (${label})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
-  // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a or b.
-  const filter = process.env.OSSA_GUEST_FILTER;
-  if (filter && !/^[\w.,/-]+$/.test(filter)) throw new Error(`OSSA_GUEST_FILTER=${filter}: only letters, digits, '.', '_', '-', '/' and ','`);
+  // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a
+  // or b, whatever files the lane runs otherwise.
+  const userFilter = process.env.OSSA_GUEST_FILTER;
+  if (userFilter && !/^[\w.,/-]+$/.test(userFilter)) throw new Error(`OSSA_GUEST_FILTER=${userFilter}: only letters, digits, '.', '_', '-', '/' and ','`);
+  const filter = guestFileFilter(l.files, userFilter)?.join(',');
   const append = [
     mode === 'bench' ? 'ossa.mode=bench' : '',
     // Every KASAN report, not only the first.
@@ -129,8 +152,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     iommu === 'none' ? '' : IOMMU[iommu].append,
     filter ? `ossa.filter=${filter}` : '',
   ].filter(Boolean).join(' ');
-  // The debug lane runs the device instrumented too: QEMU with ASan and gcov.
-  const qemu = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.binary : which === 'debug' && m.qemuAsan ? m.qemuAsan : m.qemu;
+  const qemu = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.binary : l.device === 'asan' && m.qemuAsan ? m.qemuAsan : m.qemu;
   const run = await runGuest({
     qemu,
     env: { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0', ...qemuCoverageEnv() },
@@ -142,10 +164,10 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
     ...(iommu === 'none' ? {} : { beforeDevices: ['-device', IOMMU[iommu].device] }),
     ...(l.dma === 'dma32' ? { memory: DMA32_MEMORY, ossaProperties: { 'dma-bits': 32 } } : {}),
-    // The debug kernel under TCG, with the device in QEMU's ASan build,
-    // runs the suite in 26-30 min here (1588, 1737 and over 1800 s in
-    // three clean-clone runs): the whole-run bound is a backstop, and the
-    // silence timeout still ends a hung guest within minutes.
+    // The debug kernel under TCG runs the whole suite in about 30 min
+    // here (the driver's tests in less): the whole-run bound is a
+    // backstop, and the silence timeout still ends a hung guest within
+    // minutes.
     ...(which === 'debug' && !process.env.OSSA_TOTAL_TIMEOUT ? { totalTimeoutS: DEBUG_TOTAL_TIMEOUT_S } : {}),
     onMessage: (msg) => {
       if (msg.type === 'boot') log(`guest: /init running (guest uptime ${msg.uptime} s)`);

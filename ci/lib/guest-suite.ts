@@ -4,9 +4,12 @@
  * of its own, so that a guest failure fails that test with the guest's
  * message. Used once per lane (ci/tests/guest*.test.ts, ci/matrix/).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import { consoleExcerpt } from './console.js';
 import { coverageMatrix } from './coverage.js';
 import { bootGuestSuite, describeFailure, type Lane, laneLabel } from './guest-session.js';
+import { GUEST_FAILURE, type GuestCaseMeta } from './results-reporter.js';
 
 /** The guest suite on one lane. */
 export async function defineGuestSuite(l: Partial<Lane> = {}): Promise<void> {
@@ -40,14 +43,24 @@ export async function defineGuestSuite(l: Partial<Lane> = {}): Promise<void> {
       expect(m.unobserved.map((u) => `${u.test}: ${u.row}: ${u.why}`)).toEqual([]);
     });
 
+    // For out/junit.xml and out/results.ktap (ci/lib/results-reporter.ts).
+    const consoleLines = run.tests.some((r) => r.state === 'fail') && existsSync(run.consoleLog) ? readFileSync(run.consoleLog, 'utf8').split('\n') : [];
     for (const r of run.tests) {
       const name = `${r.file} > ${r.name}`;
+      const excerpt = r.state === 'fail' ? consoleExcerpt(consoleLines, r.file, r.name) : undefined;
+      const guest: GuestCaseMeta = {
+        file: r.file,
+        name: r.name,
+        ms: r.durationMs,
+        ...(excerpt ? { console: excerpt } : {}),
+        ...(r.state === 'skip' && r.message ? { skipped: r.message } : {}),
+      };
       if (r.state === 'skip') {
-        test.skip(`${name}${r.message ? ` (skipped in guest: ${r.message})` : ' (skipped in guest)'}`, () => {});
+        test.skip(`${name}${r.message ? ` (skipped in guest: ${r.message})` : ' (skipped in guest)'}`, { meta: { guest } }, () => {});
         continue;
       }
-      test(name, () => {
-        if (r.state === 'fail') expect.fail(`failed in the guest:\n${r.message ?? '(no message)'}`);
+      test(name, { meta: { guest } }, () => {
+        if (r.state === 'fail') expect.fail(`${GUEST_FAILURE}${r.message ?? '(no message)'}`);
       });
     }
   });

@@ -5,10 +5,12 @@
  * QEMU's whole docs/ with its conf.py and the -W its meson build passes.
  * Debian's python3-sphinx runs both.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { cached } from './cache.js';
 
 /** What a Sphinx build said, and the page it wrote for ossa. */
 export interface SphinxBuild {
@@ -59,4 +61,26 @@ export async function qemuDocs(work: string): Promise<SphinxBuild> {
   } finally {
     await rm(out, { recursive: true, force: true });
   }
+}
+
+/** The versions of Debian's Sphinx packages, one line each. */
+async function sphinxPackages(): Promise<string> {
+  const { stdout } = await execa('dpkg-query', ['-W', '-f', '${Package} ${Version}\n', 'python3-sphinx', 'python3-sphinx-rtd-theme', 'python3-docutils']);
+  return stdout;
+}
+
+/**
+ * qemuDocs() of a tree that is the pristine tree `treeKey` with `series`
+ * applied, kept in the build cache: the same tree, series (but for each
+ * patch's Date: line) and Sphinx packages make the same pages and
+ * warnings, and QEMU's whole docs/ take a minute or two to build.
+ */
+export async function cachedQemuDocs(work: string, treeKey: string, series: readonly string[]): Promise<SphinxBuild> {
+  const hash = createHash('sha256');
+  for (const patch of series) hash.update((await readFile(patch, 'utf8')).replace(/^Date: .*$/m, ''));
+  const inputs = { files: ['ci/lib/sphinx-docs.ts'], values: { tree: treeKey, series: hash.digest('hex'), sphinx: await sphinxPackages() } };
+  const out = await cached('qemu-docs', inputs, async (dir) => {
+    await writeFile(join(dir, 'build.json'), JSON.stringify(await qemuDocs(work)));
+  });
+  return JSON.parse(await readFile(join(out.dir, 'build.json'), 'utf8')) as SphinxBuild;
 }

@@ -15,6 +15,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: false,
-    reporters: ['verbose'],
+    reporters: ['verbose', './ci/lib/results-reporter.ts'],
   },
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { classifyConsoleLine } from '../lib/console.js';
+import { classifyConsoleLine, consoleExcerpt } from '../lib/console.js';
 
 describe('guest console classifier', () => {
   test.each([
@@ -30,5 +30,31 @@ describe('guest console classifier', () => {
     'Kernel panic - not syncing: (no printk timestamp, so not the kernel)',
   ])('ordinary: %s', (line) => {
     expect(classifyConsoleLine(line)).toBeUndefined();
+  });
+});
+
+describe('a guest test’s console excerpt (out/junit.xml)', () => {
+  const log = [
+    'ossa-test: PASS a.test.js > first',
+    '[   10.0] ossa 0000:00:03.0: ossa-q0: job 7 faulted\r',
+    'ossa-test: log: a line the test printed',
+    'ossa-test: FAIL a.test.js > second',
+    '[   11.0] later',
+    'ossa-test: PASS a.test.js > third',
+  ];
+
+  test('the lines since the previous result, up to its own result line', () => {
+    expect(consoleExcerpt(log, 'a.test.js', 'second')).toBe(
+      '[   10.0] ossa 0000:00:03.0: ossa-q0: job 7 faulted\nossa-test: log: a line the test printed\nossa-test: FAIL a.test.js > second',
+    );
+    expect(consoleExcerpt(log, 'a.test.js', 'first')).toBe('ossa-test: PASS a.test.js > first');
+  });
+
+  test('a test that never printed its result has none; a long stretch keeps its last 80 lines', () => {
+    expect(consoleExcerpt(log, 'a.test.js', 'fourth')).toBeUndefined();
+    const long = [...Array.from({ length: 200 }, (_, i) => `[ ${i}] line ${i}`), 'ossa-test: FAIL b.test.js > x'];
+    const excerpt = consoleExcerpt(long, 'b.test.js', 'x')?.split('\n') ?? [];
+    expect(excerpt).toHaveLength(80);
+    expect(excerpt[0]).toBe('[ 121] line 121');
   });
 });

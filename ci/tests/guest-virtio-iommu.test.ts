@@ -1,9 +1,11 @@
 /**
- * The guest suite on Debian's kernel with the device behind virtio-iommu
- * (virtio-iommu-pci, described to the guest by ACPI VIOT; strict
- * invalidation): as with intel-iommu, every DMA of the device goes through
- * IOVAs the driver mapped.
+ * The driver's guest tests on Debian's kernel with the device behind
+ * virtio-iommu (virtio-iommu-pci, described to the guest by ACPI VIOT;
+ * strict invalidation): as with intel-iommu, every DMA of the device goes
+ * through IOVAs the driver mapped. The device runs in QEMU's ASan and gcov
+ * build: a memory error of the device, under a real driver and with its
+ * translations going through an IOMMU, stops QEMU and fails the lane.
  */
 import { defineGuestSuite } from '../lib/guest-suite.js';
 
-await defineGuestSuite({ iommu: 'virtio' });
+await defineGuestSuite({ iommu: 'virtio', device: 'asan', files: 'driver' });

@@ -26,7 +26,7 @@ import { readManifest } from '../lib/manifest.js';
 import { numberedPatches, SUBMITTER, writeLinuxSeries, writeQemuSeries } from '../lib/patches.js';
 import { REGS_LICENCE_NOTE } from '../lib/qemu-series.js';
 import { selectNewestQemu } from '../lib/qemu-source.js';
-import { linuxAccelDocs, ossaWarnings, qemuDocs } from '../lib/sphinx-docs.js';
+import { cachedQemuDocs, linuxAccelDocs, ossaWarnings } from '../lib/sphinx-docs.js';
 import { newestQemuTree } from '../lib/qemu-tree.js';
 import { OSSA_CONSTANTS, OSSA_STRUCTS } from '../../userspace/src/uapi.js';
 
@@ -172,7 +172,7 @@ describe.skipIf(qemuMissing)(`the QEMU patch series${qemuMissing ? ` (skipped: $
   });
 
   test.skipIf(applied)('its documentation builds with Sphinx as QEMU builds it (the whole docs/, warnings as errors), the datasheet among it', async () => {
-    const docs = await qemuDocs(work);
+    const docs = await cachedQemuDocs(work, tree.cache.key, patches);
     expect(docs.warnings).toEqual([]);
     expect(docs.html).toMatch(/<title>ossa hardware interface \(datasheet\)/);
   }, 900_000);
