@@ -53,6 +53,11 @@ export function expectKernelLog(pattern: RegExp): void {
   expected.push(pattern);
 }
 
+/** Forgets the current test file's declarations, once its checks are done (the suite's setup file). */
+export function forgetExpectedKernelLog(): void {
+  expected.length = 0;
+}
+
 /**
  * Kernel trouble, including the debug kernel's checkers: KASAN and
  * sleeping-in-atomic reports start with "BUG:", lockdep's with "WARNING:",
