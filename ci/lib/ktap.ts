@@ -15,9 +15,27 @@ export interface KtapTest {
   subtests?: KtapTest[];
 }
 
+/** Every character Python's str.splitlines() breaks a line at (kunit.py reads the file with it). */
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
+
+/**
+ * Text as kunit.py can read it on one line: colour codes and other
+ * control characters dropped, and the console lines at which kunit.py
+ * stops reading (KTAP_END in kunit_parser.py) changed so that they no
+ * longer match.
+ */
+function ktapText(s: string): string {
+  return s
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .replace(/[\x00-\x08\x0e-\x1f\x7f-\x9f]/g, '')
+    .replace(/List of all partitions:/g, 'List of all partitions -')
+    .replace(/Kernel panic - not syncing: VFS:/g, 'Kernel panic - not syncing (VFS)')
+    .replace(/reboot: System halted/g, 'reboot - System halted');
+}
+
 /** A test's name on a result line, where '#' starts a directive and a line ends the result. */
 export function ktapName(name: string): string {
-  return name.replace(/#/g, '%23').replace(/\s+/g, ' ').trim() || '(unnamed)';
+  return ktapText(name.replace(/#/g, '%23').replace(/\s+/g, ' ')).trim() || '(unnamed)';
 }
 
 /** The state of a test: its own, or its subtests'. */
@@ -35,9 +53,9 @@ function lines(tests: readonly KtapTest[], indent: string, header?: string): str
   for (const [i, t] of tests.entries()) {
     if (t.subtests) out.push(...lines(t.subtests, `${indent}    `, t.name));
     const state = ktapState(t);
-    const message = (t.message ?? '').replace(/\x1b\[[0-9;]*m/g, '');
-    if (state === 'fail' && message) for (const l of message.split('\n')) out.push(`${indent}# ${l}`.trimEnd());
-    const directive = state === 'skip' ? ` # SKIP${message ? ` ${ktapName(message.split('\n')[0] ?? '')}` : ''}` : '';
+    const message = t.message ?? '';
+    if (state === 'fail' && message) for (const l of message.split(LINE_BREAK)) out.push(`${indent}# ${ktapText(l)}`.trimEnd());
+    const directive = state === 'skip' ? ` # SKIP${message ? ` ${ktapName(message.split(LINE_BREAK)[0] ?? '')}` : ''}` : '';
     out.push(`${indent}${state === 'fail' ? 'not ok' : 'ok'} ${i + 1} ${ktapName(t.name)}${directive}`);
   }
   return out;

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Reporter, TestCase, TestModule } from 'vitest/node';
+import type { Reporter, SerializedError, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
 import { type CaseState, junitXml, type ResultCase, type ResultSuite } from './junit.js';
 import { type KtapTest, ktap } from './ktap.js';
 import { outDir, repoRoot } from './paths.js';
@@ -29,6 +29,8 @@ export interface GuestCaseMeta {
 
 declare module 'vitest' {
   interface TaskMeta {
+    /** The guest lane (its describe block's name) a test belongs to: each of its own checks and each guest test. */
+    guestLane?: string;
     guest?: GuestCaseMeta;
   }
 }
@@ -80,10 +82,19 @@ export default class ResultsReporter implements Reporter {
     this.#start = new Date().toISOString();
   }
 
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>, reason: TestRunEndReason): void {
+    // What failed the run outside any test, so that the files do not read as green.
+    const run: ResultCase[] = [];
+    if (unhandledErrors.length) {
+      const message = unhandledErrors.map((e) => e.stack ?? e.message).join('\n\n');
+      run.push({ classname: '(the run)', name: 'errors outside any test', seconds: 0, state: 'fail', message });
+    }
+    if (reason === 'interrupted') run.push({ classname: '(the run)', name: 'the run was interrupted', seconds: 0, state: 'fail', message: 'interrupted: tests that did not run are marked skipped ("not run")' });
     mkdirSync(this.#dir, { recursive: true });
-    writeFileSync(join(this.#dir, 'junit.xml'), junitXml(modules.map((m) => this.#suite(m)), this.#start));
-    writeFileSync(join(this.#dir, 'results.ktap'), ktap(modules.flatMap((m) => this.#lanes(m))));
+    const suites = [...modules.map((m) => this.#suite(m)), ...(run.length ? [{ name: '(the run)', cases: run }] : [])];
+    writeFileSync(join(this.#dir, 'junit.xml'), junitXml(suites, this.#start));
+    const lanes = modules.flatMap((m) => this.#lanes(m));
+    writeFileSync(join(this.#dir, 'results.ktap'), ktap([...lanes, ...run.map((c) => ({ name: c.name, state: c.state, ...(c.message ? { message: c.message } : {}) }))]));
   }
 
   #suite(m: TestModule): ResultSuite {
@@ -107,17 +118,12 @@ export default class ResultsReporter implements Reporter {
     return { name: file, cases };
   }
 
-  /** A guest suite's lanes (its top-level describe blocks), as KTAP tests; nothing for a host test file. */
+  /** A guest suite's lanes, as KTAP tests; nothing for a host test file. */
   #lanes(m: TestModule): KtapTest[] {
-    const tests = [...m.children.allTests()];
-    const error = moduleErrors(m);
-    if (!tests.some((t) => t.meta().guest)) {
-      // A guest lane that never defined its tests (its guest did not boot).
-      return error && /(^|\/)guest[^/]*\.test\.ts$/.test(m.moduleId) ? [{ name: relative(repoRoot, m.moduleId), state: 'fail', message: error }] : [];
-    }
     const lanes = new Map<string, { checks: KtapTest[]; files: Map<string, KtapTest[]> }>();
-    for (const t of tests) {
-      const lane = suitePath(t)[0] ?? relative(repoRoot, m.moduleId);
+    for (const t of m.children.allTests()) {
+      const lane = t.meta().guestLane;
+      if (lane === undefined) continue;
       let l = lanes.get(lane);
       if (!l) {
         l = { checks: [], files: new Map() };
@@ -134,9 +140,15 @@ export default class ResultsReporter implements Reporter {
       cases.push(result);
       l.files.set(guest.file, cases);
     }
+    const error = moduleErrors(m);
     return [...lanes].map(([name, l]) => ({
       name,
-      subtests: [...l.checks, ...[...l.files].map(([file, subtests]) => ({ name: file, subtests }))],
+      subtests: [
+        ...l.checks,
+        // The lane's file failed outside its tests (a hook): not lost.
+        ...(error ? [{ name: '(the lane outside its tests)', state: 'fail' as const, message: error }] : []),
+        ...[...l.files].map(([file, subtests]) => ({ name: file, subtests })),
+      ],
     }));
   }
 }

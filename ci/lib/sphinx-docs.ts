@@ -63,10 +63,13 @@ export async function qemuDocs(work: string): Promise<SphinxBuild> {
   }
 }
 
-/** The versions of Debian's Sphinx packages, one line each. */
+/** Debian's packages that a Sphinx build's pages and warnings depend on. */
+const SPHINX_PACKAGES = ['python3', 'python3-sphinx', 'python3-sphinx-rtd-theme', 'python3-docutils', 'python3-pygments', 'python3-jinja2', 'python3-babel'];
+
+/** Their versions, one line each; a package that is not installed says so (dpkg-query's message). */
 async function sphinxPackages(): Promise<string> {
-  const { stdout } = await execa('dpkg-query', ['-W', '-f', '${Package} ${Version}\n', 'python3-sphinx', 'python3-sphinx-rtd-theme', 'python3-docutils']);
-  return stdout;
+  const r = await execa('dpkg-query', ['-W', '-f', '${Package} ${Version}\n', ...SPHINX_PACKAGES], { reject: false });
+  return `${r.stdout}\n${r.stderr}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * vitest global setup of `npm test`: empties the gcov data of earlier runs
  * before the tests, and after them writes the line coverage of the driver
- * (debug guest) and the device (qtest suite and debug guest, on the gcov
+ * (debug guest) and the device (qtest suite and virtio-iommu guest, on the gcov
  * build of QEMU) to out/coverage/ and prints the per-file table; a run of
  * the whole suite is then judged against ci/coverage-exceptions.ts.
  */
@@ -86,7 +86,7 @@ async function report(): Promise<void> {
   const index = await htmlReport(parts);
   await writeFile(join(coverageDir, 'summary.json'), `${JSON.stringify(parts, null, 2)}\n`);
   process.stdout.write(
-    `\nLine coverage (driver: debug guest; device: qtest suite and debug guest); lcov data and ${index}:\n\n${formatCoverage(parts)}\n`,
+    `\nLine coverage (driver: debug guest; device: qtest suite and virtio-iommu guest); lcov data and ${index}:\n\n${formatCoverage(parts)}\n`,
   );
   await judge(parts);
 }

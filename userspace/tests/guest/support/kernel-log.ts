@@ -53,7 +53,7 @@ export function expectKernelLog(pattern: RegExp): void {
   expected.push(pattern);
 }
 
-/** Forgets the current test file's declarations, once its checks are done (the suite's setup file). */
+/** Forgets the declarations of earlier test files (the suite's setup file, before each file). */
 export function forgetExpectedKernelLog(): void {
   expected.length = 0;
 }
