@@ -106,6 +106,15 @@ export async function commitSeries(repo: string, base: string, patches: Patch[],
 }
 
 /**
+ * A patch file as formatSeries() wrote it, without its Date: line (the
+ * date of the repository's last commit): two series that differ only in
+ * when they were made read the same.
+ */
+export async function readUndatedPatch(path: string): Promise<string> {
+  return (await readFile(path, 'utf8')).replace(/^Date: .*$/m, '');
+}
+
+/**
  * Writes base..head as `git format-patch` files with a cover letter into
  * `outDir` (emptied first of earlier series), the cover letter's subject
  * and blurb filled in. Returns the files, cover letter first. Blob names

@@ -5,6 +5,7 @@
  * seconds, a <failure> with the message (and, for a guest test, the guest
  * console around it) and <skipped> with the reason.
  */
+import { stripVTControlCharacters } from 'node:util';
 
 export type CaseState = 'pass' | 'fail' | 'skip';
 
@@ -27,13 +28,12 @@ export interface ResultSuite {
 }
 
 /**
- * Text as XML 1.0 character data: markup escaped, and the characters XML
- * cannot hold at all (C0 controls but tab and newlines, as in terminal
- * colour codes, and lone surrogates) dropped.
+ * Text as XML 1.0 character data: terminal escape sequences (colour codes)
+ * dropped, markup escaped, and the characters XML cannot hold at all (C0
+ * controls but tab and newlines, lone surrogates) dropped.
  */
 export function xmlText(s: string): string {
-  return s
-    .replace(/\x1b\[[0-9;]*m/g, '')
+  return stripVTControlCharacters(s)
     .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

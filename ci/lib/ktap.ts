@@ -4,6 +4,7 @@
  * subtests indented by four spaces under their own header, diagnostic
  * lines ("# ...") before the result they explain, SKIP as a directive.
  */
+import { stripVTControlCharacters } from 'node:util';
 import type { CaseState } from './junit.js';
 
 export interface KtapTest {
@@ -19,14 +20,13 @@ export interface KtapTest {
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
 
 /**
- * Text as kunit.py can read it on one line: colour codes and other
- * control characters dropped, and the console lines at which kunit.py
+ * Text as kunit.py can read it on one line: terminal escape sequences
+ * (colour codes) and other control characters dropped, and the console lines at which kunit.py
  * stops reading (KTAP_END in kunit_parser.py) changed so that they no
  * longer match.
  */
 function ktapText(s: string): string {
-  return s
-    .replace(/\x1b\[[0-9;]*m/g, '')
+  return stripVTControlCharacters(s)
     .replace(/[\x00-\x08\x0e-\x1f\x7f-\x9f]/g, '')
     .replace(/List of all partitions:/g, 'List of all partitions -')
     .replace(/Kernel panic - not syncing: VFS:/g, 'Kernel panic - not syncing (VFS)')

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cached } from './cache.js';
+import { readUndatedPatch } from './git-tree.js';
 
 /** What a Sphinx build said, and the page it wrote for ossa. */
 export interface SphinxBuild {
@@ -80,7 +81,7 @@ async function sphinxPackages(): Promise<string> {
  */
 export async function cachedQemuDocs(work: string, treeKey: string, series: readonly string[]): Promise<SphinxBuild> {
   const hash = createHash('sha256');
-  for (const patch of series) hash.update((await readFile(patch, 'utf8')).replace(/^Date: .*$/m, ''));
+  for (const patch of series) hash.update(await readUndatedPatch(patch));
   const inputs = { files: ['ci/lib/sphinx-docs.ts'], values: { tree: treeKey, series: hash.digest('hex'), sphinx: await sphinxPackages() } };
   const out = await cached('qemu-docs', inputs, async (dir) => {
     await writeFile(join(dir, 'build.json'), JSON.stringify(await qemuDocs(work)));

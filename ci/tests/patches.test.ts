@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
-import { applySeries, pristineCheckout } from '../lib/git-tree.js';
+import { applySeries, pristineCheckout, readUndatedPatch } from '../lib/git-tree.js';
 import { linuxFixes } from '../lib/linux-fixes.js';
 import { buildInTree, checkpatchLinux, kernelCompiler, linuxCheckoutDir } from '../lib/linux-intree.js';
 import { readManifest } from '../lib/manifest.js';
@@ -152,10 +152,9 @@ describe.skipIf(qemuMissing)(`the QEMU patch series${qemuMissing ? ` (skipped: $
   test('the newest QEMU of this build was built from this very series', async () => {
     // Byte for byte but the Date: header, which is the repository's last
     // commit's: a commit that changes nothing of the series keeps the build.
-    const undated = async (p: string): Promise<string> => (await readFile(p, 'utf8')).replace(/^Date: .*$/m, '');
     const built = numberedPatches((await readdir(qemu.series)).sort().map((f) => join(qemu.series, f)));
     expect(built.map((p) => basename(p))).toEqual(numbered.map((p) => basename(p)));
-    for (const [i, p] of numbered.entries()) expect(await undated(built[i] as string), basename(p)).toBe(await undated(p));
+    for (const [i, p] of numbered.entries()) expect(await readUndatedPatch(built[i] as string), basename(p)).toBe(await readUndatedPatch(p));
   });
 
   // Applied here, so that every test below sees the series, whichever of them run.
