@@ -18,6 +18,7 @@ import { readManifest } from './lib/manifest.js';
 import { cacheDir, outDir, repoRoot } from './lib/paths.js';
 import { log } from './lib/progress.js';
 import { type StartupStep, startupLines } from './lib/startup.js';
+import { guestCpu } from './lib/vm.js';
 import type { JobTimeline, SubmitGraph } from './guest/kernel-trace.js';
 import type { StepTimes } from '../userspace/src/trace/steps.js';
 import { percentile } from './guest/stats.js';
@@ -214,7 +215,7 @@ async function main(): Promise<void> {
 
   const result = {
     date: new Date().toISOString(),
-    guest: { accel: run.accel, cpu: 'qemu64', smp: 2, memory: '2G' },
+    guest: { accel: run.accel, cpu: guestCpu(run.accel), smp: 2, memory: '2G' },
     copy: copyRows.map((r) => ({ ...r, hostMemcpyGBps: hostAt(r.size), nvmeGBps: nvmeAt(r.size) })),
     copyVerified: data.copy?.verified ?? false,
     nvme: data.nvme ?? null,
@@ -250,7 +251,9 @@ async function main(): Promise<void> {
     ]),
   );
 
-  const lines: string[] = ['', 'throughput, GB/s (medians; device = between TIMESTAMP commands, end to end = submit to fence)', ''];
+  // Absolute figures depend on the accelerator: say which, first.
+  const lines: string[] = ['', `measured in a guest under ${run.accel.toUpperCase()} (-cpu ${guestCpu(run.accel)}, 2 vCPUs, 2G): absolute times and rates are ${run.accel.toUpperCase()}'s, ratios compare like with like`];
+  lines.push('', 'throughput, GB/s (medians; device = between TIMESTAMP commands, end to end = submit to fence)', '');
   lines.push(`${'size'.padStart(8)} ${'COPY dev'.padStart(9)} ${'COPY e2e'.padStart(9)} ${'memcpy'.padStart(8)} ${'NVMe'.padStart(7)} ${'dev/memcpy'.padStart(11)} ${'dev/NVMe'.padStart(9)}`);
   for (const r of copyRows) {
     lines.push(
@@ -300,7 +303,7 @@ async function main(): Promise<void> {
     for (const t of prof.top) lines.push(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${(t.selfUs / 1000).toFixed(1).padStart(7)} ms  ${t.where}`);
   }
   lines.push('', `guest memcpy 64 MiB: ${gb(data['guest-memcpy']?.GBps)} GB/s`);
-  lines.push(`boot to /init ${run.timings.toInit?.toFixed(1) ?? 'n/a'} s, to first measurement ${run.timings.toFirstTest?.toFixed(1) ?? 'n/a'} s`);
+  lines.push(`boot to /init ${run.timings.toInit?.toFixed(1) ?? 'n/a'} s, to first measurement ${run.timings.toFirstTest?.toFixed(1) ?? 'n/a'} s (${run.accel.toUpperCase()})`);
   lines.push(`last conformance run: boot to first test ${conformance?.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole run ${conformance?.total?.toFixed(1) ?? 'n/a'} s`);
   if (conformance?.steps?.length) lines.push('  its start-up, host clock from QEMU start:', ...startupLines(conformance.steps).map((l) => `  ${l}`));
   lines.push(

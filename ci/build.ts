@@ -9,7 +9,8 @@ import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { buildImage } from '../images/image.js';
-import { type BuildKind, cached, type CachedOutput, hashInputs } from './lib/cache.js';
+import { type BuildKind, cached, type CachedOutput, hashInputs, usedEntries } from './lib/cache.js';
+import { pruneCache, pruneLimits } from './lib/cache-prune.js';
 import { buildDebugKernel } from './lib/debug-kernel.js';
 import { DRIVER_INPUTS, stageDriver } from './lib/driver-source.js';
 import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
@@ -44,6 +45,15 @@ async function run(what: string, cmd: string, args: string[], cwd?: string): Pro
   }
 }
 
+/** The versions of the tools a QEMU build runs: gcc, clang (the fuzz build), meson and ninja. */
+async function qemuToolchain(): Promise<string> {
+  const version = async (cmd: string, arg = '--version'): Promise<string> => {
+    const r = await execa(cmd, [arg], { reject: false });
+    return r.exitCode === 0 ? (r.stdout.split('\n')[0] ?? '').trim() : `${cmd}: none`;
+  };
+  return (await Promise.all([version('gcc'), version('clang'), version('meson'), version('ninja')])).join('; ');
+}
+
 async function main(): Promise<void> {
   const start = performance.now();
   log(`cache: ${cacheDir()}`);
@@ -70,15 +80,20 @@ async function main(): Promise<void> {
     });
     return { incremental: (await readFile(join(dir, 'build-kind'), 'utf8')).trim() === 'incremental' };
   };
-  const qemuFiles = { files: qemuInputs };
-  const qemu = await cached('qemu', qemuFiles, (dir) => buildQemu(dir));
+  // The recipe: the script and the device list are among the files; the
+  // tools it runs are named by version, so that a new compiler rebuilds.
+  const toolchain = await qemuToolchain();
+  const qemuFiles = { files: qemuInputs, values: { toolchain } };
+  // The three builds of QEMU 10.0.2 share one source tree in qemu-work.
+  const qemuWork = { lock: 'qemu-work' };
+  const qemu = await cached('qemu', qemuFiles, (dir) => buildQemu(dir), qemuWork);
 
   // An AddressSanitizer build of the same tree, for the device's random
   // test; only when asked for (npm test), as it takes a few minutes.
-  const qemuAsan = process.argv.includes('--asan') ? await cached('qemu-asan', qemuFiles, (dir) => buildQemu(dir, 'asan')) : undefined;
+  const qemuAsan = process.argv.includes('--asan') ? await cached('qemu-asan', qemuFiles, (dir) => buildQemu(dir, 'asan'), qemuWork) : undefined;
   // QEMU's libFuzzer binary (clang, ASan, UBSan) for the device's
   // generic-fuzz targets: npm run fuzz, and the short run of npm test.
-  const qemuFuzz = process.argv.includes('--fuzz') ? await cached('qemu-fuzz', qemuFiles, (dir) => buildQemu(dir, 'fuzz')) : undefined;
+  const qemuFuzz = process.argv.includes('--fuzz') ? await cached('qemu-fuzz', qemuFiles, (dir) => buildQemu(dir, 'fuzz'), qemuWork) : undefined;
 
   // The newest QEMU the archive serves, with the same device; when asked for.
   let qemuNewest: CachedOutput | undefined;
@@ -90,7 +105,7 @@ async function main(): Promise<void> {
     const tree = await newestQemuTree(source);
     qemuNewest = await cached(
       'qemu-newest',
-      { files: [...qemuInputs, ...QEMU_SERIES_INPUTS], values: { version: source.version, sha256: source.sha256, tree: tree.cache.key } },
+      { files: [...qemuInputs, ...QEMU_SERIES_INPUTS], values: { version: source.version, sha256: source.sha256, tree: tree.cache.key, toolchain } },
       async (dir) => {
         const series = await writeQemuSeries(tree.dir, source.version, join(dir, 'series'));
         const checkout = await pristineCheckout(tree.dir, join(cacheDir(), `qemu-work-${source.version}-series`, 'qemu'));
@@ -323,6 +338,8 @@ async function main(): Promise<void> {
   await mkdir(dirname(join(repoRoot, 'out')), { recursive: true });
   await writeManifest(manifest);
   await writeFile(join(cacheDir(), 'last-build.txt'), `${new Date().toISOString()} ${JSON.stringify(manifest.keys)}\n`);
+  // Pruning is housekeeping: a failure of it does not fail the build.
+  await pruneCache(cacheDir(), pruneLimits(), usedEntries).catch((err: unknown) => log(`cache: pruning failed: ${(err as Error).message}`));
   log(
     `build: ${manifest.built.length ? `rebuilt ${manifest.built.join(', ')}` : 'nothing to rebuild'} ` +
       `(${formatSeconds(performance.now() - start)})`,

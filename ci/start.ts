@@ -27,7 +27,7 @@ const matrix = coverageMatrix(run.tests);
 out.push(formatMatrix(matrix));
 for (const u of matrix.unobserved) out.push(`claimed but not issued: ${u.test}: ${u.row} (${u.why})`);
 const t = run.timings;
-out.push('', `boot to first test ${t.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole guest run ${t.total.toFixed(1)} s; start-up steps:`);
+out.push('', `boot to first test ${t.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole guest run ${t.total.toFixed(1)} s, under ${run.accel.toUpperCase()}; start-up steps:`);
 out.push(...startupLines(t.steps));
 const failure = describeFailure(run);
 if (failure) out.push('', `FAILED: ${failure}`);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build QEMU for x86_64-softmmu with the ossa device added.
+# Build QEMU for x86_64-softmmu with the ossa device added, with the KVM
+# and TCG accelerators, and of the devices only those in x86_64-devices.mak.
 #
 # usage: build-qemu.sh WORKDIR OUTDIR [asan|fuzz]
 #   WORKDIR  persistent work area: the downloaded tarball, the patched source
@@ -190,12 +191,19 @@ if [ "$(cat "$WORK/tree.stamp" 2>/dev/null)" != "$stamp" ]; then
 fi
 fi
 
+# The devices built in: only those of x86_64-devices.mak and what they
+# select (configure reads the list from the tree's configs/devices/).
+devices=$src/configs/devices/x86_64-softmmu/ossa.mak
+cmp -s "$HERE/x86_64-devices.mak" "$devices" || cp "$HERE/x86_64-devices.mak" "$devices"
+
 build=$WORK/build
 [ "$VARIANT" = default ] || build=$WORK/build-$VARIANT
 CONFIGURE_ARGS=(
 	--python=/usr/bin/python3
 	--target-list=x86_64-softmmu
 	--without-default-features
+	--without-default-devices --with-devices-x86_64=ossa
+	--enable-kvm
 	--disable-docs --disable-user --disable-tools
 	--disable-download --disable-install-blobs
 	--enable-trace-backends=log

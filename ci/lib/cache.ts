@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { acquireLock } from './cache-lock.js';
 import { cacheDir, repoRoot } from './paths.js';
 import { formatSeconds, log } from './progress.js';
 
@@ -53,11 +55,6 @@ export interface CachedOutput {
 }
 
 /**
- * Returns `$cache/<name>/<key>`, building it with `build(tmpDir)` first when
- * it is not there. The build writes into a temporary folder that is renamed
- * into place only on success, so an interrupted build leaves nothing behind.
- */
-/**
  * What a build may say of itself: `incremental` when it reused a work tree
  * kept outside the cache (its time is then not a cold build's).
  */
@@ -65,18 +62,54 @@ export interface BuildKind {
   incremental: boolean;
 }
 
+/** The entries this process used, `name/key`: never pruned by it. */
+export const usedEntries = new Set<string>();
+
+/** Marks an entry as used now: what pruning goes by (the mtime of its .complete). */
+async function markUsed(name: string, key: string, dir: string): Promise<void> {
+  usedEntries.add(`${name}/${key}`);
+  const now = new Date();
+  // Best effort: a cache shared with another user, or an entry pruned meanwhile.
+  await utimes(join(dir, '.complete'), now, now).catch(() => undefined);
+}
+
+/**
+ * Returns `$cache/<name>/<key>`, building it with `build(tmpDir)` first when
+ * it is not there. The build writes into a temporary folder that is renamed
+ * into place only on success, so an interrupted build leaves nothing behind.
+ * `lock` names the lock when entries share a work tree (default: `name`).
+ */
 export async function cached(
   name: string,
   inputs: Inputs,
   build: (dir: string) => Promise<void | BuildKind>,
-  options: { quiet?: boolean } = {},
+  options: { quiet?: boolean; lock?: string } = {},
 ): Promise<CachedOutput> {
   const key = await hashInputs(inputs);
   const dir = join(cacheDir(), name, key);
-  if (existsSync(join(dir, '.complete'))) {
+  const complete = join(dir, '.complete');
+  if (existsSync(complete)) {
     if (!options.quiet) log(`${name}: up to date (${key})`);
+    await markUsed(name, key, dir);
     return { dir, key, built: false };
   }
+  // One build at a time of an entry, or of the work tree it shares with
+  // others (`lock`), across every process using this cache.
+  await mkdir(join(cacheDir(), name), { recursive: true });
+  const release = await acquireLock(join(cacheDir(), `${options.lock ?? name}.lock`), `${name} (${key})`);
+  try {
+    if (existsSync(complete)) {
+      log(`${name}: built by another process meanwhile (${key})`);
+      await markUsed(name, key, dir);
+      return { dir, key, built: false };
+    }
+    return await buildEntry(name, key, dir, build);
+  } finally {
+    await release();
+  }
+}
+
+async function buildEntry(name: string, key: string, dir: string, build: (dir: string) => Promise<void | BuildKind>): Promise<CachedOutput> {
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -91,12 +124,15 @@ export async function cached(
     throw err;
   }
   const seconds = (performance.now() - start) / 1000;
-  const record = { built: new Date().toISOString(), seconds, incremental: kind?.incremental ?? false };
+  // Its size, for pruning (cache-prune.ts).
+  const { stdout: du } = await execa('du', ['-sb', tmp]);
+  const record = { built: new Date().toISOString(), seconds, incremental: kind?.incremental ?? false, bytes: Number(du.split('\t')[0]) };
   await writeFile(join(tmp, '.complete'), `${JSON.stringify(record)}\n`);
   // The last cold build of this part, whatever its key: what the benchmark reports.
   if (!record.incremental) await writeFile(join(cacheDir(), name, 'last-cold.json'), `${JSON.stringify({ ...record, key })}\n`);
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
+  usedEntries.add(`${name}/${key}`);
   log(`${name}: built in ${formatSeconds(performance.now() - start)}`);
   return { dir, key, built: true };
 }

@@ -185,7 +185,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   });
   const t = run.timings;
   const fmt = (s: number | undefined): string => (s === undefined ? 'n/a' : `${s.toFixed(1)} s`);
-  log(`guest: boot to /init ${fmt(t.toInit)}, boot to first test ${fmt(t.toFirstTest)}, whole run ${fmt(t.total)}`);
+  log(`guest (${accel.toUpperCase()}): boot to /init ${fmt(t.toInit)}, boot to first test ${fmt(t.toFirstTest)}, whole run ${fmt(t.total)}`);
   const slowest = [...run.files].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
   if (slowest.length) log(`guest: slowest files: ${slowest.map((f) => `${f.file} ${fmt(f.seconds)}`).join(', ')}`);
   if (run.failure) log(`guest: ${run.failure.message} (console log: ${consoleLog})`);

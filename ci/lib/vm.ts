@@ -7,10 +7,10 @@
  * the host makes over QMP (hotplug.ts).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { classifyConsoleLine } from './console.js';
@@ -96,6 +96,28 @@ export interface GuestRun {
   };
 }
 
+/**
+ * The failures where the guest may still be running but has stopped
+ * answering: before QEMU is stopped, its kernel is asked for a task dump.
+ */
+const STUCK: ReadonlySet<FailureCause> = new Set<FailureCause>(['hung', 'timeout', 'boot-timeout']);
+/** Magic SysRq keys pressed on the guest's keyboard: every task, then the blocked ones. */
+const TASK_DUMP_KEYS = ['t', 'w'] as const;
+/** How long the console may stay silent before a dump counts as written, and the most a key may take. */
+const DUMP_QUIET_MS = 2000;
+const DUMP_KEY_MAX_MS = 20_000;
+/** The most the whole dump may take: QEMU itself may be what hangs, and QMP then never answers. */
+const DUMP_MAX_MS = 50_000;
+
+/**
+ * The guest's CPU model. Under KVM, the host's own (`host`): the one model
+ * KVM runs on any host without a missing-feature error, as CI runners differ
+ * in CPU. Under TCG, `qemu64`: what TCG emulates quickest.
+ */
+export function guestCpu(accel: Accel): string {
+  return accel === 'kvm' ? 'host' : 'qemu64';
+}
+
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : fallback;
@@ -121,14 +143,16 @@ export function qemuArgs(o: BootOptions, sockets: VmSockets): string[] {
     '-L', '/usr/share/seabios', '-L', '/usr/share/qemu',
     '-machine', 'q35',
     '-accel', o.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
-    '-cpu', o.accel === 'kvm' ? 'host' : 'qemu64',
+    '-cpu', guestCpu(o.accel),
     '-smp', '2', '-m', o.memory ?? '2G',
     '-nodefaults', '-display', 'none', '-vga', 'none', '-no-reboot', '-nic', 'none',
     '-chardev', 'stdio,id=console,signal=off',
     '-serial', 'chardev:console',
     '-kernel', o.kernel,
     '-initrd', o.initrd,
-    '-append', `console=ttyS0 panic=-1 printk.time=1 ${o.append ?? ''}`.trim(),
+    // sysrq_always_enabled: the task dump keys work whatever the guest's
+    // kernel.sysrq mask (Debian's 438 leaves them out).
+    '-append', `console=ttyS0 panic=-1 printk.time=1 sysrq_always_enabled ${o.append ?? ''}`.trim(),
     ...(o.beforeDevices ?? []),
     ...ossaDeviceArgs(o.ossaProperties),
     '-qmp', `unix:${sockets.qmp},server=on,wait=off`,
@@ -172,15 +196,53 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     qemuLog: callerLog(o) ?? join(tmp, 'qemu.log'),
   };
   const deviceTrace = new DeviceTrace(sockets.qemuLog);
+  await mkdir(dirname(o.consoleLog), { recursive: true });
   const log: WriteStream = createWriteStream(o.consoleLog);
   let child: ResultPromise | undefined;
   let timer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   let lastConsoleLines: string[] = [];
+  let lastConsoleAt = performance.now();
+  let dumping = false;
 
+  // Presses each task dump key over QMP and waits for the console to go
+  // quiet, writing what it does into the console log, where the dump lands.
+  const taskDump = async (): Promise<void> => {
+    const note = (s: string): void => void (log.writableEnded || log.write(`ossa-host: ${s}\n`));
+    note(`the guest is stuck: asking its kernel for a task dump (sysrq ${TASK_DUMP_KEYS.join(', then ')}) before stopping QEMU`);
+    try {
+      const q = await connectQmp();
+      for (const key of TASK_DUMP_KEYS) {
+        await q.execute('send-key', { keys: ['alt', 'sysrq', key].map((k) => ({ type: 'qcode', data: k })) });
+        const pressed = performance.now();
+        lastConsoleAt = pressed;
+        while (performance.now() - lastConsoleAt < DUMP_QUIET_MS && performance.now() - pressed < DUMP_KEY_MAX_MS) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+      note('task dump done; stopping QEMU');
+    } catch (err) {
+      note(`no task dump: ${(err as Error).message}; stopping QEMU`);
+    }
+  };
   const stop = (failure: GuestFailure | undefined, graceMs = 0): void => {
     if (failure && !run.failure) run.failure = failure;
-    if (killTimer) return;
+    if (killTimer || dumping) return;
+    if (failure && STUCK.has(failure.cause)) {
+      dumping = true;
+      let deadline: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        deadline = setTimeout(() => {
+          if (!log.writableEnded) log.write(`ossa-host: no task dump within ${DUMP_MAX_MS / 1000} s; stopping QEMU\n`);
+          resolve();
+        }, DUMP_MAX_MS);
+      });
+      void Promise.race([taskDump(), late]).finally(() => {
+        clearTimeout(deadline);
+        killTimer = setTimeout(() => child?.kill('SIGKILL'), 0);
+      });
+      return;
+    }
     killTimer = setTimeout(() => child?.kill('SIGKILL'), graceMs);
   };
   const arm = (ms: number, failure: () => GuestFailure): void => {
@@ -305,6 +367,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
   // Listen for the end of the console now: it may close before QEMU's exit is seen.
   const consoleClosed = new Promise<void>((resolve) => consoleLines.once('close', resolve));
   consoleLines.on('line', (line) => {
+    lastConsoleAt = performance.now();
     log.write(`${line}\n`);
     lastConsoleLines.push(line.trim());
     if (lastConsoleLines.length > 50) lastConsoleLines = lastConsoleLines.slice(-20);
