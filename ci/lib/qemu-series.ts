@@ -28,10 +28,17 @@ interface, shared as is with the Linux driver (drivers/accel/ossa), and
 MIT lets userspace drivers of the device use it too. The other files are
 GPL-2.0-or-later.`;
 
-/** The device's files as they go into hw/misc/ossa/: what the repository holds in qemu-device/, less its build script and tests. */
+/** qemu-device/'s files that say how this project builds QEMU, not what goes upstream. */
+const BUILD_ONLY = new Set(['build-qemu.sh', 'x86_64-devices.mak']);
+
+/**
+ * The device's files as they go into hw/misc/ossa/: what the repository
+ * holds in qemu-device/, less how this project builds QEMU (the build script
+ * and its device list) and the tests.
+ */
 export async function deviceFiles(): Promise<Map<string, string>> {
   const dir = join(repoRoot, 'qemu-device');
-  const tracked = (await git(dir, ['ls-files', '--', '.'])).split('\n').filter((f) => f && !f.includes('/') && f !== 'build-qemu.sh');
+  const tracked = (await git(dir, ['ls-files', '--', '.'])).split('\n').filter((f) => f && !f.includes('/') && !BUILD_ONLY.has(f));
   const files = new Map<string, string>();
   for (const f of tracked.sort()) files.set(`hw/misc/ossa/${f}`, await readFile(join(dir, f), 'utf8'));
   if (!files.has('hw/misc/ossa/ossa.c')) throw new BuildError('qemu-device/: ossa.c is not in the repository');
