@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { diskUsage } from './cache.js';
 import { log } from './progress.js';
 
 export interface CacheEntry {
@@ -42,11 +42,6 @@ export function pruneLimits(): PruneLimits {
   return { maxAgeDays: positive('OSSA_CACHE_MAX_AGE_DAYS', 30), maxBytes: positive('OSSA_CACHE_MAX_GB', 60) * 1e9 };
 }
 
-async function du(dir: string): Promise<number> {
-  const { stdout } = await execa('du', ['-sb', dir]);
-  return Number(stdout.split('\t')[0]);
-}
-
 /**
  * Every complete entry of the cache, with its last use and size. The size
  * is recorded in `.complete` when the entry is built; an entry built before
@@ -72,7 +67,7 @@ export async function listEntries(root: string): Promise<CacheEntry[]> {
       }
       let bytes = typeof record.bytes === 'number' ? record.bytes : undefined;
       if (bytes === undefined) {
-        bytes = await du(dir);
+        bytes = await diskUsage(dir);
         await writeFile(complete, `${JSON.stringify({ ...record, bytes })}\n`);
         await utimes(complete, mtime, mtime);
       }

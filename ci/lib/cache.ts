@@ -62,6 +62,12 @@ export interface BuildKind {
   incremental: boolean;
 }
 
+/** The bytes a folder takes (du -sb): recorded in each entry, for pruning. */
+export async function diskUsage(dir: string): Promise<number> {
+  const { stdout } = await execa('du', ['-sb', dir]);
+  return Number(stdout.split('\t')[0]);
+}
+
 /** The entries this process used, `name/key`: never pruned by it. */
 export const usedEntries = new Set<string>();
 
@@ -125,8 +131,7 @@ async function buildEntry(name: string, key: string, dir: string, build: (dir: s
   }
   const seconds = (performance.now() - start) / 1000;
   // Its size, for pruning (cache-prune.ts).
-  const { stdout: du } = await execa('du', ['-sb', tmp]);
-  const record = { built: new Date().toISOString(), seconds, incremental: kind?.incremental ?? false, bytes: Number(du.split('\t')[0]) };
+  const record = { built: new Date().toISOString(), seconds, incremental: kind?.incremental ?? false, bytes: await diskUsage(tmp) };
   await writeFile(join(tmp, '.complete'), `${JSON.stringify(record)}\n`);
   // The last cold build of this part, whatever its key: what the benchmark reports.
   if (!record.incremental) await writeFile(join(cacheDir(), name, 'last-cold.json'), `${JSON.stringify({ ...record, key })}\n`);
