@@ -126,8 +126,10 @@ struct ossa_queue {
  * @bo_lock: protects @bos
  * @queues: the hardware queues
  * @reset_lock: serialises device resets and queue recoveries
- * @reset_count: number of device resets since probe
- * @recovery_count: number of queue recoveries (job timeout, queue error) since probe
+ * @reset_count: number of device resets since probe, counted before the
+ *	jobs the reset fails signal
+ * @recovery_count: number of queue recoveries (job timeout, queue error)
+ *	since probe, counted before the job the recovery fails signals
  * @bo_count: buffer objects alive
  * @ctx_count: contexts alive
  * @job_count: jobs alive

@@ -105,13 +105,14 @@ void ossa_hw_reset(struct ossa_device *odev)
 	unsigned int i;
 
 	mutex_lock(&odev->reset_lock);
+	/* Counted before the jobs fail: their waiters see the count. */
+	atomic_inc(&odev->reset_count);
 	for (i = 0; i < OSSA_NUM_QUEUES; i++)
 		ossa_queue_stop(&odev->queues[i]);
 	ossa_reg_write(odev, OSSA_REG_RESET, OSSA_RESET_MAGIC);
 	ossa_hw_start(odev);
 	for (i = 0; i < OSSA_NUM_QUEUES; i++)
 		ossa_queue_restart(&odev->queues[i]);
-	atomic_inc(&odev->reset_count);
 	drm_warn(&odev->drm, "device reset\n");
 	mutex_unlock(&odev->reset_lock);
 }
@@ -207,10 +208,9 @@ static void ossa_hw_handle_misc(struct ossa_device *odev, u32 status)
 		struct ossa_queue *q = &odev->queues[i];
 		u32 qstatus;
 
-		if (!(status & OSSA_IRQ_QUEUE_ERROR(i)))
+		if (!(status & OSSA_IRQ_QUEUE_ERROR(i)) ||
+		    !ossa_queue_recover_error(q, &qstatus))
 			continue;
-		qstatus = ossa_queue_recover_error(q);
-		atomic_inc(&odev->recovery_count);
 		drm_err_ratelimited(&odev->drm, "%s recovered: it had stopped on a queue error (status 0x%08x); the job it ran failed\n",
 				    q->name, qstatus);
 	}

@@ -189,11 +189,9 @@ static enum drm_gpu_sched_stat ossa_job_timedout(struct drm_sched_job *sched_job
 		return DRM_GPU_SCHED_STAT_NO_HANG;
 	mutex_lock(&odev->reset_lock);
 	found = ossa_queue_recover(q, job);
-	if (found != OSSA_RECOVERY_NONE) {
-		atomic_inc(&odev->recovery_count);
+	if (found != OSSA_RECOVERY_NONE)
 		drm_warn(&odev->drm, "%s recovered: %s (context %u)\n", q->name,
 			 ossa_recovery_what[found], job->ctx->id);
-	}
 	mutex_unlock(&odev->reset_lock);
 	drm_dev_exit(idx);
 	/*

@@ -247,6 +247,8 @@ enum ossa_recovery ossa_queue_recover(struct ossa_queue *q,
 
 	spin_lock_irqsave(&q->lock, flags);
 	if (ossa_queue_in_error(q)) {
+		/* Counted before a fence signals: its waiter sees the count. */
+		atomic_inc(&q->odev->recovery_count);
 		ossa_queue_stop_locked(q, NULL, 0);
 		ossa_queue_restart_locked(q);
 		found = OSSA_RECOVERY_QUEUE_ERROR;
@@ -257,6 +259,7 @@ enum ossa_recovery ossa_queue_recover(struct ossa_queue *q,
 	if (!job->hw_fence || dma_fence_is_signaled_locked(job->hw_fence))
 		goto out;
 
+	atomic_inc(&q->odev->recovery_count);
 	if (ossa_queue_stop_locked(q, job, -ETIMEDOUT) == job)
 		found = OSSA_RECOVERY_TIMEOUT;
 	else
@@ -270,27 +273,33 @@ out:
 /**
  * ossa_queue_recover_error() - restart a queue that stopped on an error
  * @q: the queue
+ * @status: where its status register is stored
  *
  * A queue error (datasheet, 5.2) is the driver's or the bus's
  * doing, not a job's: the job the queue was running fails with -EIO, no
  * context is banned, and the jobs after it run. Called from the interrupt
- * handler; a queue stopped for a device reset is left to the reset.
+ * handler; a queue stopped for a device reset, or restarted already by
+ * the job timeout, is left alone.
  *
- * Return: the queue's status before the restart.
+ * Return: true if the queue was restarted here; @status is then its
+ * status before the restart.
  */
-u32 ossa_queue_recover_error(struct ossa_queue *q)
+bool ossa_queue_recover_error(struct ossa_queue *q, u32 *status)
 {
 	unsigned long flags;
-	u32 status;
+	bool recovered;
 
 	spin_lock_irqsave(&q->lock, flags);
-	status = ossa_queue_reg_read(q, OSSA_REG_Q_STATUS);
-	if (!q->stopped && ossa_queue_in_error(q)) {
+	*status = ossa_queue_reg_read(q, OSSA_REG_Q_STATUS);
+	recovered = !q->stopped && ossa_queue_in_error(q);
+	if (recovered) {
+		/* Counted before a fence signals: its waiter sees the count. */
+		atomic_inc(&q->odev->recovery_count);
 		ossa_queue_stop_locked(q, NULL, 0);
 		ossa_queue_restart_locked(q);
 	}
 	spin_unlock_irqrestore(&q->lock, flags);
-	return status;
+	return recovered;
 }
 
 /**

@@ -31,7 +31,7 @@ void ossa_queue_push_locked(struct ossa_queue *q, struct ossa_job *job);
 void ossa_queue_complete(struct ossa_queue *q);
 enum ossa_recovery ossa_queue_recover(struct ossa_queue *q,
 				      struct ossa_job *job);
-u32 ossa_queue_recover_error(struct ossa_queue *q);
+bool ossa_queue_recover_error(struct ossa_queue *q, u32 *status);
 void ossa_queue_stop(struct ossa_queue *q);
 void ossa_queue_fail_all(struct ossa_queue *q);
 struct dma_fence *ossa_queue_ctx_fence(struct ossa_queue *q,
