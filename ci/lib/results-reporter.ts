@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Reporter, SerializedError, TestCase, TestModule, TestRunEndReason } from 'vitest/node';
 import { type CaseState, junitXml, type ResultCase, type ResultSuite } from './junit.js';
-import { type KtapTest, ktap } from './ktap.js';
+import { type KtapTest, ktap } from '../../userspace/src/accel-core/ktap.js';
 import { outDir, repoRoot } from './paths.js';
 
 /** What a host test that stands for a guest test knows of it. */

@@ -9,6 +9,9 @@
  *   ossa top [-J]             each client's engine use and memory (fdinfo)
  *   ossa trace -- COMMAND     each job's journey while COMMAND runs, as a
  *                             Perfetto (Chrome JSON) trace
+ *   ossa conformance --tier core
+ *                             the DRM accel core's conformance tier against
+ *                             any accel node, as KTAP
  *   ossa help [COMMAND]       usage, of the tool or of one command
  *   ossa --version | -V       the tool's version and the uapi it speaks
  *
@@ -19,6 +22,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { AccelError } from './accel-core/file.js';
+import { AdapterError } from './accel-core/adapter.js';
+import { ktap } from './accel-core/ktap.js';
+import { type ConformanceRun, runConformance, type Tier, TIERS } from './conformance.js';
 import { Device } from './device.js';
 import { accelNodes } from './discovery.js';
 import { type ClientUsage, drmClients } from './fdinfo.js';
@@ -99,6 +106,20 @@ const COMMANDS: Record<string, CommandSpec> = {
       "status is COMMAND's; a summary goes to stderr (with --json, to stdout as JSON).",
     ],
     options: { ...DEVICE, output: { type: 'string', short: 'o' } },
+  },
+  conformance: {
+    synopsis: '--tier core [--device PATH] [--adapter FILE|none] [--filter TEXT] [--json]',
+    summary: "run the DRM accel core's conformance tier against any accel node, as KTAP",
+    details: [
+      '--tier core          the tier: core, the DRM accel core, which every accel driver answers alike',
+      '--device PATH        any /dev/accel node (default: the first ossa node)',
+      "--adapter FILE|none  a module exporting `adapter` that makes the driver's buffers (docs/conformance-kit.md);",
+      "                     default: the one built in for the node's driver (ossa); none: skip the tests that need buffers",
+      '--filter TEXT        only the tests whose group or name holds TEXT',
+      'KTAP version 1 on stdout (with --json, the results as JSON), one subtest per group; a summary on stderr.',
+      'Exit status 0 when no test failed (skipped ones included), 1 when one did.',
+    ],
+    options: { ...DEVICE, tier: { type: 'string' }, adapter: { type: 'string' }, filter: { type: 'string' } },
   },
   help: {
     synopsis: '[COMMAND]',
@@ -193,6 +214,9 @@ export async function main(argv: string[]): Promise<number> {
     s?: string;
     n?: string;
     output?: string;
+    tier?: string;
+    adapter?: string;
+    filter?: string;
   };
   const rest = parsed.positionals;
   if (values.help) {
@@ -272,6 +296,26 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
       return r.exitStatus;
+    }
+    case 'conformance': {
+      if (values.tier === undefined) throw usageError(`conformance needs --tier (${TIERS.join(', ')})`);
+      if (!(TIERS as readonly string[]).includes(values.tier)) throw usageError(`--tier ${values.tier}: no such tier (${TIERS.join(', ')})`);
+      const node = values.device ?? accelNodes().find((n) => n.driver === 'ossa')?.path;
+      if (node === undefined) throw new AccelError('no ossa accel node; give one with --device', 19, 'ENODEV', 'open');
+      let r: ConformanceRun;
+      try {
+        r = await runConformance(node, values.tier as Tier, values.adapter, values.filter);
+      } catch (err) {
+        if (err instanceof RangeError) throw usageError(err.message);
+        throw err;
+      }
+      print(json, r, ktap(r.results).trimEnd());
+      const adapterText = 'module' in r.adapter ? r.adapter.module : r.adapter.none;
+      process.stderr.write(
+        `ossa conformance: tier ${r.tier} on ${r.node} (driver ${r.driver.name} ${r.driver.major}.${r.driver.minor}.${r.driver.patchlevel}; adapter: ${adapterText}): ` +
+          `${r.counts.pass} passed, ${r.counts.fail} failed, ${r.counts.skip} skipped\n`,
+      );
+      return r.counts.fail ? 1 : 0;
     }
     case 'info': {
       using dev = open();
@@ -410,9 +454,13 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`ossa: ${err.message}\n`);
       return 2;
     }
-    if (err instanceof OssaError) {
+    if (err instanceof AccelError) {
       process.stderr.write(`ossa: ${err.message}\n`);
       return 3;
+    }
+    if (err instanceof AdapterError) {
+      process.stderr.write(`ossa conformance: ${err.message}\n`);
+      return 2;
     }
     throw err;
   }

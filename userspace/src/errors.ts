@@ -1,21 +1,13 @@
 /** Errors of the ossa library: each carries errno, its code and the ioctl. */
+import { AccelError } from './accel-core/file.js';
 import { isNativeError } from './native.js';
 
-export class OssaError extends Error {
-  override readonly name = 'OssaError';
-
-  constructor(
-    message: string,
-    /** The positive errno value, e.g. 25 for ENOTTY. */
-    readonly errno: number,
-    /** The errno's symbolic name, e.g. "ENOTTY". */
-    readonly code: string,
-    /** The ioctl (e.g. "DRM_IOCTL_VERSION") or system call that failed. */
-    readonly ioctl: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
+/**
+ * An error of the library: an AccelError (the accel-core kit's, for any
+ * DRM accel file) of an ossa call.
+ */
+export class OssaError extends AccelError {
+  override readonly name: string = 'OssaError';
 }
 
 /**

@@ -30,7 +30,7 @@ export interface Field {
 }
 
 export interface StructDef<F extends string> {
-  /** The C name, e.g. drm_ossa_bo_create. */
+  /** The C name, e.g. drm_syncobj_create. */
   readonly name: string;
   readonly size: number;
   readonly fields: Readonly<Record<F, Field>>;

@@ -78,7 +78,16 @@ describe('the npm package', () => {
     writeFileSync(
       join(dir, 'use.ts'),
       `import { CommandStream, Device, OssaError, type JobSpec } from '${meta.name}';
+import { type AccelAdapter, CORE_TESTS, runTier } from '${meta.name}/accel-core';
 const job: JobSpec = { commands: new CommandStream().nop() };
+// A driver author's adapter, checked against the kit's types.
+export const adapter: AccelAdapter = {
+  driver: 'mine',
+  createBuffer: (file, size) => file.ioctl('CREATE', 0, Buffer.alloc(size)),
+  mmapOffset: () => 0n,
+  ioctls: { createBuffer: 'CREATE', mmapOffset: 'MMAP' },
+};
+export const tier = (node: string) => runTier(CORE_TESTS, { node, adapter: { adapter, module: import.meta.url } });
 export async function run(): Promise<string> {
   try {
     using dev = Device.open();

@@ -5,12 +5,14 @@
  * lines ("# ...") before the result they explain, SKIP as a directive.
  */
 import { stripVTControlCharacters } from 'node:util';
-import type { CaseState } from './junit.js';
+
+/** How a test ended. */
+export type KtapState = 'pass' | 'fail' | 'skip';
 
 export interface KtapTest {
   name: string;
   /** Leave out for a test with subtests: it fails if one fails, is skipped if all are. */
-  state?: CaseState;
+  state?: KtapState;
   /** Why it failed or was skipped. */
   message?: string;
   subtests?: KtapTest[];
@@ -39,7 +41,7 @@ export function ktapName(name: string): string {
 }
 
 /** The state of a test: its own, or its subtests'. */
-export function ktapState(t: KtapTest): CaseState {
+export function ktapState(t: KtapTest): KtapState {
   if (t.state) return t.state;
   const states = (t.subtests ?? []).map(ktapState);
   if (states.includes('fail')) return 'fail';
