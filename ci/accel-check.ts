@@ -1,13 +1,15 @@
 /**
  * `npm run accel-check`: says whether guests here would run under KVM and,
  * if not, why (QEMU without KVM, no /dev/kvm, no permission, KVM broken).
- * Always probes afresh; the runner keeps a probe boot's verdict per host boot.
+ * Always probes afresh. The runner keeps a probe boot's verdict per host
+ * boot; this check, for the build's own QEMU and /dev/kvm, replaces it with
+ * what it found (after fixing KVM, run it and the next run uses KVM).
  *
  * usage: tsx ci/accel-check.ts [--qemu PATH] [--device PATH] [--json]
  * Exit status: 0 KVM works, 3 guests would run under TCG, 2 usage, 1 error.
  */
 import { parseArgs } from 'node:util';
-import { probeKvm, verdictMessage } from './lib/accel.js';
+import { probeKey, probeKvm, verdictMessage } from './lib/accel.js';
 import { readManifest } from './lib/manifest.js';
 
 function usage(message: string): never {
@@ -25,7 +27,10 @@ try {
 }
 try {
   const m = await readManifest();
-  const verdict = await probeKvm(values.qemu ?? m.qemu, m.vmlinuz, m.probeInitrd, values.device ? { device: values.device } : {});
+  // Another QEMU or device than the runner's: nothing of the runner's to replace.
+  const own = values.qemu === undefined && values.device === undefined;
+  const opts = own ? { cacheKey: probeKey(m), fresh: true } : values.device ? { device: values.device } : {};
+  const verdict = await probeKvm(values.qemu ?? m.qemu, m.vmlinuz, m.probeInitrd, opts);
   process.stdout.write(values.json ? `${JSON.stringify(verdict)}\n` : `${verdictMessage(verdict)}\n`);
   process.exitCode = verdict.kind === 'works' ? 0 : 3;
 } catch (err) {

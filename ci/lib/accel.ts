@@ -13,7 +13,7 @@
  * QEMU and kernel, so it costs one boot at most.
  */
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir } from './paths.js';
@@ -32,7 +32,8 @@ export type KvmVerdict =
   | { kind: 'no-permission'; device: string; code: string }
   | { kind: 'not-allowed'; device: string; code: string }
   | { kind: 'cannot-open'; device: string; code: string }
-  | { kind: 'broken'; detail: string };
+  /** `timedOut`: the guest was still booting at the probe's deadline (a busy host, not only a broken KVM). */
+  | { kind: 'broken'; detail: string; timedOut: boolean };
 
 /** The accelerators `qemu -accel help` lists. */
 export function parseAccelHelp(text: string): string[] {
@@ -115,17 +116,34 @@ async function probeBoot(qemu: string, kernel: string, initrd: string): Promise<
   if (!result.timedOut && result.exitCode === 0 && output.includes(PROBE_MARKER)) {
     return { kind: 'works', seconds: (performance.now() - start) / 1000 };
   }
-  return { kind: 'broken', detail: probeFailureDetail(output, result.timedOut, String(result.exitCode ?? result.signal)) };
+  return { kind: 'broken', detail: probeFailureDetail(output, result.timedOut, String(result.exitCode ?? result.signal)), timedOut: result.timedOut };
 }
 
-/** The probe boot's verdict, kept per host boot under `key` (the QEMU and kernel). */
-async function cachedProbeBoot(qemu: string, kernel: string, initrd: string, key: string): Promise<KvmVerdict> {
+/**
+ * Whether a probe boot's verdict is kept for the rest of the host boot: a
+ * guest that booted, or one that failed; not one that ran out of time,
+ * which a busy host can cause (the next run probes again).
+ */
+export function keepsVerdict(v: KvmVerdict): boolean {
+  return v.kind === 'works' || (v.kind === 'broken' && !v.timedOut);
+}
+
+/** The key a probe boot's verdict is kept under: the QEMU build and the kernel it boots. */
+export function probeKey(m: { keys: Readonly<Record<string, string>>; kernelRelease: string }): string {
+  return `${m.keys.qemu ?? "(no qemu)"} ${m.kernelRelease}`;
+}
+
+/**
+ * The probe boot's verdict, kept per host boot under `key` (the QEMU and
+ * kernel); with `fresh`, probed again whatever is kept, and kept anew.
+ */
+async function cachedProbeBoot(qemu: string, kernel: string, initrd: string, key: string, fresh: boolean): Promise<KvmVerdict> {
   const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   const record = join(cacheDir(), 'accel-probe.json');
   const id = `${bootId} ${key}`;
   try {
     const saved = JSON.parse(await readFile(record, 'utf8')) as { id?: unknown; verdict?: KvmVerdict };
-    if (saved.id === id && (saved.verdict?.kind === 'works' || saved.verdict?.kind === 'broken')) {
+    if (!fresh && saved.id === id && saved.verdict && keepsVerdict(saved.verdict)) {
       log(`accel: the probe boot's verdict for this host boot, from ${record}`);
       return saved.verdict;
     }
@@ -135,7 +153,8 @@ async function cachedProbeBoot(qemu: string, kernel: string, initrd: string, key
   log(`accel: ${KVM_DEVICE} opens; probing whether a guest boots under KVM ...`);
   const verdict = await probeBoot(qemu, kernel, initrd);
   await mkdir(cacheDir(), { recursive: true });
-  await writeFile(record, `${JSON.stringify({ id, verdict })}\n`);
+  if (keepsVerdict(verdict)) await writeFile(record, `${JSON.stringify({ id, verdict })}\n`);
+  else await rm(record, { force: true });
   return verdict;
 }
 
@@ -149,14 +168,14 @@ export async function probeKvm(
   qemu: string,
   kernel: string,
   initrd: string,
-  opts: { device?: string; cacheKey?: string } = {},
+  opts: { device?: string; cacheKey?: string; fresh?: boolean } = {},
 ): Promise<KvmVerdict> {
   const device = opts.device ?? KVM_DEVICE;
   const accelerators = await qemuAccelerators(qemu);
   if (!accelerators.includes('kvm')) return { kind: 'qemu-without-kvm', qemu, accelerators };
   const early = deviceVerdict(device);
   if (early) return early;
-  return opts.cacheKey === undefined ? probeBoot(qemu, kernel, initrd) : cachedProbeBoot(qemu, kernel, initrd, opts.cacheKey);
+  return opts.cacheKey === undefined ? probeBoot(qemu, kernel, initrd) : cachedProbeBoot(qemu, kernel, initrd, opts.cacheKey, opts.fresh ?? false);
 }
 
 /** Returns the accelerator to use: $OSSA_ACCEL if set, else KVM if proven, else TCG; and logs why. */

@@ -7,7 +7,7 @@
  * entries its last build touched: the most recently used, pruned last.)
  * Leftovers of interrupted builds (`<key>.tmp-<pid>` of a process that is
  * gone) go too. Work trees outside entries (qemu-work, linux-intree, the sid
- * apt cache) are left to `npm run clean -- --all`.
+ * apt cache) are never pruned: `npm run clean` deletes them with the rest.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chooseAccel } from './accel.js';
+import { chooseAccel, probeKey } from './accel.js';
 import { coverageMatrix } from './coverage.js';
 import { type GuestFiles, guestFileFilter } from './guest-files.js';
 import { qemuCoverageEnv, saveDriverGcda } from './line-coverage.js';
@@ -134,7 +134,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const guest = (which === 'debug' ? m.debug : which === 'newest' ? m.newest : undefined) ?? m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
   const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);
-  const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
+  const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, probeKey(m));
   const label = laneLabel(l);
   const qemuVersion = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.version : m.qemuVersion;
   log(`guest: booting Linux ${guest.kernelRelease} on QEMU ${qemuVersion}${label ? ` (${label})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);

@@ -2,12 +2,12 @@
  * The accelerator probe: each reason for TCG is told apart and named, from
  * real QEMU binaries, real device nodes and a real probe boot.
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deviceVerdict, KVM_DEVICE, openDevice, parseAccelHelp, probeKvm, qemuAccelerators, verdictMessage } from '../lib/accel.js';
+import { deviceVerdict, keepsVerdict, KVM_DEVICE, type KvmVerdict, openDevice, parseAccelHelp, probeKey, probeKvm, qemuAccelerators, verdictMessage } from '../lib/accel.js';
 import { type BuildManifest, readManifest } from '../lib/manifest.js';
 import { repoRoot } from '../lib/paths.js';
 
@@ -77,5 +77,34 @@ describe('the KVM probe', () => {
     expect(verdict.kind, message).toMatch(/^(works|broken)$/);
     if (verdict.kind === 'works') expect(verdict.seconds).toBeGreaterThan(0);
     else expect(message).toMatch(/^TCG: KVM broken: a probe guest did not boot under KVM \((no userspace within 20 s|QEMU exited with \S+ before userspace)/);
+  }, 60_000);
+
+  it('keeps a probe boot that booted or failed for the host boot, not one that ran out of time', () => {
+    expect(keepsVerdict({ kind: 'works', seconds: 2 })).toBe(true);
+    expect(keepsVerdict({ kind: 'broken', detail: 'QEMU exited with SIGABRT before userspace', timedOut: false })).toBe(true);
+    expect(keepsVerdict({ kind: 'broken', detail: 'no userspace within 20 s', timedOut: true })).toBe(false);
+  });
+
+  it('npm run accel-check probes afresh whatever is kept, and keeps what it found for the runner', async () => {
+    // A kept verdict for this host boot and this build that no probe made.
+    const cache = await mkdtemp(join(tmpdir(), 'ossa-accel-cache-'));
+    const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const record = join(cache, 'accel-probe.json');
+    const id = `${bootId} ${probeKey(m)}`;
+    await writeFile(record, JSON.stringify({ id, verdict: { kind: 'broken', detail: 'kept from before', timedOut: false } }));
+    const r = await execa('npx', ['tsx', 'ci/accel-check.ts', '--json'], { cwd: repoRoot, reject: false, env: { OSSA_CACHE_DIR: cache } });
+    const verdict = JSON.parse(r.stdout) as KvmVerdict;
+    expect(JSON.stringify(verdict)).not.toContain('kept from before');
+    expect(r.exitCode).toBe(verdict.kind === 'works' ? 0 : 3);
+    const kept = JSON.parse(await readFile(record, 'utf8').catch(() => '{}')) as { id?: string; verdict?: KvmVerdict };
+    if (verdict.kind === 'works' || verdict.kind === 'broken') {
+      // A probe boot ran: the runner now reads its verdict, unless it ran out of time.
+      if (keepsVerdict(verdict)) expect(kept).toEqual({ id, verdict });
+      else expect(kept).toEqual({});
+    } else {
+      // No boot (no device, no permission): nothing to keep, the old record untouched.
+      expect(kept.verdict).toMatchObject({ detail: 'kept from before' });
+    }
+    await rm(cache, { recursive: true, force: true });
   }, 60_000);
 });

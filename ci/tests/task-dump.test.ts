@@ -7,14 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { chooseAccel } from '../lib/accel.js';
+import { chooseAccel, probeKey } from '../lib/accel.js';
 import { readManifest } from '../lib/manifest.js';
 import { outDir } from '../lib/paths.js';
 import { runGuest } from '../lib/vm.js';
 
 it("a stuck guest's kernel dumps its tasks (sysrq t and w) into the console log before QEMU is stopped", async () => {
   const m = await readManifest();
-  const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, `${m.keys.qemu} ${m.kernelRelease}`);
+  const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, probeKey(m));
   const consoleLog = join(outDir, 'logs', 'task-dump-console.log');
   // The probe image's busybox as init, running `sleep 600`: userspace is
   // up, and nothing reaches the runner.
