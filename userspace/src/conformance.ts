@@ -3,7 +3,7 @@
  * with the driver's adapter (the built-in one for ossa, a module given
  * with --adapter, or none), its results as KTAP.
  */
-import { AdapterError, type LoadedAdapter, loadAdapter } from './accel-core/adapter.js';
+import { type LoadedAdapter, loadAdapter } from './accel-core/adapter.js';
 import { AccelFile } from './accel-core/file.js';
 import { type KtapTest, ktapState } from './accel-core/ktap.js';
 import { runTier } from './accel-core/run.js';
@@ -17,6 +17,23 @@ export type Tier = (typeof TIERS)[number];
 /** Adapters this package carries, by driver name. */
 const BUILT_IN: Record<string, URL> = { ossa: new URL('./ossa-adapter.js', import.meta.url) };
 
+/** A --filter that no test matches. */
+export class FilterError extends Error {
+  override readonly name = 'FilterError';
+}
+
+/** How a run goes beyond its node and tier. */
+export interface ConformanceOptions {
+  /** A module path, URL or package name, 'none', or undefined for the adapter built in for the node's driver, if any. */
+  adapter?: string;
+  /** Only the tests whose group or name holds it. */
+  filter?: string;
+  /** Call GET_UNIQUE and GET_MAGIC (CoreContext.masterIoctls). */
+  masterIoctls?: boolean;
+  /** Each KTAP line as soon as it is known. */
+  onLine?: (line: string) => void;
+}
+
 export interface ConformanceRun {
   node: string;
   driver: DriverVersion;
@@ -28,16 +45,14 @@ export interface ConformanceRun {
 }
 
 /**
- * `adapter`: a module path or URL, 'none', or undefined for the built-in
- * adapter of the node's driver, if there is one; `filter`: only the tests
- * whose group or name holds it. Throws RangeError when no test matches,
- * AccelError when
- * the node cannot be opened or answers no VERSION, AdapterError when the
- * module is no adapter or serves another driver.
+ * Runs the tier against `node`. Throws FilterError when no test matches,
+ * AccelError when the node cannot be opened or answers no VERSION,
+ * AdapterError when the module is no adapter or serves another driver.
  */
-export async function runConformance(node: string, tier: Tier, adapter?: string, filter?: string): Promise<ConformanceRun> {
+export async function runConformance(node: string, tier: Tier, options: ConformanceOptions = {}): Promise<ConformanceRun> {
+  const { filter, adapter } = options;
   const tests = filter === undefined ? CORE_TESTS : CORE_TESTS.filter((t) => `${t.group}: ${t.name}`.includes(filter));
-  if (!tests.length) throw new RangeError(`--filter ${filter}: no test of tier ${tier} has that in its group or name`);
+  if (!tests.length) throw new FilterError(`--filter ${filter}: no test of tier ${tier} has that in its group or name`);
   let driver: DriverVersion;
   {
     using file = AccelFile.open(node);
@@ -49,10 +64,11 @@ export async function runConformance(node: string, tier: Tier, adapter?: string,
   else if (adapter !== undefined) loaded = await loadAdapter(adapter);
   else if (BUILT_IN[driver.name]) loaded = await loadAdapter(BUILT_IN[driver.name] as URL);
   else none = `none built in for driver "${driver.name}" (give one with --adapter)`;
-  if (loaded && loaded.adapter.driver !== driver.name) {
-    throw new AdapterError(`${loaded.module} is an adapter for "${loaded.adapter.driver}", but ${node} is driven by "${driver.name}"`);
-  }
-  const results = await runTier(tests, { node, ...(loaded ? { adapter: loaded } : {}) });
+  const results = await runTier(
+    tests,
+    { node, ...(loaded ? { adapter: loaded } : {}), ...(options.masterIoctls ? { masterIoctls: true } : {}) },
+    options.onLine ? { onLine: options.onLine } : {},
+  );
   const leaves = results.flatMap((g) => g.subtests ?? [g]);
   const count = (state: string): number => leaves.filter((t) => ktapState(t) === state).length;
   return {
@@ -63,4 +79,9 @@ export async function runConformance(node: string, tier: Tier, adapter?: string,
     results,
     counts: { pass: count('pass'), fail: count('fail'), skip: count('skip') },
   };
+}
+
+/** Whether a run ended with a test that ran out of time (its work may still hold the process). */
+export function timedOut(run: ConformanceRun): boolean {
+  return run.results.some((g) => (g.subtests ?? []).some((t) => t.message?.startsWith('did not finish within')));
 }

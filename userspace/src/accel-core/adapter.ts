@@ -4,6 +4,7 @@
  * create one (no dumb buffers), so each driver gives an adapter: a module
  * that exports `adapter`, an AccelAdapter.
  */
+import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { AccelFile } from './file.js';
 
@@ -15,7 +16,7 @@ export interface AccelAdapter {
   /** The offset at which mmap(2) of the file maps the buffer `handle`. */
   mmapOffset(file: AccelFile, handle: number): bigint;
   /** The names of the driver's ioctls behind each call, for reports (e.g. "BO_CREATE"). */
-  readonly ioctls: { readonly createBuffer: string; readonly mmapOffset: string };
+  readonly ioctls?: { readonly createBuffer: string; readonly mmapOffset: string };
 }
 
 /** An adapter and the module it came from, which child processes import again. */
@@ -37,14 +38,23 @@ function isAdapter(value: unknown): value is AccelAdapter {
     typeof a.driver === 'string' &&
     typeof a.createBuffer === 'function' &&
     typeof a.mmapOffset === 'function' &&
-    typeof a.ioctls?.createBuffer === 'string' &&
-    typeof a.ioctls.mmapOffset === 'string'
+    (a.ioctls === undefined || (typeof a.ioctls.createBuffer === 'string' && typeof a.ioctls.mmapOffset === 'string'))
   );
 }
 
-/** Imports an adapter module (a file path or URL) and checks its `adapter` export. */
+/** What import() is given for `where`: a URL as it is, a file by its URL, else a package name. */
+function specifier(where: string | URL): string {
+  if (where instanceof URL || /^[a-z][a-z0-9+.-]*:/.test(where)) return where.toString();
+  if (/^\.{0,2}\//.test(where) || existsSync(where)) return pathToFileURL(where).href;
+  return where;
+}
+
+/**
+ * Imports an adapter module (a file path, a URL, or the name of an
+ * installed package) and checks its `adapter` export.
+ */
 export async function loadAdapter(where: string | URL): Promise<LoadedAdapter> {
-  const module = where instanceof URL ? where.href : /^[a-z]+:/.test(where) ? where : pathToFileURL(where).href;
+  const module = specifier(where);
   let exports: { adapter?: unknown };
   try {
     exports = (await import(module)) as { adapter?: unknown };
@@ -53,7 +63,7 @@ export async function loadAdapter(where: string | URL): Promise<LoadedAdapter> {
   }
   if (!isAdapter(exports.adapter)) {
     throw new AdapterError(
-      `${module} exports no adapter: it needs \`export const adapter\` with driver, createBuffer(file, size), mmapOffset(file, handle) and ioctls { createBuffer, mmapOffset }`,
+      `${module} exports no adapter: it needs \`export const adapter\` with driver, createBuffer(file, size), mmapOffset(file, handle) and, if any, ioctls { createBuffer, mmapOffset }`,
     );
   }
   return { adapter: exports.adapter, module };

@@ -32,6 +32,8 @@ export interface ChildrenOptions {
   prelude?: string;
   /** More environment for the children. */
   env?: Record<string, string>;
+  /** Kills the children, and rejects, when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -83,6 +85,11 @@ export async function runChildren(script: string, count: number, options: Childr
     ok.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     done.push(ok);
   }
+  const abort = (): void => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  options.signal?.addEventListener('abort', abort, { once: true });
+  if (options.signal?.aborted) abort();
   try {
     await options.whileHeld?.(await Promise.all(reported));
     for (const c of children) c.stdin?.end();
@@ -91,5 +98,7 @@ export async function runChildren(script: string, count: number, options: Childr
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await Promise.allSettled(done);
     throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
   }
 }

@@ -11,3 +11,7 @@ export * from './ktap.js';
 export * from './objects.js';
 export * from './run.js';
 export * from './tier.js';
+// The generic layer an adapter packs its own ioctls with.
+export type { DriverVersion } from '../drm.js';
+export { DRM_IOCTL_BASE, io, ior, iow, iowr } from '../ioctl.js';
+export { defineStruct, Struct, type StructDef } from '../struct.js';

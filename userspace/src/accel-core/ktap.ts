@@ -48,17 +48,35 @@ export function ktapState(t: KtapTest): KtapState {
   return states.length && states.every((s) => s === 'skip') ? 'skip' : 'pass';
 }
 
-function lines(tests: readonly KtapTest[], indent: string, header?: string): string[] {
+/** A (sub)test list's header: version, the subtest's name when nested, the plan. */
+export function ktapHeader(count: number, indent = '', name?: string): string[] {
   const out = [`${indent}KTAP version 1`];
-  if (header !== undefined) out.push(`${indent}# Subtest: ${ktapName(header)}`);
-  out.push(`${indent}1..${tests.length}`);
+  if (name !== undefined) out.push(`${indent}# Subtest: ${ktapName(name)}`);
+  out.push(`${indent}1..${count}`);
+  return out;
+}
+
+/**
+ * A test's result line, after the lines of a failure's message (each a
+ * diagnostic line; one that would read as a subtest header is changed).
+ */
+export function ktapResult(t: KtapTest, number: number, indent = ''): string[] {
+  const out: string[] = [];
+  const state = ktapState(t);
+  const message = t.message ?? '';
+  if (state === 'fail' && message) {
+    for (const l of message.split(LINE_BREAK)) out.push(`${indent}# ${ktapText(l).replace(/^(\s*)Subtest:/, '$1Subtest -')}`.trimEnd());
+  }
+  const directive = state === 'skip' ? ` # SKIP${message ? ` ${ktapName(message.split(LINE_BREAK)[0] ?? '')}` : ''}` : '';
+  out.push(`${indent}${state === 'fail' ? 'not ok' : 'ok'} ${number} ${ktapName(t.name)}${directive}`);
+  return out;
+}
+
+function lines(tests: readonly KtapTest[], indent: string, header?: string): string[] {
+  const out = ktapHeader(tests.length, indent, header);
   for (const [i, t] of tests.entries()) {
     if (t.subtests) out.push(...lines(t.subtests, `${indent}    `, t.name));
-    const state = ktapState(t);
-    const message = t.message ?? '';
-    if (state === 'fail' && message) for (const l of message.split(LINE_BREAK)) out.push(`${indent}# ${ktapText(l)}`.trimEnd());
-    const directive = state === 'skip' ? ` # SKIP${message ? ` ${ktapName(message.split(LINE_BREAK)[0] ?? '')}` : ''}` : '';
-    out.push(`${indent}${state === 'fail' ? 'not ok' : 'ok'} ${i + 1} ${ktapName(t.name)}${directive}`);
+    out.push(...ktapResult(t, i + 1, indent));
   }
   return out;
 }

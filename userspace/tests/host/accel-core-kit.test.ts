@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 import { AdapterError, loadAdapter } from '../../src/accel-core/adapter.js';
+import { runChildren } from '../../src/accel-core/children.js';
 import { ktap } from '../../src/accel-core/ktap.js';
 import { runTier } from '../../src/accel-core/run.js';
 import { type CoreTest, NO_ADAPTER } from '../../src/accel-core/tier.js';
@@ -73,7 +74,8 @@ describe('runTier', () => {
   ];
 
   test('each state, grouped in order; a buffer test without an adapter is skipped, a hung one fails at its timeout', async () => {
-    const results = await runTier(tests, { node: '/dev/null' }, 200);
+    const lines: string[] = [];
+    const results = await runTier(tests, { node: '/dev/null' }, { timeoutMs: 200, onLine: (l) => lines.push(l) });
     expect(results).toEqual([
       {
         name: 'g1',
@@ -91,6 +93,27 @@ describe('runTier', () => {
       },
     ]);
     expect(ktap(results)).toContain('    # Subtest: g2\n    1..2\n    ok 1 needs buffers # SKIP needs buffers: no adapter');
+    // A failure's line that would read as a subtest header does not.
+    expect(ktap([{ name: 'g', subtests: [{ name: 't', state: 'fail', message: 'Subtest: x' }] }])).toContain('    # Subtest - x\n    not ok 1 t');
+    // The lines as they came are the document.
+    expect(`${lines.join('\n')}\n`).toBe(ktap(results));
+  });
+});
+
+describe('runChildren', () => {
+  test('an abort kills the children and rejects: a timed-out test leaves no process behind', async () => {
+    const controller = new AbortController();
+    let pid = 0;
+    const run = runChildren("report(process.pid); setInterval(() => {}, 1000);", 1, {
+      signal: controller.signal,
+      whileHeld: ([first]) => {
+        pid = Number(first);
+        controller.abort();
+      },
+    });
+    await expect(run).rejects.toThrow(/child 0 exited with null/);
+    expect(pid).toBeGreaterThan(0);
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 });
 

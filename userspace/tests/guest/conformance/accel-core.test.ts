@@ -4,7 +4,7 @@
  * ossa; here they run against OSSA_CONFORMANCE_NODE (default: the first
  * ossa node) with ossa's adapter, each as its own test, named with the
  * coverage it claims. `ossa conformance --tier core` runs the same tests
- * on any machine (cli-conformance.test.ts).
+ * on any machine (conformance-kit.test.ts).
  */
 import { describe, test } from 'vitest';
 import { covers, type Row } from '../../../../ci/lib/coverage.js';
@@ -12,9 +12,11 @@ import { type BufferContext, CORE_TESTS, type CoreContext, type CoreTest } from 
 import { adapter, OSSA_ADAPTER_MODULE } from '../../../src/ossa-adapter.js';
 import { ossaNode } from '../support/ossa.js';
 
+// ossa guards GET_UNIQUE and GET_MAGIC on kernels without the DRM core's fix.
 const ctx: BufferContext = {
   node: process.env.OSSA_CONFORMANCE_NODE ?? ossaNode(),
   adapter: { adapter, module: OSSA_ADAPTER_MODULE.href },
+  masterIoctls: true,
 };
 
 /** The test's name with the rows of the ioctl matrix it covers: the core's, and ossa's behind the adapter calls. */
