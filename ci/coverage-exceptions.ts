@@ -68,7 +68,7 @@ export const COVERAGE_EXCEPTIONS: readonly CoverageException[] = [
   {
     file: 'kernel-driver/ossa_hw.c',
     function: 'ossa_hw_handle_misc',
-    lines: ['drm_err_ratelimited(&odev->drm,'],
+    lines: ['!ossa_queue_recover_error(q, &qstatus))', 'drm_err_ratelimited(&odev->drm,'],
     reason: QUEUE_ERROR_IRQ,
   },
   { file: 'kernel-driver/ossa_queue.c', function: 'ossa_queue_recover_error', reason: QUEUE_ERROR_IRQ },
