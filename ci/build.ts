@@ -12,7 +12,7 @@ import { buildImage } from '../images/image.js';
 import { type BuildKind, cached, type CachedOutput, hashInputs, usedEntries } from './lib/cache.js';
 import { pruneCache, pruneLimits } from './lib/cache-prune.js';
 import { buildDebugKernel } from './lib/debug-kernel.js';
-import { DRIVER_INPUTS, stageDriver } from './lib/driver-source.js';
+import { DRIVER_INPUTS, DRIVER_RECIPE, stageDriver } from './lib/driver-source.js';
 import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
 import { applySeries, pristineCheckout } from './lib/git-tree.js';
 import { INTREE_PACKAGES } from './lib/linux-intree.js';
@@ -24,7 +24,15 @@ import { QEMU_SERIES_INPUTS } from './lib/qemu-series.js';
 import { type QemuSource, selectNewestQemu } from './lib/qemu-source.js';
 import { newestQemuTree } from './lib/qemu-tree.js';
 import { BuildError, formatSeconds, log, step } from './lib/progress.js';
-import { buildInSidRoot, sidRoot, updateSidLists } from './lib/sid.js';
+import { buildInSidRoot, SID_RECIPE, sidRoot, updateSidLists } from './lib/sid.js';
+
+/**
+ * The recipe of the entries whose commands are written here (their flags,
+ * their steps): a change to this file rebuilds them. Each cached() call
+ * names its recipe; see Inputs.recipe in lib/cache.ts.
+ */
+const RECIPE = 'ci/build.ts';
+const QEMU_SCRIPT = 'qemu-device/build-qemu.sh';
 
 /** The file npm pack makes of the library's package: NAME-VERSION.tgz. */
 function packageTarball(): string {
@@ -83,7 +91,9 @@ async function main(): Promise<void> {
   // The recipe: the script and the device list are among the files; the
   // tools it runs are named by version, so that a new compiler rebuilds.
   const toolchain = await qemuToolchain();
-  const qemuFiles = { files: qemuInputs, values: { toolchain } };
+  // The recipe is the script: this file passes it only the variant, which
+  // names the entry, and for the newest QEMU the source and its tree.
+  const qemuFiles = { files: qemuInputs, recipe: [QEMU_SCRIPT], values: { toolchain } };
   // The three builds of QEMU 10.0.2 share one source tree in qemu-work.
   const qemuWork = { lock: 'qemu-work' };
   const qemu = await cached('qemu', qemuFiles, (dir) => buildQemu(dir), qemuWork);
@@ -105,7 +115,11 @@ async function main(): Promise<void> {
     const tree = await newestQemuTree(source);
     qemuNewest = await cached(
       'qemu-newest',
-      { files: [...qemuInputs, ...QEMU_SERIES_INPUTS], values: { version: source.version, sha256: source.sha256, tree: tree.cache.key, toolchain } },
+      {
+        files: [...qemuInputs, ...QEMU_SERIES_INPUTS],
+        recipe: [QEMU_SCRIPT, 'ci/lib/patches.ts', 'ci/lib/git-tree.ts'],
+        values: { version: source.version, sha256: source.sha256, tree: tree.cache.key, toolchain },
+      },
       async (dir) => {
         const series = await writeQemuSeries(tree.dir, source.version, join(dir, 'series'));
         const checkout = await pristineCheckout(tree.dir, join(cacheDir(), `qemu-work-${source.version}-series`, 'qemu'));
@@ -122,7 +136,7 @@ async function main(): Promise<void> {
   // The driver, out of tree against a kernel's build headers; `extra`
   // make variables (GCOV_PROFILE=y and LINUX_FIXES=y for the debug kernel).
   const buildDriver = (name: string, kdir: string, kernelKey: string, extra: string[] = []): Promise<CachedOutput> =>
-    cached(name, { files: DRIVER_INPUTS, values: { kernel: kernelKey, make: extra.join(' ') } }, async (dir) => {
+    cached(name, { files: DRIVER_INPUTS, recipe: [RECIPE, DRIVER_RECIPE], values: { kernel: kernelKey, make: extra.join(' ') } }, async (dir) => {
       const src = join(dir, 'src');
       await stageDriver(src);
       await run(`${name} build`, 'make', ['-C', src, `KDIR=${kdir}`, ...extra, 'modules']);
@@ -133,7 +147,7 @@ async function main(): Promise<void> {
   const nodeHeaders = join(dirname(process.execPath), '..', 'include', 'node');
   const native = await cached(
     'native',
-    { files: ['userspace/native'], values: { node: process.version, headers: nodeHeaders } },
+    { files: ['userspace/native'], recipe: [RECIPE], values: { node: process.version, headers: nodeHeaders } },
     async (dir) => {
       if (!existsSync(join(nodeHeaders, 'node_api.h'))) {
         throw new BuildError(`Node.js headers not found in ${nodeHeaders} (node_api.h): install Node's headers`);
@@ -152,6 +166,7 @@ async function main(): Promise<void> {
     'userspace',
     {
       files: ['userspace/src', 'userspace/bin', 'userspace/package.json', 'userspace/tests/guest', 'ci/guest', 'ci/lib/protocol.ts', 'ci/lib/coverage.ts', 'tsconfig.base.json', 'tsconfig.guest.json', 'package-lock.json'],
+      recipe: [RECIPE],
     },
     async (dir) => {
       await run('TypeScript compile of the guest suite', join(repoRoot, 'node_modules/.bin/tsc'), [
@@ -168,6 +183,7 @@ async function main(): Promise<void> {
     'package',
     {
       files: ['userspace/src', 'userspace/bin', 'userspace/package.json', 'userspace/README.md', 'userspace/tsconfig.package.json', 'userspace/native', 'tsconfig.base.json', 'package-lock.json'],
+      recipe: [RECIPE],
       values: { native: native.key },
     },
     async (dir) => {
@@ -187,7 +203,7 @@ async function main(): Promise<void> {
   // The benchmarks' guest programs, static so that the image needs no libc.
   const benchTools = await cached(
     'bench-tools',
-    { files: ['ci/guest/bench', 'kernel-driver/include'], values: { uapi: kernel.cache.key } },
+    { files: ['ci/guest/bench', 'kernel-driver/include'], recipe: [RECIPE], values: { uapi: kernel.cache.key } },
     async (dir) => {
       const src = join(repoRoot, 'ci/guest/bench');
       const flags = ['-O2', '-static', '-Wall', '-Wextra', '-Werror'];
@@ -202,7 +218,7 @@ async function main(): Promise<void> {
   // The conformance suite's C tools (the allocation-failure sweep), static too.
   const testTools = await cached(
     'test-tools',
-    { files: ['userspace/tests/guest/tools', 'kernel-driver/include', 'qemu-device/ossa_regs.h'], values: { uapi: kernel.cache.key } },
+    { files: ['userspace/tests/guest/tools', 'kernel-driver/include', 'qemu-device/ossa_regs.h'], recipe: [RECIPE], values: { uapi: kernel.cache.key } },
     async (dir) => {
       const src = join(repoRoot, 'userspace/tests/guest/tools');
       const flags = ['-O2', '-static', '-Wall', '-Wextra', '-Werror', '-D__user='];
@@ -219,6 +235,7 @@ async function main(): Promise<void> {
       name,
       {
         files: ['images'],
+        recipe: [RECIPE, 'images/image.ts'],
         values: {
           kernel: kernelKey,
           driver: driverOut.key,
@@ -286,7 +303,7 @@ async function main(): Promise<void> {
     const root = await sidRoot('sid-root', [...INTREE_PACKAGES, ...nk.headerPackages]);
     const newestDriver = await cached(
       'driver-newest',
-      { files: DRIVER_INPUTS, values: { kernel: nk.cache.key, root: root.key } },
+      { files: DRIVER_INPUTS, recipe: [RECIPE, DRIVER_RECIPE, SID_RECIPE], values: { kernel: nk.cache.key, root: root.key } },
       async (dir) => {
         const src = join(dir, 'src');
         await stageDriver(src);

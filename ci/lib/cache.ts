@@ -9,11 +9,21 @@ import { formatSeconds, log } from './progress.js';
 
 /** What a cached build depends on: files or folders of the checkout, and values. */
 export interface Inputs {
-  /** Paths relative to the checkout; folders are read recursively. */
-  files?: string[];
+  /** What it is made from: paths relative to the checkout; folders are read recursively. */
+  files?: readonly string[];
+  /**
+   * How it is made: the files whose code runs the build (the module with
+   * its commands and flags, the script it calls), so that a changed flag or
+   * step rebuilds it. A file already under `files` is hashed once, as
+   * input: listing it here leaves the key as it was.
+   */
+  recipe?: readonly string[];
   /** Anything else the output depends on (versions, flags, other keys). */
   values?: Record<string, string>;
 }
+
+/** The inputs of a cached entry: its recipe is required. */
+export type EntryInputs = Inputs & { recipe: readonly string[] };
 
 async function listFiles(path: string): Promise<string[]> {
   const info = await stat(path);
@@ -28,19 +38,27 @@ async function listFiles(path: string): Promise<string[]> {
   return nested.flat();
 }
 
-/** A hash of the inputs' names and contents. */
+/** Whether `rel` is one of `paths` or under one of them. */
+const covered = (rel: string, paths: readonly string[]): boolean => paths.some((p) => rel === p || rel.startsWith(`${p}/`));
+
+/** A hash of the inputs' names and contents, and of the recipe's files not among them. */
 export async function hashInputs(inputs: Inputs): Promise<string> {
   const hash = createHash('sha256');
-  for (const rel of inputs.files ?? []) {
-    const abs = join(repoRoot, rel);
-    if (!existsSync(abs)) throw new Error(`build input ${rel} does not exist`);
-    for (const file of await listFiles(abs)) {
-      const info = await stat(file);
-      hash.update(`file ${relative(repoRoot, file)} ${info.mode & 0o111 ? 'x' : '-'}\n`);
-      hash.update(await readFile(file));
-      hash.update('\n');
+  const files = inputs.files ?? [];
+  const hashFiles = async (kind: 'file' | 'recipe', paths: readonly string[]): Promise<void> => {
+    for (const rel of paths) {
+      const abs = join(repoRoot, rel);
+      if (!existsSync(abs)) throw new Error(`build ${kind === 'file' ? 'input' : 'recipe'} ${rel} does not exist`);
+      for (const file of await listFiles(abs)) {
+        const info = await stat(file);
+        hash.update(`${kind} ${relative(repoRoot, file)} ${info.mode & 0o111 ? 'x' : '-'}\n`);
+        hash.update(await readFile(file));
+        hash.update('\n');
+      }
     }
-  }
+  };
+  await hashFiles('file', files);
+  await hashFiles('recipe', (inputs.recipe ?? []).filter((rel) => !covered(rel, files)));
   for (const [k, v] of Object.entries(inputs.values ?? {}).sort()) hash.update(`value ${k}=${v}\n`);
   return hash.digest('hex').slice(0, 20);
 }
@@ -87,7 +105,7 @@ async function markUsed(name: string, key: string, dir: string): Promise<void> {
  */
 export async function cached(
   name: string,
-  inputs: Inputs,
+  inputs: EntryInputs,
   build: (dir: string) => Promise<void | BuildKind>,
   options: { quiet?: boolean; lock?: string } = {},
 ): Promise<CachedOutput> {

@@ -44,7 +44,7 @@ async function linuxScripts(): Promise<string> {
   if (!existsSync(LINUX_SOURCE)) throw new Error(`${LINUX_SOURCE} missing: run npm run setup`);
   const st = statSync(LINUX_SOURCE);
   const values = { source: LINUX_SOURCE, size: String(st.size), mtime: String(st.mtimeMs) };
-  const out = await cached('linux-scripts', { values }, async (dir) => {
+  const out = await cached('linux-scripts', { recipe: ['ci/lib/checks.ts'], values }, async (dir) => {
     await execa('tar', ['-xf', LINUX_SOURCE, '-C', dir, '--strip-components=1', 'linux-source-6.12/scripts']);
   }, { quiet: true });
   return join(out.dir, 'scripts');

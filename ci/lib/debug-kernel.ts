@@ -88,6 +88,7 @@ export async function buildDebugKernel(base: Kernel): Promise<DebugKernel> {
   const pkg = `linux-source-6.12=${version}`;
   const inputs = {
     files: [FRAGMENT, DRIVER_KCONFIG, LINUX_FIXES_DIR, 'ci/lib/debug-kernel.ts', 'ci/lib/linux-fixes.ts'],
+    recipe: ['ci/lib/debug-kernel.ts', 'ci/lib/linux-fixes.ts'],
     values: { source: pkg, gcc: await compilerVersion() },
   };
   const cache = await cached('debug-kernel', inputs, async (dir) => {

@@ -13,6 +13,8 @@ export const REGS_HEADER = 'qemu-device/ossa_regs.h';
 
 /** What a driver build depends on, as cache inputs. */
 export const DRIVER_INPUTS = ['kernel-driver', REGS_HEADER];
+/** How the driver's source is staged for a build (Inputs.recipe). */
+export const DRIVER_RECIPE = 'ci/lib/driver-source.ts';
 
 /** Copies the driver's source to `dest`, without build products of an earlier in-place build. */
 export async function stageDriver(dest: string): Promise<void> {

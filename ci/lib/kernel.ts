@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { cached, type CachedOutput } from './cache.js';
 import { BuildError, log } from './progress.js';
-import { downloadSidPackages, sidPackageNames, updateSidLists } from './sid.js';
+import { downloadSidPackages, SID_RECIPE, sidPackageNames, updateSidLists } from './sid.js';
 
 /** The guest kernel: Debian's 6.12 build, unpacked with its matching headers. */
 export interface Kernel {
@@ -63,7 +63,7 @@ export async function fetchKernel(release: string): Promise<Kernel> {
     `linux-headers-${base}-common`,
     `linux-kbuild-${base}`,
   ];
-  const cache = await cached('kernel', { values: { release, packages: packages.join(' ') } }, async (dir) => {
+  const cache = await cached('kernel', { recipe: ['ci/lib/kernel.ts'], values: { release, packages: packages.join(' ') } }, async (dir) => {
     const debs = join(dir, 'debs');
     await mkdir(debs);
     log(`kernel: downloading ${packages.join(', ')}`);
@@ -161,7 +161,7 @@ export async function fetchNewestKernel(release: string): Promise<NewestKernel> 
   const names = new Set(await sidPackageNames(`^linux-(binary-unsigned|modules|base|image)-${release.replace(/[.+]/g, '\\$&')}`));
   const packages = imagePackages(release, names);
   if (!packages) throw new BuildError(`kernel ${release}: sid serves no unsigned image and modules for it`);
-  const cache = await cached('kernel-newest', { values: { release, packages: packages.join(' ') } }, async (dir) => {
+  const cache = await cached('kernel-newest', { recipe: ['ci/lib/kernel.ts', SID_RECIPE], values: { release, packages: packages.join(' ') } }, async (dir) => {
     const debs = join(dir, 'debs');
     await mkdir(debs);
     await downloadSidPackages(packages, debs);

@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { cached, type CachedOutput } from './cache.js';
 import { commitPristine } from './git-tree.js';
 import { BuildError } from './progress.js';
-import { downloadSidPackages, sidPackageVersion, updateSidLists } from './sid.js';
+import { downloadSidPackages, SID_RECIPE, sidPackageVersion, updateSidLists } from './sid.js';
 
 export interface LinuxTree {
   /** The repository; HEAD is the pristine tree. */
@@ -37,7 +37,7 @@ export async function newestLinuxTree(release: string): Promise<LinuxTree> {
   if (!version.startsWith(`${pkg.upstream}-`)) {
     throw new BuildError(`${pkg.name} in sid is ${version}, not the source of kernel ${release} (${pkg.upstream}): sid's lists may be newer than the kernel chosen`);
   }
-  const cache = await cached('linux-tree', { values: { package: pkg.name, version } }, async (dir) => {
+  const cache = await cached('linux-tree', { recipe: ['ci/lib/linux-tree.ts', SID_RECIPE], values: { package: pkg.name, version } }, async (dir) => {
     const debs = join(dir, 'debs');
     await execa('mkdir', ['-p', debs]);
     await downloadSidPackages([`${pkg.name}=${version}`], debs);

@@ -29,7 +29,7 @@ async function sha256(file: string): Promise<string> {
 
 /** Downloads, checks, unpacks and commits the QEMU source `source` (cached by version and checksum). */
 export async function newestQemuTree(source: QemuSource): Promise<QemuTree> {
-  const cache = await cached('qemu-tree', { values: { version: source.version, sha256: source.sha256 } }, async (dir) => {
+  const cache = await cached('qemu-tree', { recipe: ['ci/lib/qemu-tree.ts'], values: { version: source.version, sha256: source.sha256 } }, async (dir) => {
     const tarball = join(dir, 'qemu.orig.tar.xz');
     log(`qemu-tree: downloading ${source.url}`);
     await execa('curl', ['-fsSL', '--retry', '3', '-o', tarball, source.url]).catch((err: unknown) => {

@@ -20,6 +20,8 @@ import { cacheDir } from './paths.js';
 import { BuildError, log } from './progress.js';
 
 const MIRROR = 'http://deb.debian.org/debian';
+/** How sid's packages are fetched and its build root made and entered (Inputs.recipe). */
+export const SID_RECIPE = 'ci/lib/sid.ts';
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 /** How old sid's lists may get before a build fetches them again. */
 const LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
@@ -136,7 +138,7 @@ export async function downloadSidPackages(packages: string[], dir: string): Prom
  * the package list. Made by mmdebstrap, as root.
  */
 export async function sidRoot(name: string, packages: string[]): Promise<CachedOutput> {
-  return cached(name, { values: { suite: 'sid', mirror: MIRROR, packages: packages.join(' ') } }, async (dir) => {
+  return cached(name, { recipe: [SID_RECIPE], values: { suite: 'sid', mirror: MIRROR, packages: packages.join(' ') } }, async (dir) => {
     if (process.getuid?.() !== 0) {
       throw new BuildError(`sid: the build root (${name}) is made with mmdebstrap and entered with chroot: run the build as root`);
     }

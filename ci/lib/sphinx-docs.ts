@@ -82,7 +82,7 @@ async function sphinxPackages(): Promise<string> {
 export async function cachedQemuDocs(work: string, treeKey: string, series: readonly string[]): Promise<SphinxBuild> {
   const hash = createHash('sha256');
   for (const patch of series) hash.update(await readUndatedPatch(patch));
-  const inputs = { files: ['ci/lib/sphinx-docs.ts'], values: { tree: treeKey, series: hash.digest('hex'), sphinx: await sphinxPackages() } };
+  const inputs = { files: ['ci/lib/sphinx-docs.ts'], recipe: ['ci/lib/sphinx-docs.ts'], values: { tree: treeKey, series: hash.digest('hex'), sphinx: await sphinxPackages() } };
   const out = await cached('qemu-docs', inputs, async (dir) => {
     await writeFile(join(dir, 'build.json'), JSON.stringify(await qemuDocs(work)));
   });

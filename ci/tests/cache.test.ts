@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashInputs } from '../lib/cache.js';
 import { acquireLock } from '../lib/cache-lock.js';
 import { type CacheEntry, choosePrune, listEntries, pruneCache } from '../lib/cache-prune.js';
 import { repoRoot } from '../lib/paths.js';
@@ -59,13 +60,39 @@ describe('the lock', () => {
   }, 30_000);
 });
 
+describe('the key', () => {
+  // A file of the checkout for the test to change: out/ is git-ignored.
+  const recipe = 'out/cache-test-recipe.sh';
+  afterAll(async () => {
+    await rm(join(repoRoot, recipe), { force: true });
+  });
+
+  it('changes with the recipe: a changed flag rebuilds', async () => {
+    await mkdir(join(repoRoot, 'out'), { recursive: true });
+    const inputs = { files: ['userspace/native'], recipe: [recipe], values: { node: 'v20' } };
+    await writeFile(join(repoRoot, recipe), 'cc -O2 -o thing thing.c\n');
+    const before = await hashInputs(inputs);
+    expect(await hashInputs(inputs)).toBe(before);
+    await writeFile(join(repoRoot, recipe), 'cc -O0 -o thing thing.c\n');
+    expect(await hashInputs(inputs)).not.toBe(before);
+    // Without it, the same files and values give another key again.
+    expect(await hashInputs({ files: inputs.files, values: inputs.values })).not.toBe(before);
+  });
+
+  it('is the same when the recipe is already among the files (hashed once), and refuses a recipe that does not exist', async () => {
+    const files = ['qemu-device'];
+    expect(await hashInputs({ files, recipe: ['qemu-device/build-qemu.sh'] })).toBe(await hashInputs({ files }));
+    await expect(hashInputs({ files, recipe: ['ci/no-such-recipe.ts'] })).rejects.toThrow('build recipe ci/no-such-recipe.ts does not exist');
+  });
+});
+
 describe('cached() across processes', () => {
   it('builds an entry once when two processes want it at once; the other finds it built', async () => {
     const cache = join(dir, 'shared');
     const count = join(dir, 'builds');
     const code = `const { cached } = await import(${lib('cache.ts')});
 const { appendFile } = await import('node:fs/promises');
-const out = await cached('thing', { values: { v: '1' } }, async (d) => { await appendFile(${JSON.stringify(count)}, 'x'); await new Promise((r) => setTimeout(r, 2000)); });
+const out = await cached('thing', { recipe: [], values: { v: '1' } }, async (d) => { await appendFile(${JSON.stringify(count)}, 'x'); await new Promise((r) => setTimeout(r, 2000)); });
 console.log('dir', out.dir, out.built);`;
     const [a, b] = await Promise.all([node(code, cache), node(code, cache)]);
     expect(await readFile(count, 'utf8')).toBe('x');
