@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AccelError } from './accel-core/file.js';
 import { AdapterError } from './accel-core/adapter.js';
-import { type ConformanceRun, FilterError, runConformance, type Tier, timedOut, TIERS } from './conformance.js';
+import { type ConformanceRun, FilterError, runConformance, type Tier, TIERS } from './conformance.js';
 import { Device } from './device.js';
 import { accelNodes } from './discovery.js';
 import { type ClientUsage, drmClients } from './fdinfo.js';
@@ -325,7 +325,7 @@ export async function main(argv: string[]): Promise<number> {
           `${r.counts.pass} passed, ${r.counts.fail} failed, ${r.counts.skip} skipped\n`,
       );
       // A test that ran out of time may still hold a thread in the kernel: do not wait for it.
-      if (timedOut(r)) process.exit(1);
+      if (r.timedOut) process.exit(1);
       return r.counts.fail ? 1 : 0;
     }
     case 'info': {

@@ -42,6 +42,8 @@ export interface ConformanceRun {
   adapter: { module: string } | { none: string };
   results: KtapTest[];
   counts: { pass: number; fail: number; skip: number };
+  /** Whether a test ran out of time (its work may still hold the process). */
+  timedOut: boolean;
 }
 
 /**
@@ -64,10 +66,11 @@ export async function runConformance(node: string, tier: Tier, options: Conforma
   else if (adapter !== undefined) loaded = await loadAdapter(adapter);
   else if (BUILT_IN[driver.name]) loaded = await loadAdapter(BUILT_IN[driver.name] as URL);
   else none = `none built in for driver "${driver.name}" (give one with --adapter)`;
+  let timedOut = false;
   const results = await runTier(
     tests,
     { node, ...(loaded ? { adapter: loaded } : {}), ...(options.masterIoctls ? { masterIoctls: true } : {}) },
-    options.onLine ? { onLine: options.onLine } : {},
+    { driver: driver.name, onTimeout: () => (timedOut = true), ...(options.onLine ? { onLine: options.onLine } : {}) },
   );
   const leaves = results.flatMap((g) => g.subtests ?? [g]);
   const count = (state: string): number => leaves.filter((t) => ktapState(t) === state).length;
@@ -78,10 +81,6 @@ export async function runConformance(node: string, tier: Tier, options: Conforma
     adapter: loaded ? { module: loaded.module } : { none },
     results,
     counts: { pass: count('pass'), fail: count('fail'), skip: count('skip') },
+    timedOut,
   };
-}
-
-/** Whether a run ended with a test that ran out of time (its work may still hold the process). */
-export function timedOut(run: ConformanceRun): boolean {
-  return run.results.some((g) => (g.subtests ?? []).some((t) => t.message?.startsWith('did not finish within')));
 }

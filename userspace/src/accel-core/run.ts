@@ -18,6 +18,16 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Each line of the KTAP document, as soon as it is known. */
   onLine?: (line: string) => void;
+  /** Called for each test that ran out of time (its work may still hold a thread in the kernel). */
+  onTimeout?: (test: CoreTest) => void;
+  /** The node's driver name (DRM_IOCTL_VERSION), when the caller has read it already. */
+  driver?: string;
+}
+
+/** The name of the node's driver. */
+function nodeDriver(node: string): string {
+  using file = AccelFile.open(node);
+  return file.version().name;
 }
 
 /** What the run's node offers, asked once: whether the driver has syncobjs. */
@@ -38,16 +48,17 @@ function offered(node: string): Set<Need> {
 /**
  * Runs one test: undefined when it passed, else why it failed. At the
  * timeout the test's signal aborts (its children are killed, its loops
- * end) and it counts as failed; a test stuck in a system call keeps the
- * event loop, so no timer can end it.
+ * end), it counts as failed and `onTimeout` hears of it; a test stuck in
+ * a system call keeps the event loop, so no timer can end it.
  */
-async function runOne(test: CoreTest, ctx: CoreContext, timeoutMs: number): Promise<string | undefined> {
+async function runOne(test: CoreTest, ctx: CoreContext, timeoutMs: number, onTimeout?: (test: CoreTest) => void): Promise<string | undefined> {
   const controller = new AbortController();
   const own = { ...ctx, signal: controller.signal };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
+      onTimeout?.(test);
       resolve(`did not finish within ${timeoutMs / 1000} s`);
     }, timeoutMs);
   });
@@ -82,8 +93,7 @@ export async function runTier(tests: readonly CoreTest[], ctx: CoreContext, opti
   const timeoutMs = options.timeoutMs ?? TEST_TIMEOUT_MS;
   const emit = (lines: string[]): void => lines.forEach((l) => options.onLine?.(l));
   if (ctx.adapter) {
-    using file = AccelFile.open(ctx.node);
-    const driver = file.version().name;
+    const driver = options.driver ?? nodeDriver(ctx.node);
     if (ctx.adapter.adapter.driver !== driver) {
       throw new AdapterError(`${ctx.adapter.module} is an adapter for "${ctx.adapter.adapter.driver}", but ${ctx.node} is driven by "${driver}"`);
     }
@@ -102,7 +112,7 @@ export async function runTier(tests: readonly CoreTest[], ctx: CoreContext, opti
       if (reason !== undefined) {
         result = { name: test.name, state: 'skip', message: reason };
       } else {
-        const failure = await runOne(test, ctx, timeoutMs);
+        const failure = await runOne(test, ctx, timeoutMs, options.onTimeout);
         result = failure === undefined ? { name: test.name, state: 'pass' } : { name: test.name, state: 'fail', message: failure };
       }
       subtests.push(result);

@@ -69,19 +69,23 @@ describe('runTier', () => {
   const tests: CoreTest[] = [
     { group: 'g1', name: 'passes', run: () => {} },
     { group: 'g1', name: 'fails', run: () => Promise.reject(new Error('expected 1, got 2')) },
+    // Fails in its own time, whatever its message says.
+    { group: 'g1', name: 'fails quickly', run: () => Promise.reject(new Error('did not finish within 9 s')) },
     { group: 'g2', name: 'needs buffers', buffers: true, run: () => {} },
     { group: 'g2', name: 'hangs', run: () => new Promise<void>(() => {}) },
   ];
 
   test('each state, grouped in order; a buffer test without an adapter is skipped, a hung one fails at its timeout', async () => {
     const lines: string[] = [];
-    const results = await runTier(tests, { node: '/dev/null' }, { timeoutMs: 200, onLine: (l) => lines.push(l) });
+    const late: string[] = [];
+    const results = await runTier(tests, { node: '/dev/null' }, { timeoutMs: 200, onLine: (l) => lines.push(l), onTimeout: (t) => late.push(t.name) });
     expect(results).toEqual([
       {
         name: 'g1',
         subtests: [
           { name: 'passes', state: 'pass' },
           { name: 'fails', state: 'fail', message: 'expected 1, got 2' },
+          { name: 'fails quickly', state: 'fail', message: 'did not finish within 9 s' },
         ],
       },
       {
@@ -97,6 +101,8 @@ describe('runTier', () => {
     expect(ktap([{ name: 'g', subtests: [{ name: 't', state: 'fail', message: 'Subtest: x' }] }])).toContain('    # Subtest - x\n    not ok 1 t');
     // The lines as they came are the document.
     expect(`${lines.join('\n')}\n`).toBe(ktap(results));
+    // Only the test that ran out of time is reported as such.
+    expect(late).toEqual(['hangs']);
   });
 });
 
