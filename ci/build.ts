@@ -9,19 +9,17 @@ import { copyFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa, ExecaError } from 'execa';
 import { buildImage } from '../images/image.js';
-import { type BuildKind, cached, type CachedOutput, hashInputs, usedEntries } from './lib/cache.js';
+import { cached, type CachedOutput, hashInputs, usedEntries } from './lib/cache.js';
 import { pruneCache, pruneLimits } from './lib/cache-prune.js';
 import { buildDebugKernel } from './lib/debug-kernel.js';
 import { DRIVER_INPUTS, DRIVER_RECIPE, stageDriver } from './lib/driver-source.js';
 import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
-import { applySeries, pristineCheckout } from './lib/git-tree.js';
 import { INTREE_PACKAGES } from './lib/linux-intree.js';
 import { newestLinuxTree } from './lib/linux-tree.js';
-import { type BuildManifest, type DebugGuest, type NewestKernelBuild, writeManifest } from './lib/manifest.js';
+import { type BuildManifest, type DebugGuest, type NewestKernelBuild, type TreeQemuBuild, writeManifest } from './lib/manifest.js';
 import { cacheDir, repoRoot } from './lib/paths.js';
-import { writeQemuSeries } from './lib/patches.js';
-import { QEMU_SERIES_INPUTS } from './lib/qemu-series.js';
-import { type QemuSource, selectNewestQemu } from './lib/qemu-source.js';
+import { checkQemuTree, qemuFromTree, qemuToolchain, stableQemu, type TreeQemu } from './lib/qemu-build.js';
+import { selectNewestQemu } from './lib/qemu-source.js';
 import { newestQemuTree } from './lib/qemu-tree.js';
 import { BuildError, formatSeconds, log, step } from './lib/progress.js';
 import { buildInSidRoot, SID_RECIPE, sidRoot, updateSidLists } from './lib/sid.js';
@@ -32,13 +30,15 @@ import { buildInSidRoot, SID_RECIPE, sidRoot, updateSidLists } from './lib/sid.j
  * names its recipe; see Inputs.recipe in lib/cache.ts.
  */
 const RECIPE = 'ci/build.ts';
-const QEMU_SCRIPT = 'qemu-device/build-qemu.sh';
 
 /** The file npm pack makes of the library's package: NAME-VERSION.tgz. */
 function packageTarball(): string {
   const { name, version } = JSON.parse(readFileSync(join(repoRoot, 'userspace/package.json'), 'utf8')) as { name: string; version: string };
   return `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
 }
+
+/** A QEMU built from a tree, as the manifest gives it. */
+const treeBuild = (q: TreeQemu): TreeQemuBuild => ({ version: q.version, binary: q.binary, source: q.source, tree: q.tree, qtest: q.qtest, series: q.series });
 
 /** Runs a build command; on failure, shows the end of its output. */
 async function run(what: string, cmd: string, args: string[], cwd?: string): Promise<void> {
@@ -53,81 +53,40 @@ async function run(what: string, cmd: string, args: string[], cwd?: string): Pro
   }
 }
 
-/** The versions of the tools a QEMU build runs: gcc, clang (the fuzz build), meson and ninja. */
-async function qemuToolchain(): Promise<string> {
-  const version = async (cmd: string, arg = '--version'): Promise<string> => {
-    const r = await execa(cmd, [arg], { reject: false });
-    return r.exitCode === 0 ? (r.stdout.split('\n')[0] ?? '').trim() : `${cmd}: none`;
-  };
-  return (await Promise.all([version('gcc'), version('clang'), version('meson'), version('ninja')])).join('; ');
-}
-
 async function main(): Promise<void> {
   const start = performance.now();
   log(`cache: ${cacheDir()}`);
 
-  // The device's sources and build script; not its tests.
-  const qemuInputs = readdirSync(join(repoRoot, 'qemu-device'))
-    .filter((f) => f !== 'tests')
-    .sort()
-    .map((f) => `qemu-device/${f}`);
-  // The script streams its own progress; the build tree persists in
-  // qemu-work so that a device change recompiles only the device.
-  // Another source than the script's own (10.0.2): its own work area.
-  // A `tree` that holds the device already (the upstream series applied) is built as it is.
-  const buildQemu = async (dir: string, variant?: 'asan' | 'fuzz', source?: QemuSource, tree?: string): Promise<BuildKind> => {
-    const work = join(cacheDir(), source ? `qemu-work-${source.version}${tree ? '-series' : ''}` : 'qemu-work');
-    const args = [join(repoRoot, 'qemu-device/build-qemu.sh'), work, dir, ...(variant ? [variant] : [])];
-    // Set or emptied: a QEMU_VERSION in the caller's environment must not
-    // change what goes under the stable build's cache key.
-    const env = source
-      ? { QEMU_VERSION: source.version, QEMU_TARBALL_SHA256: source.sha256, QEMU_TARBALL_URL: source.url, QEMU_SOURCE_TREE: tree ?? '' }
-      : { QEMU_VERSION: '', QEMU_TARBALL_SHA256: '', QEMU_TARBALL_URL: '', QEMU_SOURCE_TREE: '' };
-    await execa('bash', args, { stdout: 'inherit', stderr: 'inherit', env }).catch((err: unknown) => {
-      throw new BuildError(`QEMU${source ? ` ${source.version}` : ''}${variant ? ` (${variant})` : ''} build failed: ${(err as Error).message.split('\n')[0]}`);
-    });
-    return { incremental: (await readFile(join(dir, 'build-kind'), 'utf8')).trim() === 'incremental' };
-  };
-  // The recipe: the script and the device list are among the files; the
-  // tools it runs are named by version, so that a new compiler rebuilds.
-  const toolchain = await qemuToolchain();
-  // The recipe is the script: this file passes it only the variant, which
-  // names the entry, and for the newest QEMU the source and its tree.
-  const qemuFiles = { files: qemuInputs, recipe: [QEMU_SCRIPT], values: { toolchain } };
-  // The three builds of QEMU 10.0.2 share one source tree in qemu-work.
-  const qemuWork = { lock: 'qemu-work' };
-  const qemu = await cached('qemu', qemuFiles, (dir) => buildQemu(dir), qemuWork);
+  // Each tree given to build from, checked before anything is built.
+  // A relative path is the caller's: npm runs scripts from the checkout, and says where it was started in INIT_CWD.
+  const ownQemuTree = process.env.OSSA_QEMU_TREE;
+  if (ownQemuTree !== undefined && !ownQemuTree) throw new BuildError('OSSA_QEMU_TREE is set but empty: give the path of a QEMU source tree');
+  const ownQemuDir = ownQemuTree ? await checkQemuTree(ownQemuTree, 'OSSA_QEMU_TREE', process.env.INIT_CWD ?? process.cwd()) : undefined;
 
+  // The tools a QEMU build runs are named by version, so that a new compiler rebuilds.
+  const toolchain = await qemuToolchain();
+  const qemu = await stableQemu(toolchain);
   // An AddressSanitizer build of the same tree, for the device's random
   // test; only when asked for (npm test), as it takes a few minutes.
-  const qemuAsan = process.argv.includes('--asan') ? await cached('qemu-asan', qemuFiles, (dir) => buildQemu(dir, 'asan'), qemuWork) : undefined;
+  const qemuAsan = process.argv.includes('--asan') ? await stableQemu(toolchain, 'asan') : undefined;
   // QEMU's libFuzzer binary (clang, ASan, UBSan) for the device's
   // generic-fuzz targets: npm run fuzz, and the short run of npm test.
-  const qemuFuzz = process.argv.includes('--fuzz') ? await cached('qemu-fuzz', qemuFiles, (dir) => buildQemu(dir, 'fuzz'), qemuWork) : undefined;
+  const qemuFuzz = process.argv.includes('--fuzz') ? await stableQemu(toolchain, 'fuzz') : undefined;
 
-  // The newest QEMU the archive serves, with the same device; when asked for.
-  let qemuNewest: CachedOutput | undefined;
+  // The newest QEMU the archive serves, with the same device; when asked
+  // for. Built from its pristine tree as a lab's own tree is: the upstream
+  // series (npm run patches) applied to a copy with git am, so that what is
+  // sent is what the guests run on.
+  let qemuNewest: TreeQemu | undefined;
   if (process.argv.includes('--newest-qemu')) {
     const source = await step('qemu: choosing the newest served source', selectNewestQemu);
     log(`qemu (newest): ${source.version} (${source.url})`);
-    // Built from the upstream series (npm run patches) applied to the
-    // pristine tree with git am: what is sent is what the guests run on.
     const tree = await newestQemuTree(source);
-    qemuNewest = await cached(
-      'qemu-newest',
-      {
-        files: [...qemuInputs, ...QEMU_SERIES_INPUTS],
-        recipe: [QEMU_SCRIPT, 'ci/lib/patches.ts', 'ci/lib/git-tree.ts'],
-        values: { version: source.version, sha256: source.sha256, tree: tree.cache.key, toolchain },
-      },
-      async (dir) => {
-        const series = await writeQemuSeries(tree.dir, source.version, join(dir, 'series'));
-        const checkout = await pristineCheckout(tree.dir, join(cacheDir(), `qemu-work-${source.version}-series`, 'qemu'));
-        await applySeries(checkout, series);
-        return buildQemu(dir, undefined, source, checkout);
-      },
-    );
+    qemuNewest = await qemuFromTree(await checkQemuTree(tree.dir, 'the newest QEMU'), 'qemu-newest', 'the newest QEMU', toolchain);
   }
+  // A lab's own QEMU tree (OSSA_QEMU_TREE): the lanes that run the plain
+  // stable QEMU run it instead (ci/lib/guest-session.ts).
+  const qemuOwn = ownQemuDir ? await qemuFromTree(ownQemuDir, 'qemu-own', 'OSSA_QEMU_TREE', toolchain) : undefined;
 
   const release = await step('kernel: choosing a Debian 6.12 build', selectKernelRelease);
   log(`kernel: ${release}`);
@@ -321,7 +280,13 @@ async function main(): Promise<void> {
     }
   }
 
-  const parts = { qemu, ...(qemuAsan ? { qemuAsan } : {}), ...(qemuFuzz ? { qemuFuzz } : {}), ...(qemuNewest ? { qemuNewest } : {}), kernel: kernel.cache, driver, native, userspace, package: pkg, benchTools, testTools, image, ...debugParts, ...newestParts };
+  const parts = {
+    qemu,
+    ...(qemuAsan ? { qemuAsan } : {}),
+    ...(qemuFuzz ? { qemuFuzz } : {}),
+    ...(qemuNewest ? { qemuNewest: qemuNewest.cache } : {}),
+    ...(qemuOwn ? { qemuOwn: qemuOwn.cache } : {}),
+    kernel: kernel.cache, driver, native, userspace, package: pkg, benchTools, testTools, image, ...debugParts, ...newestParts };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
@@ -329,17 +294,8 @@ async function main(): Promise<void> {
     ...(qemuFuzz ? { qemuFuzz: join(qemuFuzz.dir, 'bin', 'qemu-fuzz-x86_64') } : {}),
     qemuVersion: (await readFile(join(qemu.dir, 'version'), 'utf8')).trim(),
     qemuTree: (await readFile(join(qemu.dir, 'source-tree'), 'utf8')).trim(),
-    ...(qemuNewest
-      ? {
-          qemuNewest: {
-            version: (await readFile(join(qemuNewest.dir, 'version'), 'utf8')).trim(),
-            binary: join(qemuNewest.dir, 'bin', 'qemu-system-x86_64'),
-            tree: (await readFile(join(qemuNewest.dir, 'source-tree'), 'utf8')).trim(),
-            qtest: join(qemuNewest.dir, 'bin', 'ossa-test'),
-            series: join(qemuNewest.dir, 'series'),
-          },
-        }
-      : {}),
+    ...(qemuNewest ? { qemuNewest: treeBuild(qemuNewest) } : {}),
+    ...(qemuOwn ? { qemuOwn: treeBuild(qemuOwn) } : {}),
     kernelUapi: kernel.uapiDir,
     kernelHeaders: kernel.headersDir,
     vmlinuz: kernel.vmlinuz,

@@ -1,10 +1,40 @@
 /**
- * `npm start`: boots the guest, runs the guest suite and prints a table of
- * the results. Exits non-zero when anything failed.
+ * `npm start`: builds what is missing, boots the guest, runs the guest
+ * suite and prints a table of the results. Exits non-zero when anything
+ * failed, 2 on a bad argument.
+ *
+ * usage: npm start [-- --qemu DIR]
  */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
 import { coverageMatrix, formatMatrix } from './lib/coverage.js';
 import { bootGuestSuite, conformancePath, describeFailure } from './lib/guest-session.js';
+import { repoRoot } from './lib/paths.js';
 import { startupLines } from './lib/startup.js';
+
+const USAGE = `usage: npm start [-- --qemu DIR]
+  --qemu DIR   QEMU from the source tree DIR: the device's series applied to a
+               copy of it, built and booted (as OSSA_QEMU_TREE=DIR does)
+`;
+
+let args;
+try {
+  args = parseArgs({ options: { qemu: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+} catch (err) {
+  process.stderr.write(`npm start: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+// Relative to where npm start was run (npm runs scripts from the checkout).
+if (args.qemu !== undefined) process.env.OSSA_QEMU_TREE = resolve(process.env.INIT_CWD ?? process.cwd(), args.qemu);
+
+// The build, with the trees given (its own messages say what went wrong).
+const build = await execa(resolve(repoRoot, 'node_modules/.bin/tsx'), [resolve(repoRoot, 'ci/build.ts')], { stdio: 'inherit', reject: false });
+if (build.exitCode !== 0) process.exit(1);
 
 const run = await bootGuestSuite();
 

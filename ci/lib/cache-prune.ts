@@ -6,7 +6,7 @@
  * running build uses are never pruned. (A run of another clone reads the
  * entries its last build touched: the most recently used, pruned last.)
  * Leftovers of interrupted builds (`<key>.tmp-<pid>` of a process that is
- * gone) go too. Work trees outside entries (qemu-work, linux-intree, the sid
+ * gone) go too. Work trees outside entries (qemu-work, qemu-work-tree-*, linux-intree, the sid
  * apt cache) are never pruned: `npm run clean` deletes them with the rest.
  */
 import { existsSync } from 'node:fs';

@@ -101,13 +101,15 @@ async function markUsed(name: string, key: string, dir: string): Promise<void> {
  * Returns `$cache/<name>/<key>`, building it with `build(tmpDir)` first when
  * it is not there. The build writes into a temporary folder that is renamed
  * into place only on success, so an interrupted build leaves nothing behind.
- * `lock` names the lock when entries share a work tree (default: `name`).
+ * `lock` names the lock when entries share a work tree (default: `name`);
+ * `held` says that the caller holds it already (it made the inputs in
+ * that work tree, and no other process may change them before the build).
  */
 export async function cached(
   name: string,
   inputs: EntryInputs,
   build: (dir: string) => Promise<void | BuildKind>,
-  options: { quiet?: boolean; lock?: string } = {},
+  options: { quiet?: boolean; lock?: string; held?: boolean } = {},
 ): Promise<CachedOutput> {
   const key = await hashInputs(inputs);
   const dir = join(cacheDir(), name, key);
@@ -120,7 +122,7 @@ export async function cached(
   // One build at a time of an entry, or of the work tree it shares with
   // others (`lock`), across every process using this cache.
   await mkdir(join(cacheDir(), name), { recursive: true });
-  const release = await acquireLock(join(cacheDir(), `${options.lock ?? name}.lock`), `${name} (${key})`);
+  const release = options.held ? async (): Promise<void> => {} : await acquireLock(join(cacheDir(), `${options.lock ?? name}.lock`), `${name} (${key})`);
   try {
     if (existsSync(complete)) {
       log(`${name}: built by another process meanwhile (${key})`);

@@ -147,7 +147,8 @@ export async function formatSeries(
 /**
  * A checkout of the pristine tree, reused from run to run (its build
  * products stay, so that only what the series changes is built again),
- * reset to the pristine commit. Returns its folder.
+ * reset to the tree's HEAD, fetched when the tree has moved. Returns its
+ * folder.
  */
 export async function pristineCheckout(tree: string, work: string): Promise<string> {
   if (!existsSync(join(work, '.git'))) {
@@ -163,6 +164,8 @@ export async function pristineCheckout(tree: string, work: string): Promise<stri
     await rename(aside, work);
   }
   const base = (await git(tree, ['rev-parse', 'HEAD'])).trim();
+  // A tree copied again (source-snapshot.ts) has a commit the checkout lacks.
+  if (!(await git(work, ['cat-file', '-e', `${base}^{commit}`]).then(() => true, () => false))) await git(work, ['fetch', '-q', 'origin']);
   await git(work, ['am', '--abort']).catch(() => undefined);
   await git(work, ['reset', '-q', '--hard', base]);
   // Untracked files the series added last time go; ignored build products stay.

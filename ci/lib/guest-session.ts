@@ -3,7 +3,7 @@
  * manifest, the accelerator choice, a console log under out/, progress.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chooseAccel, probeKey } from './accel.js';
 import { coverageMatrix } from './coverage.js';
 import { type GuestFiles, guestFileFilter } from './guest-files.js';
@@ -42,8 +42,13 @@ const IOMMU: Record<Exclude<GuestIommu, 'none'>, { device: string; append: strin
  */
 export type GuestDma = 'full' | 'dma32';
 
-/** Which QEMU: 10.0.2 (the default, as Debian stable's backports ship it), or the newest the archive serves. */
-export type GuestQemu = 'stable' | 'newest';
+/**
+ * Which QEMU: 10.0.2 (as Debian stable's backports ship it), the newest
+ * the archive serves, or a lab's own tree (OSSA_QEMU_TREE, built by
+ * ci/build.ts). The default is 'stable', or 'own' when OSSA_QEMU_TREE is
+ * set and the lane runs the plain build.
+ */
+export type GuestQemu = 'stable' | 'newest' | 'own';
 
 /**
  * How that QEMU is built: 'plain', or 'asan' (10.0.2 with AddressSanitizer
@@ -73,7 +78,7 @@ const DMA32_MEMORY = '5G';
 /** A lane with the defaults filled in. */
 const lane = (l: Partial<Lane>): Lane => ({
   kernel: l.kernel ?? 'debian',
-  qemu: l.qemu ?? 'stable',
+  qemu: l.qemu ?? (process.env.OSSA_QEMU_TREE && (l.device ?? 'plain') === 'plain' ? 'own' : 'stable'),
   interrupts: l.interrupts ?? 'msix',
   iommu: l.iommu ?? 'none',
   dma: l.dma ?? 'full',
@@ -89,7 +94,7 @@ function laneSuffix(partial: Partial<Lane>): string {
   const l = lane(partial);
   return [
     l.kernel === 'debian' ? '' : `-${l.kernel}`,
-    l.qemu === 'stable' ? '' : '-qemu-newest',
+    l.qemu === 'stable' ? '' : `-qemu-${l.qemu}`,
     l.interrupts === 'intx' ? '-intx' : '',
     l.iommu === 'none' ? '' : `-${IOMMU[l.iommu].label}`,
     l.dma === 'dma32' ? '-dma32' : '',
@@ -103,6 +108,7 @@ export function laneLabel(partial: Partial<Lane>): string {
     l.kernel === 'debug' ? 'debug kernel' : '',
     l.kernel === 'newest' ? 'newest kernel (Debian sid)' : '',
     l.qemu === 'newest' ? 'newest QEMU' : '',
+    l.qemu === 'own' ? `QEMU of OSSA_QEMU_TREE` : '',
     l.interrupts === 'intx' ? 'INTx only: pci=nomsi' : '',
     l.iommu === 'none' ? '' : `${IOMMU[l.iommu].label}, strict`,
     l.dma === 'dma32' ? `device dma-bits=32, ${DMA32_MEMORY} of RAM` : '',
@@ -128,6 +134,11 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   if (which === 'debug' && !m.debug) throw new Error('the build has no debug kernel: run `tsx ci/build.ts --debug-kernel` (npm test does)');
   if (which === 'newest' && !m.newest) throw new Error('the build has no newest kernel: run `tsx ci/build.ts --newest-kernel` (npm test and npm run test:matrix do)');
   if (l.qemu === 'newest' && !m.qemuNewest) throw new Error('the build has no newest QEMU: run `tsx ci/build.ts --newest-qemu` (npm test and npm run test:matrix do)');
+  if (l.qemu === 'own') {
+    if (!m.qemuOwn) throw new Error('the build has no QEMU of OSSA_QEMU_TREE: build with it set (npm test, npm start and npm run build do)');
+    const wanted = resolve(process.env.INIT_CWD ?? process.cwd(), process.env.OSSA_QEMU_TREE ?? '');
+    if (m.qemuOwn.source !== wanted) throw new Error(`the build's QEMU of OSSA_QEMU_TREE is from ${m.qemuOwn.source}, not ${wanted}: build again`);
+  }
   if (l.device === 'asan' && (l.qemu !== 'stable' || !m.qemuAsan)) {
     throw new Error(l.qemu === 'stable' ? 'the build has no QEMU with ASan: run `tsx ci/build.ts --asan` (npm test does)' : 'QEMU with ASan is built of the stable QEMU only');
   }
@@ -136,7 +147,8 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, probeKey(m));
   const label = laneLabel(l);
-  const qemuVersion = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.version : m.qemuVersion;
+  const fromTree = l.qemu === 'newest' ? m.qemuNewest : l.qemu === 'own' ? m.qemuOwn : undefined;
+  const qemuVersion = fromTree ? `${fromTree.version} (from ${fromTree.source})` : m.qemuVersion;
   log(`guest: booting Linux ${guest.kernelRelease} on QEMU ${qemuVersion}${label ? ` (${label})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
   // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a
   // or b, whatever files the lane runs otherwise.
@@ -157,7 +169,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     iommu === 'none' ? '' : IOMMU[iommu].append,
     filter ? `ossa.filter=${filter}` : '',
   ].filter(Boolean).join(' ');
-  const qemu = l.qemu === 'newest' && m.qemuNewest ? m.qemuNewest.binary : l.device === 'asan' && m.qemuAsan ? m.qemuAsan : m.qemu;
+  const qemu = fromTree ? fromTree.binary : l.device === 'asan' && m.qemuAsan ? m.qemuAsan : m.qemu;
   const run = await runGuest({
     qemu,
     env: { ASAN_OPTIONS: 'abort_on_error=1:detect_leaks=0', ...qemuCoverageEnv() },

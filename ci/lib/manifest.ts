@@ -24,6 +24,20 @@ export interface NewestKernelBuild extends GuestKernelBuild {
   linuxTree?: { dir: string; version: string; key: string };
 }
 
+/** A QEMU built from a source tree with the device's series applied (ci/lib/qemu-build.ts). */
+export interface TreeQemuBuild {
+  version: string;
+  binary: string;
+  /** The tree given (the newest QEMU's pristine tree, or OSSA_QEMU_TREE). */
+  source: string;
+  /** The copy it was built in: the tree with the upstream series applied. */
+  tree: string;
+  /** The series' qtest (tests/qtest/ossa-test), built with it. */
+  qtest: string;
+  /** The series it was built from (empty when the tree held the device already). */
+  series: string;
+}
+
 /** What `ci/build.ts` built, for the runners. */
 export interface BuildManifest {
   qemu: string;
@@ -36,16 +50,9 @@ export interface BuildManifest {
   /** Its source tree with the device added (scripts/checkpatch.pl, ...). */
   qemuTree: string;
   /** The newest QEMU the archive serves, with the device, when asked for (--newest-qemu). */
-  qemuNewest?: {
-    version: string;
-    binary: string;
-    /** The tree it was built from: the pristine tree with the upstream series applied. */
-    tree: string;
-    /** The series' qtest (tests/qtest/ossa-test), built with it. */
-    qtest: string;
-    /** The series it was built from. */
-    series: string;
-  };
+  qemuNewest?: TreeQemuBuild;
+  /** QEMU from a lab's own tree (OSSA_QEMU_TREE), run in place of the plain stable one. */
+  qemuOwn?: TreeQemuBuild;
   kernelRelease: string;
   /** The guest kernel's uapi headers, for checking layouts against them. */
   kernelUapi: string;

@@ -35,7 +35,7 @@ describe('the KVM probe', () => {
   });
 
   it('every QEMU this project builds for guests has both KVM and TCG', async () => {
-    const binaries = [m.qemu, m.qemuAsan, m.qemuNewest?.binary].filter((b): b is string => b !== undefined);
+    const binaries = [m.qemu, m.qemuAsan, m.qemuNewest?.binary, m.qemuOwn?.binary].filter((b): b is string => b !== undefined);
     for (const qemu of binaries) expect(await qemuAccelerators(qemu), qemu).toEqual(expect.arrayContaining(['kvm', 'tcg']));
   });
 
