@@ -52,13 +52,16 @@ export async function treeFiles(source: string): Promise<string[]> {
     });
     files = stdout.split('\0').filter(Boolean);
   }
-  const builds = buildFolders(files);
+  const builds = buildFolders(files).filter((b) => b !== '');
+  const candidates = files.filter((f) => !/(^|\/)\.git(\/|$)/.test(f) && !builds.some((b) => f.startsWith(b)));
+  // A tracked file deleted from the work tree, or a submodule (a folder), is left out; a link is kept as a link.
   const kept: string[] = [];
-  for (const f of files) {
-    if (/(^|\/)\.git(\/|$)/.test(f) || builds.some((b) => f.startsWith(b) && b !== '')) continue;
-    // A tracked file deleted from the work tree, or a submodule (a folder), is left out; a link is kept as a link.
-    const info = await lstat(join(source, f)).catch(() => undefined);
-    if (info && !info.isDirectory()) kept.push(f);
+  for (let i = 0; i < candidates.length; i += 512) {
+    const batch = candidates.slice(i, i + 512);
+    const infos = await Promise.all(batch.map((f) => lstat(join(source, f)).catch(() => undefined)));
+    batch.forEach((f, k) => {
+      if (infos[k] && !infos[k].isDirectory()) kept.push(f);
+    });
   }
   return kept.sort();
 }
@@ -82,10 +85,18 @@ export async function snapshotTree(source: string, repo: string): Promise<Snapsh
   // The tree is the work tree of ossa's repository, for these commands only.
   const on = ['-c', 'safe.directory=*', '--git-dir', join(repo, '.git'), '--work-tree', source];
   const list = (paths: string[]): { input: string; env: Record<string, string> } => ({ input: `${paths.join('\0')}\0`, env: GIT_ENV });
+  const names = (out: string): string[] => out.split('\0').filter(Boolean);
   const wanted = new Set(files);
-  const stale = (await git(repo, [...on, 'ls-files', '-z'], undefined, { env: GIT_ENV })).split('\0').filter((f) => f && !wanted.has(f));
-  if (stale.length) await git(repo, [...on, 'rm', '-q', '--cached', '--pathspec-from-file=-', '--pathspec-file-nul'], undefined, list(stale));
-  await git(repo, [...on, 'add', '-f', '--pathspec-from-file=-', '--pathspec-file-nul'], undefined, list(files));
+  // The index's stat data brought up to date, reading only the files whose
+  // stat changed; then the index takes exactly the changed, new and gone
+  // paths (paths on stdin, not pathspecs: a name is never a pattern).
+  await git(repo, [...on, 'update-index', '-q', '--refresh', '--ignore-missing'], undefined, { env: GIT_ENV }).catch(() => undefined);
+  const indexed = new Set(names(await git(repo, [...on, 'ls-files', '-z'], undefined, { env: GIT_ENV })));
+  const gone = [...indexed].filter((f) => !wanted.has(f));
+  if (gone.length) await git(repo, [...on, 'update-index', '--force-remove', '-z', '--stdin'], undefined, list(gone));
+  const changed = names(await git(repo, [...on, 'diff-files', '--name-only', '-z'], undefined, { env: GIT_ENV }));
+  const update = [...new Set([...changed.filter((f) => wanted.has(f)), ...files.filter((f) => !indexed.has(f))])];
+  if (update.length) await git(repo, [...on, 'update-index', '--add', '-z', '--stdin'], undefined, list(update));
   const tree = (await git(repo, [...on, 'write-tree'], undefined, { env: GIT_ENV })).trim();
   const commit = (await git(repo, ['commit-tree', tree, '-m', 'the tree, as recorded'], PRISTINE_IDENTITY)).trim();
   await git(repo, ['update-ref', 'HEAD', commit]);
