@@ -16,8 +16,8 @@ import { DRIVER_INPUTS, DRIVER_RECIPE, stageDriver } from './lib/driver-source.j
 import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
 import { INTREE_PACKAGES } from './lib/linux-intree.js';
 import { newestLinuxTree } from './lib/linux-tree.js';
-import { type BuildManifest, type DebugGuest, type NewestKernelBuild, type TreeQemuBuild, writeManifest } from './lib/manifest.js';
-import { cacheDir, repoRoot } from './lib/paths.js';
+import { type BuildManifest, type DebugGuest, type NewestKernelBuild, writeManifest } from './lib/manifest.js';
+import { cacheDir, ownQemuTreeDir, repoRoot } from './lib/paths.js';
 import { checkQemuTree, qemuFromTree, qemuToolchain, stableQemu, type TreeQemu } from './lib/qemu-build.js';
 import { selectNewestQemu } from './lib/qemu-source.js';
 import { newestQemuTree } from './lib/qemu-tree.js';
@@ -37,9 +37,6 @@ function packageTarball(): string {
   return `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
 }
 
-/** A QEMU built from a tree, as the manifest gives it. */
-const treeBuild = (q: TreeQemu): TreeQemuBuild => ({ version: q.version, binary: q.binary, source: q.source, tree: q.tree, qtest: q.qtest, series: q.series });
-
 /** Runs a build command; on failure, shows the end of its output. */
 async function run(what: string, cmd: string, args: string[], cwd?: string): Promise<void> {
   try {
@@ -58,10 +55,9 @@ async function main(): Promise<void> {
   log(`cache: ${cacheDir()}`);
 
   // Each tree given to build from, checked before anything is built.
-  // A relative path is the caller's: npm runs scripts from the checkout, and says where it was started in INIT_CWD.
-  const ownQemuTree = process.env.OSSA_QEMU_TREE;
-  if (ownQemuTree !== undefined && !ownQemuTree) throw new BuildError('OSSA_QEMU_TREE is set but empty: give the path of a QEMU source tree');
-  const ownQemuDir = ownQemuTree ? await checkQemuTree(ownQemuTree, 'OSSA_QEMU_TREE', process.env.INIT_CWD ?? process.cwd()) : undefined;
+  if (process.env.OSSA_QEMU_TREE === '') throw new BuildError('OSSA_QEMU_TREE is set but empty: give the path of a QEMU source tree');
+  const ownQemuTree = ownQemuTreeDir();
+  const ownQemuDir = ownQemuTree ? await checkQemuTree(ownQemuTree, 'OSSA_QEMU_TREE') : undefined;
 
   // The tools a QEMU build runs are named by version, so that a new compiler rebuilds.
   const toolchain = await qemuToolchain();
@@ -294,8 +290,8 @@ async function main(): Promise<void> {
     ...(qemuFuzz ? { qemuFuzz: join(qemuFuzz.dir, 'bin', 'qemu-fuzz-x86_64') } : {}),
     qemuVersion: (await readFile(join(qemu.dir, 'version'), 'utf8')).trim(),
     qemuTree: (await readFile(join(qemu.dir, 'source-tree'), 'utf8')).trim(),
-    ...(qemuNewest ? { qemuNewest: treeBuild(qemuNewest) } : {}),
-    ...(qemuOwn ? { qemuOwn: treeBuild(qemuOwn) } : {}),
+    ...(qemuNewest ? { qemuNewest: qemuNewest.build } : {}),
+    ...(qemuOwn ? { qemuOwn: qemuOwn.build } : {}),
     kernelUapi: kernel.uapiDir,
     kernelHeaders: kernel.headersDir,
     vmlinuz: kernel.vmlinuz,

@@ -164,7 +164,7 @@ export async function pristineCheckout(tree: string, work: string): Promise<stri
     await rename(aside, work);
   }
   const base = (await git(tree, ['rev-parse', 'HEAD'])).trim();
-  // A tree copied again (source-snapshot.ts) has a commit the checkout lacks.
+  // A tree recorded again (source-snapshot.ts) has a commit the checkout lacks.
   if (!(await git(work, ['cat-file', '-e', `${base}^{commit}`]).then(() => true, () => false))) await git(work, ['fetch', '-q', 'origin']);
   await git(work, ['am', '--abort']).catch(() => undefined);
   await git(work, ['reset', '-q', '--hard', base]);

@@ -3,13 +3,13 @@
  * manifest, the accelerator choice, a console log under out/, progress.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { chooseAccel, probeKey } from './accel.js';
 import { coverageMatrix } from './coverage.js';
 import { type GuestFiles, guestFileFilter } from './guest-files.js';
 import { qemuCoverageEnv, saveDriverGcda } from './line-coverage.js';
 import { readManifest } from './manifest.js';
-import { outDir } from './paths.js';
+import { outDir, ownQemuTreeDir } from './paths.js';
 import { log } from './progress.js';
 import { type GuestRun, runGuest } from './vm.js';
 
@@ -78,7 +78,7 @@ const DMA32_MEMORY = '5G';
 /** A lane with the defaults filled in. */
 const lane = (l: Partial<Lane>): Lane => ({
   kernel: l.kernel ?? 'debian',
-  qemu: l.qemu ?? (process.env.OSSA_QEMU_TREE && (l.device ?? 'plain') === 'plain' ? 'own' : 'stable'),
+  qemu: l.qemu ?? (ownQemuTreeDir() && (l.device ?? 'plain') === 'plain' ? 'own' : 'stable'),
   interrupts: l.interrupts ?? 'msix',
   iommu: l.iommu ?? 'none',
   dma: l.dma ?? 'full',
@@ -136,8 +136,8 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   if (l.qemu === 'newest' && !m.qemuNewest) throw new Error('the build has no newest QEMU: run `tsx ci/build.ts --newest-qemu` (npm test and npm run test:matrix do)');
   if (l.qemu === 'own') {
     if (!m.qemuOwn) throw new Error('the build has no QEMU of OSSA_QEMU_TREE: build with it set (npm test, npm start and npm run build do)');
-    const wanted = resolve(process.env.INIT_CWD ?? process.cwd(), process.env.OSSA_QEMU_TREE ?? '');
-    if (m.qemuOwn.source !== wanted) throw new Error(`the build's QEMU of OSSA_QEMU_TREE is from ${m.qemuOwn.source}, not ${wanted}: build again`);
+    const wanted = ownQemuTreeDir();
+    if (m.qemuOwn.source !== wanted) throw new Error(`the build's QEMU of OSSA_QEMU_TREE is from ${m.qemuOwn.source}, not ${wanted ?? 'an unset OSSA_QEMU_TREE'}: build again`);
   }
   if (l.device === 'asan' && (l.qemu !== 'stable' || !m.qemuAsan)) {
     throw new Error(l.qemu === 'stable' ? 'the build has no QEMU with ASan: run `tsx ci/build.ts --asan` (npm test does)' : 'QEMU with ASan is built of the stable QEMU only');

@@ -16,6 +16,16 @@ export function cacheDir(): string {
   return join(base, 'ossa');
 }
 
+/**
+ * OSSA_QEMU_TREE as an absolute path, or undefined when it is unset or
+ * empty. A relative path is the caller's: npm runs scripts from the
+ * checkout and says in INIT_CWD where it was started.
+ */
+export function ownQemuTreeDir(): string | undefined {
+  const tree = process.env.OSSA_QEMU_TREE;
+  return tree ? resolve(process.env.INIT_CWD ?? process.cwd(), tree) : undefined;
+}
+
 /** Per-checkout outputs: logs, the build manifest, reports (git-ignored). */
 export const outDir = join(repoRoot, 'out');
 

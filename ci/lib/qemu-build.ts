@@ -1,7 +1,8 @@
 /**
  * QEMU with the ossa device, built by qemu-device/build-qemu.sh: 10.0.2
  * from its tarball (and its ASan and fuzz variants), or any QEMU source
- * tree with the device's upstream series applied to a copy of it. The
+ * tree with the device's upstream series applied to a checkout of its
+ * record (source-snapshot.ts). The
  * newest QEMU the archive serves is built from its pristine tree that way,
  * and so is a lab's own tree (OSSA_QEMU_TREE): one path for both.
  */
@@ -13,6 +14,7 @@ import { execa } from 'execa';
 import { acquireLock } from './cache-lock.js';
 import { type BuildKind, cached, type CachedOutput } from './cache.js';
 import { applySeries, pristineCheckout } from './git-tree.js';
+import type { TreeQemuBuild } from './manifest.js';
 import { cacheDir, repoRoot } from './paths.js';
 import { writeQemuSeries } from './patches.js';
 import { BuildError, log } from './progress.js';
@@ -61,19 +63,10 @@ export function stableQemu(toolchain: string, variant?: 'asan' | 'fuzz'): Promis
   return cached(variant ? `qemu-${variant}` : 'qemu', inputs, (dir) => runBuildQemu(join(cacheDir(), 'qemu-work'), dir, variant), { lock: 'qemu-work' });
 }
 
-/** A QEMU built from a source tree: the build, and what it was built from. */
+/** A QEMU built from a source tree, as the manifest gives it, and its cache entry. */
 export interface TreeQemu {
   cache: CachedOutput;
-  version: string;
-  binary: string;
-  /** The tree given. */
-  source: string;
-  /** The checkout it was built in, the series applied: its scripts/checkpatch.pl, its docs. */
-  tree: string;
-  /** The series applied to the checkout (none when the tree held the device already). */
-  series: string;
-  /** tests/qtest/ossa-test, built with it. */
-  qtest: string;
+  build: TreeQemuBuild;
 }
 
 /** A QEMU source tree, checked: its absolute path and QEMU's version. */
@@ -147,12 +140,14 @@ export async function qemuFromTree(tree: QemuTreeDir, name: string, what: string
     );
     return {
       cache,
-      version,
-      binary: join(cache.dir, 'bin/qemu-system-x86_64'),
-      source,
-      tree: (await readFile(join(cache.dir, 'source-tree'), 'utf8')).trim(),
-      series: join(cache.dir, 'series'),
-      qtest: join(cache.dir, 'bin/ossa-test'),
+      build: {
+        version,
+        binary: join(cache.dir, 'bin/qemu-system-x86_64'),
+        source,
+        tree: (await readFile(join(cache.dir, 'source-tree'), 'utf8')).trim(),
+        series: join(cache.dir, 'series'),
+        qtest: join(cache.dir, 'bin/ossa-test'),
+      },
     };
   } finally {
     await release();
