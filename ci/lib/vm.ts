@@ -20,6 +20,7 @@ import { ossaDeviceArgs, type OssaProperties } from './hotplug.js';
 import { CONTROL_PORT, type GuestMessage, type GuestTestResult, parseGuestMessage, RESULTS_PORT } from './protocol.js';
 import { Qmp } from './qmp.js';
 import type { StartupStep } from './startup.js';
+import { summariseTaskDump } from './task-dump.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -108,6 +109,8 @@ const DUMP_QUIET_MS = 2000;
 const DUMP_KEY_MAX_MS = 20_000;
 /** The most the whole dump may take: QEMU itself may be what hangs, and QMP then never answers. */
 const DUMP_MAX_MS = 50_000;
+/** The most console lines of a dump read back for the failure message (a guest of a few hundred tasks prints some 20,000). */
+const DUMP_MAX_LINES = 200_000;
 
 /**
  * The guest's CPU model. Under KVM, the host's own (`host`): the one model
@@ -204,6 +207,8 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
   let lastConsoleLines: string[] = [];
   let lastConsoleAt = performance.now();
   let dumping = false;
+  /** The console while the task dump is written. */
+  const dumpLines: string[] = [];
 
   // Presses each task dump key over QMP and waits for the console to go
   // quiet, writing what it does into the console log, where the dump lands.
@@ -221,6 +226,8 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
         }
       }
       note('task dump done; stopping QEMU');
+      const tasks = summariseTaskDump(dumpLines);
+      if (run.failure && tasks.length) run.failure.message += `; the guest's tasks then: ${tasks.join(' | ')}`;
     } catch (err) {
       note(`no task dump: ${(err as Error).message}; stopping QEMU`);
     }
@@ -370,6 +377,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
     lastConsoleAt = performance.now();
     log.write(`${line}\n`);
     lastConsoleLines.push(line.trim());
+    if (dumping && dumpLines.length < DUMP_MAX_LINES) dumpLines.push(line);
     if (lastConsoleLines.length > 50) lastConsoleLines = lastConsoleLines.slice(-20);
     const trouble = classifyConsoleLine(line);
     if (trouble === 'panic') {

@@ -9,22 +9,19 @@
  * kmemleak finds nothing (checked here after its 5 s delay, and by the
  * suite's setup after every file).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { covers, type Row } from '../../../../ci/lib/coverage.js';
 import { liveObjects, until } from '../support/debugfs.js';
 import { kmemleakAvailable, kmemleakScan } from '../support/kmemleak.js';
 import { ossaNode } from '../support/ossa.js';
+import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
 
 const SWEEP = '/ossa/tools/alloc-sweep';
 const FAIL_NTH = '/proc/thread-self/fail-nth';
 const FAILSLAB = '/sys/kernel/debug/failslab';
 const FAIL_PAGE_ALLOC = '/sys/kernel/debug/fail_page_alloc';
 const available = existsSync(FAIL_NTH) && existsSync(FAILSLAB) && existsSync(FAIL_PAGE_ALLOC) && existsSync(SWEEP);
-/** One path's sweep on the debug kernel under TCG takes up to a minute or two. */
-const SWEEP_TIMEOUT_MS = 600_000;
 const WHY_SKIPPED = 'needs a kernel with CONFIG_FAULT_INJECTION, FAILSLAB and FAIL_PAGE_ALLOC (the debug kernel)';
 
 interface SweepResult {
@@ -48,7 +45,8 @@ function armInjection(on: boolean): void {
 
 async function sweep(path: string): Promise<SweepResult> {
   // The tool opens its own files; none of this process stays open meanwhile.
-  const { stdout } = await promisify(execFile)(SWEEP, [ossaNode(), path], { maxBuffer: 64 << 20, timeout: SWEEP_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  // One path's sweep on the debug kernel under TCG takes up to 40 s.
+  const { stdout } = await runTool(SWEEP, [ossaNode(), path]);
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as SweepResult);
   const result = lines.find((l) => l.path === path);
   if (!result) throw new Error(`alloc-sweep printed no result for ${path}: ${stdout.slice(0, 500)}`);
@@ -94,7 +92,7 @@ describe('allocation failures on every ioctl path (fail-nth)', () => {
 
   for (const { path, rows, what } of PATHS) {
     const name = `each allocation of ${what} fails once: clean errno, nothing left behind, file usable`;
-    test(rows.length ? covers(rows, 'fault', name) : name, { timeout: SWEEP_TIMEOUT_MS + 30_000 }, async (ctx) => {
+    test(rows.length ? covers(rows, 'fault', name) : name, { timeout: TOOL_TEST_TIMEOUT_MS }, async (ctx) => {
       if (!available) ctx.skip(WHY_SKIPPED);
       const before = liveObjects();
       const r = await sweep(path);

@@ -19,14 +19,13 @@
  * debugfs reset once it has measured; this file loads the driver with the
  * longest job timeout, and the defaults again at the end.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { debugfsDir } from '../support/debugfs.js';
 import { NO_MODULE, reloadDriver, restoreDriverDefaults } from '../support/driver-module.js';
 import { expectKernelLog } from '../support/kernel-log.js';
 import { ossaNode } from '../support/ossa.js';
+import { runTool } from '../support/tool.js';
 
 const TOOL = '/ossa/tools/bo-wait';
 /** Runs of the signal case, each with a job of its own, until one is conclusive (below). */
@@ -39,7 +38,7 @@ const STATUS_ERROR = 3;
 expectKernelLog(/device reset/);
 
 async function run(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(TOOL, [ossaNode(), debugfsDir(), ...args], { timeout: 60_000 });
+  const { stdout } = await runTool(TOOL, [ossaNode(), debugfsDir(), ...args]);
   return stdout.trim();
 }
 

@@ -13,15 +13,14 @@
  *   that offset: a driver walking the table with it maps the wrong pages.
  * Any dma-buf that is imported must carry data both ways.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { OSSA_CONSTANTS } from '../../../src/uapi.js';
 import { ossaNode } from '../support/ossa.js';
 import { ossaPciAddress } from '../support/pci.js';
+import { runTool } from '../support/tool.js';
 
 const TOOL = '/ossa/tools/foreign-dmabuf';
 const SIZE_MIB = 16;
@@ -31,7 +30,7 @@ describe('PRIME import of another exporter', () => {
     const device = join('/sys/bus/pci/devices', ossaPciAddress());
     const bits = Number(readFileSync(join(device, 'dma_mask_bits'), 'utf8'));
     const translated = existsSync(join(device, 'iommu_group'));
-    const { stdout } = await promisify(execFile)(TOOL, [ossaNode(), String(SIZE_MIB)], { timeout: 60_000 });
+    const { stdout } = await runTool(TOOL, [ossaNode(), String(SIZE_MIB)]);
     const out = stdout.trim();
     console.log(`foreign-dmabuf (${bits}-bit DMA mask, ${translated ? 'behind an IOMMU' : 'no IOMMU'}): ${out}`);
     const m = /^import (\S+) highest 0x([0-9a-f]+)(?: read-errors (\d+) write-errors (\d+) status (\d+))?$/.exec(out);

@@ -7,12 +7,11 @@
  * later fence of an entity stands for the earlier ones), and with it
  * implicit sync and BO_WAIT (docs/uapi.md, SUBMIT).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { fenceTrace } from '../support/fence-trace.js';
 import { DEBUG_KERNEL, ossaNode } from '../support/ossa.js';
+import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
 
 const RACE = '/ossa/tools/submit-race';
 const THREADS = 4;
@@ -37,11 +36,11 @@ function outOfOrder(trace: string): string[] {
 }
 
 describe('ordering', () => {
-  test(covers('SUBMIT', 'concurrency', `${THREADS} threads submit on one file at once: its jobs run in the order their fences were armed`), { timeout: 600_000 }, async () => {
+  test(covers('SUBMIT', 'concurrency', `${THREADS} threads submit on one file at once: its jobs run in the order their fences were armed`), { timeout: TOOL_TEST_TIMEOUT_MS }, async () => {
     const node = ossaNode();
     let stdout = '';
     const trace = await fenceTrace(async () => {
-      ({ stdout } = await promisify(execFile)(RACE, [node, String(THREADS), String(SUBMITS), String(BOS)], { timeout: 540_000 }));
+      ({ stdout } = await runTool(RACE, [node, String(THREADS), String(SUBMITS), String(BOS)]));
     });
     expect(stdout.trim()).toBe(`submitted ${THREADS * SUBMITS}`);
     const signalled = [...trace.matchAll(/dma_fence_signaled: driver=drm_sched /g)].length;

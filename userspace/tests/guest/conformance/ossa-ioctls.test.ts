@@ -2,9 +2,7 @@
  * Tier 2, ossa: every ioctl with good input and with each invalid field,
  * lifetimes of buffers and files, and leaks.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { DRM_IOCTL_GEM_CLOSE, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, DrmGemClose } from '../../../src/drm.js';
@@ -38,6 +36,7 @@ import { clientId, contextsByClient, driverStats, inject, liveObjects } from '..
 import { JOB_TIMEOUT_PARAM } from '../support/driver-module.js';
 import { fenceTrace } from '../support/fence-trace.js';
 import { BAD_POINTER, badPointerIoctl, errnoOf, errnoOfAsync, ossaNode, raw, syncobjWait, thrownBy, UNMAPPED_VA, WAIT_MS } from '../support/ossa.js';
+import { runTool } from '../support/tool.js';
 
 afterEach(() => {
   inject('inject_delay_us', 0);
@@ -414,7 +413,7 @@ describe('SUBMIT', () => {
   });
 
   test(covers('SUBMIT', 'bad-input', 'a job array the kernel can read but not write: EFAULT when the status is written back, and the good job is not queued (tools/submit-unwritable)'), async () => {
-    const { stdout } = await promisify(execFile)('/ossa/tools/submit-unwritable', [ossaNode()], { timeout: 60_000 });
+    const { stdout } = await runTool('/ossa/tools/submit-unwritable', [ossaNode()]);
     expect(stdout.trim()).toBe(`result EFAULT status ${0x5eed} word 0`);
   });
 

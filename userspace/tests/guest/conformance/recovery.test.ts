@@ -7,14 +7,13 @@
  * counters. Afterwards every object of these processes is gone (debugfs
  * stats) and every hardware context can be opened again.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { Device } from '../../../src/index.js';
 import { contextOf, driverStats, liveObjects, until } from '../support/debugfs.js';
 import { expectKernelLog } from '../support/kernel-log.js';
 import { ossaNode, WAIT_MS } from '../support/ossa.js';
+import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
 
 expectKernelLog(/ossa-q\d recovered: a job timed out|device reset/);
 
@@ -36,13 +35,10 @@ beforeAll(() => {
 describe('recovery', () => {
   test(
     covers(['SUBMIT', 'BO_WAIT', 'FMA_F32', 'FILL'], 'fault', `a job hangs each queue in turn while ${INNOCENT} other processes run counter jobs on both: it alone fails (TIMEOUT), every other job runs once`),
-    { timeout: 300_000 },
+    { timeout: TOOL_TEST_TIMEOUT_MS },
     async () => {
-      const { stdout } = await promisify(execFile)(TOOL, [ossaNode(), String(INNOCENT), String(COUNT), String(ROUNDS)], { timeout: 240_000 }).catch(
-        (err: { stdout?: string; stderr?: string }) => {
-          throw new Error(`recovery failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
-        },
-      );
+      const { stdout } = await runTool(TOOL, [ossaNode(), String(INNOCENT), String(COUNT), String(ROUNDS)]);
+      console.log(`recovery: ${stdout.trim().replaceAll('\n', '; ')}`);
       const lines = stdout.trim().split('\n');
       expect(lines.filter((l) => /^round \d+ queue \d+: timeout after \d+ ms$/.test(l))).toHaveLength(ROUNDS);
       expect(lines.filter((l) => /^innocent \d+: queue 0 \d+ jobs, queue 1 \d+ jobs$/.test(l))).toHaveLength(INNOCENT);

@@ -1,8 +1,8 @@
 /** Helpers of the conformance suite: raw ioctls with chosen fields, errno capture. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { Device } from '../../../src/index.js';
+import { runTool } from './tool.js';
 
 // The DRM core's helpers are the accel-core kit's: they take a Device as
 // they take the kit's files, and know the library's errors by errno.
@@ -46,9 +46,7 @@ export function thrownBy(fn: () => unknown): unknown {
  * binding refuses to pass a buffer shorter than the request's size.
  */
 export async function badPointerIoctl(request: number, pointer = 0n): Promise<string> {
-  const { stdout } = await promisify(execFile)('/ossa/tools/ioctl-bad-pointer', [ossaNode(), request.toString(16), pointer.toString(16)], {
-    timeout: 60_000,
-  });
+  const { stdout } = await runTool('/ossa/tools/ioctl-bad-pointer', [ossaNode(), request.toString(16), pointer.toString(16)]);
   const m = /^result (\S+)$/m.exec(stdout);
   if (!m) throw new Error(`ioctl-bad-pointer printed no result: ${stdout}`);
   return m[1] as string;

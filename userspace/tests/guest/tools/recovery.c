@@ -25,8 +25,9 @@
  * that every element of each counter equals the number of its SUBMITs on
  * that queue.
  *
- * Output: "round R queue Q: timeout after T ms" per round, then
- * "innocent I: queue 0 N0 jobs, queue 1 N1 jobs" per process, on stdout.
+ * Output: "innocents running after T ms", "round R queue Q: timeout
+ * after T ms" per round, then "innocent I: queue 0 N0 jobs, queue 1 N1
+ * jobs" per process, on stdout.
  * Exit status 0 when every check holds; 1 when one does not (stderr says
  * which); 2 on bad usage.
  */
@@ -281,6 +282,7 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_INNOCENT];
 	unsigned int innocents, rounds, k;
 	int ready[2], stop[2], status, ret = 0;
+	uint64_t start = now_ms();
 	uint32_t count;
 	char c;
 
@@ -317,6 +319,9 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	if (!ret)
+		printf("innocents running after %llu ms\n",
+		       (unsigned long long)(now_ms() - start));
 	for (k = 0; !ret && k < rounds; k++)
 		hang(argv[1], k, k % 2);
 	close(stop[1]);
