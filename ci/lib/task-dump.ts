@@ -42,7 +42,9 @@ export function parseTaskDump(lines: readonly string[]): DumpedTask[] {
       if (current) tasks.set(pid, current);
       continue;
     }
-    if (/^sysrq: /.test(line)) {
+    // A task's stack ends with </TASK>: lines after it (another CPU's,
+    // or the next task's header cut by one) are not its frames.
+    if (/^sysrq: |^\s*<\/TASK>/.test(line)) {
       current = undefined;
       continue;
     }

@@ -209,6 +209,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
   let dumping = false;
   /** The console while the task dump is written. */
   const dumpLines: string[] = [];
+  let dumpLate = false;
 
   // Presses each task dump key over QMP and waits for the console to go
   // quiet, writing what it does into the console log, where the dump lands.
@@ -227,7 +228,8 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
       }
       note('task dump done; stopping QEMU');
       const tasks = summariseTaskDump(dumpLines);
-      if (run.failure && tasks.length) run.failure.message += `; the guest's tasks then: ${tasks.join(' | ')}`;
+      // Not once the deadline has stopped QEMU: the run may be reported by then.
+      if (run.failure && tasks.length && !dumpLate) run.failure.message += `; the guest's tasks then: ${tasks.join(' | ')}`;
     } catch (err) {
       note(`no task dump: ${(err as Error).message}; stopping QEMU`);
     }
@@ -240,6 +242,7 @@ export async function runGuest(o: BootOptions): Promise<GuestRun> {
       let deadline: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => {
         deadline = setTimeout(() => {
+          dumpLate = true;
           if (!log.writableEnded) log.write(`ossa-host: no task dump within ${DUMP_MAX_MS / 1000} s; stopping QEMU\n`);
           resolve();
         }, DUMP_MAX_MS);

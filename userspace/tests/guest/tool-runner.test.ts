@@ -33,11 +33,20 @@ describe('the C tools runner', () => {
     // The shell and a child of its own, both asleep; neither may be left.
     const err = await runTool('/bin/busybox', ['sh', '-c', 'sleep 6001 & exec sleep 6002'], { timeoutMs: 3000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ToolError);
-    expect(err).toMatchObject({ signal: 'SIGKILL' });
+    // SIGTERM first: a tool may restore what it changed.
+    expect(err).toMatchObject({ signal: 'SIGTERM' });
     const threads = /its threads then: (.*)\nstdout/.exec((err as Error).message)?.[1]?.split(' | ') ?? [];
     expect(threads, (err as Error).message).toHaveLength(2);
     // /proc/PID/stack leaves out the scheduler's own functions, do_nanosleep among them.
     for (const t of threads) expect(t).toMatch(/^\S+\[\d+\] S: (do_nanosleep < )?hrtimer_nanosleep\b/);
+    expect(running('sleep 600')).toBe(false);
+  });
+
+  test('a stopped tool that ignores SIGTERM is killed', async () => {
+    // SIG_IGN outlives exec: both sleeps ignore SIGTERM.
+    const err = await runTool('/bin/busybox', ['sh', '-c', 'trap "" TERM; sleep 6003 & exec sleep 6004'], { timeoutMs: 3000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ signal: 'SIGKILL' });
+    expect((err as Error).message).toMatch(/did not finish within 3 s/);
     expect(running('sleep 600')).toBe(false);
   });
 });

@@ -15,7 +15,7 @@ import { covers, type Row } from '../../../../ci/lib/coverage.js';
 import { liveObjects, until } from '../support/debugfs.js';
 import { kmemleakAvailable, kmemleakScan } from '../support/kmemleak.js';
 import { ossaNode } from '../support/ossa.js';
-import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
+import { LONG_TOOL_TEST_TIMEOUT_MS, LONG_TOOL_TIMEOUT_MS, runTool } from '../support/tool.js';
 
 const SWEEP = '/ossa/tools/alloc-sweep';
 const FAIL_NTH = '/proc/thread-self/fail-nth';
@@ -46,7 +46,7 @@ function armInjection(on: boolean): void {
 async function sweep(path: string): Promise<SweepResult> {
   // The tool opens its own files; none of this process stays open meanwhile.
   // One path's sweep on the debug kernel under TCG takes up to 40 s.
-  const { stdout } = await runTool(SWEEP, [ossaNode(), path]);
+  const { stdout } = await runTool(SWEEP, [ossaNode(), path], { timeoutMs: LONG_TOOL_TIMEOUT_MS });
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as SweepResult);
   const result = lines.find((l) => l.path === path);
   if (!result) throw new Error(`alloc-sweep printed no result for ${path}: ${stdout.slice(0, 500)}`);
@@ -92,7 +92,7 @@ describe('allocation failures on every ioctl path (fail-nth)', () => {
 
   for (const { path, rows, what } of PATHS) {
     const name = `each allocation of ${what} fails once: clean errno, nothing left behind, file usable`;
-    test(rows.length ? covers(rows, 'fault', name) : name, { timeout: TOOL_TEST_TIMEOUT_MS }, async (ctx) => {
+    test(rows.length ? covers(rows, 'fault', name) : name, { timeout: LONG_TOOL_TEST_TIMEOUT_MS }, async (ctx) => {
       if (!available) ctx.skip(WHY_SKIPPED);
       const before = liveObjects();
       const r = await sweep(path);

@@ -11,7 +11,7 @@ import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { fenceTrace } from '../support/fence-trace.js';
 import { DEBUG_KERNEL, ossaNode } from '../support/ossa.js';
-import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
+import { LONG_TOOL_TEST_TIMEOUT_MS, LONG_TOOL_TIMEOUT_MS, runTool } from '../support/tool.js';
 
 const RACE = '/ossa/tools/submit-race';
 const THREADS = 4;
@@ -36,11 +36,11 @@ function outOfOrder(trace: string): string[] {
 }
 
 describe('ordering', () => {
-  test(covers('SUBMIT', 'concurrency', `${THREADS} threads submit on one file at once: its jobs run in the order their fences were armed`), { timeout: TOOL_TEST_TIMEOUT_MS }, async () => {
+  test(covers('SUBMIT', 'concurrency', `${THREADS} threads submit on one file at once: its jobs run in the order their fences were armed`), { timeout: LONG_TOOL_TEST_TIMEOUT_MS }, async () => {
     const node = ossaNode();
     let stdout = '';
     const trace = await fenceTrace(async () => {
-      ({ stdout } = await runTool(RACE, [node, String(THREADS), String(SUBMITS), String(BOS)]));
+      ({ stdout } = await runTool(RACE, [node, String(THREADS), String(SUBMITS), String(BOS)], { timeoutMs: LONG_TOOL_TIMEOUT_MS }));
     });
     expect(stdout.trim()).toBe(`submitted ${THREADS * SUBMITS}`);
     const signalled = [...trace.matchAll(/dma_fence_signaled: driver=drm_sched /g)].length;

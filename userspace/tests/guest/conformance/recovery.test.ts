@@ -13,7 +13,7 @@ import { Device } from '../../../src/index.js';
 import { contextOf, driverStats, liveObjects, until } from '../support/debugfs.js';
 import { expectKernelLog } from '../support/kernel-log.js';
 import { ossaNode, WAIT_MS } from '../support/ossa.js';
-import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
+import { LONG_TOOL_TEST_TIMEOUT_MS, LONG_TOOL_TIMEOUT_MS, runTool } from '../support/tool.js';
 
 expectKernelLog(/ossa-q\d recovered: a job timed out|device reset/);
 
@@ -35,9 +35,9 @@ beforeAll(() => {
 describe('recovery', () => {
   test(
     covers(['SUBMIT', 'BO_WAIT', 'FMA_F32', 'FILL'], 'fault', `a job hangs each queue in turn while ${INNOCENT} other processes run counter jobs on both: it alone fails (TIMEOUT), every other job runs once`),
-    { timeout: TOOL_TEST_TIMEOUT_MS },
+    { timeout: LONG_TOOL_TEST_TIMEOUT_MS },
     async () => {
-      const { stdout } = await runTool(TOOL, [ossaNode(), String(INNOCENT), String(COUNT), String(ROUNDS)]);
+      const { stdout } = await runTool(TOOL, [ossaNode(), String(INNOCENT), String(COUNT), String(ROUNDS)], { timeoutMs: LONG_TOOL_TIMEOUT_MS });
       console.log(`recovery: ${stdout.trim().replaceAll('\n', '; ')}`);
       const lines = stdout.trim().split('\n');
       expect(lines.filter((l) => /^round \d+ queue \d+: timeout after \d+ ms$/.test(l))).toHaveLength(ROUNDS);

@@ -10,7 +10,7 @@
 import { describe, expect, test } from 'vitest';
 import { covers } from '../../../../ci/lib/coverage.js';
 import { DEBUG_KERNEL, ossaNode } from '../support/ossa.js';
-import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
+import { LONG_TOOL_TEST_TIMEOUT_MS, LONG_TOOL_TIMEOUT_MS, runTool } from '../support/tool.js';
 
 const TOOL = '/ossa/tools/submit-signals';
 /** A case stops making calls once this many were interrupted... */
@@ -32,7 +32,7 @@ interface Outcome {
 
 async function run(mode: 'retry' | 'raw', restart: 'restart' | 'norestart'): Promise<Outcome> {
   const args = [ossaNode(), String(SECONDS), String(MIN_INTERRUPTED), String(JOBS), String(BOS), mode, restart];
-  const { stdout } = await runTool(TOOL, args);
+  const { stdout } = await runTool(TOOL, args, { timeoutMs: LONG_TOOL_TIMEOUT_MS });
   const m = /^calls (\d+) submits (\d+) interrupted (\d+) counter (\d+) ms (\d+)$/.exec(stdout.trim());
   if (!m) throw new Error(`submit-signals printed ${JSON.stringify(stdout)}`);
   const [calls, submits, interrupted, counter, ms] = m.slice(1).map(Number) as [number, number, number, number, number];
@@ -47,7 +47,7 @@ describe('SUBMIT interrupted by signals', () => {
     ['raw', 'norestart'],
   ] as const)(
     covers('SUBMIT', 'concurrency', `%s calls, a %s signal handler: every job of a successful call runs once, none of a failed one`),
-    { timeout: TOOL_TEST_TIMEOUT_MS },
+    { timeout: LONG_TOOL_TEST_TIMEOUT_MS },
     async (mode, restart) => {
       const r = await run(mode, restart);
       console.log(`submit-signals ${mode} ${restart}: ${JSON.stringify(r)}`);

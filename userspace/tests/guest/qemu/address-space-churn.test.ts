@@ -20,7 +20,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { CommandStream, Device } from '../../../src/index.js';
 import { WAIT_MS } from '../support/ossa.js';
 import { bind, ossaPciAddress, unbind } from '../support/pci.js';
-import { runTool, TOOL_TEST_TIMEOUT_MS } from '../support/tool.js';
+import { LONG_TOOL_TEST_TIMEOUT_MS, LONG_TOOL_TIMEOUT_MS, runTool } from '../support/tool.js';
 
 const TOOL = '/ossa/tools/as-churn';
 /** How long the map keeps changing: unfixed, QEMU 10.0.2 lived through 20 s once and died 38 s into a longer run; with upstream's fix the guest stalled within 60 s in each of five runs; with qemu-fixes/ applied, none did in five. */
@@ -33,9 +33,9 @@ afterAll(() => {
 });
 
 describe('QEMU under a changing memory map', () => {
-  test(`the memory map changes for ${SECONDS} s while both vCPUs run: QEMU lives, the device works after`, { timeout: TOOL_TEST_TIMEOUT_MS }, async () => {
+  test(`the memory map changes for ${SECONDS} s while both vCPUs run: QEMU lives, the device works after`, { timeout: LONG_TOOL_TEST_TIMEOUT_MS }, async () => {
     unbind(address);
-    const { stdout } = await runTool(TOOL, [`/sys/bus/pci/devices/${address}/config`, String(SECONDS)]);
+    const { stdout } = await runTool(TOOL, [`/sys/bus/pci/devices/${address}/config`, String(SECONDS)], { timeoutMs: LONG_TOOL_TIMEOUT_MS });
     console.log(`as-churn: ${stdout.trim()}`);
     const m = /^toggles (\d+) ms (\d+)$/.exec(stdout.trim());
     if (!m) throw new Error(`as-churn printed ${JSON.stringify(stdout)}`);

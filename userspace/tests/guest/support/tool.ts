@@ -1,26 +1,36 @@
 /**
  * The suite's C tools (/ossa/tools), run as child processes that cannot
  * outlive their test: each runs in a process group of its own, and one
- * that has not finished in time is stopped with every process it started,
- * the error saying where each of its threads was in the kernel. Its time
- * is below the host's silence timeout (ci/lib/vm.ts, 180 s), so that a
- * stuck tool fails its own test, with that evidence, rather than the
- * whole guest run.
+ * that has not finished in time is stopped with every process it started
+ * (SIGTERM, then SIGKILL), the error saying where each of its threads was
+ * in the kernel. The times are below the test's own, and the long ones
+ * below the guest runner's hang dump (HANG_DUMP_MS), so that a stuck tool
+ * fails its own test with that evidence, rather than the test with a bare
+ * timeout, the next test with the dump's kernel messages, or the whole
+ * guest run.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { HANG_DUMP_MS } from '../../../../ci/lib/protocol.js';
 import { whereInKernel } from '../../../../ci/lib/task-dump.js';
 
-/** The most a tool may take: the slowest (a fault-injection sweep under the debug kernel) takes 40 s. */
-export const TOOL_TIMEOUT_MS = 150_000;
-/** A test that runs one tool: its time, and a margin to read the stacks and stop it. */
-export const TOOL_TEST_TIMEOUT_MS = TOOL_TIMEOUT_MS + 20_000;
+/** A tool's time unless it says otherwise: below the runner's default test timeout (60 s). */
+export const TOOL_TIMEOUT_MS = 45_000;
+/** A long tool's time (recovery, ordering, the fault-injection sweeps, ...): the slowest takes about 40 s on the debug kernel. */
+export const LONG_TOOL_TIMEOUT_MS = HANG_DUMP_MS - 30_000;
+/** The timeout of a test that runs one long tool: its time, and a margin to read the stacks and stop it. */
+export const LONG_TOOL_TEST_TIMEOUT_MS = HANG_DUMP_MS - 5_000;
+/** How long a stopped tool has after SIGTERM (to restore what it changed), then after SIGKILL. */
+const STOP_GRACE_MS = 4_000;
+/** What the error's message keeps of each stream: its end. */
+const MESSAGE_TAIL = 4096;
 
 export interface ToolOptions {
+  /** TOOL_TIMEOUT_MS unless given. */
   timeoutMs?: number;
-  /** The most output kept of each stream, in bytes. */
-  maxBuffer?: number;
+  /** The most output kept of each stream, in characters; a tool that prints more is stopped. */
+  maxChars?: number;
 }
 
 /** A tool that failed, with everything it printed. */
@@ -78,51 +88,78 @@ export function processGroupStacks(pgid: number): string[] {
   return out;
 }
 
+/** The end of a stream's text, for a message. */
+const tail = (text: string): string => (text.length > MESSAGE_TAIL ? `[${text.length - MESSAGE_TAIL} characters before]...${text.slice(-MESSAGE_TAIL)}` : text);
+
 /**
  * Runs @path with @args to its end. Resolves with its output when it
  * exits with status 0; rejects with a ToolError otherwise, and when it
- * has not finished within the time (stopping its whole process group).
+ * has not finished within the time, once its whole process group is
+ * stopped, or a grace later if one of them cannot be (a process asleep
+ * in the kernel for good keeps its output open).
  */
 export function runTool(path: string, args: readonly string[], options: ToolOptions = {}): Promise<{ stdout: string; stderr: string }> {
   const timeoutMs = options.timeoutMs ?? TOOL_TIMEOUT_MS;
-  const maxBuffer = options.maxBuffer ?? 64 << 20;
+  const maxChars = options.maxChars ?? 64 << 20;
   const name = basename(path);
   return new Promise((resolve, reject) => {
     const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const out = { stdout: '', stderr: '' };
+    const timers: NodeJS.Timeout[] = [];
     let stopped: string | undefined;
-    const stop = (why: string): void => {
-      if (stopped !== undefined || child.pid === undefined) return;
-      stopped = why;
+    let settled = false;
+    const fail = (how: string, code: number | null, signal: string | null): void => {
+      if (settled) return;
+      settled = true;
+      timers.forEach(clearTimeout);
+      reject(new ToolError(`${name} ${args.join(' ')}: ${how}\nstdout: ${tail(out.stdout)}\nstderr: ${tail(out.stderr)}`, code, signal, out.stdout, out.stderr));
+    };
+    const signalGroup = (sig: NodeJS.Signals): void => {
       try {
-        process.kill(-child.pid, 'SIGKILL');
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
       } catch {
         // the group has gone meanwhile
       }
     };
+    // SIGTERM first (a tool may restore what it changed: as-churn turns the
+    // device's memory decoding back on), then SIGKILL; and if the group's
+    // output is still open after that, the error without waiting for it.
+    const stop = (why: string): void => {
+      if (stopped !== undefined) return;
+      stopped = why;
+      signalGroup('SIGTERM');
+      timers.push(setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS));
+      timers.push(
+        setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          child.unref();
+          fail(`${why}; some of it could not be stopped (still running after SIGKILL)`, null, null);
+        }, 2 * STOP_GRACE_MS),
+      );
+    };
     for (const stream of ['stdout', 'stderr'] as const) {
       child[stream].setEncoding('utf8').on('data', (d: string) => {
         out[stream] += d;
-        if (out[stream].length > maxBuffer) stop(`its ${stream} passed ${maxBuffer} bytes`);
+        if (out[stream].length > maxChars) stop(`its ${stream} passed ${maxChars} characters`);
       });
     }
-    const timer = setTimeout(() => {
-      const stacks = child.pid === undefined ? [] : processGroupStacks(child.pid);
-      stop(`it did not finish within ${timeoutMs / 1000} s; its threads then: ${stacks.join(' | ') || 'none left'}`);
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new ToolError(`${name}: ${err.message}`, null, null, out.stdout, out.stderr));
-    });
+    timers.push(
+      setTimeout(() => {
+        const stacks = child.pid === undefined ? [] : processGroupStacks(child.pid);
+        stop(`it did not finish within ${timeoutMs / 1000} s; its threads then: ${stacks.join(' | ') || 'none left'}`);
+      }, timeoutMs),
+    );
+    child.once('error', (err) => fail(err.message, null, null));
     // 'close': it has exited and every process holding its output has too.
     child.once('close', (code, signal) => {
-      clearTimeout(timer);
       if (stopped === undefined && code === 0) {
+        settled = true;
+        timers.forEach(clearTimeout);
         resolve(out);
         return;
       }
-      const how = stopped ?? (signal ? `it was killed by ${signal}` : `it exited with status ${code}`);
-      reject(new ToolError(`${name} ${args.join(' ')}: ${how}\nstdout: ${out.stdout}\nstderr: ${out.stderr}`, code, signal, out.stdout, out.stderr));
+      fail(stopped ?? (signal ? `it was killed by ${signal}` : `it exited with status ${code}`), code, signal);
     });
   });
 }

@@ -26,6 +26,16 @@ static const char *tool_name;
 /* When set, what the tool undoes before fail() exits (e.g. a register it changed). */
 static void (*tool_cleanup)(void);
 
+/*
+ * stdout line by line, even to a pipe: a tool the suite stops for taking
+ * too long (support/tool.ts) is killed, and what it printed so far is the
+ * test's evidence of how far it got.
+ */
+__attribute__((constructor)) static void tool_stdout_by_line(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 /* Says what failed and why on stderr, and exits with status 1. */
 static inline void fail(const char *what, int err)
 {
