@@ -16,8 +16,9 @@ import { DRIVER_INPUTS, DRIVER_RECIPE, stageDriver } from './lib/driver-source.j
 import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernelRelease } from './lib/kernel.js';
 import { INTREE_PACKAGES } from './lib/linux-intree.js';
 import { newestLinuxTree } from './lib/linux-tree.js';
-import { type BuildManifest, type DebugGuest, type NewestKernelBuild, writeManifest } from './lib/manifest.js';
-import { cacheDir, ownQemuTreeDir, repoRoot } from './lib/paths.js';
+import { type BuildManifest, type DebugGuest, type NewestKernelBuild, type OwnKernelBuild, writeManifest } from './lib/manifest.js';
+import { buildOwnKernel, checkLinuxTree, type LinuxTreeDir } from './lib/own-kernel.js';
+import { cacheDir, ownKernelConfig, ownKernelTreeDir, ownQemuTreeDir, repoRoot } from './lib/paths.js';
 import { checkQemuTree, qemuFromTree, qemuToolchain, stableQemu, type TreeQemu } from './lib/qemu-build.js';
 import { selectNewestQemu } from './lib/qemu-source.js';
 import { newestQemuTree } from './lib/qemu-tree.js';
@@ -58,6 +59,15 @@ async function main(): Promise<void> {
   if (process.env.OSSA_QEMU_TREE === '') throw new BuildError('OSSA_QEMU_TREE is set but empty: give the path of a QEMU source tree');
   const ownQemuTree = ownQemuTreeDir();
   const ownQemuDir = ownQemuTree ? await checkQemuTree(ownQemuTree, 'OSSA_QEMU_TREE') : undefined;
+  for (const name of ['OSSA_KERNEL_TREE', 'OSSA_KERNEL_CONFIG']) {
+    if (process.env[name] === '') throw new BuildError(`${name} is set but empty: give the path of a Linux source tree or of a kernel config`);
+  }
+  const ownKernelTree = ownKernelTreeDir();
+  const ownKernelDir = ownKernelTree ? await checkLinuxTree(ownKernelTree, 'OSSA_KERNEL_TREE') : undefined;
+  // The kernel-tree lane's kernel: OSSA_KERNEL_TREE's, else the newest kernel's pristine tree (--linux-tree).
+  const kernelTreeLane = process.argv.includes('--kernel-tree');
+  const kernelConfig = ownKernelConfig();
+  if (kernelConfig && !ownKernelDir && !kernelTreeLane) throw new BuildError('OSSA_KERNEL_CONFIG is set, but no kernel is built from a tree: set OSSA_KERNEL_TREE too');
 
   // The tools a QEMU build runs are named by version, so that a new compiler rebuilds.
   const toolchain = await qemuToolchain();
@@ -185,7 +195,8 @@ async function main(): Promise<void> {
     },
   );
 
-  const guestImage = (name: string, modulesDir: string, kernelKey: string, driverOut: CachedOutput): Promise<CachedOutput> =>
+  // A guest image: a kernel's modules, the driver (`driverKo`, whose build is `driverKey`), the suite.
+  const guestImage = (name: string, modulesDir: string, kernelKey: string, driverKo: string, driverKey: string): Promise<CachedOutput> =>
     cached(
       name,
       {
@@ -193,7 +204,7 @@ async function main(): Promise<void> {
         recipe: [RECIPE, 'images/image.ts'],
         values: {
           kernel: kernelKey,
-          driver: driverOut.key,
+          driver: driverKey,
           native: native.key,
           userspace: userspace.key,
           benchTools: benchTools.key,
@@ -206,7 +217,7 @@ async function main(): Promise<void> {
         buildImage(
           {
             modulesDir,
-            driverKo: join(driverOut.dir, 'ossa.ko'),
+            driverKo,
             stageDir: userspace.dir,
             nativeBinding: join(native.dir, 'ossa_native.node'),
             nodeModules: join(repoRoot, 'node_modules'),
@@ -219,7 +230,7 @@ async function main(): Promise<void> {
         ),
     );
   const modulesKey = await hashInputs({ files: ['package-lock.json'] });
-  const image = await guestImage('image', kernel.modulesDir, kernel.cache.key, driver);
+  const image = await guestImage('image', kernel.modulesDir, kernel.cache.key, join(driver.dir, 'ossa.ko'), driver.key);
 
   // The debug kernel (KASAN, lockdep, kmemleak, gcov, ...), its driver
   // built with gcov, and its image; only when asked for (npm test).
@@ -229,7 +240,7 @@ async function main(): Promise<void> {
     const dk = await buildDebugKernel(kernel);
     // Its kernel carries kernel-driver/linux-fixes/ (LINUX_FIXES=y).
     const debugDriver = await buildDriver('driver-debug', dk.headersDir, dk.cache.key, ['GCOV_PROFILE=y', 'LINUX_FIXES=y']);
-    const debugImage = await guestImage('image-debug', dk.modulesDir, dk.cache.key, debugDriver);
+    const debugImage = await guestImage('image-debug', dk.modulesDir, dk.cache.key, join(debugDriver.dir, 'ossa.ko'), debugDriver.key);
     Object.assign(debugParts, { debugKernel: dk.cache, debugDriver, debugImage });
     debug = {
       kernelRelease: dk.release,
@@ -243,7 +254,8 @@ async function main(): Promise<void> {
   // with sid's compiler, and its image; only when asked for.
   let newest: NewestKernelBuild | undefined;
   const newestParts: Record<string, CachedOutput> = {};
-  if (process.argv.includes('--newest-kernel') || process.argv.includes('--linux-tree')) {
+  const linuxTree = process.argv.includes('--linux-tree') || (kernelTreeLane && !ownKernelDir);
+  if (process.argv.includes('--newest-kernel') || linuxTree) {
     const newestRelease = await step('kernel: choosing the newest build in sid', selectNewestKernelRelease);
     log(`kernel (newest): ${newestRelease}`);
     // sid drops a kernel's packages once a newer one lands: lists up to a
@@ -265,15 +277,50 @@ async function main(): Promise<void> {
         await buildInSidRoot(join(root.dir, 'root'), 'driver', src, [`KDIR=/usr/src/linux-headers-${nk.release}`, 'modules'], ['ossa.ko'], dir);
       },
     );
-    const newestImage = await guestImage('image-newest', nk.modulesDir, nk.cache.key, newestDriver);
+    const newestImage = await guestImage('image-newest', nk.modulesDir, nk.cache.key, join(newestDriver.dir, 'ossa.ko'), newestDriver.key);
     Object.assign(newestParts, { newestKernel: nk.cache, sidRoot: root, newestDriver, newestImage });
     newest = { kernelRelease: nk.release, vmlinuz: nk.vmlinuz, initrd: join(newestImage.dir, 'initramfs.cpio'), sidRoot: join(root.dir, 'root') };
     // Its pristine source, for the Linux patch series (npm run patches, npm test).
-    if (process.argv.includes('--linux-tree')) {
+    if (linuxTree) {
       const tree = await newestLinuxTree(nk.release);
       newestParts.linuxTree = tree.cache;
       newest.linuxTree = { dir: tree.dir, version: tree.version, key: tree.cache.key };
     }
+  }
+
+  // A kernel built from a Linux source tree, as a lab builds its own: the
+  // tree of OSSA_KERNEL_TREE, or for the kernel-tree lane (--kernel-tree)
+  // the newest kernel's pristine tree; its driver, out of tree unless the
+  // tree holds it, and its image. The lanes that boot Debian's kernel boot
+  // OSSA_KERNEL_TREE's instead (ci/lib/guest-session.ts).
+  let ownKernel: OwnKernelBuild | undefined;
+  const ownParts: Record<string, CachedOutput> = {};
+  const fromTree: { tree: LinuxTreeDir; what: string } | undefined = ownKernelDir
+    ? { tree: ownKernelDir, what: 'OSSA_KERNEL_TREE' }
+    : kernelTreeLane && newest?.linuxTree
+      ? { tree: await checkLinuxTree(newest.linuxTree.dir, "the newest kernel's tree"), what: "the newest kernel's tree" }
+      : undefined;
+  if (fromTree) {
+    const ok = await buildOwnKernel(fromTree.tree, fromTree.what, kernelConfig);
+    let driverKo = ok.inTreeDriver;
+    let driverKey = ok.cache.key;
+    if (!driverKo) {
+      const ownDriver = await buildDriver('driver-own', ok.headersDir, ok.cache.key);
+      ownParts.ownDriver = ownDriver;
+      driverKo = join(ownDriver.dir, 'ossa.ko');
+      driverKey = ownDriver.key;
+    }
+    const ownImage = await guestImage('image-own', ok.modulesDir, ok.cache.key, driverKo, driverKey);
+    Object.assign(ownParts, { ownKernel: ok.cache, ownImage });
+    ownKernel = {
+      kernelRelease: ok.release,
+      vmlinuz: ok.vmlinuz,
+      initrd: join(ownImage.dir, 'initramfs.cpio'),
+      source: fromTree.tree.dir,
+      version: fromTree.tree.version,
+      configFrom: ok.configFrom,
+      driverInTree: ok.inTreeDriver !== undefined,
+    };
   }
 
   const parts = {
@@ -282,7 +329,7 @@ async function main(): Promise<void> {
     ...(qemuFuzz ? { qemuFuzz } : {}),
     ...(qemuNewest ? { qemuNewest: qemuNewest.cache } : {}),
     ...(qemuOwn ? { qemuOwn: qemuOwn.cache } : {}),
-    kernel: kernel.cache, driver, native, userspace, package: pkg, benchTools, testTools, image, ...debugParts, ...newestParts };
+    kernel: kernel.cache, driver, native, userspace, package: pkg, benchTools, testTools, image, ...debugParts, ...newestParts, ...ownParts };
   const manifest: BuildManifest = {
     qemu: join(qemu.dir, 'bin/qemu-system-x86_64'),
     kernelRelease: kernel.release,
@@ -301,6 +348,7 @@ async function main(): Promise<void> {
     package: { stage: join(pkg.dir, 'stage'), tarball: join(pkg.dir, packageTarball()) },
     ...(debug ? { debug } : {}),
     ...(newest ? { newest } : {}),
+    ...(ownKernel ? { ownKernel } : {}),
     keys: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v.key])),
     built: Object.entries(parts).filter(([, v]) => v.built).map(([k]) => k),
   };

@@ -3,7 +3,7 @@
  * suite and prints a table of the results. Exits non-zero when anything
  * failed, 2 on a bad argument.
  *
- * usage: npm start [-- --qemu DIR]
+ * usage: npm start [-- --qemu DIR] [--kernel DIR [--kernel-config FILE]]
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,14 +13,27 @@ import { bootGuestSuite, conformancePath, describeFailure } from './lib/guest-se
 import { repoRoot } from './lib/paths.js';
 import { startupLines } from './lib/startup.js';
 
-const USAGE = `usage: npm start [-- --qemu DIR]
-  --qemu DIR   QEMU from the source tree DIR: the device's series applied to a
-               copy of it, built and booted (as OSSA_QEMU_TREE=DIR does)
+const USAGE = `usage: npm start [-- --qemu DIR] [--kernel DIR [--kernel-config FILE]]
+  --qemu DIR            QEMU from the source tree DIR: the device's series
+                        applied to a copy of it, built and booted (as
+                        OSSA_QEMU_TREE=DIR does)
+  --kernel DIR          the guest kernel from the Linux source tree DIR: built
+                        in a copy of it with the driver's Kconfig hooked in,
+                        the driver built against it, booted (as
+                        OSSA_KERNEL_TREE=DIR does)
+  --kernel-config FILE  that kernel's config, instead of DIR/.config or
+                        tinyconfig; images/guest.config is merged on top (as
+                        OSSA_KERNEL_CONFIG=FILE does)
 `;
 
 let args;
 try {
-  args = parseArgs({ options: { qemu: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+  args = parseArgs({
+    options: { qemu: { type: 'string' }, kernel: { type: 'string' }, 'kernel-config': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+  if (args['kernel-config'] !== undefined && args.kernel === undefined && !process.env.OSSA_KERNEL_TREE) throw new Error('--kernel-config needs --kernel DIR');
 } catch (err) {
   process.stderr.write(`npm start: ${(err as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -30,7 +43,10 @@ if (args.help) {
   process.exit(0);
 }
 // Relative to where npm start was run (npm runs scripts from the checkout).
-if (args.qemu !== undefined) process.env.OSSA_QEMU_TREE = resolve(process.env.INIT_CWD ?? process.cwd(), args.qemu);
+const here = process.env.INIT_CWD ?? process.cwd();
+if (args.qemu !== undefined) process.env.OSSA_QEMU_TREE = resolve(here, args.qemu);
+if (args.kernel !== undefined) process.env.OSSA_KERNEL_TREE = resolve(here, args.kernel);
+if (args['kernel-config'] !== undefined) process.env.OSSA_KERNEL_CONFIG = resolve(here, args['kernel-config']);
 
 // The build, with the trees given (its own messages say what went wrong).
 const build = await execa(resolve(repoRoot, 'node_modules/.bin/tsx'), [resolve(repoRoot, 'ci/build.ts')], { stdio: 'inherit', reject: false });

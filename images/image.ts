@@ -174,8 +174,8 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
   const benchMods = (await moduleClosure(inputs.modulesDir, ['nvme'], 'the NVMe benchmark peer')).filter((m) => !mods.includes(m));
   const benchNames = await installModules(inputs.modulesDir, benchMods, root);
   await writeFile(join(root, 'etc/ossa/bench-modules'), `${benchNames.join('\n')}\n`);
-  await copyFile(inputs.driverKo, join(root, 'lib/modules/ossa.ko'));
-  names.push('ossa.ko');
+  // The driver, built out of tree or by a kernel tree that holds it (then compressed if its config says so).
+  names.push(...(await installModules(dirname(inputs.driverKo), [basename(inputs.driverKo)], root)));
   await writeFile(join(root, 'etc/ossa/modules'), `${names.join('\n')}\n`);
 
   // Node.js and every shared library it or a native addon loads.

@@ -9,15 +9,18 @@ import { coverageMatrix } from './coverage.js';
 import { type GuestFiles, guestFileFilter } from './guest-files.js';
 import { qemuCoverageEnv, saveDriverGcda } from './line-coverage.js';
 import { readManifest } from './manifest.js';
-import { outDir, ownQemuTreeDir } from './paths.js';
+import { outDir, ownKernelTreeDir, ownQemuTreeDir } from './paths.js';
 import { log } from './progress.js';
 import { type GuestRun, runGuest } from './vm.js';
 
 /**
  * Which guest kernel: Debian stable's, as users run it; the debug build of
- * it; or the newest kernel Debian serves (sid's, issue 17).
+ * it; the newest kernel Debian serves (sid's, issue 17); or one built from
+ * a Linux source tree ('own': OSSA_KERNEL_TREE's, else the newest kernel's
+ * pristine tree). The default is 'debian', or 'own' when OSSA_KERNEL_TREE
+ * is set.
  */
-export type GuestKernel = 'debian' | 'debug' | 'newest';
+export type GuestKernel = 'debian' | 'debug' | 'newest' | 'own';
 
 /** How the guest's PCI core lets the driver interrupt: MSI-X (default), or INTx only (pci=nomsi). */
 export type GuestInterrupts = 'msix' | 'intx';
@@ -77,7 +80,7 @@ const DMA32_MEMORY = '5G';
 
 /** A lane with the defaults filled in. */
 const lane = (l: Partial<Lane>): Lane => ({
-  kernel: l.kernel ?? 'debian',
+  kernel: l.kernel ?? (ownKernelTreeDir() ? 'own' : 'debian'),
   qemu: l.qemu ?? (ownQemuTreeDir() && (l.device ?? 'plain') === 'plain' ? 'own' : 'stable'),
   interrupts: l.interrupts ?? 'msix',
   iommu: l.iommu ?? 'none',
@@ -107,6 +110,7 @@ export function laneLabel(partial: Partial<Lane>): string {
   return [
     l.kernel === 'debug' ? 'debug kernel' : '',
     l.kernel === 'newest' ? 'newest kernel (Debian sid)' : '',
+    l.kernel === 'own' ? (ownKernelTreeDir() ? 'kernel of OSSA_KERNEL_TREE' : "kernel built from the newest kernel's tree") : '',
     l.qemu === 'newest' ? 'newest QEMU' : '',
     l.qemu === 'own' ? `QEMU of OSSA_QEMU_TREE` : '',
     l.interrupts === 'intx' ? 'INTx only: pci=nomsi' : '',
@@ -142,13 +146,22 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   if (l.device === 'asan' && (l.qemu !== 'stable' || !m.qemuAsan)) {
     throw new Error(l.qemu === 'stable' ? 'the build has no QEMU with ASan: run `tsx ci/build.ts --asan` (npm test does)' : 'QEMU with ASan is built of the stable QEMU only');
   }
-  const guest = (which === 'debug' ? m.debug : which === 'newest' ? m.newest : undefined) ?? m;
+  if (which === 'own') {
+    const wanted = ownKernelTreeDir() ?? m.newest?.linuxTree?.dir;
+    if (!m.ownKernel) throw new Error('the build has no kernel from a tree: build with OSSA_KERNEL_TREE set, or with `tsx ci/build.ts --kernel-tree` (npm test does)');
+    if (m.ownKernel.source !== wanted) throw new Error(`the build's kernel from a tree is of ${m.ownKernel.source}, not ${wanted ?? 'an unset OSSA_KERNEL_TREE'}: build again`);
+  }
+  const guest = (which === 'debug' ? m.debug : which === 'newest' ? m.newest : which === 'own' ? m.ownKernel : undefined) ?? m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
   const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, probeKey(m));
   const label = laneLabel(l);
   const fromTree = l.qemu === 'newest' ? m.qemuNewest : l.qemu === 'own' ? m.qemuOwn : undefined;
   const qemuVersion = fromTree ? `${fromTree.version} (from ${fromTree.source})` : m.qemuVersion;
+  if (which === 'own' && m.ownKernel) {
+    const k = m.ownKernel;
+    log(`guest: kernel ${k.version} built from ${k.source}, config from ${k.configFrom}, the driver ${k.driverInTree ? 'built in the tree' : 'built out of tree'}`);
+  }
   log(`guest: booting Linux ${guest.kernelRelease} on QEMU ${qemuVersion}${label ? ` (${label})` : ''} under ${accel.toUpperCase()}; console log: ${consoleLog}`);
   // OSSA_GUEST_FILTER=a,b: only the guest test files whose path contains a
   // or b, whatever files the lane runs otherwise.

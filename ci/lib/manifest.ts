@@ -24,6 +24,18 @@ export interface NewestKernelBuild extends GuestKernelBuild {
   linuxTree?: { dir: string; version: string; key: string };
 }
 
+/** A kernel built from a Linux source tree (ci/lib/own-kernel.ts), its driver and its image. */
+export interface OwnKernelBuild extends GuestKernelBuild {
+  /** The tree given (OSSA_KERNEL_TREE, or the newest kernel's pristine tree). */
+  source: string;
+  /** The version its Makefile gives. */
+  version: string;
+  /** Where its config came from: tinyconfig, OSSA_KERNEL_CONFIG or the tree's .config. */
+  configFrom: string;
+  /** Whether the tree holds the driver (built by the kernel's build, not out of tree). */
+  driverInTree: boolean;
+}
+
 /** A QEMU built from a source tree with the device's series applied (ci/lib/qemu-build.ts). */
 export interface TreeQemuBuild {
   version: string;
@@ -68,6 +80,8 @@ export interface BuildManifest {
   debug?: DebugGuest;
   /** Present when the build was asked for the newest kernel (--newest-kernel): Debian sid's. */
   newest?: NewestKernelBuild;
+  /** A kernel from a Linux source tree: OSSA_KERNEL_TREE's, or the newest kernel's tree (--kernel-tree). */
+  ownKernel?: OwnKernelBuild;
   /** Input hash of each part. */
   keys: Record<string, string>;
   /** Parts this build had to make (the rest came from the cache). */

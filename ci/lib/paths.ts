@@ -17,14 +17,24 @@ export function cacheDir(): string {
 }
 
 /**
- * OSSA_QEMU_TREE as an absolute path, or undefined when it is unset or
- * empty. A relative path is the caller's: npm runs scripts from the
- * checkout and says in INIT_CWD where it was started.
+ * A path the user gave in the environment variable `name`, absolute, or
+ * undefined when it is unset or empty. A relative path is the caller's:
+ * npm runs scripts from the checkout and says in INIT_CWD where it was
+ * started.
  */
-export function ownQemuTreeDir(): string | undefined {
-  const tree = process.env.OSSA_QEMU_TREE;
-  return tree ? resolve(process.env.INIT_CWD ?? process.cwd(), tree) : undefined;
+function userPath(name: string): string | undefined {
+  const path = process.env[name];
+  return path ? resolve(process.env.INIT_CWD ?? process.cwd(), path) : undefined;
 }
+
+/** OSSA_QEMU_TREE: a lab's QEMU source tree. */
+export const ownQemuTreeDir = (): string | undefined => userPath('OSSA_QEMU_TREE');
+
+/** OSSA_KERNEL_TREE: a lab's Linux source tree. */
+export const ownKernelTreeDir = (): string | undefined => userPath('OSSA_KERNEL_TREE');
+
+/** OSSA_KERNEL_CONFIG: the config that kernel starts from, instead of the tree's own .config or tinyconfig. */
+export const ownKernelConfig = (): string | undefined => userPath('OSSA_KERNEL_CONFIG');
 
 /** Per-checkout outputs: logs, the build manifest, reports (git-ignored). */
 export const outDir = join(repoRoot, 'out');

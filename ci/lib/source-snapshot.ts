@@ -21,8 +21,8 @@ import { BuildError, log } from './progress.js';
 /** git with ossa's settings only; any owner's tree is read (root builds a user's tree). */
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', GIT_LITERAL_PATHSPECS: '1' };
 
-/** git on the user's repository, read only. */
-async function readGit(dir: string, args: string[]): Promise<string | undefined> {
+/** git on the user's repository, read only; undefined when git fails (not a repository). */
+export async function readGit(dir: string, args: string[]): Promise<string | undefined> {
   const r = await execa('git', ['-c', 'safe.directory=*', '-C', dir, ...args], { reject: false, stripFinalNewline: false, env: GIT_ENV });
   return r.exitCode === 0 ? r.stdout : undefined;
 }

@@ -24,6 +24,7 @@ const LANE_FILES = {
   'intel-iommu': 'ci/tests/guest-intel-iommu.test.ts',
   intx: 'ci/tests/guest-intx.test.ts',
   'virtio-iommu': 'ci/tests/guest-virtio-iommu.test.ts',
+  'kernel-tree': 'ci/tests/guest-kernel-tree.test.ts',
 } as const;
 
 /** The matrix of the CI workflows: the host, then each guest lane. */
@@ -43,6 +44,11 @@ export const MATRIX = {
   },
   intx: { what: "the driver's tests with INTx and 32-bit DMA", build: [], files: [LANE_FILES.intx] },
   'virtio-iommu': { what: "the driver's tests behind virtio-iommu, on QEMU with ASan and gcov", build: ['--asan'], files: [LANE_FILES['virtio-iommu']] },
+  'kernel-tree': {
+    what: "the driver's tests on a kernel built from a Linux source tree (OSSA_KERNEL_TREE, else the newest kernel's)",
+    build: ['--kernel-tree'],
+    files: [LANE_FILES['kernel-tree']],
+  },
 } as const satisfies Record<string, Subset>;
 
 export type MatrixEntry = keyof typeof MATRIX;

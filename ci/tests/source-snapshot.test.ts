@@ -4,30 +4,21 @@
  * a clear message when it is not a QEMU tree.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { repoRoot } from '../lib/paths.js';
+import { put, scratchDir } from './support/scratch.js';
 import { pristineCheckout } from '../lib/git-tree.js';
 import { checkQemuTree, qemuFromTree } from '../lib/qemu-build.js';
 import { snapshotTree, treeFiles } from '../lib/source-snapshot.js';
 
+const scratch = scratchDir('ossa-snapshot-');
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ossa-snapshot-'));
+beforeAll(() => {
+  dir = scratch.path();
 });
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const put = async (root: string, files: Record<string, string>): Promise<void> => {
-  for (const [f, text] of Object.entries(files)) {
-    await mkdir(join(root, f, '..'), { recursive: true });
-    await writeFile(join(root, f), text);
-  }
-};
 const gitIn = (cwd: string, args: string[]) =>
   execa('git', args, {
     cwd,

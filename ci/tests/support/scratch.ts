@@ -1,0 +1,33 @@
+/**
+ * A scratch folder for a test file's trees, made before its tests and
+ * removed after, and a way to write files into it.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+
+/** A folder under the system's temporary folder, named `prefix…`, for the calling test file; `path()` is valid from beforeAll on. */
+export function scratchDir(prefix: string): { path: () => string } {
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    path: () => {
+      if (!dir) throw new Error('the scratch folder is made in beforeAll');
+      return dir;
+    },
+  };
+}
+
+/** Writes each file (path relative to `root`: its text), making folders as needed. */
+export async function put(root: string, files: Record<string, string>): Promise<void> {
+  for (const [f, text] of Object.entries(files)) {
+    await mkdir(join(root, f, '..'), { recursive: true });
+    await writeFile(join(root, f), text);
+  }
+}
