@@ -17,7 +17,7 @@ import { fetchKernel, fetchNewestKernel, selectKernelRelease, selectNewestKernel
 import { INTREE_PACKAGES } from './lib/linux-intree.js';
 import { newestLinuxTree } from './lib/linux-tree.js';
 import { type BuildManifest, type DebugGuest, type NewestKernelBuild, type OwnKernelBuild, writeManifest } from './lib/manifest.js';
-import { buildOwnKernel, checkLinuxTree, type LinuxTreeDir } from './lib/own-kernel.js';
+import { buildOwnKernel, checkKernelConfig, checkLinuxTree, type LinuxTreeDir } from './lib/own-kernel.js';
 import { cacheDir, ownKernelConfig, ownKernelTreeDir, ownQemuTreeDir, repoRoot } from './lib/paths.js';
 import { checkQemuTree, qemuFromTree, qemuToolchain, stableQemu, type TreeQemu } from './lib/qemu-build.js';
 import { selectNewestQemu } from './lib/qemu-source.js';
@@ -66,8 +66,10 @@ async function main(): Promise<void> {
   const ownKernelDir = ownKernelTree ? await checkLinuxTree(ownKernelTree, 'OSSA_KERNEL_TREE') : undefined;
   // The kernel-tree lane's kernel: OSSA_KERNEL_TREE's, else the newest kernel's pristine tree (--linux-tree).
   const kernelTreeLane = process.argv.includes('--kernel-tree');
+  // OSSA_KERNEL_CONFIG is the config of OSSA_KERNEL_TREE, checked now rather than after the other builds.
   const kernelConfig = ownKernelConfig();
-  if (kernelConfig && !ownKernelDir && !kernelTreeLane) throw new BuildError('OSSA_KERNEL_CONFIG is set, but no kernel is built from a tree: set OSSA_KERNEL_TREE too');
+  if (kernelConfig && !ownKernelDir) throw new BuildError('OSSA_KERNEL_CONFIG is the config of OSSA_KERNEL_TREE: set OSSA_KERNEL_TREE too');
+  if (kernelConfig) await checkKernelConfig(kernelConfig);
 
   // The tools a QEMU build runs are named by version, so that a new compiler rebuilds.
   const toolchain = await qemuToolchain();
@@ -295,23 +297,25 @@ async function main(): Promise<void> {
   // OSSA_KERNEL_TREE's instead (ci/lib/guest-session.ts).
   let ownKernel: OwnKernelBuild | undefined;
   const ownParts: Record<string, CachedOutput> = {};
-  const fromTree: { tree: LinuxTreeDir; what: string } | undefined = ownKernelDir
+  // The newest kernel's tree moves with each sid kernel: one work area for all of them.
+  const fromTree: { tree: LinuxTreeDir; what: string; area?: string } | undefined = ownKernelDir
     ? { tree: ownKernelDir, what: 'OSSA_KERNEL_TREE' }
     : kernelTreeLane && newest?.linuxTree
-      ? { tree: await checkLinuxTree(newest.linuxTree.dir, "the newest kernel's tree"), what: "the newest kernel's tree" }
+      ? { tree: await checkLinuxTree(newest.linuxTree.dir, "the newest kernel's tree"), what: "the newest kernel's tree", area: 'kernel-work-tree-newest' }
       : undefined;
   if (fromTree) {
-    const ok = await buildOwnKernel(fromTree.tree, fromTree.what, kernelConfig);
+    const ok = await buildOwnKernel(fromTree.tree, fromTree.what, kernelConfig, fromTree.area);
     let driverKo = ok.inTreeDriver;
     let driverKey = ok.cache.key;
     if (!driverKo) {
       const ownDriver = await buildDriver('driver-own', ok.headersDir, ok.cache.key);
-      ownParts.ownDriver = ownDriver;
+      ownParts.driverOwn = ownDriver;
       driverKo = join(ownDriver.dir, 'ossa.ko');
       driverKey = ownDriver.key;
     }
     const ownImage = await guestImage('image-own', ok.modulesDir, ok.cache.key, driverKo, driverKey);
-    Object.assign(ownParts, { ownKernel: ok.cache, ownImage });
+    // Named as their cache entries are (kernel-own, ...), for the bench's cold build times.
+    Object.assign(ownParts, { kernelOwn: ok.cache, imageOwn: ownImage });
     ownKernel = {
       kernelRelease: ok.release,
       vmlinuz: ok.vmlinuz,

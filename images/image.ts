@@ -97,7 +97,7 @@ async function installModules(modulesDir: string, rels: string[], root: string):
   for (const rel of rels) {
     const name = basename(rel).replace(/\.(xz|zst|gz)$/, '');
     const src = join(modulesDir, rel);
-    const tool = rel.endsWith('.xz') ? ['xz', '-dc'] : rel.endsWith('.zst') ? ['zstd', '-dcq'] : ['cat'];
+    const tool = rel.endsWith('.xz') ? ['xz', '-dc'] : rel.endsWith('.zst') ? ['zstd', '-dcq'] : rel.endsWith('.gz') ? ['gzip', '-dc'] : ['cat'];
     await execa(tool[0] as string, [...tool.slice(1), src], { stdout: { file: join(root, 'lib/modules', name) } });
     names.push(name);
   }

@@ -43,10 +43,21 @@ export async function compilerVersion(): Promise<string> {
   return stdout.split('\n')[0] ?? 'unknown';
 }
 
+/**
+ * The environment of a kernel build: PATH, HOME and TMPDIR only, so that
+ * what a user's shell sets for kbuild (KBUILD_OUTPUT, ARCH, CROSS_COMPILE,
+ * LLVM, KCFLAGS, ...) neither redirects the build nor changes what the
+ * cache key does not name.
+ */
+function buildEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]]));
+  return { ...Object.fromEntries(keep), LC_ALL: 'C' };
+}
+
 /** Runs one step of a kernel build; on failure, the end of its output, with `what` saying which kernel. */
 export async function runStep(what: string, step: string, cmd: string, args: string[], cwd: string): Promise<string> {
   try {
-    const r = await execa(cmd, args, { cwd, all: true, env: { LC_ALL: 'C' } });
+    const r = await execa(cmd, args, { cwd, all: true, extendEnv: false, env: buildEnv() });
     return r.stdout;
   } catch (err) {
     if (err instanceof ExecaError) {
@@ -104,10 +115,21 @@ export interface ConfigureOptions {
   what: string;
   /** The source tree, built in place. */
   src: string;
-  /** A full config to start from; tinyconfig when undefined. */
+  /**
+   * A full config to start from (a lab's, a distribution's); tinyconfig
+   * when undefined. On a config given, only what the fragments turn on
+   * (=y, =m) is merged and checked: their other lines trim tinyconfig's
+   * build (no initramfs decompressors, 8 CPUs, no function tracer) and
+   * are not ossa's to impose on someone's config.
+   */
   base?: string;
   /** Fragments merged on top of the base and kvm_guest.config, relative to the checkout. */
   fragments: readonly string[];
+}
+
+/** The lines of a fragment that turn a symbol on (=y or =m). */
+export function enablingLines(text: string): string {
+  return [...fragmentSettings(text)].filter(([, v]) => v === 'y' || v === 'm').map(([k, v]) => `${k}=${v}\n`).join('');
 }
 
 /**
@@ -119,17 +141,29 @@ export interface ConfigureOptions {
 export async function configureKernel(o: ConfigureOptions): Promise<string> {
   const kvmGuest = join(o.src, 'kernel/configs/kvm_guest.config');
   if (!existsSync(kvmGuest)) throw new BuildError(`${o.what}: ${kvmGuest} missing`);
-  const names = [o.base ? 'the config given' : 'tinyconfig', 'kvm_guest.config', ...o.fragments];
+  const names = [o.base ? 'the config given' : 'tinyconfig', 'kvm_guest.config', ...o.fragments.map((f) => (o.base ? `what ${f} turns on` : f))];
   log(`${o.what}: configuring (${names.join(' + ')})`);
   if (o.base) await copyFile(o.base, join(o.src, '.config'));
   else await runStep(o.what, 'make tinyconfig', 'make', ['tinyconfig'], o.src);
-  const fragments = o.fragments.map((f) => join(repoRoot, f));
-  await runStep(o.what, 'merge_config.sh', 'scripts/kconfig/merge_config.sh', ['-m', '.config', kvmGuest, ...fragments], o.src);
+  // Each fragment as merged: whole on tinyconfig, its enabling lines on a config given.
+  const merged: Array<{ name: string; path: string; text: string }> = [];
+  for (const f of o.fragments) {
+    const whole = await readFile(join(repoRoot, f), 'utf8');
+    if (!o.base) {
+      merged.push({ name: f, path: join(repoRoot, f), text: whole });
+      continue;
+    }
+    const path = join(o.src, `.ossa-${f.replace(/\//g, '-')}`);
+    const text = enablingLines(whole);
+    await writeFile(path, text);
+    merged.push({ name: `${f}, what it turns on`, path, text });
+  }
+  await runStep(o.what, 'merge_config.sh', 'scripts/kconfig/merge_config.sh', ['-m', '.config', kvmGuest, ...merged.map((m) => m.path)], o.src);
   await runStep(o.what, 'make olddefconfig', 'make', ['olddefconfig'], o.src);
   const config = await readFile(join(o.src, '.config'), 'utf8');
   const dropped: string[] = [];
-  for (const f of o.fragments) {
-    for (const d of droppedSettings(fragmentSettings(await readFile(join(repoRoot, f), 'utf8')), config)) dropped.push(`${d} [${f}]`);
+  for (const m of merged) {
+    for (const d of droppedSettings(fragmentSettings(m.text), config)) dropped.push(`${d} [${m.name}]`);
   }
   if (dropped.length) {
     throw new BuildError(`${o.what}: Kconfig dropped settings ossa's guest needs (a symbol this tree lacks, or a missing dependency?):\n  ${dropped.join('\n  ')}`);
@@ -151,7 +185,7 @@ export async function compileKernel(what: string, src: string, dir: string): Pro
   await copyFile(join(src, '.config'), join(dir, 'config'));
   await runStep(what, 'make modules_install', 'make', ['modules_install', `INSTALL_MOD_PATH=${join(dir, 'root')}`], src);
   if (!existsSync(join(src, 'scripts/package/install-extmod-build'))) {
-    throw new BuildError(`${what}: scripts/package/install-extmod-build missing: the tree is older than the kernels ossa builds its driver against`);
+    throw new BuildError(`${what}: scripts/package/install-extmod-build missing: ossa builds Linux 6.6 or later`);
   }
   await runStep(what, 'install-extmod-build', 'make', [
     'run-command',

@@ -25,7 +25,7 @@ import {
   KERNEL_SOURCE_RECIPE, type KernelBuild, readKernelBuild,
 } from './kernel-source-build.js';
 import { BuildError, log } from './progress.js';
-import { readGit, withRecordedTree } from './source-snapshot.js';
+import { isGitTop, withRecordedTree } from './recorded-tree.js';
 
 /** A Linux source tree, checked: its absolute path and the kernel version its Makefile gives. */
 export interface LinuxTreeDir {
@@ -35,8 +35,8 @@ export interface LinuxTreeDir {
   git: boolean;
 }
 
-/** What a tree must hold to be built as a guest: Linux with DRM accel, x86, and the config tools used here. */
-const REQUIRED = ['Makefile', 'Kconfig', 'arch/x86/Kconfig', 'scripts/kconfig/merge_config.sh', 'kernel/configs/kvm_guest.config'];
+/** What a tree must hold to be built as a guest: x86, the config tools used here, and what installs the headers the driver builds against (Linux 6.6 on). */
+const REQUIRED = ['Makefile', 'Kconfig', 'arch/x86/Kconfig', 'scripts/kconfig/merge_config.sh', 'kernel/configs/kvm_guest.config', 'scripts/package/install-extmod-build'];
 
 /** The version the top Makefile gives (VERSION.PATCHLEVEL.SUBLEVEL and EXTRAVERSION), or undefined. */
 export function makefileVersion(makefile: string): string | undefined {
@@ -56,12 +56,11 @@ export function makefileVersion(makefile: string): string | undefined {
 export async function checkLinuxTree(dir: string, what: string, base = process.cwd()): Promise<LinuxTreeDir> {
   const abs = resolve(base, dir);
   const missing = REQUIRED.filter((f) => !existsSync(join(abs, f)));
-  if (missing.length) throw new BuildError(`${what} ${abs}: not a Linux source tree ossa can build (no ${missing.join(', ')})`);
+  if (missing.length) throw new BuildError(`${what} ${abs}: not a Linux source tree ossa can build (no ${missing.join(', ')}; ossa builds Linux 6.6 or later)`);
   const version = makefileVersion(await readFile(join(abs, 'Makefile'), 'utf8'));
   if (!version) throw new BuildError(`${what} ${abs}: its Makefile gives no VERSION and PATCHLEVEL`);
   if (!existsSync(join(abs, 'drivers/accel/Kconfig'))) throw new BuildError(`${what} ${abs}: Linux ${version} has no DRM accel subsystem (drivers/accel/, Linux 6.2 or later)`);
-  const top = (await readGit(abs, ['rev-parse', '--show-toplevel']))?.trim();
-  const git = top !== undefined && resolve(top) === abs;
+  const git = await isGitTop(abs);
   if (!git) {
     const built = ['include/config/auto.conf', 'vmlinux', 'Module.symvers'].filter((f) => existsSync(join(abs, f)));
     if (built.length) {
@@ -93,12 +92,23 @@ export interface OwnKernel extends KernelBuild {
   configFrom: string;
 }
 
-/** Builds the guest kernel of a checked tree (cached by the tree's record, the config and the compiler). */
-export async function buildOwnKernel(tree: LinuxTreeDir, what: string, given: string | undefined): Promise<OwnKernel> {
+/** Checks a config given (OSSA_KERNEL_CONFIG) before anything is built: a file with CONFIG_ lines. Returns its text. */
+export async function checkKernelConfig(path: string): Promise<string> {
+  if (!existsSync(path)) throw new BuildError(`OSSA_KERNEL_CONFIG ${path}: no such file`);
+  const text = await readFile(path, 'utf8');
+  if (!/^CONFIG_\w+=/m.test(text)) throw new BuildError(`OSSA_KERNEL_CONFIG ${path}: not a kernel config (no CONFIG_ line)`);
+  return text;
+}
+
+/**
+ * Builds the guest kernel of a checked tree (cached by the tree's record,
+ * the config and the compiler). `area` names its work area when the tree's
+ * path changes from build to build (see withRecordedTree).
+ */
+export async function buildOwnKernel(tree: LinuxTreeDir, what: string, given: string | undefined, area?: string): Promise<OwnKernel> {
   const source = kernelConfigSource(tree, given);
-  if (source.kind === 'given' && !existsSync(source.path)) throw new BuildError(`OSSA_KERNEL_CONFIG ${source.path}: no such file`);
-  const configText = source.kind === 'tinyconfig' ? '' : await readFile(source.path, 'utf8');
-  if (source.kind !== 'tinyconfig' && !/^CONFIG_\w+=/m.test(configText)) throw new BuildError(`${source.kind === 'given' ? 'OSSA_KERNEL_CONFIG' : what} ${source.path}: not a kernel config (no CONFIG_ line)`);
+  const configText = source.kind === 'tinyconfig' ? '' : source.kind === 'given' ? await checkKernelConfig(source.path) : await readFile(source.path, 'utf8');
+  if (source.kind === 'tree' && !/^CONFIG_\w+=/m.test(configText)) throw new BuildError(`${what} ${source.path}: not a kernel config (no CONFIG_ line)`);
   const configFrom = source.kind === 'tinyconfig' ? 'tinyconfig' : source.kind === 'given' ? `OSSA_KERNEL_CONFIG ${source.path}` : `the tree's ${source.path}`;
   const gcc = await compilerVersion();
   return withRecordedTree('kernel', tree.dir, what, async ({ work, base, snapshot, lock }) => {
@@ -107,17 +117,22 @@ export async function buildOwnKernel(tree: LinuxTreeDir, what: string, given: st
     const cache = await cached(
       'kernel-own',
       {
-        files: [GUEST_CONFIG, DRIVER_KCONFIG],
-        recipe: ['ci/lib/own-kernel.ts', KERNEL_SOURCE_RECIPE, 'ci/lib/source-snapshot.ts', 'ci/lib/git-tree.ts'],
-        values: { snapshot: snapshot.commit, config: createHash('sha256').update(configText).digest('hex'), configKind: source.kind, gcc },
+        // The tree's own driver Kconfig is in its record when it holds the driver.
+        files: holdsDriver ? [GUEST_CONFIG] : [GUEST_CONFIG, DRIVER_KCONFIG],
+        recipe: ['ci/lib/own-kernel.ts', KERNEL_SOURCE_RECIPE],
+        // tinyconfig is the empty text: a config given or the tree's has a CONFIG_ line.
+        values: { snapshot: snapshot.commit, config: createHash('sha256').update(configText).digest('hex'), gcc },
       },
       async (dir) => {
+        // A checkout kept from an earlier build: this one is incremental, not a cold build's time.
+        const incremental = existsSync(join(work, 'linux', '.config'));
         const src = await pristineCheckout(base, join(work, 'linux'));
         if (!holdsDriver) await hookDriverKconfig(src, `${what} ${tree.dir}`);
         const baseConfig = source.kind === 'tinyconfig' ? undefined : join(dir, 'base.config');
         if (baseConfig) await writeFile(baseConfig, configText);
         await configureKernel({ what: `kernel (${what})`, src, ...(baseConfig ? { base: baseConfig } : {}), fragments: [GUEST_CONFIG] });
         await compileKernel(`kernel (${what})`, src, dir);
+        return { incremental };
       },
       { lock, held: true },
     );
@@ -128,5 +143,5 @@ export async function buildOwnKernel(tree: LinuxTreeDir, what: string, given: st
     const ko = existsSync(folder) ? (await readdir(folder)).find((f) => /^ossa\.ko(\.\w+)?$/.test(f)) : undefined;
     if (!ko) throw new BuildError(`${what} ${tree.dir}: holds drivers/accel/ossa/, but its build installed no ossa.ko in ${folder} (CONFIG_DRM_ACCEL_OSSA=m?)`);
     return { ...kernel, cache, configFrom, inTreeDriver: join(folder, ko) };
-  });
+  }, area);
 }

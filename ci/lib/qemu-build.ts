@@ -6,10 +6,12 @@
  * newest QEMU the archive serves is built from its pristine tree that way,
  * and so is a lab's own tree (OSSA_QEMU_TREE): one path for both.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { execa } from 'execa';
+import { acquireLock } from './cache-lock.js';
 import { type BuildKind, cached, type CachedOutput } from './cache.js';
 import { applySeries, pristineCheckout } from './git-tree.js';
 import type { TreeQemuBuild } from './manifest.js';
@@ -17,7 +19,7 @@ import { cacheDir, repoRoot } from './paths.js';
 import { writeQemuSeries } from './patches.js';
 import { BuildError, log } from './progress.js';
 import { QEMU_SERIES_INPUTS } from './qemu-series.js';
-import { withRecordedTree } from './source-snapshot.js';
+import { snapshotTree } from './source-snapshot.js';
 
 /** The script that builds every QEMU: the recipe of each QEMU entry. */
 export const QEMU_SCRIPT = 'qemu-device/build-qemu.sh';
@@ -101,7 +103,15 @@ export async function checkQemuTree(dir: string, what: string, base = process.cw
  */
 export async function qemuFromTree(tree: QemuTreeDir, name: string, what: string, toolchain: string): Promise<TreeQemu> {
   const { dir: source, version } = tree;
-  return withRecordedTree('qemu', source, what, async ({ work, base, snapshot, lock }) => {
+  // One work area per tree, wherever it is: the same tree builds incrementally.
+  const where = createHash('sha256').update(await realpath(source)).digest('hex').slice(0, 12);
+  const work = join(cacheDir(), `qemu-work-tree-${where}`);
+  const lock = basename(work);
+  await mkdir(work, { recursive: true });
+  const release = await acquireLock(join(cacheDir(), `${lock}.lock`), `${what} (${source})`);
+  try {
+    const base = join(work, 'base');
+    const snapshot = await snapshotTree(source, base);
     const holdsDevice = snapshot.files.includes('hw/misc/ossa/ossa.c');
     if (holdsDevice && !snapshot.files.includes('tests/qtest/ossa-test.c')) {
       throw new BuildError(`${what} ${source}: holds hw/misc/ossa/ but not tests/qtest/ossa-test.c: apply the whole series (npm run patches), or none of it`);
@@ -139,5 +149,7 @@ export async function qemuFromTree(tree: QemuTreeDir, name: string, what: string
         qtest: join(cache.dir, 'bin/ossa-test'),
       },
     };
-  });
+  } finally {
+    await release();
+  }
 }

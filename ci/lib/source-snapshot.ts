@@ -8,21 +8,18 @@
  * whenever they are recorded (a fixed author, date and message, no
  * parent).
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, realpath } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
-import { acquireLock } from './cache-lock.js';
 import { git, PRISTINE_IDENTITY } from './git-tree.js';
-import { cacheDir } from './paths.js';
 import { BuildError, log } from './progress.js';
 
 /** git with ossa's settings only; any owner's tree is read (root builds a user's tree). */
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', GIT_LITERAL_PATHSPECS: '1' };
 
-/** git on the user's repository, read only; undefined when git fails (not a repository). */
-export async function readGit(dir: string, args: string[]): Promise<string | undefined> {
+/** git on the user's repository, read only. */
+async function readGit(dir: string, args: string[]): Promise<string | undefined> {
   const r = await execa('git', ['-c', 'safe.directory=*', '-C', dir, ...args], { reject: false, stripFinalNewline: false, env: GIT_ENV });
   return r.exitCode === 0 ? r.stdout : undefined;
 }
@@ -105,35 +102,4 @@ export async function snapshotTree(source: string, repo: string): Promise<Snapsh
   await git(repo, ['update-ref', 'HEAD', commit]);
   log(`recorded ${source}: ${files.length} files, commit ${commit.slice(0, 12)}`);
   return { commit, files };
-}
-
-/** A tree recorded in its work area (withRecordedTree). */
-export interface RecordedTree {
-  /** The work area: one per tree and kind, wherever the tree is, so that the same tree builds incrementally. */
-  work: string;
-  /** The repository the tree is recorded in. */
-  base: string;
-  snapshot: Snapshot;
-  /** The name of the work area's lock, held while `use` runs (for cached()'s `held`). */
-  lock: string;
-}
-
-/**
- * Records the tree `source` in its work area under the cache folder
- * (`<kind>-work-tree-<hash of its path>`) and runs `use` on the record,
- * all under the area's lock, so that what `use` builds is of the commit
- * that names it. `what` names the tree in messages (e.g. OSSA_QEMU_TREE).
- */
-export async function withRecordedTree<T>(kind: string, source: string, what: string, use: (tree: RecordedTree) => Promise<T>): Promise<T> {
-  const where = createHash('sha256').update(await realpath(source)).digest('hex').slice(0, 12);
-  const work = join(cacheDir(), `${kind}-work-tree-${where}`);
-  const lock = basename(work);
-  await mkdir(work, { recursive: true });
-  const release = await acquireLock(join(cacheDir(), `${lock}.lock`), `${what} (${source})`);
-  try {
-    const base = join(work, 'base');
-    return await use({ work, base, snapshot: await snapshotTree(source, base), lock });
-  } finally {
-    await release();
-  }
 }

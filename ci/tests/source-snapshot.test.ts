@@ -124,7 +124,8 @@ describe('qemuFromTree', () => {
 });
 
 describe('npm start', () => {
-  const start = (args: string[]) => execa(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'ci/start.ts'), ...args], { cwd: repoRoot, reject: false, all: true });
+  const env = { OSSA_KERNEL_TREE: undefined, OSSA_KERNEL_CONFIG: undefined, OSSA_QEMU_TREE: undefined };
+  const start = (args: string[]) => execa(join(repoRoot, 'node_modules/.bin/tsx'), [join(repoRoot, 'ci/start.ts'), ...args], { cwd: repoRoot, reject: false, all: true, env });
 
   test('refuses an unknown argument with its usage (exit 2), and a --qemu that is no QEMU tree before it boots anything (exit 1)', async () => {
     const bad = await start(['--kernel-tree', '/x']);
