@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   // OSSA_KERNEL_CONFIG is the config of OSSA_KERNEL_TREE, checked now rather than after the other builds.
   const kernelConfig = ownKernelConfig();
   if (kernelConfig && !ownKernelDir) throw new BuildError('OSSA_KERNEL_CONFIG is the config of OSSA_KERNEL_TREE: set OSSA_KERNEL_TREE too');
-  if (kernelConfig) await checkKernelConfig(kernelConfig);
+  if (kernelConfig) await checkKernelConfig(kernelConfig, 'OSSA_KERNEL_CONFIG');
 
   // The tools a QEMU build runs are named by version, so that a new compiler rebuilds.
   const toolchain = await qemuToolchain();

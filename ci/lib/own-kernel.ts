@@ -92,11 +92,15 @@ export interface OwnKernel extends KernelBuild {
   configFrom: string;
 }
 
-/** Checks a config given (OSSA_KERNEL_CONFIG) before anything is built: a file with CONFIG_ lines. Returns its text. */
-export async function checkKernelConfig(path: string): Promise<string> {
-  if (!existsSync(path)) throw new BuildError(`OSSA_KERNEL_CONFIG ${path}: no such file`);
+/**
+ * Reads a kernel config before anything is built: a file with CONFIG_
+ * lines (OSSA_KERNEL_CONFIG, or the tree's .config); `what` names it in
+ * the error. Returns its text.
+ */
+export async function checkKernelConfig(path: string, what: string): Promise<string> {
+  if (!existsSync(path)) throw new BuildError(`${what} ${path}: no such file`);
   const text = await readFile(path, 'utf8');
-  if (!/^CONFIG_\w+=/m.test(text)) throw new BuildError(`OSSA_KERNEL_CONFIG ${path}: not a kernel config (no CONFIG_ line)`);
+  if (!/^CONFIG_\w+=/m.test(text)) throw new BuildError(`${what} ${path}: not a kernel config (no CONFIG_ line)`);
   return text;
 }
 
@@ -107,8 +111,7 @@ export async function checkKernelConfig(path: string): Promise<string> {
  */
 export async function buildOwnKernel(tree: LinuxTreeDir, what: string, given: string | undefined, area?: string): Promise<OwnKernel> {
   const source = kernelConfigSource(tree, given);
-  const configText = source.kind === 'tinyconfig' ? '' : source.kind === 'given' ? await checkKernelConfig(source.path) : await readFile(source.path, 'utf8');
-  if (source.kind === 'tree' && !/^CONFIG_\w+=/m.test(configText)) throw new BuildError(`${what} ${source.path}: not a kernel config (no CONFIG_ line)`);
+  const configText = source.kind === 'tinyconfig' ? '' : await checkKernelConfig(source.path, source.kind === 'given' ? 'OSSA_KERNEL_CONFIG' : what);
   const configFrom = source.kind === 'tinyconfig' ? 'tinyconfig' : source.kind === 'given' ? `OSSA_KERNEL_CONFIG ${source.path}` : `the tree's ${source.path}`;
   const gcc = await compilerVersion();
   return withRecordedTree('kernel', tree.dir, what, async ({ work, base, snapshot, lock }) => {

@@ -8,13 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { DEBUG_CONFIG } from '../lib/debug-kernel.js';
 import { configureKernel, fragmentSettings, GUEST_CONFIG, hookDriverKconfig } from '../lib/kernel-source-build.js';
 import type { BuildManifest } from '../lib/manifest.js';
 import { buildOwnKernel, checkLinuxTree, kernelConfigSource, makefileVersion } from '../lib/own-kernel.js';
 import { manifestPath, repoRoot } from '../lib/paths.js';
-import { put, scratchDir } from './support/scratch.js';
+import { put, scratchDir, useCacheDir } from './support/scratch.js';
 
 const scratch = scratchDir('ossa-own-kernel-');
 let dir: string;
@@ -91,12 +91,7 @@ describe('the config of a kernel from a tree', () => {
   });
 
   test('a config given that is missing or is no config is refused before the tree is recorded', async () => {
-    const was = process.env.OSSA_CACHE_DIR;
-    process.env.OSSA_CACHE_DIR = join(dir, 'cache');
-    onTestFinished(() => {
-      if (was === undefined) delete process.env.OSSA_CACHE_DIR;
-      else process.env.OSSA_CACHE_DIR = was;
-    });
+    useCacheDir(join(dir, 'cache'));
     const tree = join(dir, 'given');
     await put(tree, linuxTree({ 'notes.txt': 'not a config\n' }));
     const checked = await checkLinuxTree(tree, 'OSSA_KERNEL_TREE');

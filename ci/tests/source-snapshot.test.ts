@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { repoRoot } from '../lib/paths.js';
-import { put, scratchDir } from './support/scratch.js';
+import { put, scratchDir, useCacheDir } from './support/scratch.js';
 import { pristineCheckout } from '../lib/git-tree.js';
 import { checkQemuTree, qemuFromTree } from '../lib/qemu-build.js';
 import { snapshotTree, treeFiles } from '../lib/source-snapshot.js';
@@ -109,12 +109,7 @@ describe('qemuFromTree', () => {
 
   test('refuses a tree that holds the device but not the rest of its series, before building', async () => {
     // Its record goes into a cache of the test's own.
-    const was = process.env.OSSA_CACHE_DIR;
-    process.env.OSSA_CACHE_DIR = join(dir, 'cache');
-    onTestFinished(() => {
-      if (was === undefined) delete process.env.OSSA_CACHE_DIR;
-      else process.env.OSSA_CACHE_DIR = was;
-    });
+    useCacheDir(join(dir, 'cache'));
     const tree = join(dir, 'half');
     await put(tree, { 'VERSION': '10.2.2\n', 'meson.build': '', 'hw/misc/meson.build': '', 'hw/misc/Kconfig': '', 'hw/misc/ossa/ossa.c': 'int ossa;\n' });
     await expect(qemuFromTree(await checkQemuTree(tree, 'OSSA_QEMU_TREE'), 'qemu-own', 'OSSA_QEMU_TREE', 'gcc')).rejects.toThrow(

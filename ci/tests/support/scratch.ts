@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, onTestFinished } from 'vitest';
 
 /** A folder under the system's temporary folder, named `prefix…`, for the calling test file; `path()` is valid from beforeAll on. */
 export function scratchDir(prefix: string): { path: () => string } {
@@ -30,4 +30,14 @@ export async function put(root: string, files: Record<string, string>): Promise<
     await mkdir(join(root, f, '..'), { recursive: true });
     await writeFile(join(root, f), text);
   }
+}
+
+/** Points OSSA_CACHE_DIR at `path` for the running test, and back when it ends. */
+export function useCacheDir(path: string): void {
+  const was = process.env.OSSA_CACHE_DIR;
+  process.env.OSSA_CACHE_DIR = path;
+  onTestFinished(() => {
+    if (was === undefined) delete process.env.OSSA_CACHE_DIR;
+    else process.env.OSSA_CACHE_DIR = was;
+  });
 }
