@@ -106,8 +106,13 @@ export class ChannelReporter implements Reporter {
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<{ message?: string; stack?: string }>): void {
     for (const mod of modules) {
-      for (const err of mod.errors()) {
-        this.send({ type: 'error', file: relative(this.root, mod.moduleId), message: err.stack ?? err.message });
+      const file = relative(this.root, mod.moduleId);
+      for (const err of mod.errors()) this.send({ type: 'error', file, message: err.stack ?? err.message });
+      // A beforeAll or afterAll that throws in a describe block fails the
+      // block, not a test: its tests are only skipped (or passed). The
+      // block's errors are what says so.
+      for (const suite of mod.children.allSuites()) {
+        for (const err of suite.errors()) this.send({ type: 'error', file, message: `${suite.fullName}: ${err.stack ?? err.message}` });
       }
     }
     for (const err of errors) {

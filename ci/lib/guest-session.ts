@@ -180,6 +180,9 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
     // No MSI or MSI-X for any device: the driver takes one INTx.
     intx ? 'pci=nomsi' : '',
     iommu === 'none' ? '' : IOMMU[iommu].append,
+    // What the lane puts in front of the device, for the tests that must
+    // not mistake a missing vIOMMU for one they did not ask for.
+    `ossa.iommu=${iommu}`,
     filter ? `ossa.filter=${filter}` : '',
   ].filter(Boolean).join(' ');
   const qemu = fromTree ? fromTree.binary : l.device === 'asan' && m.qemuAsan ? m.qemuAsan : m.qemu;

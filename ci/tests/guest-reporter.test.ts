@@ -1,7 +1,9 @@
 /**
  * The guest's results reporter (ci/guest/reporter.ts) under a real vitest
  * run of a small suite written here: what the host learns of a test that
- * fails by its timeout, and each file's wall time.
+ * fails by its timeout and of a hook that fails (its tests are only
+ * skipped, so the hook's error must reach the host), and each file's wall
+ * time.
  */
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -15,9 +17,21 @@ import { type GuestMessage, parseGuestMessage } from '../lib/protocol.js';
 // Inside the repository, so that the suite's `import 'vitest'` resolves.
 const root = join(outDir, 'reporter-test');
 const SUITE = `
-import { test } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 test('passes', () => {});
 test('outlives its timeout', () => new Promise((resolve) => setTimeout(resolve, 2000)), 100);
+describe('a block whose set-up fails', () => {
+  beforeAll(() => {
+    throw new Error('set-up failed on purpose');
+  });
+  test('never runs', () => {});
+});
+describe('a block whose tear-down fails', () => {
+  afterAll(() => {
+    throw new Error('tear-down failed on purpose');
+  });
+  test('runs', () => {});
+});
 `;
 
 let messages: GuestMessage[] = [];
@@ -59,6 +73,14 @@ describe('the guest reporter', () => {
     expect(failed?.type === 'test' ? failed.message : '').toMatch(/Test timed out in 100ms/);
   });
 
+  test('a hook that fails inside a describe block reaches the host as an error of its file, naming the block', () => {
+    const errors = messages.filter((m) => m.type === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({ type: 'error', file: 'suite.test.js', message: expect.stringMatching(/a block whose set-up fails: .*set-up failed on purpose/s) }),
+      expect.objectContaining({ type: 'error', file: 'suite.test.js', message: expect.stringMatching(/a block whose tear-down fails: .*tear-down failed on purpose/s) }),
+    ]);
+  });
+
   test('each file\'s wall time is sent when it ends', () => {
     const ends = messages.filter((m) => m.type === 'file-end');
     expect(ends).toHaveLength(1);
@@ -69,6 +91,6 @@ describe('the guest reporter', () => {
   });
 
   test('the suite ends with its counts', () => {
-    expect(messages.at(-1)).toMatchObject({ type: 'suite-end', passed: 1, failed: 1, skipped: 0 });
+    expect(messages.at(-1)).toMatchObject({ type: 'suite-end', passed: 2, failed: 1, skipped: 1 });
   });
 });

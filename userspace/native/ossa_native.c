@@ -335,6 +335,44 @@ static napi_value n_ioctl(napi_env env, napi_callback_info info)
 	return result;
 }
 
+/*
+ * ioctlValue(fd: number, request: number, value: number): number
+ *
+ * An ioctl whose argument is a number, not a pointer (VFIO_CHECK_EXTENSION,
+ * VFIO_SET_IOMMU): refused (EINVAL, before the kernel sees it) for a
+ * request that encodes a size or a direction, which takes a pointer.
+ * Retried on EINTR only.
+ */
+static napi_value n_ioctl_value(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3], result, error;
+	uint32_t request, value;
+	int32_t fd;
+	int ret;
+
+	if (get_args(env, info, 3, argv))
+		return NULL;
+	CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+	CHECK(env, napi_get_value_uint32(env, argv[1], &request));
+	CHECK(env, napi_get_value_uint32(env, argv[2], &value));
+	if (_IOC_SIZE(request) || _IOC_DIR(request) != _IOC_NONE) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "request 0x%08x takes a pointer, not a value", request);
+		error = make_errno_error(env, EINVAL, "ioctl", detail);
+		if (error)
+			napi_throw(env, error);
+		return NULL;
+	}
+	do {
+		ret = ioctl(fd, (unsigned long)request, (unsigned long)value);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return throw_errno(env, errno, "ioctl");
+	CHECK(env, napi_create_int32(env, ret, &result));
+	return result;
+}
+
 struct ioctl_work {
 	napi_async_work work;
 	napi_deferred deferred;
@@ -831,6 +869,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "open", NULL, n_open, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "close", NULL, n_close, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "ioctl", NULL, n_ioctl, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "ioctlValue", NULL, n_ioctl_value, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "ioctlAsync", NULL, n_ioctl_async, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "eventfd", NULL, n_eventfd, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "address", NULL, n_address, NULL, NULL, NULL, napi_enumerable, NULL },

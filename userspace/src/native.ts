@@ -22,6 +22,11 @@ export interface NativeBinding {
    */
   ioctl(fd: number, request: number, arg: NodeJS.TypedArray | null): number;
   /**
+   * An ioctl whose argument is a number, not a pointer (VFIO_SET_IOMMU):
+   * a request that encodes a size or a direction is refused (EINVAL).
+   */
+  ioctlValue(fd: number, request: number, value: number): number;
+  /**
    * An ioctl on libuv's thread pool, on a duplicate of `fd` made at the
    * call: for several ioctls of one process in the kernel at once. It
    * holds a pool thread while it sleeps; the library's waits do not use it.

@@ -1,6 +1,7 @@
 /**
  * The native binding's own safety, on the host (no device needed): it
- * refuses an ioctl argument shorter than the request's size, names every
+ * refuses an ioctl argument shorter than the request's size (and a value
+ * argument for a request that takes a pointer), names every
  * errno, has its mappings counted as external memory once, and cleans up
  * what a Worker leaves behind when it exits.
  */
@@ -36,6 +37,21 @@ describe('ioctl argument size', () => {
       }
       // A request without a size takes any argument.
       expect(() => native().ioctl(fd, iowr(0x64, 0x40, 0) & ~(3 << 30), null)).toThrow(expect.objectContaining({ code: 'ENOTTY' }));
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('ioctl with a value argument', () => {
+  test('a request that encodes a size or a direction takes a pointer, and is refused before the kernel sees it', () => {
+    const fd = openSync('/dev/null', 'r');
+    try {
+      expect(() => native().ioctlValue(fd, DRM_IOCTL_OSSA_BO_INFO, 1)).toThrow(
+        expect.objectContaining({ code: 'EINVAL', syscall: 'ioctl', message: expect.stringMatching(/takes a pointer/) }),
+      );
+      // _IO(';', 101), VFIO_CHECK_EXTENSION: a value goes through; /dev/null has no ioctls.
+      expect(() => native().ioctlValue(fd, iowr(0x3b, 101, 0) & ~(3 << 30), 3)).toThrow(expect.objectContaining({ code: 'ENOTTY' }));
     } finally {
       closeSync(fd);
     }

@@ -79,6 +79,12 @@ describe('the npm package', () => {
       join(dir, 'use.ts'),
       `import { CommandStream, Device, OssaError, type JobSpec } from '${meta.name}';
 import { type AccelAdapter, CORE_TESTS, runTier } from '${meta.name}/accel-core';
+import { OssaUserDriver, type UserJobResult } from '${meta.name}/userspace-driver';
+// The device from userspace, typed as a user would drive it.
+export async function direct(bdf: string): Promise<UserJobResult> {
+  using drv = OssaUserDriver.open({ bdf, via: 'vfio' });
+  return drv.run(new CommandStream().nop());
+}
 const job: JobSpec = { commands: new CommandStream().nop() };
 // A driver author's adapter, checked against the kit's types.
 export const adapter: AccelAdapter = {

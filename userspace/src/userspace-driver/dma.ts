@@ -1,0 +1,163 @@
+/**
+ * Memory a userspace driver hands its device: an arena of this process's
+ * memory (a tmpfs file mapped shared, its pages faulted in) and the bus
+ * address of each of its bytes.
+ *
+ * - Behind an IOMMU (VFIO's type1), the container maps the arena at IOVAs the
+ *   driver chooses, and the device reaches nothing else.
+ * - Without one (UIO), the bus address of a byte is its physical
+ *   address, read from /proc/self/pagemap (root only). Nothing pins the
+ *   pages or keeps the device inside them: that is the point of the
+ *   counter-example.
+ */
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { wrapNativeError } from '../errors.js';
+import { vfioError } from './error.js';
+import { native } from '../native.js';
+import type { IovaRange, VfioContainer } from './vfio.js';
+
+export const PAGE = 4096;
+
+/** The physical address of `vaddr` in process `pid` ('self' for this one), from its pagemap. */
+export function physicalAddress(pid: number | 'self', vaddr: bigint): bigint {
+  const path = `/proc/${pid}/pagemap`;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw vfioError(`${path}: ${(err as Error).message}`, 'EACCES', 'open', { cause: err });
+  }
+  try {
+    const entry = Buffer.alloc(8);
+    if (readSync(fd, entry, 0, 8, Number(vaddr / BigInt(PAGE)) * 8) !== 8) {
+      throw vfioError(`${path}: no entry for 0x${vaddr.toString(16)}`, 'EIO', 'pread');
+    }
+    const e = entry.readBigUInt64LE();
+    if (!(e & (1n << 63n))) throw vfioError(`${path}: page 0x${vaddr.toString(16)} is not present`, 'EFAULT', 'pagemap');
+    const pfn = e & ((1n << 55n) - 1n);
+    if (pfn === 0n) throw vfioError(`${path}: page frame numbers read as 0: reading them needs CAP_SYS_ADMIN`, 'EPERM', 'pagemap');
+    return pfn * BigInt(PAGE) + (vaddr % BigInt(PAGE));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Memory the device reaches: its bytes here, and the bus address of each. */
+export class DmaArena implements Disposable {
+  readonly bytes: Uint8Array;
+  /** This process's address of bytes[0]. */
+  readonly vaddr: bigint;
+  #mapping: ArrayBuffer | undefined;
+  /** Behind an IOMMU: the IOVA of bytes[0], and the container that mapped it. */
+  #iova = 0n;
+  #container: VfioContainer | undefined;
+  /** Without an IOMMU: the physical address of each page. */
+  #pages: bigint[] = [];
+
+  private constructor(mapping: ArrayBuffer) {
+    this.#mapping = mapping;
+    this.bytes = new Uint8Array(mapping);
+    this.vaddr = native().address(this.bytes);
+  }
+
+  /** `size` bytes (a multiple of 4096) of shared memory, every page faulted in. */
+  static allocate(size: number): DmaArena {
+    if (size <= 0 || size % PAGE) throw new RangeError(`DMA arena of ${size} bytes: a positive multiple of ${PAGE}`);
+    const dir = mkdtempSync(join(tmpdir(), 'ossa-dma-'));
+    const file = join(dir, 'arena');
+    const fd = openSync(file, 'w+');
+    try {
+      ftruncateSync(fd, size);
+      let mapping: ArrayBuffer;
+      try {
+        mapping = native().mmap(fd, size, 0n, true);
+      } catch (err) {
+        throw wrapNativeError(err, 'mmap', file);
+      }
+      const arena = new DmaArena(mapping);
+      // Fault every page in (and zero it): pagemap reports only present pages.
+      for (let at = 0; at < size; at += PAGE) arena.bytes[at] = 0;
+      return arena;
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  get size(): number {
+    return this.bytes.length;
+  }
+
+  /**
+   * Maps the arena through the container's IOMMU at the lowest IOVA of
+   * `ranges` at or above `floor` where it fits whole and that does not hold
+   * any address of `avoid`.
+   */
+  mapThrough(container: VfioContainer, floor: bigint, avoid: readonly bigint[] = []): void {
+    const size = BigInt(this.size);
+    const ranges: IovaRange[] = container.iovaRanges();
+    for (const r of ranges) {
+      let start = r.start > floor ? r.start : floor;
+      start = (start + 0x1f_ffffn) & ~0x1f_ffffn; // 2 MiB aligned
+      while (start + size - 1n <= r.end) {
+        const clash = avoid.find((a) => a >= start && a < start + size);
+        if (clash === undefined) {
+          container.mapDma(this.vaddr, start, this.size, true);
+          this.#iova = start;
+          this.#container = container;
+          return;
+        }
+        start = (clash + 0x20_0000n) & ~0x1f_ffffn;
+      }
+    }
+    throw vfioError(`no IOVA range holds ${this.size} bytes above 0x${floor.toString(16)}`, 'ENOSPC', 'VFIO_IOMMU_MAP_DMA');
+  }
+
+  /** Takes each page's physical address as its bus address (no IOMMU). */
+  usePhysicalAddresses(): void {
+    this.#pages = [];
+    for (let at = 0; at < this.size; at += PAGE) this.#pages.push(physicalAddress('self', this.vaddr + BigInt(at)));
+  }
+
+  /** The bus address of bytes[offset]. */
+  bus(offset: number): bigint {
+    if (offset < 0 || offset >= this.size) throw new RangeError(`offset ${offset} outside the ${this.size}-byte arena`);
+    if (this.#container) return this.#iova + BigInt(offset);
+    const page = this.#pages[Math.floor(offset / PAGE)];
+    if (page === undefined) throw vfioError('the arena has no bus addresses yet', 'EINVAL', 'bus');
+    return page + BigInt(offset % PAGE);
+  }
+
+  /** Whether `address` is the bus address of a byte of the arena. */
+  holdsBusAddress(address: bigint): boolean {
+    if (this.#container) return address >= this.#iova && address < this.#iova + BigInt(this.size);
+    const page = address & ~BigInt(PAGE - 1);
+    return this.#pages.includes(page);
+  }
+
+  /** Takes the arena's IOVAs out of the IOMMU (before its container closes); again is a no-op. */
+  unmapFromIommu(): void {
+    const container = this.#container;
+    if (!container) return;
+    this.#container = undefined;
+    container.unmapDma(this.#iova, this.size);
+  }
+
+  /** Unmaps the arena (from the IOMMU first, if it is mapped there); again is a no-op. */
+  close(): void {
+    if (!this.#mapping) return;
+    try {
+      this.unmapFromIommu();
+    } catch {
+      // A closed container has unmapped everything already.
+    }
+    native().munmap(this.#mapping);
+    this.#mapping = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * A function opened through VFIO (bound to vfio-pci): its group joins a
+ * container of its own, BAR0 is mapped from the device file, each MSI-X
+ * vector in use signals an eventfd, and the arena is mapped through the type1
+ * IOMMU. (VFIO's no-IOMMU mode is not offered: Debian's kernels are built
+ * without CONFIG_VFIO_NOIOMMU; without an IOMMU, uio-access.ts is the way.)
+ */
+import { readSync } from 'node:fs';
+import { native } from '../native.js';
+import type { DeviceAccess } from './device-access.js';
+import type { DmaArena } from './dma.js';
+import { vfioError } from './error.js';
+import { iommuGroup } from './pci-sysfs.js';
+import { VFIO_DEVICE_FLAGS_RESET, VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './vfio-uapi.js';
+import { VfioContainer, VfioGroup } from './vfio.js';
+
+const PCI_COMMAND = 0x04;
+const PCI_COMMAND_MEMORY = 0x2;
+const PCI_COMMAND_MASTER = 0x4;
+/** IOVAs from 4 GiB up where the device reaches them: clear of the low guest RAM and of the MSI window. */
+const IOVA_FLOOR = 0x1_0000_0000n;
+
+/** Opens `bdf`, bound to vfio-pci, behind its IOMMU. */
+export function openVfio(bdf: string): DeviceAccess {
+  const group = iommuGroup(bdf);
+  if (group === undefined) throw vfioError(`${bdf} has no IOMMU group: the machine has no IOMMU for it`, 'ENODEV', 'open');
+  const undo: Array<() => void> = [];
+  try {
+    const container = VfioContainer.open();
+    undo.push(() => container.close());
+    const g = VfioGroup.open(`/dev/vfio/${group}`);
+    undo.push(() => g.close());
+    g.join(container);
+    const device = g.device(bdf);
+    undo.push(() => device.close());
+    if (device.info().flags & VFIO_DEVICE_FLAGS_RESET) device.reset();
+    const config = device.region(VFIO_PCI_CONFIG_REGION_INDEX);
+    device.write(config, PCI_COMMAND, 2, device.read(config, PCI_COMMAND, 2) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    const bar = device.mapRegion(device.region(VFIO_PCI_BAR0_REGION_INDEX));
+    undo.push(() => native().munmap(bar));
+    if (device.irqCount(VFIO_PCI_MSIX_IRQ_INDEX) < 2) {
+      throw vfioError(`${bdf}: no MSI-X with 2 vectors (this driver takes its interrupts as MSI-X through VFIO)`, 'ENOTSUP', 'VFIO_DEVICE_GET_IRQ_INFO');
+    }
+    // Vector 0 (queue errors, MMU faults) and vector 1 (queue 0's jobs), each on an eventfd.
+    const eventfds: number[] = [];
+    undo.push(() => eventfds.forEach((fd) => native().close(fd)));
+    for (let v = 0; v < 2; v++) eventfds.push(native().eventfd());
+    device.setIrqEventfds(VFIO_PCI_MSIX_IRQ_INDEX, eventfds);
+    undo.push(() => device.disableIrqs(VFIO_PCI_MSIX_IRQ_INDEX));
+    const counter = Buffer.alloc(8);
+    let mapped: DmaArena | undefined;
+    return {
+      via: 'vfio',
+      isolated: true,
+      regs: new Uint32Array(bar),
+      irqFds: eventfds,
+      attach(arena: DmaArena, avoid: readonly bigint[]): void {
+        arena.mapThrough(container, IOVA_FLOOR, avoid);
+        mapped = arena;
+      },
+      drainIrq(fd: number): void {
+        try {
+          readSync(fd, counter, 0, 8, null);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+      },
+      rearmIrq(): void {
+        // An eventfd needs no re-arming: MSI-X is edge-like.
+      },
+      close(): void {
+        // The arena's IOVAs go before the container that holds them.
+        mapped?.unmapFromIommu();
+        let first: unknown;
+        for (const step of undo.reverse()) {
+          try {
+            step();
+          } catch (err) {
+            first ??= err;
+          }
+        }
+        if (first) throw first;
+      },
+    };
+  } catch (err) {
+    for (const step of undo.reverse()) {
+      try {
+        step();
+      } catch {
+        // The first error is the one to report.
+      }
+    }
+    throw err;
+  }
+}
