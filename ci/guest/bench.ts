@@ -4,6 +4,9 @@
  * and sends each measurement to the host as a `bench` message.
  *
  * usage: node bench.js PORT_DEVICE
+ *
+ * ossa.bench=a,b on the kernel's command line runs only those
+ * measurements (the host's second boot, behind a vIOMMU, runs three).
  */
 import { execFileSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -16,6 +19,8 @@ import { Struct } from '../../userspace/src/struct.js';
 import { DRM_IOCTL_VERSION, DrmVersion } from '../../userspace/src/drm.js';
 import { native } from '../../userspace/src/native.js';
 import { DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, Param } from '../../userspace/src/uapi.js';
+import { OssaUserDriver, ossaFunctions } from '../../userspace/src/userspace-driver/index.js';
+import { giveBackToKernel, handToUserspace } from '../../userspace/tests/guest/support/userspace-driver.js';
 import type { GuestMessage } from '../lib/protocol.js';
 import { traceNopJobs } from './kernel-trace.js';
 import { median, percentile } from './stats.js';
@@ -397,6 +402,58 @@ function submitProfile(): void {
   report('submit-profile', { totalUs: total, top });
 }
 
+/**
+ * The same device driven from userspace (docs/userspace-drivers.md), with
+ * the kernel driver unbound: a NOP job's round trip and COPY end to end
+ * (doorbell to interrupt), and the device's own COPY time between
+ * TIMESTAMPs, over VFIO behind an IOMMU or over UIO without one.
+ */
+async function userspaceDriver(): Promise<void> {
+  const bdf = ossaFunctions()[0];
+  if (!bdf) throw new Error('no ossa function on the PCI bus');
+  const via = await handToUserspace(bdf);
+  try {
+    using drv = OssaUserDriver.open({ bdf, via, bufferBytes: 9 << 20 });
+    const nop = new CommandStream().nop().toBuffer();
+    const samples: number[] = [];
+    for (let i = 0; i < WARM_UP + 300; i++) {
+      const t0 = nowNs();
+      const r = await drv.run(nop);
+      if (r.status !== 0) throw new Error(`NOP job ended ${r.statusName}`);
+      if (i >= WARM_UP) samples.push(nowNs() - t0);
+    }
+    const max = 4 << 20;
+    const src = drv.buffer(max);
+    const dst = drv.buffer(max);
+    const ts = drv.buffer(16);
+    randomFillSync(src.bytes);
+    const stamps = new DataView(ts.bytes.buffer, ts.bytes.byteOffset, 16);
+    const rows = [];
+    for (const size of SIZES.filter((s) => s <= max)) {
+      const job = new CommandStream().timestamp(ts.va).copy(src.va, dst.va, size).timestamp(ts.va + 8n).toBuffer();
+      const device: number[] = [];
+      const e2e: number[] = [];
+      for (let r = 0; r < 15; r++) {
+        const t0 = nowNs();
+        const res = await drv.run(job);
+        e2e.push(nowNs() - t0);
+        if (res.status !== 0) throw new Error(`COPY of ${size} bytes ended ${res.statusName}`);
+        device.push(Number(stamps.getBigUint64(8, true) - stamps.getBigUint64(0, true)));
+      }
+      rows.push({ size, deviceGBps: size / median(device), endToEndGBps: size / median(e2e) });
+    }
+    const verified = Buffer.compare(Buffer.from(src.bytes), Buffer.from(dst.bytes)) === 0;
+    report('userspace-driver', {
+      via,
+      isolated: drv.isolated,
+      nop: { samples: samples.length, p50Ns: percentile(samples, 50), p99Ns: percentile(samples, 99) },
+      copy: { rows, verified },
+    });
+  } finally {
+    await giveBackToKernel(bdf);
+  }
+}
+
 /** Guest memcpy, for scale. */
 function guestMemcpy(): void {
   const a = Buffer.alloc(64 << 20, 1);
@@ -413,30 +470,38 @@ function guestMemcpy(): void {
 send({ type: 'phase', name: 'node process start', ago: process.uptime() });
 send({ type: 'suite-start', uptime: process.uptime(), files: 0 });
 let failed = 0;
-try {
-  using dev: Device = Device.open();
-  const steps: Array<[string, () => Promise<void> | void]> = [
-    ['ioctl', () => ioctlCost(dev)],
-    ['nop', () => nopLatency(dev)],
-    ['nop-hot', () => nopHot(dev)],
-    ['submit-cost', () => submitCost(dev)],
-    ['nop-c', () => nopFloor(dev)],
-    ['kernel-trace', () => kernelTrace(dev)],
-    ['jobs', () => throughputInFlight(dev)],
-    ['journey', () => journey()],
-    ['copy', () => copyThroughput(dev)],
-    ['nvme', () => nvme()],
-    ['guest-memcpy', () => guestMemcpy()],
-    ['submit-profile', () => submitProfile()],
-  ];
-  for (const [name, step] of steps) {
-    try {
-      await step();
-    } catch (err) {
-      failed++;
-      send({ type: 'error', message: `benchmark ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` });
-    }
+const only = /(?:^|\s)ossa\.bench=([\w,-]+)/.exec(readFileSync('/proc/cmdline', 'utf8'))?.[1]?.split(',');
+const chosen = (name: string): boolean => !only || only.includes(name);
+const step = async (name: string, fn: () => Promise<void> | void): Promise<void> => {
+  if (!chosen(name)) return;
+  try {
+    await fn();
+  } catch (err) {
+    failed++;
+    send({ type: 'error', message: `benchmark ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` });
   }
+};
+try {
+  {
+    using dev: Device = Device.open();
+    const steps: Array<[string, () => Promise<void> | void]> = [
+      ['ioctl', () => ioctlCost(dev)],
+      ['nop', () => nopLatency(dev)],
+      ['nop-hot', () => nopHot(dev)],
+      ['submit-cost', () => submitCost(dev)],
+      ['nop-c', () => nopFloor(dev)],
+      ['kernel-trace', () => kernelTrace(dev)],
+      ['jobs', () => throughputInFlight(dev)],
+      ['journey', () => journey()],
+      ['copy', () => copyThroughput(dev)],
+      ['nvme', () => nvme()],
+      ['guest-memcpy', () => guestMemcpy()],
+      ['submit-profile', () => submitProfile()],
+    ];
+    for (const [name, fn] of steps) await step(name, fn);
+  }
+  // Last, with the kernel driver's file closed: the device leaves it meanwhile.
+  await step('userspace-driver', () => userspaceDriver());
 } catch (err) {
   failed++;
   send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });

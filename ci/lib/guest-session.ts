@@ -124,6 +124,8 @@ export function laneLabel(partial: Partial<Lane>): string {
 export interface SessionOptions extends Partial<Lane> {
   /** 'suite' (default): the guest test suite; 'bench': the benchmarks. */
   mode?: 'suite' | 'bench';
+  /** In bench mode, only these measurements (ci/guest/bench.ts's names); default all. */
+  benchSteps?: string[];
   /** Extra QEMU arguments. */
   extraArgs?: string[];
 }
@@ -153,7 +155,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   }
   const guest = (which === 'debug' ? m.debug : which === 'newest' ? m.newest : which === 'own' ? m.ownKernel : undefined) ?? m;
   await mkdir(join(outDir, 'logs'), { recursive: true });
-  const consoleLog = join(outDir, 'logs', mode === 'bench' ? 'bench-console.log' : `guest${laneSuffix(l)}-console.log`);
+  const consoleLog = join(outDir, 'logs', mode === 'bench' ? `bench${laneSuffix(l)}-console.log` : `guest${laneSuffix(l)}-console.log`);
   const accel = await chooseAccel(m.qemu, m.vmlinuz, m.probeInitrd, probeKey(m));
   const label = laneLabel(l);
   const fromTree = l.qemu === 'newest' ? m.qemuNewest : l.qemu === 'own' ? m.qemuOwn : undefined;
@@ -175,6 +177,7 @@ export async function bootGuestSuite(options: SessionOptions = {}): Promise<Gues
   const filter = guestFileFilter(l.files, userFilter)?.join(',');
   const append = [
     mode === 'bench' ? 'ossa.mode=bench' : '',
+    mode === 'bench' && options.benchSteps ? `ossa.bench=${options.benchSteps.join(',')}` : '',
     // Every KASAN report, not only the first.
     which === 'debug' ? 'kasan_multi_shot' : '',
     // No MSI or MSI-X for any device: the driver takes one INTx.

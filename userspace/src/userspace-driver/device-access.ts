@@ -13,15 +13,15 @@ export interface DeviceAccess {
   readonly isolated: boolean;
   /** BAR0, mapped: 32-bit registers. */
   readonly regs: Uint32Array;
-  /** Each readable when the device interrupts (one per vector in use). */
-  readonly irqFds: readonly number[];
+  /** Readable when the device interrupts. */
+  readonly irqFd: number;
   /**
    * Gives the arena its bus addresses: IOVAs the IOMMU maps (none of them
    * one of `avoid`), or, without an IOMMU, its pages' physical addresses.
    */
   attach(arena: DmaArena, avoid: readonly bigint[]): void;
-  /** Takes the interrupt's count off one of irqFds, so that it polls again. */
-  drainIrq(fd: number): void;
+  /** Takes the interrupt's count off irqFd, so that it polls again. */
+  drainIrq(): void;
   /** Lets the next interrupt through, once the device's cause is acknowledged. */
   rearmIrq(): void;
   /** Turns interrupts off and closes every file; the arena is the caller's. */

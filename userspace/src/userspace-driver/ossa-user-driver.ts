@@ -239,13 +239,13 @@ export class OssaUserDriver implements Disposable {
       const deadline = performance.now() + timeoutMs;
       for (;;) {
         const left = deadline - performance.now();
-        const fd = left > 0 ? await this.#waitInterrupt(left) : -1;
-        const head = this.#reg(q + H.OSSA_REG_Q_HEAD);
-        if (fd < 0) {
+        const interrupted = left > 0 && (await waitFd(this.#access.irqFd, 'readable', left, []));
+        if (!interrupted) {
+          const head = this.#reg(q + H.OSSA_REG_Q_HEAD);
           this.#throwIfQueueStopped();
           throw vfioError(`no interrupt within ${timeoutMs} ms (Q_HEAD ${head}, Q_TAIL ${this.#tail})`, 'ETIMEDOUT', 'run');
         }
-        this.#access.drainIrq(fd);
+        this.#access.drainIrq();
         this.#interrupts++;
         // Acknowledge, then look (section 8): an event after the read is not lost.
         this.#setReg(H.OSSA_REG_IRQ_STATUS, this.#reg(H.OSSA_REG_IRQ_STATUS));
@@ -272,21 +272,6 @@ export class OssaUserDriver implements Disposable {
     const status = this.#reg(H.OSSA_REG_QUEUE(0) + H.OSSA_REG_Q_STATUS);
     if (status & H.OSSA_Q_STATUS_ERROR) {
       throw vfioError(`queue 0 stopped with error ${(status >>> H.OSSA_Q_STATUS_CODE_SHIFT) & 0xff}`, 'EIO', 'run');
-    }
-  }
-
-  /** Waits for any of the interrupt fds: the one that became readable, or -1 after `timeoutMs`. */
-  async #waitInterrupt(timeoutMs: number): Promise<number> {
-    const fds = this.#access.irqFds;
-    if (fds.length === 1) return (await waitFd(fds[0] as number, 'readable', timeoutMs, [])) ? (fds[0] as number) : -1;
-    const stop = new AbortController();
-    const waits = fds.map((fd) => waitFd(fd, 'readable', timeoutMs, [stop.signal]).then((ready) => (ready ? fd : -1)));
-    try {
-      return await Promise.race(waits);
-    } finally {
-      stop.abort();
-      // The others end aborted: nothing to report of them.
-      await Promise.allSettled(waits);
     }
   }
 

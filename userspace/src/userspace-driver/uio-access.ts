@@ -74,7 +74,7 @@ export function openUio(bdf: string): DeviceAccess {
       via: 'uio',
       isolated: false,
       regs: new Uint32Array(bar),
-      irqFds: [irq],
+      irqFd: irq,
       attach(arena: DmaArena): void {
         arena.usePhysicalAddresses();
       },

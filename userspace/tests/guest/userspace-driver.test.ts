@@ -16,36 +16,17 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CommandStream, Device } from '../../src/index.js';
 import { refCrc32c } from '../../src/reference.js';
-import { bindDriver, boundDriver, iommuGroup, OssaUserDriver, ossaFunctions, physicalAddress } from '../../src/userspace-driver/index.js';
+import { boundDriver, iommuGroup, OssaUserDriver, ossaFunctions, physicalAddress } from '../../src/userspace-driver/index.js';
+import { giveBackToKernel, handToUserspace, laneIommu, MODULE_LIST, missingModules } from './support/userspace-driver.js';
 
 const run = promisify(execFile);
-
-/** What the lane put in front of the device: 'none', 'intel' or 'virtio'. */
-const laneIommu = /(?:^|\s)ossa\.iommu=(\w+)/.exec(readFileSync('/proc/cmdline', 'utf8'))?.[1] ?? 'none';
 const expectIsolation = laneIommu !== 'none';
-
-const MODULE_LIST = '/etc/ossa/userspace-driver-modules';
-const listed = existsSync(MODULE_LIST) ? readFileSync(MODULE_LIST, 'utf8').split('\n').filter(Boolean) : [];
-const moduleName = (file: string): string => file.replace(/\.ko$/, '').replace(/-/g, '_');
-const wanted = expectIsolation ? ['vfio_pci', 'vfio_iommu_type1'] : ['uio_pci_generic'];
-const missing = wanted.filter((m) => !listed.some((f) => moduleName(f) === m) && !existsSync(`/sys/module/${m}`));
-
-/** Loads the listed modules a model needs, dependencies first (the list's order). */
-async function loadModules(via: 'vfio' | 'uio'): Promise<void> {
-  for (const file of listed) {
-    const name = moduleName(file);
-    if (existsSync(`/sys/module/${name}`) || name.startsWith('uio') !== (via === 'uio')) continue;
-    // QEMU's vIOMMUs remap no interrupts here: without this, type1 refuses
-    // the group (EPERM). DMA isolation, which this file is about, is not affected.
-    const params = name === 'vfio_iommu_type1' ? ['allow_unsafe_interrupts=1'] : [];
-    await run('insmod', [`/lib/modules/${file}`, ...params]);
-  }
-}
+const missing = missingModules(expectIsolation ? 'vfio' : 'uio');
 
 /** A child process with a random page of its own; its address and contents. */
 async function canaryProcess(): Promise<{ pid: number; vaddr: bigint; canary: Buffer; stop: () => void }> {
@@ -84,20 +65,14 @@ describe.skipIf(skipReason)(`the device driven from userspace (${expectIsolation
   let driver: OssaUserDriver;
 
   beforeAll(async () => {
-    // The machine decides the model, not the lane: an IOMMU group means VFIO
-    // can isolate the device; without one, UIO (and the tests then say
-    // whether that is what the lane expected).
-    const via = iommuGroup(bdf) !== undefined ? 'vfio' : 'uio';
-    await loadModules(via);
-    bindDriver(bdf, via === 'vfio' ? 'vfio-pci' : 'uio_pci_generic');
-    driver = OssaUserDriver.open({ bdf, via });
+    // The machine decides the model, not the lane: the tests then say
+    // whether it is the one the lane expected.
+    driver = OssaUserDriver.open({ bdf, via: await handToUserspace(bdf) });
   }, 60_000);
 
   afterAll(async () => {
     driver?.close();
-    bindDriver(bdf, 'ossa');
-    // The kernel driver is back: its node reappears.
-    for (let i = 0; i < 100 && !readdirSync('/dev/accel').some((n) => /^accel\d+$/.test(n)); i++) await new Promise((r) => setTimeout(r, 50));
+    await giveBackToKernel(bdf);
     using dev = Device.open();
     expect(dev.version().name).toBe('ossa');
   }, 60_000);
