@@ -174,14 +174,17 @@ async function main(): Promise<void> {
     nvme?: { rows: NvmeRow[]; latency4k: Latency } | { error: string };
     'guest-memcpy'?: { GBps: number };
     'submit-profile'?: { totalUs: number; top: Array<{ where: string; selfUs: number; share: number }> };
-    'userspace-driver'?: UserspaceDriverRun;
+    'userspace-driver'?: UserspaceDriverRun | { skipped: string };
   };
   const iommuData = Object.fromEntries(iommuRun.bench.map((b) => [b.name, b.data])) as Pick<typeof data, 'nop-hot' | 'copy' | 'userspace-driver'>;
+  const ran = (u: UserspaceDriverRun | { skipped: string } | undefined): UserspaceDriverRun | undefined => (u && 'via' in u ? u : undefined);
+  const udNone = ran(data['userspace-driver']);
+  const udIommu = ran(iommuData['userspace-driver']);
   const models = [
     { model: 'kernel driver + library', iommu: 'none', nopP50Ns: data['nop-hot']?.p50Ns, copy: data.copy?.rows },
-    { model: `userspace driver over ${data['userspace-driver']?.via.toUpperCase() ?? '?'}`, iommu: 'none', nopP50Ns: data['userspace-driver']?.nop.p50Ns, copy: data['userspace-driver']?.copy.rows },
+    { model: `userspace driver over ${udNone?.via.toUpperCase() ?? '(not run)'}`, iommu: 'none', nopP50Ns: udNone?.nop.p50Ns, copy: udNone?.copy.rows },
     { model: 'kernel driver + library', iommu: 'intel-iommu', nopP50Ns: iommuData['nop-hot']?.p50Ns, copy: iommuData.copy?.rows },
-    { model: `userspace driver over ${iommuData['userspace-driver']?.via.toUpperCase() ?? '?'}`, iommu: 'intel-iommu', nopP50Ns: iommuData['userspace-driver']?.nop.p50Ns, copy: iommuData['userspace-driver']?.copy.rows },
+    { model: `userspace driver over ${udIommu?.via.toUpperCase() ?? '(not run)'}`, iommu: 'intel-iommu', nopP50Ns: udIommu?.nop.p50Ns, copy: udIommu?.copy.rows },
   ];
   const MODEL_SIZES = [64 << 10, 1 << 20, 4 << 20];
   const copyRows = data.copy?.rows ?? [];
@@ -332,7 +335,7 @@ async function main(): Promise<void> {
     lines.push(`${m.model.padEnd(34)} ${m.iommu.padEnd(12)} ${us(m.nopP50Ns).padStart(8)} ${MODEL_SIZES.map((z) => `${at(z)} GB/s`.padStart(13)).join(' ')}`);
   }
   const ud = [data['userspace-driver'], iommuData['userspace-driver']];
-  lines.push(`  userspace drivers' COPY verified: ${ud.map((u) => (u ? `${u.via} ${u.copy.verified}` : 'n/a')).join(', ')}`);
+  lines.push(`  userspace drivers: ${ud.map((u) => (u === undefined ? 'n/a' : 'via' in u ? `${u.via} COPY verified ${u.copy.verified}` : `skipped (${u.skipped})`)).join(', ')}`);
   lines.push('', `guest memcpy 64 MiB: ${gb(data['guest-memcpy']?.GBps)} GB/s`);
   lines.push(`boot to /init ${run.timings.toInit?.toFixed(1) ?? 'n/a'} s, to first measurement ${run.timings.toFirstTest?.toFixed(1) ?? 'n/a'} s (${run.accel.toUpperCase()})`);
   lines.push(`last conformance run: boot to first test ${conformance?.toFirstTest?.toFixed(1) ?? 'n/a'} s, whole run ${conformance?.total?.toFixed(1) ?? 'n/a'} s`);

@@ -173,17 +173,24 @@ export async function buildImage(inputs: ImageInputs, dir: string): Promise<void
   const names = await installModules(inputs.modulesDir, mods, root);
   // The userspace drivers' (userspace/src/userspace-driver/): vfio-pci with
   // the type1 IOMMU, and uio_pci_generic, where the kernel has them as
-  // modules. The test that hands the device to them loads them
-  // (etc/ossa/userspace-driver-modules), so that no other test runs beside them.
+  // modules, each model's in a list of its own (etc/ossa/vfio-modules,
+  // etc/ossa/uio-modules). The test that hands the device to one loads
+  // them, so that no other test runs beside them.
   const userDriverMods: string[] = [];
-  for (const root of ['vfio-pci', 'vfio_iommu_type1', 'uio_pci_generic']) {
-    if (!(await hasModule(inputs.modulesDir, root.replace(/-/g, '_')))) continue;
-    for (const m of await moduleClosure(inputs.modulesDir, [root], 'the userspace-driver tests')) {
-      if (!mods.includes(m) && !iommuMods.includes(m) && !userDriverMods.includes(m)) userDriverMods.push(m);
+  for (const [model, wanted] of [['vfio', ['vfio-pci', 'vfio_iommu_type1']], ['uio', ['uio_pci_generic']]] as const) {
+    const own: string[] = [];
+    for (const want of wanted) {
+      if (!(await hasModule(inputs.modulesDir, want.replace(/-/g, '_')))) continue;
+      for (const m of await moduleClosure(inputs.modulesDir, [want], 'the userspace-driver tests')) {
+        if (!mods.includes(m) && !iommuMods.includes(m) && !own.includes(m)) own.push(m);
+      }
     }
+    // A module both need (none today) is copied once and listed in each.
+    const fresh = own.filter((m) => !userDriverMods.includes(m));
+    await installModules(inputs.modulesDir, fresh, root);
+    userDriverMods.push(...fresh);
+    await writeFile(join(root, `etc/ossa/${model}-modules`), own.map((m) => `${basename(m).replace(/\.(xz|zst|gz)$/, '')}\n`).join(''));
   }
-  const userDriverNames = await installModules(inputs.modulesDir, userDriverMods, root);
-  await writeFile(join(root, 'etc/ossa/userspace-driver-modules'), userDriverNames.map((n) => `${n}\n`).join(''));
   const benchMods = (await moduleClosure(inputs.modulesDir, ['nvme'], 'the NVMe benchmark peer')).filter((m) => !mods.includes(m));
   const benchNames = await installModules(inputs.modulesDir, benchMods, root);
   await writeFile(join(root, 'etc/ossa/bench-modules'), `${benchNames.join('\n')}\n`);

@@ -19,8 +19,8 @@ import { Struct } from '../../userspace/src/struct.js';
 import { DRM_IOCTL_VERSION, DrmVersion } from '../../userspace/src/drm.js';
 import { native } from '../../userspace/src/native.js';
 import { DRM_IOCTL_OSSA_GET_PARAM, DrmOssaGetParam, Param } from '../../userspace/src/uapi.js';
-import { OssaUserDriver, ossaFunctions } from '../../userspace/src/userspace-driver/index.js';
-import { giveBackToKernel, handToUserspace } from '../../userspace/tests/guest/support/userspace-driver.js';
+import { iommuGroup, OssaUserDriver, ossaFunctions } from '../../userspace/src/userspace-driver/index.js';
+import { giveBackToKernel, handToUserspace, missingModules } from '../../userspace/tests/guest/support/userspace-driver.js';
 import type { GuestMessage } from '../lib/protocol.js';
 import { traceNopJobs } from './kernel-trace.js';
 import { median, percentile } from './stats.js';
@@ -411,6 +411,11 @@ function submitProfile(): void {
 async function userspaceDriver(): Promise<void> {
   const bdf = ossaFunctions()[0];
   if (!bdf) throw new Error('no ossa function on the PCI bus');
+  const missing = missingModules(iommuGroup(bdf) !== undefined ? 'vfio' : 'uio');
+  if (missing.length) {
+    report('userspace-driver', { skipped: `the guest kernel has no ${missing.join(', ')} module` });
+    return;
+  }
   const via = await handToUserspace(bdf);
   try {
     using drv = OssaUserDriver.open({ bdf, via, bufferBytes: 9 << 20 });

@@ -488,6 +488,37 @@ static napi_value n_ioctl_async(napi_env env, napi_callback_info info)
 	return promise;
 }
 
+/*
+ * memfd(name: string, size: number): number, an anonymous shmem file of
+ * `size` bytes (close-on-exec): memory a process can map shared and hand
+ * to a device, whatever file system TMPDIR is on.
+ */
+static napi_value n_memfd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2], result;
+	char name[64];
+	int64_t size;
+	int fd;
+
+	if (get_args(env, info, 2, argv))
+		return NULL;
+	CHECK(env, napi_get_value_string_utf8(env, argv[0], name, sizeof(name), NULL));
+	CHECK(env, napi_get_value_int64(env, argv[1], &size));
+	if (size <= 0)
+		return throw_errno(env, EINVAL, "memfd_create");
+	fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return throw_errno(env, errno, "memfd_create");
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int err = errno;
+
+		close(fd);
+		return throw_errno(env, err, "ftruncate");
+	}
+	CHECK(env, napi_create_int32(env, fd, &result));
+	return result;
+}
+
 /* eventfd(): number, non-blocking and close-on-exec, counter 0. */
 static napi_value n_eventfd(napi_env env, napi_callback_info info)
 {
@@ -871,6 +902,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{ "ioctl", NULL, n_ioctl, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "ioctlValue", NULL, n_ioctl_value, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "ioctlAsync", NULL, n_ioctl_async, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "memfd", NULL, n_memfd, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "eventfd", NULL, n_eventfd, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "address", NULL, n_address, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "mmap", NULL, n_mmap, NULL, NULL, NULL, napi_enumerable, NULL },

@@ -34,6 +34,8 @@ export interface NativeBinding {
   ioctlAsync(fd: number, request: number, arg: NodeJS.TypedArray | null): Promise<number>;
   /** A non-blocking, close-on-exec eventfd with counter 0. */
   eventfd(): number;
+  /** An anonymous shmem file of `size` bytes (memfd_create, close-on-exec), to map shared. */
+  memfd(name: string, size: number): number;
   /** The address of a buffer's bytes, for __u64 user pointers. */
   address(buf: NodeJS.TypedArray): bigint;
   /** Maps `length` bytes of `fd` at `offset` (MAP_SHARED), without copying. */

@@ -6,7 +6,7 @@
  */
 import type { DmaArena } from './dma.js';
 
-export interface DeviceAccess {
+export interface DeviceAccess extends Disposable {
   /** 'vfio' (vfio-pci, behind the type1 IOMMU) or 'uio' (uio_pci_generic, no IOMMU). */
   readonly via: 'vfio' | 'uio';
   /** Whether an IOMMU keeps the device inside the memory it was given. */
@@ -17,13 +17,14 @@ export interface DeviceAccess {
   readonly irqFd: number;
   /**
    * Gives the arena its bus addresses: IOVAs the IOMMU maps (none of them
-   * one of `avoid`), or, without an IOMMU, its pages' physical addresses.
+   * one of `avoid`, all below `reach`), or, without an IOMMU, its pages'
+   * physical addresses.
    */
-  attach(arena: DmaArena, avoid: readonly bigint[]): void;
-  /** Takes the interrupt's count off irqFd, so that it polls again. */
-  drainIrq(): void;
+  attach(arena: DmaArena, avoid: readonly bigint[], reach: bigint): void;
+  /** Takes the interrupts off irqFd, so that it polls again: how many there were since the last drain. */
+  drainIrq(): number;
   /** Lets the next interrupt through, once the device's cause is acknowledged. */
   rearmIrq(): void;
-  /** Turns interrupts off and closes every file; the arena is the caller's. */
+  /** Turns interrupts off and closes every file, each step attempted; the arena is the caller's. Again is a no-op. */
   close(): void;
 }

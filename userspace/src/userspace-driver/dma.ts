@@ -1,7 +1,9 @@
 /**
  * Memory a userspace driver hands its device: an arena of this process's
- * memory (a tmpfs file mapped shared, its pages faulted in) and the bus
- * address of each of its bytes.
+ * memory (an anonymous shmem file, memfd_create, mapped shared, its pages
+ * faulted in) and the bus address of each of its bytes. Shmem can be
+ * pinned for as long as the IOMMU maps it (a file on a disk could not:
+ * type1 pins with FOLL_LONGTERM, which refuses pages that need writeback).
  *
  * - Behind an IOMMU (VFIO's type1), the container maps the arena at IOVAs the
  *   driver chooses, and the device reaches nothing else.
@@ -10,38 +12,49 @@
  *   pages or keeps the device inside them: that is the point of the
  *   counter-example.
  */
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { wrapNativeError } from '../errors.js';
-import { vfioError } from './error.js';
+import { type ErrnoName, userDriverError } from './error.js';
 import { native } from '../native.js';
 import type { IovaRange, VfioContainer } from './vfio.js';
 
 export const PAGE = 4096;
 
+/** Reads physical addresses from a process's pagemap (root only), one open file for many pages. */
+class Pagemap implements Disposable {
+  readonly #fd: number;
+  readonly #entry = Buffer.alloc(8);
+
+  constructor(readonly path: string) {
+    try {
+      this.#fd = openSync(path, 'r');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw userDriverError(`${path}: ${e.message}`, (e.code ?? 'EIO') as ErrnoName, 'open', { cause: err });
+    }
+  }
+
+  /** The physical address of `vaddr`: its page must be present. */
+  physical(vaddr: bigint): bigint {
+    if (readSync(this.#fd, this.#entry, 0, 8, Number(vaddr / BigInt(PAGE)) * 8) !== 8) {
+      throw userDriverError(`${this.path}: no entry for 0x${vaddr.toString(16)}`, 'EIO', 'pread');
+    }
+    const e = this.#entry.readBigUInt64LE();
+    if (!(e & (1n << 63n))) throw userDriverError(`${this.path}: page 0x${vaddr.toString(16)} is not present`, 'EFAULT', 'pagemap');
+    const pfn = e & ((1n << 55n) - 1n);
+    if (pfn === 0n) throw userDriverError(`${this.path}: page frame numbers read as 0: reading them needs CAP_SYS_ADMIN`, 'EPERM', 'pagemap');
+    return pfn * BigInt(PAGE) + (vaddr % BigInt(PAGE));
+  }
+
+  [Symbol.dispose](): void {
+    closeSync(this.#fd);
+  }
+}
+
 /** The physical address of `vaddr` in process `pid` ('self' for this one), from its pagemap. */
 export function physicalAddress(pid: number | 'self', vaddr: bigint): bigint {
-  const path = `/proc/${pid}/pagemap`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    throw vfioError(`${path}: ${(err as Error).message}`, 'EACCES', 'open', { cause: err });
-  }
-  try {
-    const entry = Buffer.alloc(8);
-    if (readSync(fd, entry, 0, 8, Number(vaddr / BigInt(PAGE)) * 8) !== 8) {
-      throw vfioError(`${path}: no entry for 0x${vaddr.toString(16)}`, 'EIO', 'pread');
-    }
-    const e = entry.readBigUInt64LE();
-    if (!(e & (1n << 63n))) throw vfioError(`${path}: page 0x${vaddr.toString(16)} is not present`, 'EFAULT', 'pagemap');
-    const pfn = e & ((1n << 55n) - 1n);
-    if (pfn === 0n) throw vfioError(`${path}: page frame numbers read as 0: reading them needs CAP_SYS_ADMIN`, 'EPERM', 'pagemap');
-    return pfn * BigInt(PAGE) + (vaddr % BigInt(PAGE));
-  } finally {
-    closeSync(fd);
-  }
+  using map = new Pagemap(`/proc/${pid}/pagemap`);
+  return map.physical(vaddr);
 }
 
 /** Memory the device reaches: its bytes here, and the bus address of each. */
@@ -64,25 +77,27 @@ export class DmaArena implements Disposable {
 
   /** `size` bytes (a multiple of 4096) of shared memory, every page faulted in. */
   static allocate(size: number): DmaArena {
-    if (size <= 0 || size % PAGE) throw new RangeError(`DMA arena of ${size} bytes: a positive multiple of ${PAGE}`);
-    const dir = mkdtempSync(join(tmpdir(), 'ossa-dma-'));
-    const file = join(dir, 'arena');
-    const fd = openSync(file, 'w+');
+    if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE) throw new RangeError(`DMA arena of ${size} bytes: a positive multiple of ${PAGE}`);
+    let fd: number;
     try {
-      ftruncateSync(fd, size);
+      fd = native().memfd('ossa-dma-arena', size);
+    } catch (err) {
+      throw wrapNativeError(err, 'memfd_create');
+    }
+    try {
       let mapping: ArrayBuffer;
       try {
         mapping = native().mmap(fd, size, 0n, true);
       } catch (err) {
-        throw wrapNativeError(err, 'mmap', file);
+        throw wrapNativeError(err, 'mmap', 'DMA arena');
       }
       const arena = new DmaArena(mapping);
       // Fault every page in (and zero it): pagemap reports only present pages.
       for (let at = 0; at < size; at += PAGE) arena.bytes[at] = 0;
       return arena;
     } finally {
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
+      // The mapping keeps the memory.
+      native().close(fd);
     }
   }
 
@@ -112,13 +127,14 @@ export class DmaArena implements Disposable {
         start = (clash + 0x20_0000n) & ~0x1f_ffffn;
       }
     }
-    throw vfioError(`no IOVA range holds ${this.size} bytes above 0x${floor.toString(16)}`, 'ENOSPC', 'VFIO_IOMMU_MAP_DMA');
+    throw userDriverError(`no IOVA range holds ${this.size} bytes above 0x${floor.toString(16)}`, 'ENOSPC', 'VFIO_IOMMU_MAP_DMA');
   }
 
   /** Takes each page's physical address as its bus address (no IOMMU). */
   usePhysicalAddresses(): void {
+    using map = new Pagemap('/proc/self/pagemap');
     this.#pages = [];
-    for (let at = 0; at < this.size; at += PAGE) this.#pages.push(physicalAddress('self', this.vaddr + BigInt(at)));
+    for (let at = 0; at < this.size; at += PAGE) this.#pages.push(map.physical(this.vaddr + BigInt(at)));
   }
 
   /** The bus address of bytes[offset]. */
@@ -126,7 +142,7 @@ export class DmaArena implements Disposable {
     if (offset < 0 || offset >= this.size) throw new RangeError(`offset ${offset} outside the ${this.size}-byte arena`);
     if (this.#container) return this.#iova + BigInt(offset);
     const page = this.#pages[Math.floor(offset / PAGE)];
-    if (page === undefined) throw vfioError('the arena has no bus addresses yet', 'EINVAL', 'bus');
+    if (page === undefined) throw userDriverError('the arena has no bus addresses yet', 'EINVAL', 'bus');
     return page + BigInt(offset % PAGE);
   }
 
@@ -150,11 +166,10 @@ export class DmaArena implements Disposable {
     if (!this.#mapping) return;
     try {
       this.unmapFromIommu();
-    } catch {
-      // A closed container has unmapped everything already.
+    } finally {
+      native().munmap(this.#mapping);
+      this.#mapping = undefined;
     }
-    native().munmap(this.#mapping);
-    this.#mapping = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -3,7 +3,7 @@
  * programs it: register offsets, the job descriptor, the context table,
  * page-table entries and status codes. The hardware side's header,
  * qemu-device/ossa_regs.h, is the source: a host test compiles it and
- * compares every value here (userspace/tests/host/vfio-layout.test.ts).
+ * compares every value here (userspace/tests/host/userspace-driver-layout.test.ts).
  */
 
 export const OSSA_PCI_VENDOR_ID = 0x1234;
@@ -93,6 +93,7 @@ export const OSSA_FAULT_RESERVED = 3;
 export const OSSA_FAULT_RANGE = 4;
 export const OSSA_FAULT_WALK_ERROR = 5;
 export const OSSA_FAULT_BUS_ERROR = 6;
+export const OSSA_FAULT_INJECTED = 7;
 export const OSSA_FAULT_INFO_CAUSE_SHIFT = 16;
 export const OSSA_FAULT_INFO_CAUSE_MASK = 0xf0000;
 export const OSSA_FAULT_INFO_WRITE = 0x200;
@@ -117,5 +118,5 @@ export const FAULT_CAUSE_NAMES: Readonly<Record<number, string>> = {
   [OSSA_FAULT_RANGE]: 'RANGE',
   [OSSA_FAULT_WALK_ERROR]: 'WALK_ERROR',
   [OSSA_FAULT_BUS_ERROR]: 'BUS_ERROR',
-  7: 'INJECTED',
+  [OSSA_FAULT_INJECTED]: 'INJECTED',
 };

@@ -24,7 +24,7 @@ import { CommandStream } from '../commands.js';
 import { waitFd } from '../fd-wait.js';
 import type { DeviceAccess } from './device-access.js';
 import { DmaArena, PAGE } from './dma.js';
-import { vfioError } from './error.js';
+import { userDriverError } from './error.js';
 import * as H from './hw.js';
 import { openUio } from './uio-access.js';
 import { openVfio } from './vfio-access.js';
@@ -36,6 +36,18 @@ const RING_ENTRIES = 1 << RING_ORDER;
 const SLOT_SIZE = PAGE;
 const TABLE_PAGES = 4;
 const TWO_MIB = 2 << 20;
+/** One level-1 table: 512 level-0 tables, 1 GiB of device VA, less the driver's own pages and a spare table. */
+const MAX_BUFFER_BYTES = (510 * TWO_MIB) - (TABLE_PAGES + 512 + RING_ENTRIES) * PAGE;
+
+/**
+ * The level-0 tables that map the arena from VA_BASE (its tables, slots
+ * and buffers, though only slots and buffers are mapped), and one more:
+ * the formula leaves the level-0 tables' own pages out, and whatever room
+ * is left after the arena is where mapPage() puts a page of anywhere.
+ */
+function level0Tables(bufferBytes: number): number {
+  return Math.ceil(((TABLE_PAGES + RING_ENTRIES) * PAGE + bufferBytes) / TWO_MIB) + 1;
+}
 
 export interface UserDriverOptions {
   /** The function's PCI address, bound to vfio-pci ('vfio') or uio_pci_generic ('uio'). */
@@ -55,7 +67,18 @@ export interface UserJobResult {
   errorOffset: number;
   startNs: bigint;
   endNs: bigint;
-  fault?: { va: bigint; cause: string; write: boolean };
+  fault?: UserFault;
+  /** Interrupts taken while waiting for this job (one, unless a fault's own came too). */
+  interrupts: number;
+  /** Whether the job was still running when the driver first looked after the doorbell. */
+  runningAtDoorbell: boolean;
+}
+
+/** An MMU fault, as FAULT_ADDR and FAULT_INFO recorded it (7.5). */
+export interface UserFault {
+  va: bigint;
+  cause: string;
+  write: boolean;
 }
 
 /** A buffer of the arena: its bytes here and its device VA. */
@@ -75,6 +98,10 @@ export class OssaUserDriver implements Disposable {
   #nextBuffer: number;
   #tail = 0;
   #interrupts = 0;
+  /** Whether an interrupt of the last job may still arrive (it faulted). */
+  #staleInterrupts = false;
+  /** Why the device stopped (a queue error), once it has. */
+  #failed: string | undefined;
   #busy = false;
   #closed = false;
 
@@ -93,7 +120,9 @@ export class OssaUserDriver implements Disposable {
   static open(options: UserDriverOptions): OssaUserDriver {
     const { bdf, via } = options;
     const bufferBytes = options.bufferBytes ?? 8 << 20;
-    if (bufferBytes <= 0 || bufferBytes % PAGE) throw new RangeError(`bufferBytes ${bufferBytes}: a positive multiple of ${PAGE}`);
+    if (!Number.isSafeInteger(bufferBytes) || bufferBytes <= 0 || bufferBytes % PAGE || bufferBytes > MAX_BUFFER_BYTES) {
+      throw new RangeError(`bufferBytes ${bufferBytes}: a positive multiple of ${PAGE}, at most ${MAX_BUFFER_BYTES}`);
+    }
     const access = via === 'uio' ? openUio(bdf) : openVfio(bdf);
     let arena: DmaArena | undefined;
     try {
@@ -101,29 +130,30 @@ export class OssaUserDriver implements Disposable {
       const id = regs[H.OSSA_REG_ID >> 2] as number;
       const version = regs[H.OSSA_REG_VERSION >> 2] as number;
       if (id !== H.OSSA_ID_MAGIC || version >>> H.OSSA_VERSION_MAJOR_SHIFT !== H.OSSA_VERSION_MAJOR) {
-        throw vfioError(`${bdf}: not an ossa device of interface ${H.OSSA_VERSION_MAJOR}.x (ID 0x${id.toString(16)}, VERSION 0x${version.toString(16)})`, 'ENODEV', 'open');
+        throw userDriverError(`${bdf}: not an ossa device of interface ${H.OSSA_VERSION_MAJOR}.x (ID 0x${id.toString(16)}, VERSION 0x${version.toString(16)})`, 'ENODEV', 'open');
       }
       const dmaBits = ((regs[H.OSSA_REG_CAPS >> 2] as number) & H.OSSA_CAPS_DMA_BITS_MASK) >>> H.OSSA_CAPS_DMA_BITS_SHIFT || 64;
       const reach = 1n << BigInt(Math.min(dmaBits, H.OSSA_PTE_ADDR_BITS));
-      // One more level-0 table than the arena needs: room for a page mapped anywhere (mapPage()).
-      const l0Tables = Math.ceil(((TABLE_PAGES + RING_ENTRIES) * PAGE + bufferBytes) / TWO_MIB) + 1;
+      const l0Tables = level0Tables(bufferBytes);
       arena = DmaArena.allocate((TABLE_PAGES + l0Tables + RING_ENTRIES) * PAGE + bufferBytes);
-      access.attach(arena, options.avoidBusAddresses ?? []);
+      access.attach(arena, options.avoidBusAddresses ?? [], reach);
       for (let at = 0; at < arena.size; at += PAGE) {
         if (arena.bus(at) + BigInt(PAGE) > reach) {
-          throw vfioError(`${bdf}: the arena's page at bus 0x${arena.bus(at).toString(16)} is beyond the device's ${dmaBits} bits`, 'ERANGE', 'open');
+          throw userDriverError(`${bdf}: the arena's page at bus 0x${arena.bus(at).toString(16)} is beyond the device's ${dmaBits} bits`, 'ERANGE', 'open');
         }
       }
       const dev = new OssaUserDriver(access, arena, l0Tables);
       dev.#setUp();
       return dev;
     } catch (err) {
-      try {
-        access.close();
-      } catch {
-        // The first error is the one to report.
+      // Each attempted; the set-up's error is the one to report.
+      for (const undo of [() => access.close(), () => arena?.close()]) {
+        try {
+          undo();
+        } catch {
+          // Reported instead: err.
+        }
       }
-      arena?.close();
       throw err;
     }
   }
@@ -137,7 +167,7 @@ export class OssaUserDriver implements Disposable {
     return this.#access.isolated;
   }
 
-  /** Interrupts taken while waiting for jobs. */
+  /** Interrupts taken while waiting for jobs, in all. */
   get interrupts(): number {
     return this.#interrupts;
   }
@@ -181,7 +211,7 @@ export class OssaUserDriver implements Disposable {
     return this.#arena.holdsBusAddress(address);
   }
 
-  /** A VA past the arena's mappings, with a level-0 table of its own: where mapPage() can put any page. */
+  /** The first VA past the arena's mappings, still under the driver's level-0 tables: where mapPage() can put any page. */
   get spareVa(): bigint {
     return VA_BASE + BigInt(this.#arena.size);
   }
@@ -195,14 +225,16 @@ export class OssaUserDriver implements Disposable {
   mapPage(va: bigint, bus: bigint, writable: boolean): void {
     const index = Number((va - VA_BASE) / BigInt(PAGE));
     if (va < VA_BASE || va % BigInt(PAGE) || index >= this.#l0Tables * 512) throw new RangeError(`VA 0x${va.toString(16)} outside the driver's level-0 tables`);
+    if (bus < 0n || bus >= 1n << BigInt(H.OSSA_PTE_ADDR_BITS)) throw new RangeError(`bus address 0x${bus.toString(16)}: a page-table entry holds ${H.OSSA_PTE_ADDR_BITS} bits`);
     const flags = BigInt(H.OSSA_PTE_VALID | H.OSSA_PTE_READ | (writable ? H.OSSA_PTE_WRITE : 0));
     this.#pte((TABLE_PAGES + Math.floor(index / 512)) * PAGE, index % 512, (bus & ~0xfffn) | flags);
   }
 
   /** `size` bytes of device-writable memory (page-aligned), zeroed. */
   buffer(size: number): UserBuffer {
+    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`buffer of ${size} bytes: a positive integer`);
     const bytes = Math.ceil(size / PAGE) * PAGE;
-    if (this.#nextBuffer + bytes > this.#arena.size) throw vfioError(`no room for ${size} more bytes (bufferBytes)`, 'ENOMEM', 'buffer');
+    if (this.#nextBuffer + bytes > this.#arena.size) throw userDriverError(`no room for ${size} more bytes (bufferBytes)`, 'ENOMEM', 'buffer');
     const at = this.#nextBuffer;
     this.#nextBuffer += bytes;
     const view = this.#arena.bytes.subarray(at, at + size);
@@ -212,11 +244,12 @@ export class OssaUserDriver implements Disposable {
 
   /** Runs one job and waits for its end (at most `timeoutMs`). */
   async run(commands: CommandStream | Uint8Array, timeoutMs = 10_000): Promise<UserJobResult> {
-    if (this.#closed) throw vfioError('the device is closed', 'EBADF', 'run');
-    if (this.#busy) throw vfioError('a job is running: this driver runs one at a time', 'EBUSY', 'run');
+    if (this.#closed) throw userDriverError('the device is closed', 'EBADF', 'run');
+    if (this.#failed) throw userDriverError(`the device is stopped: ${this.#failed}; close it and open it again`, 'EIO', 'run');
+    if (this.#busy) throw userDriverError('a job is running: this driver runs one at a time', 'EBUSY', 'run');
     const stream = commands instanceof CommandStream ? commands.toBuffer() : commands;
     if (stream.length < 8 || stream.length > SLOT_SIZE || stream.length % 8) {
-      throw vfioError(`a command stream of ${stream.length} bytes: 8 to ${SLOT_SIZE}, a multiple of 8`, 'EINVAL', 'run');
+      throw userDriverError(`a command stream of ${stream.length} bytes: 8 to ${SLOT_SIZE}, a multiple of 8`, 'EINVAL', 'run');
     }
     this.#busy = true;
     try {
@@ -232,10 +265,23 @@ export class OssaUserDriver implements Disposable {
       this.#view.setBigUint64(d + H.OSSA_DESC_USER_DATA, BigInt(this.#tail), true);
       this.#tail = (this.#tail + 1) >>> 0;
       const q = H.OSSA_REG_QUEUE(0);
+      // A job that faulted raised two causes (MMU_FAULT at the fault, then
+      // QUEUE_JOB after Q_HEAD moved): the second can come after its wait
+      // ended. One job at a time, so whatever is pending now is stale:
+      // cleared, so that this job's interrupt is its own. (Only then: a
+      // drain that finds nothing costs a NOP job about 200 us under TCG.)
+      if (this.#staleInterrupts) {
+        this.#access.drainIrq();
+        this.#setReg(H.OSSA_REG_IRQ_STATUS, this.#reg(H.OSSA_REG_IRQ_STATUS));
+        this.#access.rearmIrq();
+        this.#staleInterrupts = false;
+      }
       this.#setReg(q + H.OSSA_REG_Q_TAIL, this.#tail);
+      const runningAtDoorbell = this.#reg(q + H.OSSA_REG_Q_HEAD) !== this.#tail;
       // The job asks for an interrupt (FLAGS.IRQ): its end is known from
       // one, never by polling. A job that ends without one is a lost
       // interrupt, and an error.
+      let interrupts = 0;
       const deadline = performance.now() + timeoutMs;
       for (;;) {
         const left = deadline - performance.now();
@@ -243,10 +289,9 @@ export class OssaUserDriver implements Disposable {
         if (!interrupted) {
           const head = this.#reg(q + H.OSSA_REG_Q_HEAD);
           this.#throwIfQueueStopped();
-          throw vfioError(`no interrupt within ${timeoutMs} ms (Q_HEAD ${head}, Q_TAIL ${this.#tail})`, 'ETIMEDOUT', 'run');
+          throw userDriverError(`no interrupt within ${timeoutMs} ms (Q_HEAD ${head}, Q_TAIL ${this.#tail})`, 'ETIMEDOUT', 'run');
         }
-        this.#access.drainIrq();
-        this.#interrupts++;
+        interrupts += this.#access.drainIrq();
         // Acknowledge, then look (section 8): an event after the read is not lost.
         this.#setReg(H.OSSA_REG_IRQ_STATUS, this.#reg(H.OSSA_REG_IRQ_STATUS));
         this.#access.rearmIrq();
@@ -260,23 +305,31 @@ export class OssaUserDriver implements Disposable {
         errorOffset: this.#view.getUint32(d + H.OSSA_DESC_ERROR_OFFSET, true),
         startNs: this.#view.getBigUint64(d + H.OSSA_DESC_START_NS, true),
         endNs: this.#view.getBigUint64(d + H.OSSA_DESC_END_NS, true),
+        interrupts,
+        runningAtDoorbell,
       };
-      if (status === H.OSSA_JOB_MMU_FAULT) result.fault = this.#takeFault();
+      this.#interrupts += interrupts;
+      if (status === H.OSSA_JOB_MMU_FAULT) {
+        result.fault = this.#takeFault();
+        this.#staleInterrupts = true;
+      }
       return result;
     } finally {
       this.#busy = false;
     }
   }
 
+  /** A queue error stops the queue, and this driver does not restart it: every later run() says so at once. */
   #throwIfQueueStopped(): void {
     const status = this.#reg(H.OSSA_REG_QUEUE(0) + H.OSSA_REG_Q_STATUS);
     if (status & H.OSSA_Q_STATUS_ERROR) {
-      throw vfioError(`queue 0 stopped with error ${(status >>> H.OSSA_Q_STATUS_CODE_SHIFT) & 0xff}`, 'EIO', 'run');
+      this.#failed = `queue 0 stopped with error ${(status >>> H.OSSA_Q_STATUS_CODE_SHIFT) & 0xff}`;
+      throw userDriverError(this.#failed, 'EIO', 'run');
     }
   }
 
   /** Reads and clears the recorded fault, and restarts context 0 (7.5). */
-  #takeFault(): { va: bigint; cause: string; write: boolean } | undefined {
+  #takeFault(): UserFault | undefined {
     const info = this.#reg(H.OSSA_REG_FAULT_INFO);
     const va = (BigInt(this.#reg(H.OSSA_REG_FAULT_ADDR_HI)) << 32n) | BigInt(this.#reg(H.OSSA_REG_FAULT_ADDR_LO));
     this.#setReg(H.OSSA_REG_FAULT_INFO, H.OSSA_FAULT_INFO_VALID);

@@ -5,8 +5,9 @@
  * before it can open the function through VFIO.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { basename, join } from 'node:path';
-import { type ErrnoName, vfioError } from './error.js';
+import { type ErrnoName, userDriverError } from './error.js';
 import { OSSA_PCI_DEVICE_ID, OSSA_PCI_VENDOR_ID } from './hw.js';
 
 const DEVICES = '/sys/bus/pci/devices';
@@ -44,7 +45,8 @@ function write(path: string, value: string, what: string): void {
     writeFileSync(path, value);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw vfioError(`${what}: writing '${value.trim()}' to ${path}: ${e.message}`, (e.code ?? 'EIO') as ErrnoName, 'write', { cause: err });
+    const code = (e.code && e.code in constants.errno ? e.code : 'EIO') as ErrnoName;
+    throw userDriverError(`${what}: writing '${value.trim()}' to ${path}: ${e.message}`, code, 'write', { cause: err });
   }
 }
 
@@ -59,12 +61,15 @@ export function bindDriver(bdf: string, driver: string): string | undefined {
   if (before === driver) return before;
   // driver_override makes this driver, and only it, take the function at the next probe.
   write(join(dev, 'driver_override'), `${driver}\n`, `binding ${bdf} to ${driver}`);
-  if (before) write(join(dev, 'driver', 'unbind'), bdf, `unbinding ${bdf} from ${before}`);
-  write('/sys/bus/pci/drivers_probe', bdf, `probing ${bdf}`);
-  write(join(dev, 'driver_override'), '\n', `clearing ${bdf}'s driver_override`);
+  try {
+    if (before) write(join(dev, 'driver', 'unbind'), bdf, `unbinding ${bdf} from ${before}`);
+    write('/sys/bus/pci/drivers_probe', bdf, `probing ${bdf}`);
+  } finally {
+    write(join(dev, 'driver_override'), '\n', `clearing ${bdf}'s driver_override`);
+  }
   const now = boundDriver(bdf);
   if (now !== driver) {
-    throw vfioError(`${bdf} did not bind to ${driver} (bound to ${now ?? 'nothing'}; the kernel log says why)`, 'ENODEV', 'bind');
+    throw userDriverError(`${bdf} did not bind to ${driver} (bound to ${now ?? 'nothing'}; the kernel log says why)`, 'ENODEV', 'bind');
   }
   return before;
 }

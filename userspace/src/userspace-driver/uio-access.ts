@@ -9,19 +9,31 @@
  * it takes an interrupt; the driver unmasks it once it has acknowledged
  * the device's cause.
  */
-import { closeSync, constants, openSync, readdirSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readdirSync, readSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { wrapNativeError } from '../errors.js';
 import { native } from '../native.js';
 import type { DeviceAccess } from './device-access.js';
 import type { DmaArena } from './dma.js';
-import { vfioError } from './error.js';
+import { type ErrnoName, userDriverError } from './error.js';
+import { Undo } from './undo.js';
 import { OSSA_REGS_SIZE } from './hw.js';
 
 const PCI_COMMAND = 0x04;
 const PCI_COMMAND_MEMORY = 0x2;
 const PCI_COMMAND_MASTER = 0x4;
 const PCI_COMMAND_INTX_DISABLE = 0x400;
+
+/** A file-system call whose failure becomes an error naming the errno, the call and the file. */
+function sysCall<T>(fn: () => T, what: string, path: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw userDriverError(`${what} ${path}: ${e.message}`, (e.code && e.code in constants.errno ? e.code : 'EIO') as ErrnoName, what, { cause: err });
+  }
+}
 
 /** Opens `bdf`, bound to uio_pci_generic. */
 export function openUio(bdf: string): DeviceAccess {
@@ -32,25 +44,26 @@ export function openUio(bdf: string): DeviceAccess {
   } catch {
     uio = undefined;
   }
-  if (!uio) throw vfioError(`${bdf} has no UIO device: bind it to uio_pci_generic`, 'ENODEV', 'open');
-  const undo: Array<() => void> = [];
+  if (!uio) throw userDriverError(`${bdf} has no UIO device: bind it to uio_pci_generic`, 'ENODEV', 'open');
+  const undo = new Undo();
   try {
-    const config = openSync(join(sys, 'config'), 'r+');
+    const configPath = join(sys, 'config');
+    const config = sysCall(() => openSync(configPath, 'r+'), 'open', configPath);
     undo.push(() => closeSync(config));
     const word = Buffer.alloc(2);
     const command = (): number => {
-      readSync(config, word, 0, 2, PCI_COMMAND);
+      sysCall(() => readSync(config, word, 0, 2, PCI_COMMAND), 'pread', configPath);
       return word.readUInt16LE();
     };
     const setCommand = (value: number): void => {
       word.writeUInt16LE(value);
-      writeSync(config, word, 0, 2, PCI_COMMAND);
+      sysCall(() => writeSync(config, word, 0, 2, PCI_COMMAND), 'pwrite', configPath);
     };
     setCommand((command() | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER) & ~PCI_COMMAND_INTX_DISABLE);
     undo.push(() => setCommand(command() & ~PCI_COMMAND_MASTER));
     let resource: number;
     try {
-      resource = native().open(join(sys, 'resource0'), constants.O_RDWR);
+      resource = native().open(join(sys, 'resource0'), fsConstants.O_RDWR);
     } catch (err) {
       throw wrapNativeError(err, 'open', join(sys, 'resource0'));
     }
@@ -64,12 +77,14 @@ export function openUio(bdf: string): DeviceAccess {
     undo.push(() => native().munmap(bar));
     let irq: number;
     try {
-      irq = native().open(`/dev/${uio}`, constants.O_RDWR | constants.O_NONBLOCK);
+      irq = native().open(`/dev/${uio}`, fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
     } catch (err) {
       throw wrapNativeError(err, 'open', `/dev/${uio}`);
     }
     undo.push(() => native().close(irq));
     const count = Buffer.alloc(4);
+    // /dev/uioN reads the total of interrupts so far: a drain is the difference.
+    let total: number | undefined;
     return {
       via: 'uio',
       isolated: false,
@@ -78,36 +93,30 @@ export function openUio(bdf: string): DeviceAccess {
       attach(arena: DmaArena): void {
         arena.usePhysicalAddresses();
       },
-      drainIrq(): void {
+      drainIrq(): number {
         try {
           readSync(irq, count, 0, 4, null);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
+          throw userDriverError(`/dev/${uio}: ${(err as Error).message}`, 'EIO', 'read', { cause: err });
         }
+        const now = count.readUInt32LE();
+        const taken = total === undefined ? 1 : (now - total) >>> 0;
+        total = now;
+        return taken;
       },
       rearmIrq(): void {
         setCommand(command() & ~PCI_COMMAND_INTX_DISABLE);
       },
       close(): void {
-        let first: unknown;
-        for (const step of undo.reverse()) {
-          try {
-            step();
-          } catch (err) {
-            first ??= err;
-          }
-        }
-        if (first) throw first;
+        undo.run();
+      },
+      [Symbol.dispose](): void {
+        undo.run();
       },
     };
   } catch (err) {
-    for (const step of undo.reverse()) {
-      try {
-        step();
-      } catch {
-        // The first error is the one to report.
-      }
-    }
+    undo.runQuietly();
     throw err;
   }
 }

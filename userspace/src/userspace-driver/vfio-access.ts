@@ -6,31 +6,50 @@
  * without CONFIG_VFIO_NOIOMMU; without an IOMMU, uio-access.ts is the way.)
  */
 import { readSync } from 'node:fs';
+import { OssaError, wrapNativeError } from '../errors.js';
 import { native } from '../native.js';
 import type { DeviceAccess } from './device-access.js';
 import type { DmaArena } from './dma.js';
-import { vfioError } from './error.js';
+import { userDriverError } from './error.js';
 import { iommuGroup } from './pci-sysfs.js';
 import { VFIO_DEVICE_FLAGS_RESET, VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './vfio-uapi.js';
+import { Undo } from './undo.js';
 import { VfioContainer, VfioGroup } from './vfio.js';
 
 const PCI_COMMAND = 0x04;
 const PCI_COMMAND_MEMORY = 0x2;
 const PCI_COMMAND_MASTER = 0x4;
-/** IOVAs from 4 GiB up where the device reaches them: clear of the low guest RAM and of the MSI window. */
+/**
+ * The lowest IOVA the arena takes when the device reaches 8 GiB or more:
+ * an IOVA is no physical address, but one above any address a test aims
+ * at below 4 GiB cannot be mistaken for it. (Reserved ranges, the MSI
+ * window among them, are left out by the container's IOVA ranges.)
+ */
 const IOVA_FLOOR = 0x1_0000_0000n;
 
 /** Opens `bdf`, bound to vfio-pci, behind its IOMMU. */
 export function openVfio(bdf: string): DeviceAccess {
   const group = iommuGroup(bdf);
-  if (group === undefined) throw vfioError(`${bdf} has no IOMMU group: the machine has no IOMMU for it`, 'ENODEV', 'open');
-  const undo: Array<() => void> = [];
+  if (group === undefined) throw userDriverError(`${bdf} has no IOMMU group: the machine has no IOMMU for it`, 'ENODEV', 'open');
+  const undo = new Undo();
   try {
     const container = VfioContainer.open();
     undo.push(() => container.close());
     const g = VfioGroup.open(`/dev/vfio/${group}`);
     undo.push(() => g.close());
-    g.join(container);
+    try {
+      g.join(container);
+    } catch (err) {
+      if (err instanceof OssaError && err.code === 'EPERM') {
+        throw userDriverError(
+          `${bdf}: vfio_iommu_type1 refuses the group: its IOMMU does not isolate MSI writes (no interrupt remapping); the module's allow_unsafe_interrupts=1 accepts it, without that isolation`,
+          'EPERM',
+          'VFIO_SET_IOMMU',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     const device = g.device(bdf);
     undo.push(() => device.close());
     if (device.info().flags & VFIO_DEVICE_FLAGS_RESET) device.reset();
@@ -39,7 +58,7 @@ export function openVfio(bdf: string): DeviceAccess {
     const bar = device.mapRegion(device.region(VFIO_PCI_BAR0_REGION_INDEX));
     undo.push(() => native().munmap(bar));
     if (device.irqCount(VFIO_PCI_MSIX_IRQ_INDEX) < 2) {
-      throw vfioError(`${bdf}: no MSI-X with 2 vectors (this driver takes its interrupts as MSI-X through VFIO)`, 'ENOTSUP', 'VFIO_DEVICE_GET_IRQ_INFO');
+      throw userDriverError(`${bdf}: no MSI-X with 2 vectors (this driver takes its interrupts as MSI-X through VFIO)`, 'ENOTSUP', 'VFIO_DEVICE_GET_IRQ_INFO');
     }
     // Vector 0 (queue errors, MMU faults) and vector 1 (queue 0's jobs) on
     // one eventfd: one fd to wait for (racing two waits per job cost a NOP
@@ -51,48 +70,37 @@ export function openVfio(bdf: string): DeviceAccess {
     device.setIrqEventfds(VFIO_PCI_MSIX_IRQ_INDEX, [eventfd, eventfd]);
     undo.push(() => device.disableIrqs(VFIO_PCI_MSIX_IRQ_INDEX));
     const counter = Buffer.alloc(8);
-    let mapped: DmaArena | undefined;
     return {
       via: 'vfio',
       isolated: true,
       regs: new Uint32Array(bar),
       irqFd: eventfd,
-      attach(arena: DmaArena, avoid: readonly bigint[]): void {
-        arena.mapThrough(container, IOVA_FLOOR, avoid);
-        mapped = arena;
+      attach(arena: DmaArena, avoid: readonly bigint[], reach: bigint): void {
+        arena.mapThrough(container, reach >= 2n * IOVA_FLOOR ? IOVA_FLOOR : 0n, avoid);
+        // The arena's IOVAs go first, before the container that holds them.
+        undo.push(() => arena.unmapFromIommu());
       },
-      drainIrq(): void {
+      drainIrq(): number {
         try {
           readSync(eventfd, counter, 0, 8, null);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
+          throw wrapNativeError(err, 'read', 'the interrupt eventfd');
         }
+        return Number(counter.readBigUInt64LE());
       },
       rearmIrq(): void {
         // An eventfd needs no re-arming: MSI-X is edge-like.
       },
       close(): void {
-        // The arena's IOVAs go before the container that holds them.
-        mapped?.unmapFromIommu();
-        let first: unknown;
-        for (const step of undo.reverse()) {
-          try {
-            step();
-          } catch (err) {
-            first ??= err;
-          }
-        }
-        if (first) throw first;
+        undo.run();
+      },
+      [Symbol.dispose](): void {
+        undo.run();
       },
     };
   } catch (err) {
-    for (const step of undo.reverse()) {
-      try {
-        step();
-      } catch {
-        // The first error is the one to report.
-      }
-    }
+    undo.runQuietly();
     throw err;
   }
 }

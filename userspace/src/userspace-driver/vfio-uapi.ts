@@ -2,7 +2,7 @@
  * The parts of Linux's VFIO uapi (<linux/vfio.h>) the userspace driver
  * uses: the container, group and device ioctls, the type1 IOMMU's map and
  * unmap, and their structs. Checked against the C header by a host test
- * (userspace/tests/host/vfio-layout.test.ts).
+ * (userspace/tests/host/userspace-driver-layout.test.ts).
  */
 import { io } from '../ioctl.js';
 import { defineStruct } from '../struct.js';

@@ -10,7 +10,7 @@
  */
 import { constants, readSync, writeSync } from 'node:fs';
 import { wrapNativeError } from '../errors.js';
-import { vfioError } from './error.js';
+import { userDriverError } from './error.js';
 import { native } from '../native.js';
 import { Struct } from '../struct.js';
 import * as V from './vfio-uapi.js';
@@ -65,10 +65,10 @@ export class VfioContainer implements Disposable {
     try {
       const api = ioctl(fd, 'VFIO_GET_API_VERSION', V.VFIO_GET_API_VERSION, null, '/dev/vfio/vfio');
       if (api !== V.VFIO_API_VERSION) {
-        throw vfioError(`/dev/vfio/vfio: VFIO API version ${api}, this driver knows ${V.VFIO_API_VERSION}`, 'EPROTO', 'VFIO_GET_API_VERSION');
+        throw userDriverError(`/dev/vfio/vfio: VFIO API version ${api}, this driver knows ${V.VFIO_API_VERSION}`, 'EPROTO', 'VFIO_GET_API_VERSION');
       }
       if (!ioctlValue(fd, 'VFIO_CHECK_EXTENSION', V.VFIO_CHECK_EXTENSION, V.VFIO_TYPE1v2_IOMMU, '/dev/vfio/vfio')) {
-        throw vfioError('/dev/vfio/vfio: no type1 IOMMU (load vfio_iommu_type1; the machine needs an IOMMU)', 'EOPNOTSUPP', 'VFIO_CHECK_EXTENSION');
+        throw userDriverError('/dev/vfio/vfio: no type1 IOMMU (load vfio_iommu_type1; the machine needs an IOMMU)', 'EOPNOTSUPP', 'VFIO_CHECK_EXTENSION');
       }
       return new VfioContainer(fd);
     } catch (err) {
@@ -78,7 +78,7 @@ export class VfioContainer implements Disposable {
   }
 
   get fd(): number {
-    if (this.#fd < 0) throw vfioError('the VFIO container is closed', 'EBADF', 'fd');
+    if (this.#fd < 0) throw userDriverError('the VFIO container is closed', 'EBADF', 'fd');
     return this.#fd;
   }
 
@@ -161,7 +161,7 @@ export class VfioGroup implements Disposable {
       const status = Struct.from(V.VfioGroupStatus, { argsz: V.VfioGroupStatus.size });
       ioctl(fd, 'VFIO_GROUP_GET_STATUS', V.VFIO_GROUP_GET_STATUS, status.bytes, path);
       if (!(status.num('flags') & V.VFIO_GROUP_FLAGS_VIABLE)) {
-        throw vfioError(`${path}: the group is not viable: a device of it is bound to a host driver`, 'EBUSY', 'VFIO_GROUP_GET_STATUS');
+        throw userDriverError(`${path}: the group is not viable: a device of it is bound to a host driver`, 'EBUSY', 'VFIO_GROUP_GET_STATUS');
       }
       return new VfioGroup(fd, path);
     } catch (err) {
@@ -171,7 +171,7 @@ export class VfioGroup implements Disposable {
   }
 
   get fd(): number {
-    if (this.#fd < 0) throw vfioError(`${this.path} is closed`, 'EBADF', 'fd');
+    if (this.#fd < 0) throw userDriverError(`${this.path} is closed`, 'EBADF', 'fd');
     return this.#fd;
   }
 
@@ -220,7 +220,7 @@ export class VfioDevice implements Disposable {
   }
 
   get fd(): number {
-    if (this.#fd < 0) throw vfioError(`the VFIO device ${this.bdf} is closed`, 'EBADF', 'fd');
+    if (this.#fd < 0) throw userDriverError(`the VFIO device ${this.bdf} is closed`, 'EBADF', 'fd');
     return this.#fd;
   }
 
@@ -247,7 +247,7 @@ export class VfioDevice implements Disposable {
   /** Maps a region that allows it (the BARs) into this process. */
   mapRegion(r: VfioRegion): ArrayBuffer {
     if (!(r.flags & V.VFIO_REGION_INFO_FLAG_MMAP)) {
-      throw vfioError(`${this.bdf}: region ${r.index} cannot be mapped`, 'EINVAL', 'mmap');
+      throw userDriverError(`${this.bdf}: region ${r.index} cannot be mapped`, 'EINVAL', 'mmap');
     }
     try {
       return native().mmap(this.fd, r.size, BigInt(r.offset), true);
@@ -260,7 +260,7 @@ export class VfioDevice implements Disposable {
   read(r: VfioRegion, at: number, length: 1 | 2 | 4): number {
     const b = Buffer.alloc(length);
     if (readSync(this.fd, b, 0, length, r.offset + at) !== length) {
-      throw vfioError(`${this.bdf}: short read of region ${r.index} at 0x${at.toString(16)}`, 'EIO', 'pread');
+      throw userDriverError(`${this.bdf}: short read of region ${r.index} at 0x${at.toString(16)}`, 'EIO', 'pread');
     }
     return length === 1 ? b.readUInt8() : length === 2 ? b.readUInt16LE() : b.readUInt32LE();
   }
@@ -272,7 +272,7 @@ export class VfioDevice implements Disposable {
     else if (length === 2) b.writeUInt16LE(value);
     else b.writeUInt32LE(value);
     if (writeSync(this.fd, b, 0, length, r.offset + at) !== length) {
-      throw vfioError(`${this.bdf}: short write of region ${r.index} at 0x${at.toString(16)}`, 'EIO', 'pwrite');
+      throw userDriverError(`${this.bdf}: short write of region ${r.index} at 0x${at.toString(16)}`, 'EIO', 'pwrite');
     }
   }
 

@@ -5,7 +5,7 @@
  * errno, has its mappings counted as external memory once, and cleans up
  * what a Worker leaves behind when it exits.
  */
-import { constants, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, closeSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { constants, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, closeSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -55,6 +55,24 @@ describe('ioctl with a value argument', () => {
     } finally {
       closeSync(fd);
     }
+  });
+});
+
+describe('memfd', () => {
+  test('an anonymous shmem file of the size asked, mapped shared; a size of 0 is refused', () => {
+    const fd = native().memfd('ossa-test', 3 * 4096);
+    try {
+      expect(fstatSync(fd).size).toBe(3 * 4096);
+      const a = native().mmap(fd, 3 * 4096, 0n, true);
+      const b = native().mmap(fd, 4096, 4096n, true);
+      new Uint8Array(a)[4096] = 0x5a;
+      expect(new Uint8Array(b)[0]).toBe(0x5a);
+      native().munmap(a);
+      native().munmap(b);
+    } finally {
+      native().close(fd);
+    }
+    expect(() => native().memfd('ossa-test', 0)).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'memfd_create' }));
   });
 });
 
