@@ -14,7 +14,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { wrapNativeError } from '../errors.js';
-import { type ErrnoName, userDriverError } from './error.js';
+import { sysCall, userDriverError } from './error.js';
 import { native } from '../native.js';
 import type { IovaRange, VfioContainer } from './vfio.js';
 
@@ -26,12 +26,7 @@ class Pagemap implements Disposable {
   readonly #entry = Buffer.alloc(8);
 
   constructor(readonly path: string) {
-    try {
-      this.#fd = openSync(path, 'r');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw userDriverError(`${path}: ${e.message}`, (e.code ?? 'EIO') as ErrnoName, 'open', { cause: err });
-    }
+    this.#fd = sysCall(() => openSync(path, 'r'), 'open', path);
   }
 
   /** The physical address of `vaddr`: its page must be present. */

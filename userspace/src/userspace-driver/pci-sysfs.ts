@@ -5,9 +5,8 @@
  * before it can open the function through VFIO.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { basename, join } from 'node:path';
-import { type ErrnoName, userDriverError } from './error.js';
+import { sysCall, userDriverError } from './error.js';
 import { OSSA_PCI_DEVICE_ID, OSSA_PCI_VENDOR_ID } from './hw.js';
 
 const DEVICES = '/sys/bus/pci/devices';
@@ -41,13 +40,7 @@ export function iommuGroup(bdf: string): number | undefined {
 }
 
 function write(path: string, value: string, what: string): void {
-  try {
-    writeFileSync(path, value);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const code = (e.code && e.code in constants.errno ? e.code : 'EIO') as ErrnoName;
-    throw userDriverError(`${what}: writing '${value.trim()}' to ${path}: ${e.message}`, code, 'write', { cause: err });
-  }
+  sysCall(() => writeFileSync(path, value), 'write', `${path} ('${value.trim()}', ${what})`);
 }
 
 /**

@@ -10,13 +10,12 @@
  * the device's cause.
  */
 import { closeSync, constants as fsConstants, openSync, readdirSync, readSync, writeSync } from 'node:fs';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { wrapNativeError } from '../errors.js';
 import { native } from '../native.js';
 import type { DeviceAccess } from './device-access.js';
 import type { DmaArena } from './dma.js';
-import { type ErrnoName, userDriverError } from './error.js';
+import { readCounter, sysCall, userDriverError } from './error.js';
 import { Undo } from './undo.js';
 import { OSSA_REGS_SIZE } from './hw.js';
 
@@ -24,16 +23,6 @@ const PCI_COMMAND = 0x04;
 const PCI_COMMAND_MEMORY = 0x2;
 const PCI_COMMAND_MASTER = 0x4;
 const PCI_COMMAND_INTX_DISABLE = 0x400;
-
-/** A file-system call whose failure becomes an error naming the errno, the call and the file. */
-function sysCall<T>(fn: () => T, what: string, path: string): T {
-  try {
-    return fn();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw userDriverError(`${what} ${path}: ${e.message}`, (e.code && e.code in constants.errno ? e.code : 'EIO') as ErrnoName, what, { cause: err });
-  }
-}
 
 /** Opens `bdf`, bound to uio_pci_generic. */
 export function openUio(bdf: string): DeviceAccess {
@@ -94,12 +83,7 @@ export function openUio(bdf: string): DeviceAccess {
         arena.usePhysicalAddresses();
       },
       drainIrq(): number {
-        try {
-          readSync(irq, count, 0, 4, null);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
-          throw userDriverError(`/dev/${uio}: ${(err as Error).message}`, 'EIO', 'read', { cause: err });
-        }
+        if (!readCounter(irq, count, `/dev/${uio}`)) return 0;
         const now = count.readUInt32LE();
         const taken = total === undefined ? 1 : (now - total) >>> 0;
         total = now;

@@ -5,12 +5,11 @@
  * IOMMU. (VFIO's no-IOMMU mode is not offered: Debian's kernels are built
  * without CONFIG_VFIO_NOIOMMU; without an IOMMU, uio-access.ts is the way.)
  */
-import { readSync } from 'node:fs';
-import { OssaError, wrapNativeError } from '../errors.js';
+import { OssaError } from '../errors.js';
 import { native } from '../native.js';
 import type { DeviceAccess } from './device-access.js';
 import type { DmaArena } from './dma.js';
-import { userDriverError } from './error.js';
+import { readCounter, userDriverError } from './error.js';
 import { iommuGroup } from './pci-sysfs.js';
 import { VFIO_DEVICE_FLAGS_RESET, VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_PCI_MSIX_IRQ_INDEX } from './vfio-uapi.js';
 import { Undo } from './undo.js';
@@ -81,13 +80,7 @@ export function openVfio(bdf: string): DeviceAccess {
         undo.push(() => arena.unmapFromIommu());
       },
       drainIrq(): number {
-        try {
-          readSync(eventfd, counter, 0, 8, null);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
-          throw wrapNativeError(err, 'read', 'the interrupt eventfd');
-        }
-        return Number(counter.readBigUInt64LE());
+        return readCounter(eventfd, counter, 'the interrupt eventfd') ? Number(counter.readBigUInt64LE()) : 0;
       },
       rearmIrq(): void {
         // An eventfd needs no re-arming: MSI-X is edge-like.

@@ -50,13 +50,40 @@ function openNode(path: string): number {
   }
 }
 
-/** A VFIO container (/dev/vfio/vfio) and its IOMMU. */
-export class VfioContainer implements Disposable {
+/** A VFIO file this process owns (container, group or device): its fd until close(), which closes it once. */
+abstract class VfioFile implements Disposable {
   #fd: number;
+
+  protected constructor(
+    fd: number,
+    /** What the file is, for messages: 'the VFIO container', a group's path, ... */
+    readonly what: string,
+  ) {
+    this.#fd = fd;
+  }
+
+  get fd(): number {
+    if (this.#fd < 0) throw userDriverError(`${this.what} is closed`, 'EBADF', 'fd');
+    return this.#fd;
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    closeFd(this.#fd);
+    this.#fd = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** A VFIO container (/dev/vfio/vfio) and its IOMMU. */
+export class VfioContainer extends VfioFile {
   #iommuSet = false;
 
   private constructor(fd: number) {
-    this.#fd = fd;
+    super(fd, 'the VFIO container');
   }
 
   /** Opens a container and checks that the kernel offers the type1 (v2) IOMMU. */
@@ -75,11 +102,6 @@ export class VfioContainer implements Disposable {
       closeFd(fd);
       throw err;
     }
-  }
-
-  get fd(): number {
-    if (this.#fd < 0) throw userDriverError('the VFIO container is closed', 'EBADF', 'fd');
-    return this.#fd;
   }
 
   /** Sets the IOMMU model, once a group has joined (VFIO_SET_IOMMU). */
@@ -131,27 +153,15 @@ export class VfioContainer implements Disposable {
     const unmap = Struct.from(V.VfioIommuType1DmaUnmap, { argsz: V.VfioIommuType1DmaUnmap.size, iova, size });
     ioctl(this.fd, 'VFIO_IOMMU_UNMAP_DMA', V.VFIO_IOMMU_UNMAP_DMA, unmap.bytes, `iova 0x${iova.toString(16)}`);
   }
-
-  close(): void {
-    if (this.#fd < 0) return;
-    closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
 
 /** A VFIO group (/dev/vfio/N), joined to a container. */
-export class VfioGroup implements Disposable {
-  #fd: number;
-
+export class VfioGroup extends VfioFile {
   private constructor(
     fd: number,
     readonly path: string,
   ) {
-    this.#fd = fd;
+    super(fd, path);
   }
 
   /** Opens the group and checks that it is viable (every device of it bound to VFIO or to nothing). */
@@ -170,11 +180,6 @@ export class VfioGroup implements Disposable {
     }
   }
 
-  get fd(): number {
-    if (this.#fd < 0) throw userDriverError(`${this.path} is closed`, 'EBADF', 'fd');
-    return this.#fd;
-  }
-
   /** Joins the container (VFIO_GROUP_SET_CONTAINER) and sets its IOMMU. */
   join(container: VfioContainer): void {
     const arg = Buffer.alloc(4);
@@ -188,16 +193,6 @@ export class VfioGroup implements Disposable {
     const fd = ioctl(this.fd, 'VFIO_GROUP_GET_DEVICE_FD', V.VFIO_GROUP_GET_DEVICE_FD, Buffer.from(`${bdf}\0`), this.path);
     return new VfioDevice(fd, bdf);
   }
-
-  close(): void {
-    if (this.#fd < 0) return;
-    closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
 
 /** A region of a device file: where it sits in the file, and what it allows. */
@@ -209,19 +204,12 @@ export interface VfioRegion {
 }
 
 /** A device's VFIO file: its regions, interrupts and reset. */
-export class VfioDevice implements Disposable {
-  #fd: number;
-
+export class VfioDevice extends VfioFile {
   constructor(
     fd: number,
     readonly bdf: string,
   ) {
-    this.#fd = fd;
-  }
-
-  get fd(): number {
-    if (this.#fd < 0) throw userDriverError(`the VFIO device ${this.bdf} is closed`, 'EBADF', 'fd');
-    return this.#fd;
+    super(fd, `the VFIO device ${bdf}`);
   }
 
   /** VFIO_DEVICE_GET_INFO: flags, number of regions and of interrupt indexes. */
@@ -303,15 +291,5 @@ export class VfioDevice implements Disposable {
   /** A function-level reset (VFIO_DEVICE_RESET). */
   reset(): void {
     ioctl(this.fd, 'VFIO_DEVICE_RESET', V.VFIO_DEVICE_RESET, null, this.bdf);
-  }
-
-  close(): void {
-    if (this.#fd < 0) return;
-    closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
